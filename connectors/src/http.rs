@@ -1,0 +1,142 @@
+//! The Http port: what a connector may ask of the network, and what it gets back.
+//!
+//! The app implements [`Http`] (with reqwest, an SSRF guard, size and time limits); this
+//! crate only describes requests and classifies responses.
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use url::Url;
+
+use crate::error::ConnectorError;
+
+/// `Accept` for feed documents, most specific first.
+pub const ACCEPT_FEEDS: &str = "application/atom+xml, application/rss+xml, application/feed+json, application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8";
+
+#[async_trait::async_trait]
+pub trait Http: Send + Sync {
+    /// Sends a GET, following redirects within the app's limits. Any final HTTP status is
+    /// `Ok`; `Err` means no usable response (refused address, size, time, network).
+    async fn get(&self, req: FetchRequest) -> Result<FetchResponse, FetchError>;
+}
+
+#[derive(Clone, Debug)]
+pub struct FetchRequest {
+    pub url: Url,
+    pub accept: &'static str,
+    /// Sent as If-None-Match / If-Modified-Since.
+    pub validators: Validators,
+    /// A lower body limit than the app's default, if the connector wants one.
+    pub max_bytes: Option<usize>,
+}
+
+impl FetchRequest {
+    pub fn new(url: Url, accept: &'static str) -> FetchRequest {
+        FetchRequest {
+            url,
+            accept,
+            validators: Validators::default(),
+            max_bytes: None,
+        }
+    }
+
+    pub fn with_validators(mut self, validators: Validators) -> FetchRequest {
+        self.validators = validators;
+        self
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct FetchResponse {
+    pub status: u16,
+    /// The URL after redirects.
+    pub final_url: Url,
+    /// Set when every redirect hop from the requested URL was permanent (301/308): the
+    /// address to store instead of the old one.
+    pub moved_permanently_to: Option<Url>,
+    pub content_type: Option<String>,
+    /// Decoded body; empty on 304.
+    pub body: Bytes,
+    /// Validators of this response (ETag, Last-Modified).
+    pub validators: Validators,
+    /// Earliest next request the origin asked for (Retry-After, max-age, Expires).
+    pub hint: PollHint,
+    /// A few headers connectors may need (lower-case names), e.g. `x-poll-interval`.
+    pub headers: Vec<(String, String)>,
+}
+
+impl FetchResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// Classifies the status: `Ok(self)` for 2xx and 304, a [`ConnectorError`] otherwise.
+    pub fn check_status(self) -> Result<FetchResponse, ConnectorError> {
+        match self.status {
+            200..=299 | 304 => Ok(self),
+            410 => Err(ConnectorError::Gone),
+            429 | 503 => Err(ConnectorError::RateLimited {
+                retry_after: self.hint.not_before,
+            }),
+            401 | 403 => Err(ConnectorError::Blocked(format!(
+                "the server refused access (HTTP {})",
+                self.status
+            ))),
+            status => Err(ConnectorError::Status(status)),
+        }
+    }
+}
+
+/// Conditional-GET validators of one URL.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Validators {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified: Option<String>,
+}
+
+impl Validators {
+    pub fn is_empty(&self) -> bool {
+        self.etag.is_none() && self.last_modified.is_none()
+    }
+}
+
+/// When the origin would like to be asked again.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PollHint {
+    pub not_before: Option<DateTime<Utc>>,
+}
+
+impl PollHint {
+    /// The later of two hints.
+    pub fn max(self, other: PollHint) -> PollHint {
+        PollHint {
+            not_before: match (self.not_before, other.not_before) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FetchError {
+    /// Loopback, private, link-local… or a scheme other than http(s).
+    #[error("forbidden address: {0}")]
+    Forbidden(String),
+    /// The decoded body passed the limit.
+    #[error("body over {limit} bytes")]
+    TooLarge { limit: usize },
+    /// The whole request (connect, redirects, body) took longer than the deadline.
+    #[error("timed out after {secs} s")]
+    Timeout { secs: u64 },
+    #[error("more than {max} redirects")]
+    TooManyRedirects { max: usize },
+    #[error("bad URL: {0}")]
+    BadUrl(String),
+    #[error("{0}")]
+    Network(String),
+}

@@ -1,0 +1,163 @@
+//! Tributary's connectors: turn somebody's activity elsewhere into [`RawItem`]s.
+//!
+//! This crate knows formats and HTTP semantics, never SQLite, axum or reqwest: it sees the
+//! network only through the [`Http`] port that the app implements. Nothing here does IO of
+//! its own, and nothing here may panic on input.
+
+pub mod error;
+pub mod http;
+pub mod item;
+pub mod protocol;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub use error::ConnectorError;
+pub use http::{FetchError, FetchRequest, FetchResponse, Http, PollHint, Validators};
+pub use item::{Content, ItemKind, Media, RawAuthor, RawItem};
+
+/// A connector turns user parameters into requests and responses into items.
+#[async_trait::async_trait]
+pub trait Connector: Send + Sync + 'static {
+    /// Stable name stored in `sources.kind` and used in config (`kind = "feed"`).
+    fn kind(&self) -> &'static str;
+    /// Label, parameters with help text, default schedule: used by the CLI and the add form.
+    fn info(&self) -> ConnectorInfo;
+    /// Turns something a user pasted (a URL, a handle) into parameters, when this
+    /// connector understands it. Pure: no network.
+    fn recognize(&self, input: &str) -> Option<serde_json::Value>;
+    /// Checks and canonicalizes parameters once, when a source is created or edited.
+    fn validate(&self, params: &serde_json::Value) -> Result<serde_json::Value, ConnectorError>;
+    /// Fetches what changed since `state`. Never panics; item-level problems go to
+    /// [`Poll::warnings`].
+    async fn poll(
+        &self,
+        http: &dyn Http,
+        params: &serde_json::Value,
+        state: &PollState,
+    ) -> Result<Poll, ConnectorError>;
+    /// The paging hook for walking history: fetches one older page named by a previous
+    /// [`Poll::next_page`]. Connectors that cannot walk history keep this default.
+    async fn poll_page(
+        &self,
+        http: &dyn Http,
+        params: &serde_json::Value,
+        page: &serde_json::Value,
+    ) -> Result<Poll, ConnectorError> {
+        let _ = (http, params, page);
+        Err(ConnectorError::Unsupported(format!(
+            "the {} connector cannot walk history",
+            self.kind()
+        )))
+    }
+}
+
+/// What a connector tells people about itself.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ConnectorInfo {
+    pub kind: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+    pub params: Vec<ParamInfo>,
+    /// Cron expression used when the user gives none; `None` means the app's default.
+    pub default_schedule: Option<&'static str>,
+    /// Whether [`Connector::poll_page`] can walk back through older items.
+    pub can_backfill: bool,
+    /// Something a person could paste that this connector recognizes.
+    pub example_input: &'static str,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ParamInfo {
+    pub name: &'static str,
+    pub help: &'static str,
+    pub required: bool,
+}
+
+/// Connector-private state kept between polls: conditional-GET validators and a cursor.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PollState {
+    /// Validators of the primary URL.
+    #[serde(default)]
+    pub validators: Validators,
+    /// Connector-private position (newest id seen, outbox URL, API cursor…).
+    #[serde(default)]
+    pub cursor: Option<serde_json::Value>,
+}
+
+/// Facts about the source itself, learned while polling.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SourceMeta {
+    pub title: Option<String>,
+    pub site_url: Option<url::Url>,
+    pub icon: Option<url::Url>,
+}
+
+/// The result of one poll.
+#[derive(Debug, Default)]
+pub struct Poll {
+    /// New or changed items, in any order; may be empty.
+    pub items: Vec<RawItem>,
+    /// Persisted by the app for next time.
+    pub state: PollState,
+    /// The earliest next poll the origin asked for (Retry-After, max-age, Expires, ttl).
+    pub hint: PollHint,
+    /// The origin answered 304 Not Modified.
+    pub not_modified: bool,
+    /// Item-level problems that did not fail the poll.
+    pub warnings: Vec<String>,
+    /// Parameters the app should store instead of the current ones (a 301 moved the feed).
+    pub new_params: Option<serde_json::Value>,
+    /// Title, site and icon of the source, when the document says.
+    pub meta: SourceMeta,
+    /// The base URL relative links in item HTML resolve against (the feed's final URL).
+    pub base_url: Option<url::Url>,
+    /// An older page to walk next with [`Connector::poll_page`], if there is one.
+    pub next_page: Option<serde_json::Value>,
+}
+
+/// Every built-in connector, by kind. Recognition asks them in registration order, so
+/// specific connectors come before the catch-all `feed`.
+pub struct Registry {
+    ordered: Vec<Arc<dyn Connector>>,
+    by_kind: BTreeMap<&'static str, Arc<dyn Connector>>,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        let mut registry = Registry::empty();
+        registry.register(Arc::new(protocol::feed::FeedConnector));
+        registry
+    }
+}
+
+impl Registry {
+    pub fn empty() -> Registry {
+        Registry {
+            ordered: Vec::new(),
+            by_kind: BTreeMap::new(),
+        }
+    }
+
+    pub fn register(&mut self, connector: Arc<dyn Connector>) {
+        self.by_kind.insert(connector.kind(), connector.clone());
+        self.ordered.push(connector);
+    }
+
+    pub fn get(&self, kind: &str) -> Option<&Arc<dyn Connector>> {
+        self.by_kind.get(kind)
+    }
+
+    /// Connectors in registration order.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Connector>> {
+        self.ordered.iter()
+    }
+
+    /// The first connector that understands `input`, with the parameters it derived.
+    pub fn recognize(&self, input: &str) -> Option<(&Arc<dyn Connector>, serde_json::Value)> {
+        let input = input.trim();
+        self.ordered
+            .iter()
+            .find_map(|connector| connector.recognize(input).map(|params| (connector, params)))
+    }
+}

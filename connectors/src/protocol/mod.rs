@@ -1,0 +1,3 @@
+//! Protocol connectors: formats shared by many sites.
+
+pub mod feed;

@@ -1,0 +1,436 @@
+//! Configuration: one struct per section, defaults in code, an optional TOML file, and
+//! `TRIBUTARY_<SECTION>_<KEY>` environment variables that override single keys.
+//!
+//! Knows nothing of the other modules; callers pass each section where it is needed.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The environment variable naming the config file when `--config` is not given.
+pub const CONFIG_ENV: &str = "TRIBUTARY_CONFIG";
+/// Environment variables with this prefix override single keys.
+pub const ENV_PREFIX: &str = "TRIBUTARY_";
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub fetch: FetchConfig,
+    pub scheduler: SchedulerConfig,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address and port the web server listens on.
+    pub listen: String,
+    /// The public URL of this instance, used in links that leave the page (feeds, e-mails).
+    /// Empty means `http://{listen}`.
+    pub base_url: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:8080".to_owned(),
+            base_url: String::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// The SQLite file; created on first run. Relative paths are relative to the working
+    /// directory.
+    pub path: PathBuf,
+    /// Read-only connections kept open for pages and exports.
+    pub readers: u32,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            path: PathBuf::from("tributary.db"),
+            readers: 4,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FetchConfig {
+    /// Sent with every request. Sites such as Reddit refuse generic agents.
+    pub user_agent: String,
+    /// Deadline for one whole request: connect, redirects and body.
+    pub timeout_secs: u64,
+    /// Limit on the decoded body; larger responses are cut and the poll fails.
+    pub max_body_bytes: usize,
+    /// Redirects followed per request; every hop is checked again.
+    pub max_redirects: usize,
+    /// Requests in flight to one host at a time.
+    pub max_per_host: usize,
+    /// Allow loopback, private, link-local and other non-public addresses. Off by default:
+    /// a pasted URL must never reach the machine's own network.
+    pub allow_private_networks: bool,
+    /// Origins (`http://127.0.0.1:8081`) allowed even though their address is private;
+    /// for a feed server on the same machine without opening the whole private network.
+    pub allowed_private_origins: Vec<String>,
+}
+
+impl Default for FetchConfig {
+    fn default() -> Self {
+        FetchConfig {
+            user_agent: concat!(
+                "Tributary/",
+                env!("CARGO_PKG_VERSION"),
+                " (self-hosted lifestream; +https://github.com/tributary-lifestream/tributary)"
+            )
+            .to_owned(),
+            timeout_secs: 20,
+            max_body_bytes: 10 * 1024 * 1024,
+            max_redirects: 5,
+            max_per_host: 2,
+            allow_private_networks: false,
+            allowed_private_origins: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SchedulerConfig {
+    /// Cron schedule for sources that name none (5 fields as in crontab, or 6 with seconds).
+    pub default_schedule: String,
+    /// Polls running at the same time.
+    pub max_concurrent_polls: usize,
+    /// No source is polled more often than this, whatever its schedule says.
+    pub min_interval_secs: u64,
+    /// Each source's polls are shifted by a stable random delay of up to this much, so
+    /// sources on the same schedule do not all fire at once.
+    pub jitter_secs: u64,
+    /// After failures, the wait doubles from `min_interval_secs` up to this.
+    pub max_backoff_secs: u64,
+    /// Longest wait a server's caching headers (max-age, Expires, ttl) may impose.
+    pub max_hint_secs: u64,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        SchedulerConfig {
+            default_schedule: "*/30 * * * *".to_owned(),
+            max_concurrent_polls: 8,
+            min_interval_secs: 300,
+            jitter_secs: 120,
+            max_backoff_secs: 86_400,
+            max_hint_secs: 86_400,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    File { path: PathBuf, message: String },
+    #[error("environment variable {var}: {message}")]
+    Env { var: String, message: String },
+    #[error("{origin}: key `{key}`: {message}")]
+    Invalid {
+        origin: String,
+        key: &'static str,
+        message: String,
+    },
+}
+
+impl Config {
+    /// Loads defaults, then `path` (if any), then `TRIBUTARY_*` overrides from `env`.
+    pub fn load(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let (mut table, origin) = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                // Deserializing the text directly gives errors with the key and the line.
+                toml::from_str::<Config>(&text).map_err(|err| ConfigError::File {
+                    path: path.to_owned(),
+                    message: one_line(&err.to_string()),
+                })?;
+                let table = toml::from_str::<toml::Table>(&text).map_err(|err| {
+                    ConfigError::File {
+                        path: path.to_owned(),
+                        message: one_line(&err.to_string()),
+                    }
+                })?;
+                (table, path.display().to_string())
+            }
+            None => (toml::Table::new(), "built-in defaults".to_owned()),
+        };
+        let mut overridden = false;
+        for (var, value) in env {
+            if let Some(rest) = var.strip_prefix(ENV_PREFIX) {
+                if apply_env(&mut table, &var, rest, &value)? {
+                    overridden = true;
+                }
+            }
+        }
+        let config = Config::deserialize(toml::Value::Table(table)).map_err(|err| {
+            ConfigError::File {
+                path: PathBuf::from(if overridden {
+                    format!("{origin} with TRIBUTARY_* overrides")
+                } else {
+                    origin.clone()
+                }),
+                message: one_line(&err.to_string()),
+            }
+        })?;
+        config.validate(&origin)?;
+        Ok(config)
+    }
+
+    /// Checks values that parse but make no sense.
+    pub fn validate(&self, origin: &str) -> Result<(), ConfigError> {
+        let invalid = |key: &'static str, message: String| ConfigError::Invalid {
+            origin: origin.to_owned(),
+            key,
+            message,
+        };
+        self.listen_addr()
+            .map_err(|message| invalid("server.listen", message))?;
+        if !self.server.base_url.is_empty() {
+            match url::Url::parse(&self.server.base_url) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") => {}
+                Ok(_) => return Err(invalid("server.base_url", "must be http or https".into())),
+                Err(err) => return Err(invalid("server.base_url", err.to_string())),
+            }
+        }
+        if self.database.readers == 0 {
+            return Err(invalid("database.readers", "must be at least 1".into()));
+        }
+        if self.fetch.user_agent.trim().is_empty() {
+            return Err(invalid("fetch.user_agent", "must not be empty".into()));
+        }
+        if self.fetch.timeout_secs == 0 {
+            return Err(invalid("fetch.timeout_secs", "must be at least 1".into()));
+        }
+        if self.fetch.max_body_bytes < 1024 {
+            return Err(invalid(
+                "fetch.max_body_bytes",
+                "must be at least 1024".into(),
+            ));
+        }
+        if self.fetch.max_per_host == 0 {
+            return Err(invalid("fetch.max_per_host", "must be at least 1".into()));
+        }
+        for origin_text in &self.fetch.allowed_private_origins {
+            match url::Url::parse(origin_text) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
+                _ => {
+                    return Err(invalid(
+                        "fetch.allowed_private_origins",
+                        format!("`{origin_text}` is not an origin such as http://127.0.0.1:8081"),
+                    ));
+                }
+            }
+        }
+        if self.scheduler.max_concurrent_polls == 0 {
+            return Err(invalid(
+                "scheduler.max_concurrent_polls",
+                "must be at least 1".into(),
+            ));
+        }
+        if self.scheduler.max_backoff_secs < self.scheduler.min_interval_secs {
+            return Err(invalid(
+                "scheduler.max_backoff_secs",
+                "must not be less than scheduler.min_interval_secs".into(),
+            ));
+        }
+        if let Err(message) = crate::schedule::parse_schedule(&self.scheduler.default_schedule) {
+            return Err(invalid("scheduler.default_schedule", message));
+        }
+        Ok(())
+    }
+
+    pub fn listen_addr(&self) -> Result<SocketAddr, String> {
+        self.server.listen.parse().map_err(|_| {
+            format!(
+                "`{}` is not an address and port such as 127.0.0.1:8080",
+                self.server.listen
+            )
+        })
+    }
+
+    /// The public base URL without a trailing slash.
+    pub fn base_url(&self) -> String {
+        if self.server.base_url.is_empty() {
+            format!("http://{}", self.server.listen)
+        } else {
+            self.server.base_url.trim_end_matches('/').to_owned()
+        }
+    }
+}
+
+/// Applies `TRIBUTARY_SECTION_KEY=value`. Returns false for variables that are not keys
+/// (such as `TRIBUTARY_CONFIG`).
+fn apply_env(
+    table: &mut toml::Table,
+    var: &str,
+    rest: &str,
+    value: &str,
+) -> Result<bool, ConfigError> {
+    const SECTIONS: [&str; 4] = ["server", "database", "fetch", "scheduler"];
+    let lower = rest.to_ascii_lowercase();
+    let Some((section, key)) = SECTIONS.iter().find_map(|section| {
+        lower
+            .strip_prefix(section)
+            .and_then(|key| key.strip_prefix('_'))
+            .map(|key| (*section, key.to_owned()))
+    }) else {
+        return Ok(false);
+    };
+    let defaults = toml::Table::try_from(Config::default()).expect("defaults serialize");
+    let Some(default_value) = defaults
+        .get(section)
+        .and_then(|s| s.as_table())
+        .and_then(|s| s.get(&key))
+    else {
+        return Err(ConfigError::Env {
+            var: var.to_owned(),
+            message: format!("there is no key `{section}.{key}`"),
+        });
+    };
+    let parsed = match default_value {
+        toml::Value::String(_) => toml::Value::String(value.to_owned()),
+        toml::Value::Array(_) => toml::Value::Array(
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|part| !part.is_empty())
+                .map(|part| toml::Value::String(part.to_owned()))
+                .collect(),
+        ),
+        _ => {
+            let wrapped = format!("v = {value}");
+            let parsed: toml::Table =
+                toml::from_str(&wrapped).map_err(|_| ConfigError::Env {
+                    var: var.to_owned(),
+                    message: format!("`{value}` is not a valid value for `{section}.{key}`"),
+                })?;
+            parsed.get("v").cloned().expect("just parsed")
+        }
+    };
+    table
+        .entry(section)
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+        .as_table_mut()
+        .ok_or_else(|| ConfigError::Env {
+            var: var.to_owned(),
+            message: format!("`{section}` is not a table in the config file"),
+        })?
+        .insert(key, parsed);
+    Ok(true)
+}
+
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_str(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tributary.toml");
+        std::fs::write(&path, text).unwrap();
+        Config::load(
+            Some(&path),
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+    }
+
+    #[test]
+    fn example_config_equals_defaults() {
+        let text = include_str!("../config.example.toml");
+        let parsed: Config = toml::from_str(text).expect("config.example.toml parses");
+        assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn runs_without_a_file() {
+        let config = Config::load(None, Vec::new()).unwrap();
+        assert_eq!(config, Config::default());
+    }
+
+    #[test]
+    fn env_overrides_single_keys() {
+        let config = load_str(
+            "[server]\nlisten = \"127.0.0.1:9000\"\n",
+            &[
+                ("TRIBUTARY_FETCH_TIMEOUT_SECS", "7"),
+                ("TRIBUTARY_DATABASE_PATH", "/tmp/x.db"),
+                ("TRIBUTARY_FETCH_ALLOW_PRIVATE_NETWORKS", "true"),
+                ("TRIBUTARY_CONFIG", "ignored"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.server.listen, "127.0.0.1:9000");
+        assert_eq!(config.fetch.timeout_secs, 7);
+        assert!(config.fetch.allow_private_networks);
+        assert_eq!(config.database.path, PathBuf::from("/tmp/x.db"));
+    }
+
+    #[test]
+    fn bad_file_names_file_key_and_reason() {
+        let err = load_str("[fetch]\ntimeout_secs = \"soon\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("tributary.toml"), "{err}");
+        assert!(err.contains("timeout_secs"), "{err}");
+        assert!(err.contains("invalid type"), "{err}");
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = load_str("[fetch]\ntimeout = 3\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `timeout`"), "{err}");
+    }
+
+    #[test]
+    fn bad_schedule_is_named() {
+        let err = load_str("[scheduler]\ndefault_schedule = \"every tuesday\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("scheduler.default_schedule"), "{err}");
+    }
+
+    #[test]
+    fn bad_env_value_names_the_variable() {
+        let err = load_str("", &[("TRIBUTARY_FETCH_TIMEOUT_SECS", "soon")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("TRIBUTARY_FETCH_TIMEOUT_SECS"), "{err}");
+        let err = load_str("", &[("TRIBUTARY_FETCH_NOPE", "1")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("fetch.nope"), "{err}");
+    }
+}

@@ -1,0 +1,16 @@
+//! Tributary: a self-hosted, FriendFeed-style lifestream.
+//!
+//! Modules in reading order: `config` and `model` (plain data), `fetch` (the only outbound
+//! network), `normalize` (pure), `store` (the only SQL), `schedule` (pure timing),
+//! `ingest` (poll → normalize → store), `scheduler` (the loop), `web` (pages), `cli`.
+
+pub mod cli;
+pub mod config;
+pub mod fetch;
+pub mod ingest;
+pub mod model;
+pub mod normalize;
+pub mod schedule;
+pub mod scheduler;
+pub mod store;
+pub mod web;
