@@ -1,1 +1,584 @@
-//! Placeholder.
+//! The command line and the composition root: builds the store, fetcher, registry,
+//! ingest, scheduler and web server from the config. `anyhow` lives here and in main.rs.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, anyhow, bail};
+use chrono::Utc;
+use clap::{Parser, Subcommand};
+use connectors::{PollState, Registry};
+use tokio_util::sync::CancellationToken;
+
+use crate::auth;
+use crate::config::Config;
+use crate::fetch::HttpClient;
+use crate::ingest::Ingest;
+use crate::model::{NewItem, SourceId};
+use crate::normalize::{NormalizeCtx, normalize};
+use crate::schedule;
+use crate::scheduler;
+use crate::store::{Store, StoreError, sources, users};
+use crate::web;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tributary",
+    version,
+    about = "A self-hosted, FriendFeed-style lifestream"
+)]
+pub struct Cli {
+    /// Configuration file (TOML). Without one, built-in defaults apply.
+    #[arg(long, global = true, env = crate::config::CONFIG_ENV, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server and the scheduler (the default).
+    Serve,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage sources.
+    #[command(subcommand)]
+    Source(SourceCommand),
+    /// Poll sources once, now: one source, or every enabled source.
+    Poll {
+        #[arg(long, value_name = "ID")]
+        source: Option<i64>,
+    },
+    /// List the connectors, their parameters and an example input.
+    Connectors,
+    /// Load the configuration, report problems, print the effective values.
+    CheckConfig,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user. The password is asked for, or read from standard input.
+    Add {
+        name: String,
+        #[arg(long)]
+        admin: bool,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Name shown on pages; defaults to the user name.
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+    /// List users.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SourceCommand {
+    /// Add a source to a user's stream: a feed URL, or anything a connector recognizes.
+    Add {
+        user: String,
+        input: String,
+        /// Cron schedule (5 fields as in crontab); the configured default otherwise.
+        #[arg(long)]
+        schedule: Option<String>,
+        /// Use this connector instead of recognizing the input.
+        #[arg(long)]
+        kind: Option<String>,
+    },
+    /// List sources, of one user or of everyone.
+    List { user: Option<String> },
+    /// Remove a source: its items leave the stream; comments and likes are kept.
+    Remove { id: i64 },
+    /// Fetch (or read from a file), parse and normalize, print the items; store nothing.
+    Test {
+        input: String,
+        /// One JSON object per item instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Logs go to stderr; `RUST_LOG` overrides the default level (info for the server, warn
+/// for one-shot commands, so their output stays readable).
+pub fn init_logging(cli: &Cli) {
+    let default = match cli.command {
+        None | Some(Command::Serve) | Some(Command::Poll { .. }) => "info",
+        _ => "warn",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(cli.config.as_deref(), std::env::vars())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => serve(config).await,
+            Command::User(command) => user(config, command).await,
+            Command::Source(command) => source(config, command).await,
+            Command::Poll { source } => poll(config, source.map(SourceId)).await,
+            Command::Connectors => {
+                connectors_list();
+                Ok(())
+            }
+            Command::CheckConfig => {
+                println!("configuration is valid; effective values:\n");
+                print!(
+                    "{}",
+                    toml::to_string(&config).context("cannot print the config")?
+                );
+                Ok(())
+            }
+        }
+    })
+}
+
+fn open_store(config: &Config) -> anyhow::Result<Store> {
+    Store::open(&config.database.path, config.database.readers).with_context(|| {
+        format!(
+            "cannot open the database {}",
+            config.database.path.display()
+        )
+    })
+}
+
+fn build_ingest(config: &Config, store: Store) -> anyhow::Result<Ingest> {
+    let http = HttpClient::new(&config.fetch)?;
+    Ok(Ingest::new(
+        store,
+        Arc::new(http),
+        Arc::new(Registry::default()),
+        config.scheduler.clone(),
+    ))
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let addr = config
+        .listen_addr()
+        .map_err(|message| anyhow!("server.listen: {message}"))?;
+    let store = open_store(&config)?;
+    let ingest = build_ingest(&config, store.clone())?;
+    let shutdown = CancellationToken::new();
+    let (_scheduler, scheduler_task) =
+        scheduler::spawn(ingest, config.scheduler.clone(), shutdown.clone());
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    tracing::info!(
+        url = %format!("http://{}", listener.local_addr()?),
+        database = %config.database.path.display(),
+        "listening"
+    );
+    let state = web::AppState {
+        store,
+        config: Arc::new(config),
+    };
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        stop.cancel();
+    });
+    let wait = shutdown.clone();
+    web::serve(listener, state, async move { wait.cancelled().await }).await?;
+    shutdown.cancel();
+    let _ = scheduler_task.await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
+    let store = open_store(&config)?;
+    match command {
+        UserCommand::Add {
+            name,
+            admin,
+            password_stdin,
+            display_name,
+        } => {
+            auth::validate_user_name(&name)?;
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .lock()
+                    .read_line(&mut line)
+                    .context("cannot read the password from standard input")?;
+                line.trim_end_matches(['\n', '\r']).to_owned()
+            } else {
+                if !std::io::stdin().is_terminal() {
+                    bail!("no terminal to ask for a password; pass it with --password-stdin");
+                }
+                let first = rpassword::prompt_password(format!("Password for {name}: "))?;
+                let again = rpassword::prompt_password("Again: ")?;
+                if first != again {
+                    bail!("the two passwords differ");
+                }
+                first
+            };
+            auth::validate_password(&password)?;
+            let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
+                .await
+                .context("password hashing stopped")??;
+            let display_name = display_name.unwrap_or_else(|| name.clone());
+            let id = {
+                let name = name.clone();
+                store
+                    .write(move |tx| {
+                        users::create(
+                            tx,
+                            &users::NewUser {
+                                name: &name,
+                                display_name: &display_name,
+                                password_hash: &hash,
+                                is_admin: admin,
+                            },
+                            Utc::now(),
+                        )
+                    })
+                    .await?
+            };
+            println!(
+                "created user {name} (id {id}{})",
+                if admin { ", admin" } else { "" }
+            );
+        }
+        UserCommand::List => {
+            let users = store.read(users::list).await?;
+            if users.is_empty() {
+                println!("no users yet; create one with `tributary user add NAME --admin`");
+            }
+            for user in users {
+                println!(
+                    "{:>4}  {}{}",
+                    user.id,
+                    user.name,
+                    if user.is_admin { "  (admin)" } else { "" }
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn source(config: Config, command: SourceCommand) -> anyhow::Result<()> {
+    match command {
+        SourceCommand::Add {
+            user,
+            input,
+            schedule,
+            kind,
+        } => {
+            let store = open_store(&config)?;
+            let registry = Registry::default();
+            let owner = {
+                let lookup = user.clone();
+                store
+                    .read(move |conn| users::by_name(conn, &lookup))
+                    .await
+                    .map_err(|err| match err {
+                        StoreError::NotFound => anyhow!("no user named `{user}`"),
+                        other => other.into(),
+                    })?
+            };
+            let (kind, params) = recognize(&registry, &input, kind.as_deref())?;
+            let schedule = match schedule {
+                Some(text) => schedule::parse_schedule(&text)
+                    .map_err(|message| anyhow!("--schedule: {message}"))?,
+                None => String::new(),
+            };
+            let id = {
+                let kind = kind.clone();
+                let params = params.clone();
+                store
+                    .write(move |tx| {
+                        sources::insert(
+                            tx,
+                            &sources::NewSource {
+                                user_id: owner.id,
+                                kind: &kind,
+                                params: &params,
+                                title: "",
+                                schedule: &schedule,
+                            },
+                            Utc::now(),
+                        )
+                    })
+                    .await?
+            };
+            println!(
+                "added source {id} ({kind} {}) to {}'s stream; it is polled on the next pass of `tributary serve` or `tributary poll`",
+                params.get("url").and_then(|u| u.as_str()).unwrap_or(""),
+                owner.name
+            );
+        }
+        SourceCommand::List { user } => {
+            let store = open_store(&config)?;
+            let owner = match user {
+                Some(name) => {
+                    let lookup = name.clone();
+                    Some(
+                        store
+                            .read(move |conn| users::by_name(conn, &lookup))
+                            .await
+                            .map_err(|err| match err {
+                                StoreError::NotFound => anyhow!("no user named `{name}`"),
+                                other => other.into(),
+                            })?
+                            .id,
+                    )
+                }
+                None => None,
+            };
+            let list = store.read(move |conn| sources::list(conn, owner)).await?;
+            if list.is_empty() {
+                println!("no sources; add one with `tributary source add USER URL`");
+            }
+            for source in list {
+                let status = match (&source.last_error, source.enabled) {
+                    (_, false) => "disabled".to_owned(),
+                    (Some(err), true) => format!("failing ({} times): {err}", source.failure_count),
+                    (None, true) if source.last_success_at.is_some() => "ok".to_owned(),
+                    (None, true) => "not polled yet".to_owned(),
+                };
+                println!(
+                    "{:>4}  {:<8} {:<10} {:>6} items  next {}  {}  [{}]",
+                    source.id,
+                    source.user_name,
+                    source.kind,
+                    source.n_items,
+                    source.next_poll_at.format("%Y-%m-%d %H:%M"),
+                    source.url().unwrap_or(&source.title),
+                    status
+                );
+            }
+        }
+        SourceCommand::Remove { id } => {
+            let store = open_store(&config)?;
+            store
+                .write(move |tx| sources::remove(tx, SourceId(id), Utc::now()))
+                .await
+                .map_err(|err| match err {
+                    StoreError::NotFound => anyhow!("no source with id {id}"),
+                    other => other.into(),
+                })?;
+            println!("removed source {id}; its items are hidden, comments and likes are kept");
+        }
+        SourceCommand::Test { input, json } => source_test(&config, &input, json).await?,
+    }
+    Ok(())
+}
+
+fn recognize(
+    registry: &Registry,
+    input: &str,
+    kind: Option<&str>,
+) -> anyhow::Result<(String, serde_json::Value)> {
+    let (connector, params) = match kind {
+        Some(kind) => {
+            let connector = registry
+                .get(kind)
+                .ok_or_else(|| anyhow!("no connector named `{kind}`; see `tributary connectors`"))?;
+            let params = connector.recognize(input).ok_or_else(|| {
+                anyhow!("the {kind} connector does not understand `{input}`")
+            })?;
+            (connector, params)
+        }
+        None => registry.recognize(input).ok_or_else(|| {
+            anyhow!("no connector recognizes `{input}`; give a feed URL such as https://blog.example/feed.xml")
+        })?,
+    };
+    let params = connector.validate(&params)?;
+    Ok((connector.kind().to_owned(), params))
+}
+
+async fn source_test(config: &Config, input: &str, json: bool) -> anyhow::Result<()> {
+    let fetched_at = Utc::now();
+    let path = Path::new(input);
+    let (raw_items, base_url, warnings) = if path.is_file() {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let absolute = std::fs::canonicalize(path)?;
+        let base = url::Url::from_file_path(&absolute)
+            .map_err(|_| anyhow!("cannot make a URL of {}", absolute.display()))?;
+        let parsed = connectors::protocol::feed::parse(&bytes, &base)?;
+        (parsed.items, None, parsed.warnings)
+    } else {
+        let registry = Registry::default();
+        let (kind, params) = recognize(&registry, input, None)?;
+        let connector = registry
+            .get(&kind)
+            .expect("recognize returned a registered kind");
+        let http = HttpClient::new(&config.fetch)?;
+        let poll = connector
+            .poll(&http, &params, &PollState::default())
+            .await?;
+        (poll.items, poll.base_url, poll.warnings)
+    };
+    for warning in &warnings {
+        eprintln!("warning: {warning}");
+    }
+    let ctx = NormalizeCtx {
+        base_url,
+        fetched_at,
+    };
+    let items: Vec<NewItem> = raw_items
+        .into_iter()
+        .map(|raw| {
+            let (item, item_warnings) = normalize(raw, &ctx);
+            for warning in item_warnings {
+                eprintln!("warning: item {}: {warning}", item.external_id);
+            }
+            item
+        })
+        .collect();
+    let mut out = std::io::stdout().lock();
+    if json {
+        for item in &items {
+            let line = serde_json::json!({
+                "id": item.external_id,
+                "title": item.title,
+                "url": item.url.as_ref().map(|u| u.as_str()),
+                "published": item.published_at.to_rfc3339(),
+                "updated": item.updated_at.map(|t| t.to_rfc3339()),
+                "kind": item.kind.as_str(),
+                "author": item.author_name,
+                "tags": item.tags,
+                "media": item.media,
+                "summary": crate::normalize::text::truncate_chars(&item.summary_text, 280),
+            });
+            writeln!(out, "{line}")?;
+        }
+    } else {
+        writeln!(
+            out,
+            "{:<16}  {:<7}  {:<50}  url",
+            "published", "kind", "title"
+        )?;
+        for item in &items {
+            writeln!(
+                out,
+                "{:<16}  {:<7}  {:<50}  {}",
+                item.published_at.format("%Y-%m-%d %H:%M"),
+                item.kind.as_str(),
+                crate::normalize::text::truncate_chars(&item.title, 50),
+                item.url.as_ref().map(|u| u.as_str()).unwrap_or("")
+            )?;
+        }
+        writeln!(out, "{} items", items.len())?;
+    }
+    Ok(())
+}
+
+async fn poll(config: Config, only: Option<SourceId>) -> anyhow::Result<()> {
+    let store = open_store(&config)?;
+    let ids = match only {
+        Some(id) => {
+            store
+                .read(move |conn| sources::get(conn, id))
+                .await
+                .map_err(|err| match err {
+                    StoreError::NotFound => anyhow!("no source with id {id}"),
+                    other => other.into(),
+                })?;
+            vec![id]
+        }
+        None => store
+            .read(|conn| sources::list(conn, None))
+            .await?
+            .into_iter()
+            .filter(|source| source.enabled)
+            .map(|source| source.id)
+            .collect(),
+    };
+    if ids.is_empty() {
+        println!("no enabled sources to poll");
+        return Ok(());
+    }
+    let ingest = build_ingest(&config, store)?;
+    let reports =
+        scheduler::poll_now(&ingest, ids.clone(), config.scheduler.max_concurrent_polls).await;
+    let mut n_failed = 0;
+    for report in &reports {
+        match &report.error {
+            Some(error) => {
+                n_failed += 1;
+                eprintln!("source {}: {error}", report.source_id);
+            }
+            None if report.not_modified => println!("source {}: not modified", report.source_id),
+            None => println!(
+                "source {}: {} new, {} updated",
+                report.source_id, report.n_new, report.n_updated
+            ),
+        }
+    }
+    if reports.len() < ids.len() {
+        bail!(
+            "{} of {} polls could not be recorded",
+            ids.len() - reports.len(),
+            ids.len()
+        );
+    }
+    if n_failed > 0 {
+        bail!("{n_failed} of {} sources failed", ids.len());
+    }
+    Ok(())
+}
+
+fn connectors_list() {
+    let registry = Registry::default();
+    for connector in registry.iter() {
+        let info = connector.info();
+        println!("{}  —  {}", info.kind, info.title);
+        println!("    {}", info.description);
+        for param in &info.params {
+            println!(
+                "    param {}{}: {}",
+                param.name,
+                if param.required { " (required)" } else { "" },
+                param.help
+            );
+        }
+        println!(
+            "    example: tributary source add USER {}",
+            info.example_input
+        );
+        if info.can_backfill {
+            println!("    can walk history back to older items");
+        }
+        println!();
+    }
+}

@@ -167,12 +167,11 @@ impl Config {
                     path: path.to_owned(),
                     message: one_line(&err.to_string()),
                 })?;
-                let table = toml::from_str::<toml::Table>(&text).map_err(|err| {
-                    ConfigError::File {
+                let table =
+                    toml::from_str::<toml::Table>(&text).map_err(|err| ConfigError::File {
                         path: path.to_owned(),
                         message: one_line(&err.to_string()),
-                    }
-                })?;
+                    })?;
                 (table, path.display().to_string())
             }
             None => (toml::Table::new(), "built-in defaults".to_owned()),
@@ -185,16 +184,15 @@ impl Config {
                 }
             }
         }
-        let config = Config::deserialize(toml::Value::Table(table)).map_err(|err| {
-            ConfigError::File {
+        let config =
+            Config::deserialize(toml::Value::Table(table)).map_err(|err| ConfigError::File {
                 path: PathBuf::from(if overridden {
                     format!("{origin} with TRIBUTARY_* overrides")
                 } else {
                     origin.clone()
                 }),
                 message: one_line(&err.to_string()),
-            }
-        })?;
+            })?;
         config.validate(&origin)?;
         Ok(config)
     }
@@ -322,11 +320,10 @@ fn apply_env(
         ),
         _ => {
             let wrapped = format!("v = {value}");
-            let parsed: toml::Table =
-                toml::from_str(&wrapped).map_err(|_| ConfigError::Env {
-                    var: var.to_owned(),
-                    message: format!("`{value}` is not a valid value for `{section}.{key}`"),
-                })?;
+            let parsed: toml::Table = toml::from_str(&wrapped).map_err(|_| ConfigError::Env {
+                var: var.to_owned(),
+                message: format!("`{value}` is not a valid value for `{section}.{key}`"),
+            })?;
             parsed.get("v").cloned().expect("just parsed")
         }
     };

@@ -1,1 +1,325 @@
-//! Placeholder.
+//! One poll of one source: registry → connector.poll → normalize → store, in one write
+//! transaction. The only writer of items. A failed poll changes nothing but the source's
+//! error fields, its next attempt and the fetch log.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use connectors::{ConnectorError, Http, Poll, Registry};
+
+use crate::config::SchedulerConfig;
+use crate::model::{NewItem, Source, SourceId};
+use crate::normalize::{NormalizeCtx, normalize};
+use crate::schedule::{self, Outcome};
+use crate::store::sources::{FetchLogEntry, PollRecord};
+use crate::store::{Store, StoreError, items, sources};
+
+/// Warnings kept per poll report; the rest are counted.
+const MAX_WARNINGS: usize = 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the normalize task stopped: {0}")]
+    Task(String),
+}
+
+#[derive(Clone)]
+pub struct Ingest {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    http: Arc<dyn Http>,
+    registry: Arc<Registry>,
+    cfg: SchedulerConfig,
+}
+
+/// What one poll did, for logs, the CLI and tests.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PollReport {
+    pub source_id: SourceId,
+    pub n_new: usize,
+    pub n_updated: usize,
+    pub n_unchanged: usize,
+    pub not_modified: bool,
+    /// The error in words, when the poll failed.
+    pub error: Option<String>,
+    pub warnings: Vec<String>,
+    pub next_poll_at: DateTime<Utc>,
+}
+
+impl Ingest {
+    pub fn new(
+        store: Store,
+        http: Arc<dyn Http>,
+        registry: Arc<Registry>,
+        cfg: SchedulerConfig,
+    ) -> Ingest {
+        Ingest {
+            inner: Arc::new(Inner {
+                store,
+                http,
+                registry,
+                cfg,
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+
+    /// Polls one source now and records the outcome. `Err` only when storage fails; a
+    /// source that fails to poll is an `Ok` report with `error` set.
+    #[tracing::instrument(skip_all, fields(source_id = %id))]
+    pub async fn poll_source(&self, id: SourceId) -> Result<PollReport, IngestError> {
+        let store = &self.inner.store;
+        let source = store.read(move |conn| sources::get(conn, id)).await?;
+        let started_at = Utc::now();
+        let clock = Instant::now();
+        let result = match self.inner.registry.get(&source.kind) {
+            Some(connector) => {
+                connector
+                    .poll(self.inner.http.as_ref(), &source.params, &source.state)
+                    .await
+            }
+            None => Err(ConnectorError::Unsupported(format!(
+                "no connector named `{}` in this version of Tributary",
+                source.kind
+            ))),
+        };
+        let report = match result {
+            Ok(poll) => self.record_success(source, poll, started_at, clock).await?,
+            Err(ConnectorError::NotModified) => {
+                let poll = Poll {
+                    not_modified: true,
+                    state: source.state.clone(),
+                    ..Poll::default()
+                };
+                self.record_success(source, poll, started_at, clock).await?
+            }
+            Err(err) => self.record_failure(source, err, started_at, clock).await?,
+        };
+        if let Some(error) = &report.error {
+            tracing::warn!(error = %error, next = %report.next_poll_at, "poll failed");
+        } else {
+            tracing::info!(
+                n_new = report.n_new,
+                n_updated = report.n_updated,
+                not_modified = report.not_modified,
+                n_warnings = report.warnings.len(),
+                "polled"
+            );
+        }
+        Ok(report)
+    }
+
+    async fn record_success(
+        &self,
+        source: Source,
+        poll: Poll,
+        started_at: DateTime<Utc>,
+        clock: Instant,
+    ) -> Result<PollReport, IngestError> {
+        let fetched_at = Utc::now();
+        let Poll {
+            items: raw_items,
+            state,
+            hint,
+            not_modified,
+            mut warnings,
+            new_params,
+            meta,
+            base_url,
+            next_page: _,
+        } = poll;
+        // Sanitizing is CPU work; keep it off the async workers.
+        let (items, item_warnings) = tokio::task::spawn_blocking(move || {
+            let ctx = NormalizeCtx {
+                base_url,
+                fetched_at,
+            };
+            let mut items: Vec<NewItem> = Vec::with_capacity(raw_items.len());
+            let mut warnings = Vec::new();
+            for raw in raw_items {
+                let external_id = raw.external_id.clone();
+                let (item, item_warnings) = normalize(raw, &ctx);
+                warnings.extend(
+                    item_warnings
+                        .into_iter()
+                        .map(|w| format!("item {external_id}: {w}")),
+                );
+                items.push(item);
+            }
+            (items, warnings)
+        })
+        .await
+        .map_err(|err| IngestError::Task(err.to_string()))?;
+        warnings.extend(item_warnings);
+        let n_warnings = warnings.len();
+        warnings.truncate(MAX_WARNINGS);
+        if n_warnings > MAX_WARNINGS {
+            warnings.push(format!("… and {} more", n_warnings - MAX_WARNINGS));
+        }
+
+        let cfg = self.inner.cfg.clone();
+        let schedule = self.schedule_of(&source);
+        let next_poll_at = schedule::next_poll_at(
+            &schedule,
+            fetched_at,
+            hint.not_before,
+            Outcome::Success,
+            source.id,
+            &cfg,
+        );
+        let title = meta
+            .title
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| crate::normalize::text::plain_title(&t));
+        let message = (!warnings.is_empty()).then(|| warnings.join("; "));
+        let duration_ms = clock.elapsed().as_millis() as i64;
+        let source_id = source.id;
+        let user_id = source.user_id;
+        let upsert = self
+            .inner
+            .store
+            .write(move |tx| {
+                let upsert = items::upsert(tx, source_id, user_id, &items, fetched_at)?;
+                sources::record_poll(
+                    tx,
+                    source_id,
+                    &PollRecord {
+                        polled_at: fetched_at,
+                        next_poll_at,
+                        error: None,
+                        state: Some(&state),
+                        params: new_params.as_ref(),
+                        title: title.as_deref(),
+                        disable: false,
+                    },
+                )?;
+                sources::log_fetch(
+                    tx,
+                    source_id,
+                    &FetchLogEntry {
+                        started_at,
+                        duration_ms,
+                        outcome: if not_modified { "not_modified" } else { "ok" },
+                        n_new: upsert.new_ids.len(),
+                        n_updated: upsert.n_updated,
+                        message: message.as_deref(),
+                    },
+                )?;
+                Ok(upsert)
+            })
+            .await?;
+        Ok(PollReport {
+            source_id,
+            n_new: upsert.new_ids.len(),
+            n_updated: upsert.n_updated,
+            n_unchanged: upsert.n_unchanged,
+            not_modified,
+            error: None,
+            warnings,
+            next_poll_at,
+        })
+    }
+
+    async fn record_failure(
+        &self,
+        source: Source,
+        err: ConnectorError,
+        started_at: DateTime<Utc>,
+        clock: Instant,
+    ) -> Result<PollReport, IngestError> {
+        let now = Utc::now();
+        let failures = source.failure_count.saturating_add(1);
+        let not_before = match &err {
+            ConnectorError::RateLimited { retry_after } => *retry_after,
+            _ => None,
+        };
+        let disable = matches!(err, ConnectorError::Gone);
+        let schedule = self.schedule_of(&source);
+        let next_poll_at = schedule::next_poll_at(
+            &schedule,
+            now,
+            not_before,
+            Outcome::Failure { failures },
+            source.id,
+            &self.inner.cfg,
+        );
+        let message = if disable {
+            format!("{err}; the source was disabled — check the address and enable it again")
+        } else {
+            err.to_string()
+        };
+        let outcome = err.class();
+        let duration_ms = clock.elapsed().as_millis() as i64;
+        let source_id = source.id;
+        let stored_message = message.clone();
+        self.inner
+            .store
+            .write(move |tx| {
+                sources::record_poll(
+                    tx,
+                    source_id,
+                    &PollRecord {
+                        polled_at: now,
+                        next_poll_at,
+                        error: Some(&stored_message),
+                        state: None,
+                        params: None,
+                        title: None,
+                        disable,
+                    },
+                )?;
+                sources::log_fetch(
+                    tx,
+                    source_id,
+                    &FetchLogEntry {
+                        started_at,
+                        duration_ms,
+                        outcome,
+                        n_new: 0,
+                        n_updated: 0,
+                        message: Some(&stored_message),
+                    },
+                )
+            })
+            .await?;
+        Ok(PollReport {
+            source_id,
+            n_new: 0,
+            n_updated: 0,
+            n_unchanged: 0,
+            not_modified: false,
+            error: Some(message),
+            warnings: Vec::new(),
+            next_poll_at,
+        })
+    }
+
+    /// The source's own schedule, else the configured default. Both were validated when
+    /// stored; should one still not parse, the default applies.
+    fn schedule_of(&self, source: &Source) -> cron::Schedule {
+        let default = || {
+            schedule::parse_schedule(&self.inner.cfg.default_schedule)
+                .and_then(|text| schedule::compile(&text))
+                .or_else(|_| schedule::compile("0 */30 * * * *"))
+                .expect("the built-in fallback schedule parses")
+        };
+        if source.schedule.is_empty() {
+            default()
+        } else {
+            schedule::compile(&source.schedule).unwrap_or_else(|_| default())
+        }
+    }
+}

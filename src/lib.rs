@@ -4,6 +4,7 @@
 //! network), `normalize` (pure), `store` (the only SQL), `schedule` (pure timing),
 //! `ingest` (poll → normalize → store), `scheduler` (the loop), `web` (pages), `cli`.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod fetch;

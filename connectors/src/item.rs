@@ -117,7 +117,7 @@ impl ItemKind {
 }
 
 /// A picture, video, audio file or other attachment of an item.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Media {
     pub url: Url,
     #[serde(default, skip_serializing_if = "Option::is_none")]

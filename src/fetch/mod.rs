@@ -1,11 +1,49 @@
 //! The one place Tributary opens outbound connections: implements `connectors::Http` with
-//! reqwest, an SSRF guard, size and time limits and per-host concurrency.
+//! reqwest, an SSRF guard, size and time limits and per-host concurrency. Knows nothing of
+//! feeds, the store or the scheduler.
 
-use std::sync::Arc;
+pub mod guard;
+pub mod headers;
 
-use connectors::{FetchError, FetchRequest, FetchResponse, Http};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use chrono::Utc;
+use connectors::{FetchError, FetchRequest, FetchResponse, Http, Validators};
+use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use url::Url;
 
 use crate::config::FetchConfig;
+use guard::{ForbiddenAddress, GuardPolicy, GuardedResolver};
+
+/// Longest wait for a TCP (and TLS) connection, within the whole-request deadline.
+const CONNECT_TIMEOUT_SECS: u64 = 10;
+/// Response headers handed to connectors: at most this many…
+const MAX_KEPT_HEADERS: usize = 64;
+/// …each at most this long; longer values are dropped rather than cut, since a cut `Link`
+/// or `ETag` would be wrong rather than short.
+const MAX_KEPT_HEADER_BYTES: usize = 4096;
+/// Headers kept first, whatever else the response carries, so junk headers cannot push
+/// them out.
+const IMPORTANT_HEADERS: [&str; 9] = [
+    "content-type",
+    "etag",
+    "last-modified",
+    "cache-control",
+    "expires",
+    "retry-after",
+    "x-poll-interval",
+    "link",
+    "date",
+];
+/// Past this many hosts the per-host semaphore map drops entries nobody is using.
+const HOST_MAP_PRUNE_AT: usize = 256;
+/// Initial body buffer, grown as the body arrives; never the advertised length, which a
+/// server could lie about.
+const INITIAL_BODY_CAPACITY: usize = 64 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 #[error("cannot set up the HTTP client: {0}")]
@@ -17,22 +55,337 @@ pub struct HttpClient {
 }
 
 struct Inner {
-    #[allow(dead_code)]
+    client: reqwest::Client,
     cfg: FetchConfig,
+    policy: Arc<GuardPolicy>,
+    /// Host → semaphore of `cfg.max_per_host` permits.
+    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
 }
 
 impl HttpClient {
     pub fn new(cfg: &FetchConfig) -> Result<HttpClient, FetchSetupError> {
+        let policy = Arc::new(
+            GuardPolicy::new(cfg.allow_private_networks, &cfg.allowed_private_origins)
+                .map_err(FetchSetupError)?,
+        );
+        let connect_timeout = CONNECT_TIMEOUT_SECS.min(cfg.timeout_secs.max(1));
+        let client = reqwest::Client::builder()
+            .user_agent(cfg.user_agent.as_str())
+            // Redirects are followed by hand so every hop is checked by the guard and
+            // counted; reqwest's policy would skip the resolver for IP-literal hops.
+            .redirect(reqwest::redirect::Policy::none())
+            .referer(false)
+            // A proxy would resolve the target name itself, out of the guard's reach.
+            .no_proxy()
+            .dns_resolver(GuardedResolver::new(Arc::clone(&policy)))
+            .connect_timeout(Duration::from_secs(connect_timeout))
+            .gzip(true)
+            .brotli(true)
+            .deflate(true)
+            .build()
+            .map_err(|err| FetchSetupError(error_chain(&err)))?;
         Ok(HttpClient {
-            inner: Arc::new(Inner { cfg: cfg.clone() }),
+            inner: Arc::new(Inner {
+                client,
+                cfg: cfg.clone(),
+                policy,
+                hosts: Mutex::new(HashMap::new()),
+            }),
         })
     }
 }
 
 #[async_trait::async_trait]
 impl Http for HttpClient {
-    async fn get(&self, _req: FetchRequest) -> Result<FetchResponse, FetchError> {
-        let _ = &self.inner;
-        Err(FetchError::Network("not yet".into()))
+    async fn get(&self, req: FetchRequest) -> Result<FetchResponse, FetchError> {
+        let secs = self.inner.cfg.timeout_secs;
+        let started = Instant::now();
+        let url = req.url.clone();
+        // One deadline for everything, waiting for a per-host permit included: the caller
+        // gets an answer within `timeout_secs` whatever the server does (slow headers,
+        // dripping bodies, redirect chains).
+        let result = tokio::time::timeout(Duration::from_secs(secs), self.inner.fetch(req))
+            .await
+            .unwrap_or(Err(FetchError::Timeout { secs }));
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        match &result {
+            Ok(response) => tracing::debug!(
+                url = %url,
+                status = response.status,
+                final_url = %response.final_url,
+                n_bytes = response.body.len(),
+                elapsed_ms,
+                "fetched"
+            ),
+            Err(err) => tracing::debug!(url = %url, error = %err, elapsed_ms, "fetch failed"),
+        }
+        result
+    }
+}
+
+impl Inner {
+    async fn fetch(&self, req: FetchRequest) -> Result<FetchResponse, FetchError> {
+        guard::check_url(&req.url, &self.policy)?;
+        let _permit = self.permit(&req.url).await;
+        let limit = req
+            .max_bytes
+            .unwrap_or(self.cfg.max_body_bytes)
+            .min(self.cfg.max_body_bytes);
+
+        let mut current = req.url.clone();
+        let mut n_hops = 0;
+        let mut all_permanent = true;
+        let mut response = loop {
+            let response = self.send(&current, &req).await?;
+            let status = response.status().as_u16();
+            if !is_redirect(status) {
+                break response;
+            }
+            // A 3xx without Location is a final answer (RFC 9110 §15.4).
+            let Some(location) = response.headers().get(header::LOCATION) else {
+                break response;
+            };
+            let location = location.to_str().map_err(|_| {
+                FetchError::BadUrl(format!("{current} redirects to a non-ASCII Location"))
+            })?;
+            // RFC 9110 §10.2.2: Location may be relative to the URL that was requested.
+            let next = current.join(location).map_err(|err| {
+                FetchError::BadUrl(format!("{current} redirects to `{location}`: {err}"))
+            })?;
+            if n_hops >= self.cfg.max_redirects {
+                return Err(FetchError::TooManyRedirects {
+                    max: self.cfg.max_redirects,
+                });
+            }
+            guard::check_url(&next, &self.policy)?;
+            n_hops += 1;
+            all_permanent &= matches!(status, 301 | 308);
+            tracing::debug!(from = %current, to = %next, status, "following redirect");
+            current = next;
+        };
+
+        let status = response.status().as_u16();
+        let kept_headers = keep_headers(response.headers());
+        let content_type = header_str(response.headers(), &header::CONTENT_TYPE);
+        let mut validators = Validators {
+            etag: header_str(response.headers(), &header::ETAG),
+            last_modified: header_str(response.headers(), &header::LAST_MODIFIED),
+        };
+        let body = if status == 304 {
+            // RFC 9111 §4.3.4: a 304 updates the stored response; validators it does not
+            // repeat stay as they were.
+            validators.etag = validators.etag.or(req.validators.etag);
+            validators.last_modified = validators.last_modified.or(req.validators.last_modified);
+            Bytes::new()
+        } else {
+            read_body(&mut response, limit, &current).await?
+        };
+        let hint = headers::hint_for(status, &kept_headers, Utc::now());
+        Ok(FetchResponse {
+            status,
+            moved_permanently_to: (n_hops > 0 && all_permanent).then(|| current.clone()),
+            final_url: current,
+            content_type,
+            body,
+            validators,
+            hint,
+            headers: kept_headers,
+        })
+    }
+
+    /// Sends one GET, without following redirects.
+    async fn send(&self, url: &Url, req: &FetchRequest) -> Result<reqwest::Response, FetchError> {
+        let mut request = self
+            .client
+            .get(url.clone())
+            .header(header::ACCEPT, req.accept);
+        // Stored validators came from a response header, but a stored value that is not
+        // a valid header any more is skipped rather than failing the poll.
+        if let Some(etag) = req.validators.etag.as_deref()
+            && let Ok(value) = HeaderValue::from_str(etag)
+        {
+            request = request.header(header::IF_NONE_MATCH, value);
+        }
+        if let Some(date) = req.validators.last_modified.as_deref()
+            && let Ok(value) = HeaderValue::from_str(date)
+        {
+            request = request.header(header::IF_MODIFIED_SINCE, value);
+        }
+        request.send().await.map_err(|err| request_error(&err, url))
+    }
+
+    /// Waits for one of the `max_per_host` permits of the URL's host; held by the caller
+    /// for the whole request, redirects and body included.
+    async fn permit(&self, url: &Url) -> Option<OwnedSemaphorePermit> {
+        let host = url.host_str().unwrap_or("").to_ascii_lowercase();
+        let semaphore = {
+            let mut hosts = self.hosts.lock().unwrap_or_else(PoisonError::into_inner);
+            if hosts.len() >= HOST_MAP_PRUNE_AT {
+                // A count of one is the map's own reference: nobody holds or awaits a permit.
+                hosts.retain(|_, semaphore| Arc::strong_count(semaphore) > 1);
+            }
+            let max_per_host = self.cfg.max_per_host.max(1);
+            Arc::clone(
+                hosts
+                    .entry(host)
+                    .or_insert_with(|| Arc::new(Semaphore::new(max_per_host))),
+            )
+        };
+        // The semaphore is never closed, so this cannot fail; if it somehow did, the
+        // request goes ahead unthrottled rather than failing.
+        semaphore.acquire_owned().await.ok()
+    }
+}
+
+fn is_redirect(status: u16) -> bool {
+    matches!(status, 301 | 302 | 303 | 307 | 308)
+}
+
+/// Reads the decoded body, refusing it as soon as it passes `limit`. reqwest decodes
+/// gzip/brotli/deflate while streaming, so a compression bomb is cut at the limit instead
+/// of being inflated whole.
+async fn read_body(
+    response: &mut reqwest::Response,
+    limit: usize,
+    url: &Url,
+) -> Result<Bytes, FetchError> {
+    // Content-Length counts encoded bytes; reqwest removes it when it decodes, and it is
+    // only trusted when no Content-Encoding is left.
+    let encoded = response.headers().contains_key(header::CONTENT_ENCODING);
+    let advertised = header_str(response.headers(), &header::CONTENT_LENGTH)
+        .and_then(|value| value.trim().parse::<u64>().ok());
+    if let (false, Some(length)) = (encoded, advertised)
+        && length > limit as u64
+    {
+        return Err(FetchError::TooLarge { limit });
+    }
+    let mut body = Vec::with_capacity(INITIAL_BODY_CAPACITY.min(limit));
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|err| request_error(&err, url))?
+    {
+        if body.len().saturating_add(chunk.len()) > limit {
+            return Err(FetchError::TooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(body))
+}
+
+/// Turns a reqwest error into a `FetchError`: a refusal by the guarded resolver becomes
+/// `Forbidden`, anything else one readable line ending with the root cause.
+fn request_error(err: &reqwest::Error, url: &Url) -> FetchError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(cause) = source {
+        if let Some(forbidden) = cause.downcast_ref::<ForbiddenAddress>() {
+            return FetchError::Forbidden(forbidden.0.clone());
+        }
+        source = cause.source();
+    }
+    let host = url.host_str().unwrap_or("the server");
+    let what = if err.is_connect() {
+        "cannot connect to"
+    } else if err.is_timeout() {
+        "timed out talking to"
+    } else if err.is_decode() {
+        "cannot decode the response from"
+    } else if err.is_body() {
+        "error reading the response from"
+    } else if err.is_builder() {
+        "cannot build the request to"
+    } else {
+        "request failed to"
+    };
+    FetchError::Network(format!("{what} {host}: {}", root_cause(err)))
+}
+
+/// The innermost error's message, e.g. "Connection refused (os error 111)".
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = err;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    cause.to_string()
+}
+
+/// Every message of an error chain on one line, for setup errors.
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}
+
+fn header_str(headers: &HeaderMap, name: &HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// The response headers passed on to connectors: lower-case names (the `http` crate
+/// stores them so), the important ones first, capped in number and length.
+fn keep_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+    let mut kept = Vec::new();
+    let mut push = |name: &HeaderName, value: &HeaderValue| {
+        if kept.len() < MAX_KEPT_HEADERS && value.len() <= MAX_KEPT_HEADER_BYTES {
+            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            kept.push((name.as_str().to_owned(), value));
+        }
+    };
+    for name in IMPORTANT_HEADERS {
+        for value in headers.get_all(name) {
+            push(&HeaderName::from_static(name), value);
+        }
+    }
+    for (name, value) in headers {
+        if !IMPORTANT_HEADERS.contains(&name.as_str()) {
+            push(name, value);
+        }
+    }
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_headers_put_important_ones_first_and_drop_long_values() {
+        let mut headers = HeaderMap::new();
+        for idx in 0..100 {
+            let name = HeaderName::from_bytes(format!("x-junk-{idx}").as_bytes())
+                .expect("valid header name");
+            headers.insert(name, HeaderValue::from_static("junk"));
+        }
+        headers.insert(header::ETAG, HeaderValue::from_static("\"v1\""));
+        let long = "a".repeat(MAX_KEPT_HEADER_BYTES + 1);
+        headers.insert(
+            header::LINK,
+            HeaderValue::from_str(&long).expect("valid value"),
+        );
+        let kept = keep_headers(&headers);
+        assert_eq!(kept.len(), MAX_KEPT_HEADERS);
+        assert_eq!(kept[0], ("etag".to_owned(), "\"v1\"".to_owned()));
+        assert!(kept.iter().all(|(name, _)| name != "link"));
+    }
+
+    #[test]
+    fn default_config_builds() {
+        assert!(HttpClient::new(&FetchConfig::default()).is_ok());
+    }
+
+    #[test]
+    fn invalid_allowed_origin_fails_setup() {
+        let cfg = FetchConfig {
+            allowed_private_origins: vec!["127.0.0.1:8080".to_owned()],
+            ..FetchConfig::default()
+        };
+        assert!(HttpClient::new(&cfg).is_err());
     }
 }

@@ -1,1 +1,237 @@
-//! Placeholder.
+//! SQLite storage: the only place SQL lives. One file in WAL mode; one serialized writer
+//! (every write is an IMMEDIATE transaction) and a small pool of read-only connections.
+//!
+//! Functions in the submodules are plain sync functions over a `Connection` or a
+//! `Transaction`; `Store::read`/`Store::write` run them on the blocking pool.
+
+pub mod items;
+pub mod sources;
+pub mod users;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+/// How long a connection waits for a lock held by another one before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Migrations in order. Append only: a released file is never edited.
+const MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("migrations/0001_init.sql"))];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error(
+        "the database was written by a newer Tributary (schema {found}, this one knows {known})"
+    )]
+    TooNew { found: i64, known: i64 },
+    #[error("migration {name} failed: {source}")]
+    Migration {
+        name: &'static str,
+        source: rusqlite::Error,
+    },
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Pool(#[from] r2d2::Error),
+    #[error("bad stored data: {0}")]
+    Corrupt(String),
+    #[error("the storage task stopped: {0}")]
+    Task(String),
+}
+
+#[derive(Clone)]
+pub struct Store {
+    writer: Arc<Mutex<Connection>>,
+    readers: r2d2::Pool<SqliteConnectionManager>,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database, sets pragmas and runs migrations.
+    pub fn open(path: &Path, n_readers: u32) -> Result<Store, StoreError> {
+        let mut writer = Connection::open(path)?;
+        configure(&writer)?;
+        // WAL lets readers work while the writer writes; NORMAL sync is durable across
+        // process crashes (the WAL is fsynced at checkpoints), which is what we promise.
+        writer.pragma_update(None, "journal_mode", "WAL")?;
+        migrate(&mut writer)?;
+        let manager = SqliteConnectionManager::file(path)
+            .with_flags(
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | OpenFlags::SQLITE_OPEN_URI
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .with_init(|conn| configure(conn));
+        let readers = r2d2::Pool::builder()
+            .max_size(n_readers.max(1))
+            .min_idle(Some(0))
+            .build(manager)?;
+        Ok(Store {
+            writer: Arc::new(Mutex::new(writer)),
+            readers,
+            path: path.to_owned(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on a read-only connection on the blocking pool.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let readers = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = readers.get()?;
+            f(&conn)
+        })
+        .await
+        .map_err(|err| StoreError::Task(err.to_string()))?
+    }
+
+    /// Runs `f` in one IMMEDIATE transaction on the single writer; commits if it returns
+    /// `Ok`, rolls back otherwise.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.write_blocking(f))
+            .await
+            .map_err(|err| StoreError::Task(err.to_string()))?
+    }
+
+    /// The same as [`Store::write`] for callers already off the async runtime.
+    pub fn write_blocking<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+    {
+        // A panic while holding the lock cannot leave a transaction open (the Transaction
+        // rolls back on drop), so a poisoned lock is still a usable connection.
+        let mut conn = self
+            .writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// The same as [`Store::read`] for callers already off the async runtime.
+    pub fn read_blocking<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&Connection) -> Result<T, StoreError>,
+    {
+        let conn = self.readers.get()?;
+        f(&conn)
+    }
+}
+
+/// A cheap query proving the database answers (for `/healthz`).
+pub fn ping(conn: &Connection) -> Result<(), StoreError> {
+    conn.query_row("SELECT 1", [], |_| Ok(()))?;
+    Ok(())
+}
+
+fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+/// Applies every migration newer than `PRAGMA user_version`, each in its own transaction
+/// together with the version bump, so a crash leaves either the old or the new schema.
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let known = MIGRATIONS.len() as i64;
+    let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if found > known {
+        return Err(StoreError::TooNew { found, known });
+    }
+    for (index, (name, sql)) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let version = index as i64 + 1;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql)
+            .map_err(|source| StoreError::Migration { name, source })?;
+        tx.pragma_update(None, "user_version", version)?;
+        tx.commit()?;
+        tracing::info!(migration = name, version, "migrated database");
+    }
+    Ok(())
+}
+
+/// Milliseconds since the epoch, the unit of every time column.
+pub fn to_ms(time: DateTime<Utc>) -> i64 {
+    time.timestamp_millis()
+}
+
+pub fn from_ms(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn temp_store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("test.db"), 2).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn open_sets_wal_and_foreign_keys_and_migrates() {
+        let (_dir, store) = temp_store();
+        let conn = store.writer.lock().unwrap();
+        let mode: String = conn
+            .pragma_query_value(None, "journal_mode", |row| row.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let fk: i64 = conn
+            .pragma_query_value(None, "foreign_keys", |row| row.get(0))
+            .unwrap();
+        assert_eq!(fk, 1);
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+    }
+
+    #[test]
+    fn reopening_runs_no_migration_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("test.db");
+        drop(Store::open(&path, 1).unwrap());
+        Store::open(&path, 1).unwrap();
+    }
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("test.db");
+        drop(Store::open(&path, 1).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        assert!(matches!(
+            Store::open(&path, 1),
+            Err(StoreError::TooNew { found: 99, .. })
+        ));
+    }
+}

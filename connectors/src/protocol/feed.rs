@@ -1,6 +1,49 @@
-//! The `feed` connector: RSS 0.9x/1.0/2.0, Atom 0.3/1.0 and JSON Feed from bytes.
+//! The `feed` connector: reads RSS 0.9x/1.0/2.0, Atom 0.3/1.0 and JSON Feed into raw items.
+//! Fetches only through the [`Http`] port; parsing is a pure function of the bytes.
 
-use crate::{Connector, ConnectorError, ConnectorInfo, Http, Poll, PollState};
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+
+use chrono::Utc;
+use feed_rs::model::{self, Entry, FeedType, MediaObject};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use crate::http::{self, FetchRequest, FetchResponse, PollHint};
+use crate::item::{Content, ItemKind, Media, RawAuthor, RawItem};
+use crate::{Connector, ConnectorError, ConnectorInfo, Http, ParamInfo, Poll, PollState, SourceMeta};
+
+/// Entries beyond this many in one document are dropped with a warning.
+pub const MAX_ITEMS_PER_DOCUMENT: usize = 1000;
+/// Media attachments kept per item; the rest are dropped with a warning.
+pub const MAX_MEDIA_PER_ITEM: usize = 32;
+/// Warnings kept per document, so one broken feed cannot flood the fetch log.
+pub const MAX_WARNINGS: usize = 100;
+/// A feed's `<ttl>` above this is clamped, so a typo cannot stop polling for years.
+pub const MAX_TTL_MINUTES: u32 = 7 * 24 * 60;
+/// Ids longer than this are replaced by their SHA-256, to keep the store's keys small.
+pub const MAX_EXTERNAL_ID_BYTES: usize = 1024;
+/// An item with an image and at most this many characters of visible text is a photo.
+pub const PHOTO_MAX_TEXT_CHARS: usize = 200;
+/// How much of a parser error message is kept.
+const MAX_ERROR_CHARS: usize = 300;
+/// How far into a document we look for an HTML root or an XML declaration.
+const SNIFF_BYTES: usize = 1024;
+/// Hex digits of the hash that tells apart entries sharing one guid.
+const SHORT_HASH_CHARS: usize = 12;
+
+/// Everything a feed document yields, independent of HTTP.
+#[derive(Debug, Default)]
+pub struct ParsedFeed {
+    pub items: Vec<RawItem>,
+    pub meta: SourceMeta,
+    pub warnings: Vec<String>,
+    /// RSS `<ttl>`: minutes the document may be cached.
+    pub ttl_minutes: Option<u32>,
+    /// RFC 5005 `<link rel="prev-archive">`: the next older archive document.
+    pub prev_archive: Option<Url>,
+}
 
 pub struct FeedConnector;
 
@@ -15,27 +58,1016 @@ impl Connector for FeedConnector {
             kind: "feed",
             title: "Feed",
             description: "RSS, Atom or JSON Feed",
-            params: Vec::new(),
+            params: vec![ParamInfo {
+                name: "url",
+                help: "Address of the feed (http or https)",
+                required: true,
+            }],
             default_schedule: None,
             can_backfill: true,
             example_input: "https://blog.example/feed.xml",
         }
     }
 
-    fn recognize(&self, _input: &str) -> Option<serde_json::Value> {
-        None
+    fn recognize(&self, input: &str) -> Option<serde_json::Value> {
+        recognize_url(input).map(|url| json!({ "url": url.as_str() }))
     }
 
     fn validate(&self, params: &serde_json::Value) -> Result<serde_json::Value, ConnectorError> {
-        Ok(params.clone())
+        let url = url_param(params)?;
+        Ok(json!({ "url": url.as_str() }))
     }
 
     async fn poll(
         &self,
-        _http: &dyn Http,
-        _params: &serde_json::Value,
-        _state: &PollState,
+        http: &dyn Http,
+        params: &serde_json::Value,
+        state: &PollState,
     ) -> Result<Poll, ConnectorError> {
-        Err(ConnectorError::Unsupported("not yet".into()))
+        let url = url_param(params)?;
+        let request =
+            FetchRequest::new(url, http::ACCEPT_FEEDS).with_validators(state.validators.clone());
+        let response = http.get(request).await?;
+        let new_params = response
+            .moved_permanently_to
+            .as_ref()
+            .map(|moved| json!({ "url": moved.as_str() }));
+
+        if response.status == 304 {
+            // RFC 9111 section 4.3.4: a 304 may carry fresher validators; each one it omits
+            // stays as stored.
+            let mut state = state.clone();
+            if let Some(etag) = response.validators.etag {
+                state.validators.etag = Some(etag);
+            }
+            if let Some(last_modified) = response.validators.last_modified {
+                state.validators.last_modified = Some(last_modified);
+            }
+            return Ok(Poll {
+                not_modified: true,
+                state,
+                hint: response.hint,
+                new_params,
+                ..Poll::default()
+            });
+        }
+
+        let response = response.check_status()?;
+        let mut poll = poll_from_document(&response)?;
+        poll.state = PollState {
+            validators: response.validators.clone(),
+            cursor: state.cursor.clone(),
+        };
+        poll.new_params = new_params;
+        Ok(poll)
+    }
+
+    async fn poll_page(
+        &self,
+        http: &dyn Http,
+        _params: &serde_json::Value,
+        page: &serde_json::Value,
+    ) -> Result<Poll, ConnectorError> {
+        let url = url_param(page)?;
+        let response = http.get(FetchRequest::new(url, http::ACCEPT_FEEDS)).await?;
+        if response.status == 304 {
+            // No validators were sent, so a 304 is the origin's oddity; it means no items.
+            return Ok(Poll {
+                not_modified: true,
+                hint: response.hint,
+                ..Poll::default()
+            });
+        }
+        let response = response.check_status()?;
+        poll_from_document(&response)
+    }
+}
+
+/// Parses a feed document; `base` is the address it was fetched from (its final URL), used
+/// to resolve relative links and to derive ids for entries that have none.
+pub fn parse(bytes: &[u8], base: &Url) -> Result<ParsedFeed, ConnectorError> {
+    parse_with_charset(bytes, base, None)
+}
+
+/// [`parse`] with the charset of the HTTP `Content-Type`, used when the bytes are not UTF-8
+/// and the XML declaration names no encoding.
+pub fn parse_with_charset(
+    bytes: &[u8],
+    base: &Url,
+    http_charset: Option<&str>,
+) -> Result<ParsedFeed, ConnectorError> {
+    let utf8 = to_utf8(bytes, http_charset);
+    let document: &[u8] = utf8.as_ref();
+    if document.iter().all(u8::is_ascii_whitespace) {
+        return Err(ConnectorError::Invalid("the document is empty".into()));
+    }
+
+    let feed = match parse_with_feed_rs(document, base) {
+        Ok(feed) => feed,
+        Err(err) => {
+            // Feeds that call themselves RSS 0.93, 0.94 or give no version are read as RSS
+            // 2.0, which is a superset of all of them.
+            let Some(patched) = patch_rss_version(document) else {
+                return Err(classify_parse_error(document, &err));
+            };
+            parse_with_feed_rs(&patched, base).map_err(|_| classify_parse_error(document, &err))?
+        }
+    };
+
+    let mut warnings = Warnings::default();
+    let json_images = if feed.feed_type == FeedType::JSON {
+        json_feed_item_images(document)
+    } else {
+        Vec::new()
+    };
+
+    let meta = source_meta(&feed, base);
+    let ttl_minutes = feed.ttl.filter(|ttl| *ttl > 0);
+    let prev_archive = feed
+        .links
+        .iter()
+        .find(|link| link.rel.as_deref() == Some("prev-archive"))
+        .and_then(|link| http_url(&link.href, base));
+
+    let n_entries = feed.entries.len();
+    if n_entries > MAX_ITEMS_PER_DOCUMENT {
+        warnings.push(format!(
+            "the document has {n_entries} entries; only the first {MAX_ITEMS_PER_DOCUMENT} are read"
+        ));
+    }
+
+    let mut dedup = Dedup::default();
+    let mut items = Vec::new();
+    for (entry_idx, entry) in feed.entries.iter().take(MAX_ITEMS_PER_DOCUMENT).enumerate() {
+        let images = json_images.get(entry_idx).map(Vec::as_slice).unwrap_or(&[]);
+        let Some(item) = map_entry(&feed, entry, entry_idx, images, base, &mut warnings) else {
+            continue;
+        };
+        if let Some(item) = dedup.admit(item, &mut warnings) {
+            items.push(item);
+        }
+    }
+
+    Ok(ParsedFeed {
+        items,
+        meta,
+        warnings: warnings.finish(),
+        ttl_minutes,
+        prev_archive,
+    })
+}
+
+/// Turns pasted text into a canonical feed address: an absolute http(s) URL, or a bare
+/// `host/path` that gets `https://`.
+fn recognize_url(input: &str) -> Option<Url> {
+    let input = input.trim();
+    if input.is_empty() || input.starts_with('@') || input.chars().any(char::is_whitespace) {
+        return None;
+    }
+    if input.contains("://") {
+        return Url::parse(input).ok().and_then(canonical_http_url);
+    }
+    // A bare address: refuse user-info, which is how handles (`a@b.example`) and
+    // `mailto:` would otherwise sneak through as `https://user@host`.
+    let authority = input.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return None;
+    }
+    let url = Url::parse(&format!("https://{input}")).ok()?;
+    let host = url.host_str()?;
+    let looks_like_host = host.contains('.') && !host.ends_with('.') && !host.starts_with('.');
+    if !looks_like_host {
+        return None;
+    }
+    canonical_http_url(url)
+}
+
+/// Keeps http(s) URLs with a host, without the fragment (never sent to the server).
+fn canonical_http_url(mut url: Url) -> Option<Url> {
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+        return None;
+    }
+    url.set_fragment(None);
+    Some(url)
+}
+
+/// Reads `{"url": …}` from source params or a page token.
+fn url_param(params: &serde_json::Value) -> Result<Url, ConnectorError> {
+    let Some(raw) = params.get("url").and_then(serde_json::Value::as_str) else {
+        return Err(ConnectorError::Unsupported(
+            "a feed needs a \"url\" parameter, e.g. https://blog.example/feed.xml".into(),
+        ));
+    };
+    let parsed = Url::parse(raw.trim()).map_err(|err| {
+        ConnectorError::Unsupported(format!(
+            "\"{raw}\" is not a full web address ({err}); write it like https://blog.example/feed.xml"
+        ))
+    })?;
+    canonical_http_url(parsed).ok_or_else(|| {
+        ConnectorError::Unsupported(format!(
+            "\"{raw}\" is not an http or https address; feeds are read over the web only"
+        ))
+    })
+}
+
+/// Builds a poll result from a successful response's body.
+fn poll_from_document(response: &FetchResponse) -> Result<Poll, ConnectorError> {
+    let charset = response.content_type.as_deref().and_then(charset_of);
+    let parsed = parse_with_charset(&response.body, &response.final_url, charset)?;
+    let mut warnings = parsed.warnings;
+    let ttl_hint = parsed.ttl_minutes.map(|minutes| PollHint {
+        not_before: Utc::now()
+            .checked_add_signed(chrono::Duration::minutes(i64::from(minutes.min(MAX_TTL_MINUTES)))),
+    });
+    let hint = response.hint.max(ttl_hint.unwrap_or_default());
+    // An archive that names itself (or the page we came from) as older would loop forever.
+    let next_page = match parsed.prev_archive {
+        Some(prev) if prev == response.final_url => {
+            warnings.push(format!("ignored prev-archive {prev}: it is this same document"));
+            None
+        }
+        Some(prev) => Some(json!({ "url": prev.as_str() })),
+        None => None,
+    };
+    Ok(Poll {
+        items: parsed.items,
+        state: PollState {
+            validators: response.validators.clone(),
+            cursor: None,
+        },
+        hint,
+        not_modified: false,
+        warnings,
+        new_params: None,
+        meta: parsed.meta,
+        base_url: Some(response.final_url.clone()),
+        next_page,
+    })
+}
+
+/// The `charset` parameter of a Content-Type header value.
+fn charset_of(content_type: &str) -> Option<&str> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| value.trim().trim_matches(['"', '\'']))
+    })
+}
+
+fn parse_with_feed_rs(document: &[u8], base: &Url) -> Result<model::Feed, feed_rs::parser::ParseFeedError> {
+    // The builder is `!Send`, so it lives and dies inside this synchronous call. The id
+    // generator leaves missing ids empty: feed-rs's default hashes link + title, or returns a
+    // random UUID, and we derive stable ids ourselves in `external_id`.
+    feed_rs::parser::Builder::new()
+        .base_uri(Some(base.as_str()))
+        .id_generator(|_links, _title, _base| String::new())
+        .sanitize_content(false)
+        .build()
+        .parse(document)
+}
+
+/// Turns a feed-rs failure into a one-line reason a person can act on.
+fn classify_parse_error(document: &[u8], err: &feed_rs::parser::ParseFeedError) -> ConnectorError {
+    use feed_rs::parser::{ParseErrorKind, ParseFeedError};
+    if looks_like_html(document) {
+        return ConnectorError::Invalid(
+            "this is an HTML page, not a feed; look for its RSS or Atom link".into(),
+        );
+    }
+    let reason = match err {
+        ParseFeedError::ParseError(ParseErrorKind::NoFeedRoot) => {
+            "not a feed: no <rss>, <feed> or <rdf:RDF> root element and no JSON Feed object"
+                .to_string()
+        }
+        other => other.to_string(),
+    };
+    ConnectorError::Invalid(one_line(&reason, MAX_ERROR_CHARS))
+}
+
+/// Whether the document starts like an HTML page rather than a feed.
+fn looks_like_html(document: &[u8]) -> bool {
+    let head = &document[..document.len().min(SNIFF_BYTES)];
+    let head = String::from_utf8_lossy(head).to_ascii_lowercase();
+    let html_at = head.find("<!doctype html").or_else(|| head.find("<html"));
+    let feed_at = ["<rss", "<feed", "<rdf:rdf", "<rdf"]
+        .iter()
+        .filter_map(|tag| head.find(tag))
+        .min();
+    match (html_at, feed_at) {
+        (Some(html), Some(feed)) => html < feed,
+        (Some(_), None) => true,
+        _ => false,
+    }
+}
+
+fn one_line(text: &str, max_chars: usize) -> String {
+    let flat: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let flat = flat.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= max_chars {
+        flat
+    } else {
+        let mut cut: String = flat.chars().take(max_chars).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+// --- Encoding ---------------------------------------------------------------------------
+
+/// Returns the document as UTF-8 with an XML declaration that says so.
+///
+/// Follows miniflux `internal/reader/encoding`: bytes that are valid UTF-8 are UTF-8 whatever
+/// the prolog claims (prologs often lie after a CMS migration); otherwise the prolog's
+/// encoding, then the HTTP charset, then Windows-1252 (the web's legacy default, a superset
+/// of ISO-8859-1) decode them.
+fn to_utf8<'a>(bytes: &'a [u8], http_charset: Option<&str>) -> Cow<'a, [u8]> {
+    let (bom_encoding, without_bom) = match encoding_rs::Encoding::for_bom(bytes) {
+        Some((encoding, bom_len)) => (Some(encoding), bytes.get(bom_len..).unwrap_or_default()),
+        None => (None, bytes),
+    };
+    let decoded: Cow<'a, str> = match bom_encoding {
+        Some(encoding) if encoding != encoding_rs::UTF_8 => {
+            encoding.decode_without_bom_handling(without_bom).0
+        }
+        _ => match std::str::from_utf8(without_bom) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => {
+                let label = declared_encoding(without_bom)
+                    .and_then(|label| encoding_rs::Encoding::for_label(label.as_bytes()))
+                    .or_else(|| {
+                        http_charset.and_then(|label| encoding_rs::Encoding::for_label(label.as_bytes()))
+                    })
+                    .filter(|encoding| *encoding != encoding_rs::UTF_8)
+                    .unwrap_or(encoding_rs::WINDOWS_1252);
+                label.decode_without_bom_handling(without_bom).0
+            }
+        },
+    };
+    // Leading whitespace before the XML declaration makes the document not well-formed, but
+    // it is common and harmless.
+    let trimmed = match decoded {
+        Cow::Borrowed(text) => Cow::Borrowed(text.trim_start()),
+        Cow::Owned(text) => Cow::Owned(text.trim_start().to_string()),
+    };
+    match rewrite_declared_encoding(&trimmed) {
+        Some(rewritten) => Cow::Owned(rewritten.into_bytes()),
+        None => match trimmed {
+            Cow::Borrowed(text) => Cow::Borrowed(text.as_bytes()),
+            Cow::Owned(text) => Cow::Owned(text.into_bytes()),
+        },
+    }
+}
+
+/// The `encoding` pseudo-attribute of a leading XML declaration, read as ASCII.
+fn declared_encoding(bytes: &[u8]) -> Option<String> {
+    let head = &bytes[..bytes.len().min(SNIFF_BYTES)];
+    let head = String::from_utf8_lossy(head);
+    let declaration = xml_declaration(head.trim_start())?;
+    let (_, value, _) = encoding_attribute(declaration)?;
+    Some(value.to_string())
+}
+
+/// The text of `<?xml … ?>` at the start of `text`, if any.
+fn xml_declaration(text: &str) -> Option<&str> {
+    if !text.starts_with("<?xml") {
+        return None;
+    }
+    let end = text.find("?>")?;
+    text.get(..end + 2)
+}
+
+/// Finds `encoding="…"` in an XML declaration: (start of value, value, end of value).
+fn encoding_attribute(declaration: &str) -> Option<(usize, &str, usize)> {
+    let at = declaration.find("encoding")?;
+    let rest = declaration.get(at + "encoding".len()..)?;
+    let after_eq = rest.trim_start().strip_prefix('=')?.trim_start();
+    let quote = after_eq.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let value_start = declaration.len() - after_eq.len() + quote.len_utf8();
+    let value_len = declaration.get(value_start..)?.find(quote)?;
+    let value = declaration.get(value_start..value_start + value_len)?;
+    Some((value_start, value, value_start + value_len))
+}
+
+/// Rewrites the declared encoding to UTF-8 so the XML reader does not decode twice.
+fn rewrite_declared_encoding(text: &str) -> Option<String> {
+    let declaration = xml_declaration(text)?;
+    let (start, value, end) = encoding_attribute(declaration)?;
+    if value.eq_ignore_ascii_case("utf-8") {
+        return None;
+    }
+    let mut rewritten = String::with_capacity(text.len());
+    rewritten.push_str(text.get(..start)?);
+    rewritten.push_str("UTF-8");
+    rewritten.push_str(text.get(end..)?);
+    Some(rewritten)
+}
+
+/// Gives an `<rss>` root whose version feed-rs does not accept the version 2.0, or `None`
+/// when there is no such root.
+fn patch_rss_version(document: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(document).ok()?;
+    let mut search_from = 0;
+    let tag_start = loop {
+        let found = search_from + text.get(search_from..)?.find("<rss")?;
+        let next = text.get(found + 4..)?.chars().next()?;
+        if next.is_whitespace() || next == '>' || next == '/' {
+            break found;
+        }
+        search_from = found + 4;
+    };
+    let tag_end = tag_start + text.get(tag_start..)?.find('>')?;
+    let tag = text.get(tag_start..tag_end)?;
+    let patched_tag = match tag.find(" version") {
+        Some(at) => {
+            let rest = tag.get(at + " version".len()..)?;
+            let after_eq = rest.trim_start().strip_prefix('=')?.trim_start();
+            let quote = after_eq.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+            let value_start = tag.len() - after_eq.len() + 1;
+            let value_len = tag.get(value_start..)?.find(quote)?;
+            let value = tag.get(value_start..value_start + value_len)?;
+            if matches!(value, "2.0" | "0.91" | "0.92" | "") {
+                return None;
+            }
+            format!(
+                "{}2.0{}",
+                tag.get(..value_start)?,
+                tag.get(value_start + value_len..)?
+            )
+        }
+        None => format!("<rss version=\"2.0\"{}", tag.get(4..)?),
+    };
+    let mut patched = String::with_capacity(text.len() + 16);
+    patched.push_str(text.get(..tag_start)?);
+    patched.push_str(&patched_tag);
+    patched.push_str(text.get(tag_end..)?);
+    Some(patched.into_bytes())
+}
+
+// --- Entries ----------------------------------------------------------------------------
+
+/// Maps one feed-rs entry; `None` (with a warning) when it has nothing to show.
+fn map_entry(
+    feed: &model::Feed,
+    entry: &Entry,
+    entry_idx: usize,
+    json_images: &[String],
+    base: &Url,
+    warnings: &mut Warnings,
+) -> Option<RawItem> {
+    let label = entry_label(entry, entry_idx);
+    let is_json = feed.feed_type == FeedType::JSON;
+
+    let url = permalink(entry, is_json, base, &label, warnings);
+    let title = entry
+        .title
+        .as_ref()
+        .map(|text| text.content.trim().to_string())
+        .filter(|text| !text.is_empty());
+    let content = entry.content.as_ref().and_then(|content| {
+        let body = content.body.as_deref()?.trim();
+        if body.is_empty() {
+            return None;
+        }
+        let mime = content.content_type.essence().to_string().to_ascii_lowercase();
+        match mime.as_str() {
+            "text/html" | "application/xhtml+xml" => Some(Content::Html(body.to_string())),
+            _ if mime.starts_with("text/") => Some(Content::Text(body.to_string())),
+            _ => {
+                warnings.push(format!("{label}: content of type {mime} is not shown"));
+                None
+            }
+        }
+    });
+    let summary = entry.summary.as_ref().and_then(text_to_content);
+
+    if entry.id.trim().is_empty()
+        && url.is_none()
+        && title.is_none()
+        && content.is_none()
+        && summary.is_none()
+        && entry.media.is_empty()
+    {
+        warnings.push(format!("{label}: dropped, it has no id, link, title or text"));
+        return None;
+    }
+
+    let external_id = external_id(entry, url.as_ref(), title.as_deref(), content.as_ref(), summary.as_ref(), base);
+    let mut item = RawItem::new(external_id);
+    item.media = entry_media(entry, is_json, json_images, base, &label, warnings);
+    item.url = url;
+    item.title = title;
+    item.content = content;
+    item.summary = summary;
+    item.published = entry.published;
+    item.updated = entry.updated;
+    item.author = entry
+        .authors
+        .iter()
+        .chain(feed.authors.iter())
+        .find_map(|person| person_to_author(person, base));
+    item.tags = entry_tags(entry);
+    item.kind = item_kind(&item);
+    Some(item)
+}
+
+/// How an entry is named in warnings: its id, or its position.
+fn entry_label(entry: &Entry, entry_idx: usize) -> String {
+    let id = entry.id.trim();
+    if id.is_empty() {
+        format!("entry {}", entry_idx + 1)
+    } else {
+        format!("entry {}", one_line(id, 80))
+    }
+}
+
+/// The entry's permalink: a `rel="alternate"` link, else the first link that is not about
+/// the feed machinery (self, edit, enclosure…). JSON Feed attachments are media, not links.
+fn permalink(
+    entry: &Entry,
+    is_json: bool,
+    base: &Url,
+    label: &str,
+    warnings: &mut Warnings,
+) -> Option<Url> {
+    const NOT_PERMALINKS: [&str; 9] = [
+        "self", "edit", "edit-media", "enclosure", "replies", "license", "hub", "via", "related",
+    ];
+    let candidates: Vec<&model::Link> = entry
+        .links
+        .iter()
+        .filter(|link| link.target.is_none())
+        .filter(|link| !(is_json && link.media_type.is_some()))
+        .collect();
+    let chosen = candidates
+        .iter()
+        .find(|link| link.rel.as_deref().is_none_or(|rel| rel.eq_ignore_ascii_case("alternate")))
+        .or_else(|| {
+            candidates.iter().find(|link| {
+                link.rel
+                    .as_deref()
+                    .is_none_or(|rel| !NOT_PERMALINKS.iter().any(|skip| rel.eq_ignore_ascii_case(skip)))
+            })
+        })?;
+    let href = chosen.href.trim();
+    if href.is_empty() {
+        return None;
+    }
+    let url = http_url(href, base);
+    if url.is_none() {
+        warnings.push(format!(
+            "{label}: dropped link \"{}\": not an http(s) address",
+            one_line(href, 120)
+        ));
+    }
+    url
+}
+
+/// A stable, never-empty id: the entry's id or guid, else its permalink, else a SHA-256 of
+/// the feed address, title and text (feed-rs would hand out a random UUID here).
+fn external_id(
+    entry: &Entry,
+    url: Option<&Url>,
+    title: Option<&str>,
+    content: Option<&Content>,
+    summary: Option<&Content>,
+    base: &Url,
+) -> String {
+    let id = entry.id.trim();
+    let id = if !id.is_empty() {
+        id.to_string()
+    } else if let Some(url) = url {
+        url.to_string()
+    } else {
+        let first_media = entry
+            .media
+            .iter()
+            .flat_map(|media| media.content.iter())
+            .find_map(|content| content.url.as_ref().map(Url::as_str))
+            .unwrap_or_default();
+        sha256_hex(&[
+            base.as_str(),
+            title.unwrap_or_default(),
+            content.or(summary).map(content_text).unwrap_or_default(),
+            first_media,
+        ])
+    };
+    if id.len() > MAX_EXTERNAL_ID_BYTES {
+        format!("sha256:{}", sha256_hex(&[&id]))
+    } else {
+        id
+    }
+}
+
+fn content_text(content: &Content) -> &str {
+    match content {
+        Content::Html(text) | Content::Text(text) => text,
+    }
+}
+
+fn text_to_content(text: &model::Text) -> Option<Content> {
+    let body = text.content.trim();
+    if body.is_empty() {
+        return None;
+    }
+    let mime = text.content_type.essence().to_string().to_ascii_lowercase();
+    Some(match mime.as_str() {
+        "text/html" | "application/xhtml+xml" => Content::Html(body.to_string()),
+        _ => Content::Text(body.to_string()),
+    })
+}
+
+fn person_to_author(person: &model::Person, base: &Url) -> Option<RawAuthor> {
+    let name = person
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(str::to_string);
+    let url = person.uri.as_deref().and_then(|uri| http_url(uri, base));
+    if name.is_none() && url.is_none() {
+        return None;
+    }
+    Some(RawAuthor {
+        name,
+        url,
+        avatar: None,
+    })
+}
+
+/// Category labels (or terms), trimmed, without repeats.
+fn entry_tags(entry: &Entry) -> Vec<String> {
+    let mut seen = HashSet::new();
+    entry
+        .categories
+        .iter()
+        .filter_map(|category| {
+            let label = category.label.as_deref().map(str::trim).filter(|l| !l.is_empty());
+            let tag = label.unwrap_or(category.term.trim());
+            (!tag.is_empty()).then(|| tag.to_string())
+        })
+        .filter(|tag| seen.insert(tag.to_lowercase()))
+        .collect()
+}
+
+/// Enclosures, Media RSS content and thumbnails, iTunes images, Atom `rel="enclosure"`
+/// links, JSON Feed attachments and images; absolute http(s) only, without repeats.
+fn entry_media(
+    entry: &Entry,
+    is_json: bool,
+    json_images: &[String],
+    base: &Url,
+    label: &str,
+    warnings: &mut Warnings,
+) -> Vec<Media> {
+    let mut media = Vec::new();
+    let mut dropped = Vec::new();
+    for object in &entry.media {
+        media_from_object(object, base, &mut media, &mut dropped);
+    }
+    for link in &entry.links {
+        let is_enclosure = link.rel.as_deref().is_some_and(|rel| rel.eq_ignore_ascii_case("enclosure"));
+        let is_attachment = is_json && link.media_type.is_some();
+        if !(is_enclosure || is_attachment) {
+            continue;
+        }
+        match http_url(&link.href, base) {
+            Some(url) => media.push(Media {
+                url,
+                media_type: link.media_type.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_string),
+                width: None,
+                height: None,
+                length: link.length.filter(|length| *length > 0),
+                thumbnail: None,
+                alt: link.title.clone().filter(|title| !title.trim().is_empty()),
+            }),
+            None => dropped.push(link.href.clone()),
+        }
+    }
+    for image in json_images {
+        match http_url(image, base) {
+            Some(url) => media.push(image_media(url, None, None, None)),
+            None => dropped.push(image.clone()),
+        }
+    }
+
+    for href in dropped {
+        warnings.push(format!(
+            "{label}: dropped media \"{}\": not an http(s) address",
+            one_line(&href, 120)
+        ));
+    }
+    let mut seen = HashSet::new();
+    media.retain(|item| seen.insert(item.url.to_string()));
+    if media.len() > MAX_MEDIA_PER_ITEM {
+        warnings.push(format!(
+            "{label}: kept {MAX_MEDIA_PER_ITEM} of {} media",
+            media.len()
+        ));
+        media.truncate(MAX_MEDIA_PER_ITEM);
+    }
+    media
+}
+
+fn media_from_object(object: &MediaObject, base: &Url, media: &mut Vec<Media>, dropped: &mut Vec<String>) {
+    let alt = object
+        .description
+        .as_ref()
+        .or(object.title.as_ref())
+        .map(|text| one_line(&text.content, 1000))
+        .filter(|text| !text.is_empty());
+    let thumbnails: Vec<(Url, &model::Image)> = object
+        .thumbnails
+        .iter()
+        .filter_map(|thumbnail| match http_url(&thumbnail.image.uri, base) {
+            Some(url) => Some((url, &thumbnail.image)),
+            None => {
+                dropped.push(thumbnail.image.uri.clone());
+                None
+            }
+        })
+        .collect();
+    let first_thumbnail = thumbnails.first().map(|(url, _)| url.clone());
+
+    let mut n_content = 0;
+    for content in &object.content {
+        let Some(url) = content.url.as_ref() else {
+            continue;
+        };
+        let Some(url) = http_url(url.as_str(), base) else {
+            dropped.push(url.to_string());
+            continue;
+        };
+        n_content += 1;
+        media.push(Media {
+            url,
+            media_type: content.content_type.as_ref().map(|mime| mime.to_string()),
+            width: content.width,
+            height: content.height,
+            length: content.size.filter(|size| *size > 0),
+            thumbnail: first_thumbnail.clone(),
+            alt: alt.clone(),
+        });
+    }
+    // Thumbnails without content (YouTube, iTunes episode art) are pictures in their own right.
+    if n_content == 0 {
+        for (url, image) in thumbnails {
+            media.push(image_media(url, image.width, image.height, alt.clone()));
+        }
+    }
+}
+
+fn image_media(url: Url, width: Option<u32>, height: Option<u32>, alt: Option<String>) -> Media {
+    Media {
+        media_type: guess_image_type(&url).map(str::to_string),
+        url,
+        width,
+        height,
+        length: None,
+        thumbnail: None,
+        alt,
+    }
+}
+
+/// The image type implied by a URL's extension, for pictures the feed gives no type for.
+fn guess_image_type(url: &Url) -> Option<&'static str> {
+    let path = url.path().to_ascii_lowercase();
+    let extension = path.rsplit_once('.')?.1;
+    Some(match extension {
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "avif" => "image/avif",
+        "svg" => "image/svg+xml",
+        _ => return None,
+    })
+}
+
+/// What the item is, decided in this order:
+/// 1. the first audio or video attachment makes it Audio or Video;
+/// 2. an image with at most [`PHOTO_MAX_TEXT_CHARS`] of visible text makes it a Photo;
+/// 3. no title makes it a Note;
+/// 4. a title with text (content or summary) makes it an Article;
+/// 5. a title alone is a Link.
+fn item_kind(item: &RawItem) -> ItemKind {
+    let main = item.media.iter().find_map(|media| {
+        let mime = media.media_type.as_deref()?.to_ascii_lowercase();
+        if mime.starts_with("audio/") {
+            Some(ItemKind::Audio)
+        } else if mime.starts_with("video/") {
+            Some(ItemKind::Video)
+        } else {
+            None
+        }
+    });
+    if let Some(kind) = main {
+        return kind;
+    }
+    let text_chars = item
+        .content
+        .as_ref()
+        .or(item.summary.as_ref())
+        .map(visible_text_chars)
+        .unwrap_or(0);
+    let has_image = item.media.iter().any(|media| {
+        media
+            .media_type
+            .as_deref()
+            .is_some_and(|mime| mime.to_ascii_lowercase().starts_with("image/"))
+    });
+    if has_image && text_chars <= PHOTO_MAX_TEXT_CHARS {
+        return ItemKind::Photo;
+    }
+    match (&item.title, text_chars > 0) {
+        (None, _) => ItemKind::Note,
+        (Some(_), true) => ItemKind::Article,
+        (Some(_), false) => ItemKind::Link,
+    }
+}
+
+/// Characters outside HTML tags, ignoring whitespace: a rough measure of how much there is
+/// to read.
+fn visible_text_chars(content: &Content) -> usize {
+    match content {
+        Content::Text(text) => text.chars().filter(|c| !c.is_whitespace()).count(),
+        Content::Html(html) => {
+            let mut in_tag = false;
+            let mut n_chars = 0;
+            for c in html.chars() {
+                match c {
+                    '<' => in_tag = true,
+                    '>' => in_tag = false,
+                    c if !in_tag && !c.is_whitespace() => n_chars += 1,
+                    _ => {}
+                }
+            }
+            n_chars
+        }
+    }
+}
+
+/// Resolves `href` against `base` and keeps it only if it is http(s) with a host.
+fn http_url(href: &str, base: &Url) -> Option<Url> {
+    let href = href.trim();
+    if href.is_empty() {
+        return None;
+    }
+    let url = base.join(href).ok()?;
+    (matches!(url.scheme(), "http" | "https") && url.host_str().is_some_and(|host| !host.is_empty()))
+        .then_some(url)
+}
+
+fn sha256_hex(parts: &[&str]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        // A separator keeps ("ab", "c") and ("a", "bc") apart.
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part.as_bytes());
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+// --- Feed-level facts --------------------------------------------------------------------
+
+fn source_meta(feed: &model::Feed, base: &Url) -> SourceMeta {
+    let title = feed
+        .title
+        .as_ref()
+        .map(|text| one_line(&text.content, 500))
+        .filter(|title| !title.is_empty());
+    let site_url = feed
+        .links
+        .iter()
+        .filter(|link| link.rel.as_deref().is_none_or(|rel| rel.eq_ignore_ascii_case("alternate")))
+        .filter(|link| {
+            // JSON Feed's feed_url arrives as a plain link; the site is home_page_url.
+            link.media_type.is_none() || link.media_type.as_deref().is_some_and(|t| t.contains("html"))
+        })
+        .find_map(|link| http_url(&link.href, base))
+        .filter(|url| url != base);
+    let icon = feed
+        .icon
+        .iter()
+        .chain(feed.logo.iter())
+        .find_map(|image| http_url(&image.uri, base));
+    SourceMeta {
+        title,
+        site_url,
+        icon,
+    }
+}
+
+/// JSON Feed items' `image` and `banner_image`, by item position; feed-rs does not read them.
+fn json_feed_item_images(document: &[u8]) -> Vec<Vec<String>> {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(document) else {
+        return Vec::new();
+    };
+    let Some(items) = value.get("items").and_then(serde_json::Value::as_array) else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .map(|item| {
+            ["image", "banner_image"]
+                .iter()
+                .filter_map(|key| item.get(*key).and_then(serde_json::Value::as_str))
+                .map(str::to_string)
+                .collect()
+        })
+        .collect()
+}
+
+// --- Bookkeeping -------------------------------------------------------------------------
+
+/// Warnings with a cap, so the last line says how many were left out.
+#[derive(Default)]
+struct Warnings {
+    kept: Vec<String>,
+    n_dropped: usize,
+}
+
+impl Warnings {
+    fn push(&mut self, warning: String) {
+        if self.kept.len() < MAX_WARNINGS {
+            self.kept.push(warning);
+        } else {
+            self.n_dropped += 1;
+        }
+    }
+
+    fn finish(mut self) -> Vec<String> {
+        if self.n_dropped > 0 {
+            self.kept.push(format!("… and {} more warnings", self.n_dropped));
+        }
+        self.kept
+    }
+}
+
+/// Keeps ids unique within one document. Real feeds reuse one guid for different posts:
+/// those are kept apart with a `#hash` suffix; exact repeats are dropped.
+#[derive(Default)]
+struct Dedup {
+    /// Fingerprints of what was admitted under each original id.
+    by_id: HashMap<String, Vec<String>>,
+    /// Every id handed out, suffixed or not.
+    used: HashSet<String>,
+}
+
+impl Dedup {
+    fn admit(&mut self, mut item: RawItem, warnings: &mut Warnings) -> Option<RawItem> {
+        let fingerprint = sha256_hex(&[
+            item.url.as_ref().map(Url::as_str).unwrap_or_default(),
+            item.title.as_deref().unwrap_or_default(),
+            item.content.as_ref().map(content_text).unwrap_or_default(),
+            item.summary.as_ref().map(content_text).unwrap_or_default(),
+        ]);
+        let original = item.external_id.clone();
+        let seen = self.by_id.entry(original.clone()).or_default();
+        if seen.contains(&fingerprint) {
+            warnings.push(format!(
+                "entry {}: dropped, an exact repeat of an earlier entry",
+                one_line(&original, 80)
+            ));
+            return None;
+        }
+        seen.push(fingerprint);
+
+        if self.used.contains(&original) {
+            let link_hash = item.url.as_ref().map(|url| sha256_hex(&[url.as_str()]));
+            let text_hash = sha256_hex(&[
+                item.title.as_deref().unwrap_or_default(),
+                item.content.as_ref().or(item.summary.as_ref()).map(content_text).unwrap_or_default(),
+            ]);
+            let mut candidates: Vec<String> = link_hash
+                .into_iter()
+                .chain(std::iter::once(text_hash))
+                .map(|hash| format!("{original}#{}", hash.get(..SHORT_HASH_CHARS).unwrap_or(&hash)))
+                .collect();
+            let mut n_suffix = 2;
+            let new_id = loop {
+                if let Some(candidate) = candidates.iter().find(|c| !self.used.contains(*c)) {
+                    break candidate.clone();
+                }
+                // Same link and text, different summary: fall back to a counter.
+                candidates = vec![format!("{original}#{n_suffix}")];
+                n_suffix += 1;
+            };
+            warnings.push(format!(
+                "entry {}: another entry uses the same id; this one is kept as {}",
+                one_line(&original, 80),
+                one_line(&new_id, 120)
+            ));
+            item.external_id = new_id;
+        }
+        self.used.insert(item.external_id.clone());
+        Some(item)
     }
 }

@@ -1,0 +1,376 @@
+//! Plain text from untrusted HTML and HTML from plain text. Pure: no IO, no SQL.
+
+use std::cell::{Cell, RefCell};
+
+use html5ever::tendril::StrTendril;
+use html5ever::tokenizer::states::RawKind;
+use html5ever::tokenizer::{
+    BufferQueue, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
+};
+use html5ever::{LocalName, local_name};
+
+use super::MAX_TITLE_CHARS;
+use super::sanitize::sanitize;
+use crate::model::SafeHtml;
+
+/// What ends a cut string, so a reader sees that something was left out.
+const ELLIPSIS: char = '…';
+
+/// The text content of an HTML fragment: character references decoded once, script and style
+/// content dropped, block elements on their own lines, other whitespace collapsed to one space.
+pub fn html_to_text(html: &str) -> String {
+    let tokenizer = Tokenizer::new(TextSink::default(), TokenizerOpts::default());
+    let input = BufferQueue::default();
+    input.push_back(StrTendril::from(html));
+    // The sink never asks for a script to run, so the only result is `Done`.
+    let _ = tokenizer.feed(&input);
+    tokenizer.end();
+    tokenizer.sink.text.into_inner()
+}
+
+/// A title (or any one-line label) is plain text: tags stripped, references decoded once,
+/// whitespace and control characters collapsed to single spaces, at most `MAX_TITLE_CHARS`.
+pub fn plain_title(raw: &str) -> String {
+    plain_line(raw, MAX_TITLE_CHARS)
+}
+
+/// Like `plain_title` with another cap, for author names, tags and alt text.
+pub fn plain_line(raw: &str, max_chars: usize) -> String {
+    let text = html_to_text(raw);
+    let one_line = text.split('\n').collect::<Vec<_>>().join(" ");
+    truncate_chars(&one_line, max_chars)
+}
+
+/// At most `max_chars` characters; a cut string ends in "…" (counted in `max_chars`).
+pub fn truncate_chars(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        return text.to_string();
+    }
+    if max_chars == 0 {
+        return String::new();
+    }
+    let kept: String = text.chars().take(max_chars - 1).collect();
+    let mut truncated = kept.trim_end().to_string();
+    truncated.push(ELLIPSIS);
+    truncated
+}
+
+/// The longest prefix of `text` of at most `max_bytes` bytes that ends on a character boundary.
+pub fn truncate_bytes(text: &str, max_bytes: usize) -> &str {
+    if text.len() <= max_bytes {
+        return text;
+    }
+    let mut end = max_bytes;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// HTML for plain-text content: escaped, blank lines start paragraphs, line breaks become `<br>`.
+/// The result still goes through the sanitizer so every `SafeHtml` has one origin.
+pub fn text_to_html(text: &str) -> SafeHtml {
+    let normalized = text.replace("\r\n", "\n").replace('\r', "\n");
+    let mut html = String::with_capacity(normalized.len() + normalized.len() / 8);
+    let mut lines_in_paragraph: Vec<&str> = Vec::new();
+    for line in normalized.split('\n').chain(std::iter::once("")) {
+        if line.trim().is_empty() {
+            if !lines_in_paragraph.is_empty() {
+                html.push_str("<p>");
+                for (line_idx, paragraph_line) in lines_in_paragraph.iter().enumerate() {
+                    if line_idx > 0 {
+                        html.push_str("<br>");
+                    }
+                    push_escaped(&mut html, paragraph_line.trim());
+                }
+                html.push_str("</p>");
+                lines_in_paragraph.clear();
+            }
+        } else {
+            lines_in_paragraph.push(line);
+        }
+    }
+    sanitize(&html, None)
+}
+
+fn push_escaped(html: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '&' => html.push_str("&amp;"),
+            '<' => html.push_str("&lt;"),
+            '>' => html.push_str("&gt;"),
+            '"' => html.push_str("&quot;"),
+            '\'' => html.push_str("&#39;"),
+            _ => html.push(c),
+        }
+    }
+}
+
+/// Collects text tokens. Uses cells because html5ever's sink takes `&self`.
+#[derive(Default)]
+struct TextSink {
+    text: RefCell<String>,
+    /// The element whose content is being dropped (script, style, …), until its end tag.
+    skipping: RefCell<Option<LocalName>>,
+    pending_space: Cell<bool>,
+    pending_newline: Cell<bool>,
+}
+
+impl TextSink {
+    fn push_text(&self, chunk: &str) {
+        let mut text = self.text.borrow_mut();
+        for c in chunk.chars() {
+            if c.is_whitespace() || c.is_control() {
+                self.pending_space.set(true);
+                continue;
+            }
+            if !text.is_empty() {
+                if self.pending_newline.get() {
+                    text.push('\n');
+                } else if self.pending_space.get() {
+                    text.push(' ');
+                }
+            }
+            self.pending_space.set(false);
+            self.pending_newline.set(false);
+            text.push(c);
+        }
+    }
+}
+
+impl TokenSink for TextSink {
+    type Handle = ();
+
+    fn process_token(&self, token: Token, _line_number: u64) -> TokenSinkResult<()> {
+        if let Some(skipped) = self.skipping.borrow().as_ref() {
+            let ends_skipped = matches!(
+                &token,
+                Token::TagToken(tag) if tag.kind == TagKind::EndTag && tag.name == *skipped
+            );
+            if !ends_skipped {
+                return TokenSinkResult::Continue;
+            }
+        }
+        match token {
+            Token::CharacterTokens(chunk) => self.push_text(&chunk),
+            Token::TagToken(tag) => {
+                if tag.kind == TagKind::EndTag {
+                    self.skipping.replace(None);
+                }
+                if is_block(&tag.name) {
+                    self.pending_newline.set(true);
+                }
+                if tag.kind == TagKind::StartTag && !tag.self_closing {
+                    if let Some(kind) = dropped_content_kind(&tag.name) {
+                        self.skipping.replace(Some(tag.name));
+                        return TokenSinkResult::RawData(kind);
+                    }
+                }
+            }
+            Token::CommentToken(_)
+            | Token::DoctypeToken(_)
+            | Token::NullCharacterToken
+            | Token::EOFToken
+            | Token::ParseError(_) => {}
+        }
+        TokenSinkResult::Continue
+    }
+}
+
+/// Elements whose content is not text a reader sees. Their content is tokenized the way the
+/// HTML parser would (raw text), so a `<p>` inside `<style>` does not leak out.
+fn dropped_content_kind(name: &LocalName) -> Option<RawKind> {
+    match *name {
+        local_name!("script") => Some(RawKind::ScriptData),
+        local_name!("style")
+        | local_name!("xmp")
+        | local_name!("iframe")
+        | local_name!("noembed")
+        | local_name!("noframes")
+        | local_name!("noscript") => Some(RawKind::Rawtext),
+        local_name!("textarea") | local_name!("title") => Some(RawKind::Rcdata),
+        _ => None,
+    }
+}
+
+fn is_block(name: &LocalName) -> bool {
+    matches!(
+        *name,
+        local_name!("p")
+            | local_name!("br")
+            | local_name!("div")
+            | local_name!("li")
+            | local_name!("ul")
+            | local_name!("ol")
+            | local_name!("dl")
+            | local_name!("dt")
+            | local_name!("dd")
+            | local_name!("h1")
+            | local_name!("h2")
+            | local_name!("h3")
+            | local_name!("h4")
+            | local_name!("h5")
+            | local_name!("h6")
+            | local_name!("hr")
+            | local_name!("pre")
+            | local_name!("blockquote")
+            | local_name!("figure")
+            | local_name!("figcaption")
+            | local_name!("table")
+            | local_name!("tr")
+            | local_name!("caption")
+            | local_name!("details")
+            | local_name!("summary")
+            | local_name!("section")
+            | local_name!("article")
+            | local_name!("aside")
+            | local_name!("header")
+            | local_name!("footer")
+            | local_name!("nav")
+            | local_name!("main")
+            | local_name!("address")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn check(input: &str, expected: &str) {
+        assert_eq!(html_to_text(input), expected);
+    }
+
+    #[track_caller]
+    fn check_title(input: &str, expected: &str) {
+        assert_eq!(plain_title(input), expected);
+    }
+
+    #[track_caller]
+    fn check_text_html(input: &str, expected: &str) {
+        assert_eq!(text_to_html(input).as_str(), expected);
+    }
+
+    #[test]
+    fn tags_are_stripped() {
+        check("<p>Hello <b>world</b></p>", "Hello world")
+    }
+
+    #[test]
+    fn blocks_are_separated_by_newlines() {
+        check("<p>one</p><p>two</p><ul><li>a</li><li>b</li></ul>", "one\ntwo\na\nb")
+    }
+
+    #[test]
+    fn br_separates_lines() {
+        check("a<br>b<br/>c", "a\nb\nc")
+    }
+
+    #[test]
+    fn whitespace_is_collapsed() {
+        check("  a \n\t b\u{a0}\u{a0}c  ", "a b c")
+    }
+
+    #[test]
+    fn entities_are_decoded_once() {
+        check("AT&amp;amp;T &lt;b&gt; &eacute; &#x263A; &hellip;", "AT&amp;T <b> é ☺ …")
+    }
+
+    #[test]
+    fn script_and_style_content_is_dropped() {
+        check(
+            "a<script>alert('<p>x</p>')</script>b<style>p{}</style>c<ScRiPt >d()</ScRiPt >e",
+            "abce",
+        )
+    }
+
+    #[test]
+    fn unclosed_script_drops_the_rest() {
+        check("a<script>alert(1)", "a")
+    }
+
+    #[test]
+    fn comments_are_dropped() {
+        check("a<!-- hidden -->b", "ab")
+    }
+
+    #[test]
+    fn control_characters_become_spaces() {
+        check("a\u{1b}[31mb\u{0}c", "a [31mb c")
+    }
+
+    #[test]
+    fn title_html_becomes_plain_text() {
+        check_title("<b>Big</b> &amp; <i>bold</i>", "Big & bold")
+    }
+
+    #[test]
+    fn title_script_is_dropped() {
+        check_title("<script>alert(1)</script>Hello", "Hello")
+    }
+
+    #[test]
+    fn title_is_one_line() {
+        check_title("<p>one</p>\n<p>two</p>", "one two")
+    }
+
+    #[test]
+    fn title_lone_angle_bracket_is_text() {
+        check_title("a < b && c > d", "a < b && c > d")
+    }
+
+    #[test]
+    fn title_is_capped() {
+        let title = plain_title(&"x".repeat(MAX_TITLE_CHARS * 2));
+        assert_eq!(title.chars().count(), MAX_TITLE_CHARS);
+        assert!(title.ends_with(ELLIPSIS));
+    }
+
+    #[test]
+    fn truncate_keeps_short_strings() {
+        assert_eq!(truncate_chars("héllo", 5), "héllo")
+    }
+
+    #[test]
+    fn truncate_cuts_on_char_boundaries() {
+        assert_eq!(truncate_chars("héllo wörld", 8), "héllo w…")
+    }
+
+    #[test]
+    fn truncate_trims_before_ellipsis() {
+        assert_eq!(truncate_chars("ab cd", 4), "ab…")
+    }
+
+    #[test]
+    fn truncate_to_zero_is_empty() {
+        assert_eq!(truncate_chars("abc", 0), "")
+    }
+
+    #[test]
+    fn truncate_bytes_respects_char_boundaries() {
+        assert_eq!(truncate_bytes("aé", 2), "a");
+        assert_eq!(truncate_bytes("aé", 3), "aé");
+        assert_eq!(truncate_bytes("日本", 4), "日");
+    }
+
+    #[test]
+    fn text_is_escaped() {
+        check_text_html("<script>alert(1)</script> & co", "<p>&lt;script&gt;alert(1)&lt;/script&gt; &amp; co</p>")
+    }
+
+    #[test]
+    fn text_paragraphs_and_lines() {
+        check_text_html("one\r\ntwo\n\n\nthree", "<p>one<br>two</p><p>three</p>")
+    }
+
+    #[test]
+    fn empty_text_is_empty_html() {
+        check_text_html(" \n ", "")
+    }
+
+    #[test]
+    fn text_round_trips_through_html() {
+        let text = "a < b & \"c\"\nnext";
+        assert_eq!(html_to_text(text_to_html(text).as_str()), "a < b & \"c\"\nnext");
+    }
+}

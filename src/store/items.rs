@@ -1,0 +1,254 @@
+//! The `items` table: upsert from a poll, tombstones, keyset-paginated streams.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, named_params};
+
+use super::{StoreError, from_ms, to_ms};
+use crate::model::{Cursor, Item, ItemId, ItemKind, NewItem, Page, SafeHtml, SourceId, UserId};
+
+/// The most items one page of a stream may ask for.
+pub const MAX_PAGE_SIZE: usize = 200;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UpsertReport {
+    pub new_ids: Vec<ItemId>,
+    pub n_updated: usize,
+    pub n_unchanged: usize,
+    /// Items deleted on purpose earlier, not brought back.
+    pub n_tombstoned: usize,
+}
+
+/// Stores a poll's items for one source: inserts new ones, updates changed ones in place
+/// (same id, so comments and likes stay attached), skips unchanged and tombstoned ones.
+/// Runs inside the caller's transaction: a poll is one transaction.
+pub fn upsert(
+    tx: &Transaction<'_>,
+    source: SourceId,
+    user: UserId,
+    items: &[NewItem],
+    fetched_at: DateTime<Utc>,
+) -> Result<UpsertReport, StoreError> {
+    let mut report = UpsertReport::default();
+    let mut tombstoned = tx.prepare_cached(
+        "SELECT 1 FROM item_tombstones WHERE source_id = :source AND external_id = :external_id",
+    )?;
+    let mut existing = tx.prepare_cached(
+        "SELECT id, content_hash FROM items WHERE source_id = :source AND external_id = :external_id",
+    )?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO items (source_id, user_id, external_id, url, canonical_url, dedup_key, title,
+            author_name, author_url, content_html, summary_text, kind, media, tags, in_reply_to,
+            extra, published_at, updated_at, fetched_at, bumped_at, content_hash)
+         VALUES (:source, :user, :external_id, :url, :canonical_url, :dedup_key, :title,
+            :author_name, :author_url, :content_html, :summary_text, :kind, :media, :tags,
+            :in_reply_to, :extra, :published_at, :updated_at, :fetched_at, :published_at,
+            :content_hash)",
+    )?;
+    let mut update = tx.prepare_cached(
+        "UPDATE items SET url = :url, canonical_url = :canonical_url, dedup_key = :dedup_key,
+            title = :title, author_name = :author_name, author_url = :author_url,
+            content_html = :content_html, summary_text = :summary_text, kind = :kind,
+            media = :media, tags = :tags, in_reply_to = :in_reply_to, extra = :extra,
+            published_at = :published_at, updated_at = :updated_at, fetched_at = :fetched_at,
+            content_hash = :content_hash
+         WHERE id = :id",
+    )?;
+    for item in items {
+        let key = named_params! { ":source": source.0, ":external_id": item.external_id };
+        if tombstoned.exists(key)? {
+            report.n_tombstoned += 1;
+            continue;
+        }
+        let found: Option<(i64, Vec<u8>)> = existing
+            .query_row(key, |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()?;
+        let media = serde_json::to_string(&item.media).unwrap_or_else(|_| "[]".into());
+        let tags = serde_json::to_string(&item.tags).unwrap_or_else(|_| "[]".into());
+        let extra = serde_json::Value::Object(item.extra.clone()).to_string();
+        let url = item.url.as_ref().map(|u| u.as_str());
+        let canonical_url = item.canonical_url.as_ref().map(|u| u.as_str());
+        let author_url = item.author_url.as_ref().map(|u| u.as_str());
+        let in_reply_to = item.in_reply_to.as_ref().map(|u| u.as_str());
+        match found {
+            None => {
+                insert.execute(named_params! {
+                    ":source": source.0,
+                    ":user": user.0,
+                    ":external_id": item.external_id,
+                    ":url": url,
+                    ":canonical_url": canonical_url,
+                    ":dedup_key": item.dedup_key,
+                    ":title": item.title,
+                    ":author_name": item.author_name,
+                    ":author_url": author_url,
+                    ":content_html": item.content.as_str(),
+                    ":summary_text": item.summary_text,
+                    ":kind": item.kind.as_str(),
+                    ":media": media,
+                    ":tags": tags,
+                    ":in_reply_to": in_reply_to,
+                    ":extra": extra,
+                    ":published_at": to_ms(item.published_at),
+                    ":updated_at": item.updated_at.map(to_ms),
+                    ":fetched_at": to_ms(fetched_at),
+                    ":content_hash": &item.content_hash[..],
+                })?;
+                report.new_ids.push(ItemId(tx.last_insert_rowid()));
+            }
+            Some((_, hash)) if hash == item.content_hash => report.n_unchanged += 1,
+            Some((id, _)) => {
+                update.execute(named_params! {
+                    ":id": id,
+                    ":url": url,
+                    ":canonical_url": canonical_url,
+                    ":dedup_key": item.dedup_key,
+                    ":title": item.title,
+                    ":author_name": item.author_name,
+                    ":author_url": author_url,
+                    ":content_html": item.content.as_str(),
+                    ":summary_text": item.summary_text,
+                    ":kind": item.kind.as_str(),
+                    ":media": media,
+                    ":tags": tags,
+                    ":in_reply_to": in_reply_to,
+                    ":extra": extra,
+                    ":published_at": to_ms(item.published_at),
+                    ":updated_at": item.updated_at.map(to_ms),
+                    ":fetched_at": to_ms(fetched_at),
+                    ":content_hash": &item.content_hash[..],
+                })?;
+                report.n_updated += 1;
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Deletes an item on purpose: it leaves every page and a tombstone keeps re-polls from
+/// bringing it back. The row stays, so comments and likes on it are kept.
+pub fn tombstone(tx: &Transaction<'_>, id: ItemId, now: DateTime<Utc>) -> Result<(), StoreError> {
+    let n = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO item_tombstones (source_id, external_id, deleted_at)
+             SELECT source_id, external_id, :now FROM items WHERE id = :id",
+        )?
+        .execute(named_params! { ":id": id.0, ":now": to_ms(now) })?;
+    tx.prepare_cached("UPDATE items SET hidden = 1 WHERE id = :id")?
+        .execute(named_params! { ":id": id.0 })?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Which items a stream page shows.
+#[derive(Clone, Debug, Default)]
+pub struct StreamQuery {
+    /// One user's stream, or everyone's.
+    pub user: Option<UserId>,
+    /// Only items from sources of this kind.
+    pub source_kind: Option<String>,
+    pub before: Option<Cursor>,
+    pub limit: usize,
+}
+
+const COLUMNS: &str = "i.id, i.user_id, u.name, i.source_id, s.kind, s.title, i.external_id,
+    i.url, i.title, i.author_name, i.content_html, i.summary_text, i.kind, i.media, i.tags,
+    i.published_at, i.updated_at, i.fetched_at, i.bumped_at";
+
+/// Visible items, newest bump first, strictly after the cursor (keyset pagination on
+/// `(bumped_at, id)`, stable while new items arrive).
+pub fn stream_page(conn: &Connection, query: &StreamQuery) -> Result<Page<Item>, StoreError> {
+    let limit = query.limit.clamp(1, MAX_PAGE_SIZE);
+    let (before_ms, before_id) = match query.before {
+        Some(cursor) => (cursor.bumped_at_ms, cursor.id.0),
+        None => (i64::MAX, i64::MAX),
+    };
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM items i
+         JOIN sources s ON s.id = i.source_id
+         JOIN users u ON u.id = i.user_id
+         WHERE i.hidden = 0 AND s.deleted_at IS NULL
+           AND (:user IS NULL OR i.user_id = :user)
+           AND (:kind IS NULL OR s.kind = :kind)
+           AND (i.bumped_at, i.id) < (:before_ms, :before_id)
+         ORDER BY i.bumped_at DESC, i.id DESC
+         LIMIT :limit"
+    ))?;
+    let mut items = stmt
+        .query_map(
+            named_params! {
+                ":user": query.user.map(|u| u.0),
+                ":kind": query.source_kind,
+                ":before_ms": before_ms,
+                ":before_id": before_id,
+                ":limit": limit as i64 + 1,
+            },
+            from_row,
+        )?
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|item| Cursor {
+            bumped_at_ms: to_ms(item.bumped_at),
+            id: item.id,
+        })
+    } else {
+        None
+    };
+    Ok(Page { items, next })
+}
+
+pub fn get(conn: &Connection, id: ItemId) -> Result<Item, StoreError> {
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM items i
+         JOIN sources s ON s.id = i.source_id
+         JOIN users u ON u.id = i.user_id
+         WHERE i.id = :id"
+    ))?
+    .query_row(named_params! { ":id": id.0 }, from_row)
+    .optional()?
+    .ok_or(StoreError::NotFound)
+}
+
+/// Every item of a source, visible or not, oldest first (for tests and exports).
+pub fn of_source(conn: &Connection, source: SourceId) -> Result<Vec<Item>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM items i
+         JOIN sources s ON s.id = i.source_id
+         JOIN users u ON u.id = i.user_id
+         WHERE i.source_id = :source ORDER BY i.published_at, i.id"
+    ))?;
+    let items = stmt
+        .query_map(named_params! { ":source": source.0 }, from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(items)
+}
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<Item> {
+    let url: Option<String> = row.get(7)?;
+    let kind: String = row.get(12)?;
+    let media: String = row.get(13)?;
+    let tags: String = row.get(14)?;
+    Ok(Item {
+        id: ItemId(row.get(0)?),
+        user_id: UserId(row.get(1)?),
+        user_name: row.get(2)?,
+        source_id: SourceId(row.get(3)?),
+        source_kind: row.get(4)?,
+        source_title: row.get(5)?,
+        external_id: row.get(6)?,
+        url: url.and_then(|u| url::Url::parse(&u).ok()),
+        title: row.get(8)?,
+        author_name: row.get(9)?,
+        content: SafeHtml::assume_sanitized(row.get(10)?),
+        summary_text: row.get(11)?,
+        kind: ItemKind::parse(&kind).unwrap_or_default(),
+        media: serde_json::from_str(&media).unwrap_or_default(),
+        tags: serde_json::from_str(&tags).unwrap_or_default(),
+        published_at: from_ms(row.get(15)?),
+        updated_at: row.get::<_, Option<i64>>(16)?.map(from_ms),
+        fetched_at: from_ms(row.get(17)?),
+        bumped_at: from_ms(row.get(18)?),
+    })
+}

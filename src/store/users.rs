@@ -1,0 +1,108 @@
+//! The `users` table.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, named_params};
+
+use super::{StoreError, from_ms, to_ms};
+use crate::model::{User, UserId};
+
+pub struct NewUser<'a> {
+    pub name: &'a str,
+    pub display_name: &'a str,
+    pub password_hash: &'a str,
+    pub is_admin: bool,
+}
+
+pub fn create(
+    tx: &Transaction<'_>,
+    user: &NewUser<'_>,
+    now: DateTime<Utc>,
+) -> Result<UserId, StoreError> {
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO users (name, display_name, password_hash, is_admin, created_at)
+             VALUES (:name, :display_name, :password_hash, :is_admin, :now)
+             ON CONFLICT (name) DO NOTHING",
+        )?
+        .execute(named_params! {
+            ":name": user.name,
+            ":display_name": user.display_name,
+            ":password_hash": user.password_hash,
+            ":is_admin": user.is_admin,
+            ":now": to_ms(now),
+        })?;
+    if inserted == 0 {
+        return Err(StoreError::Conflict(format!(
+            "a user named `{}` already exists",
+            user.name
+        )));
+    }
+    Ok(UserId(tx.last_insert_rowid()))
+}
+
+const COLUMNS: &str = "id, name, display_name, is_admin, created_at";
+
+pub fn by_name(conn: &Connection, name: &str) -> Result<User, StoreError> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE name = :name"))?
+        .query_row(named_params! { ":name": name }, from_row)
+        .optional()?
+        .ok_or(StoreError::NotFound)
+}
+
+pub fn get(conn: &Connection, id: UserId) -> Result<User, StoreError> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE id = :id"))?
+        .query_row(named_params! { ":id": id.0 }, from_row)
+        .optional()?
+        .ok_or(StoreError::NotFound)
+}
+
+pub fn list(conn: &Connection) -> Result<Vec<User>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM users ORDER BY name"))?;
+    let users = stmt
+        .query_map([], from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(users)
+}
+
+pub fn count(conn: &Connection) -> Result<u64, StoreError> {
+    let n: i64 = conn
+        .prepare_cached("SELECT count(*) FROM users")?
+        .query_row([], |row| row.get(0))?;
+    Ok(n as u64)
+}
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<User> {
+    Ok(User {
+        id: UserId(row.get(0)?),
+        name: row.get(1)?,
+        display_name: row.get(2)?,
+        is_admin: row.get(3)?,
+        created_at: from_ms(row.get(4)?),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::tests::temp_store;
+
+    #[test]
+    fn duplicate_name_is_a_conflict_regardless_of_case() {
+        let (_dir, store) = temp_store();
+        let user = |name| NewUser {
+            name,
+            display_name: "",
+            password_hash: "x",
+            is_admin: false,
+        };
+        store
+            .write_blocking(|tx| create(tx, &user("ana"), Utc::now()))
+            .unwrap();
+        let err = store
+            .write_blocking(|tx| create(tx, &user("Ana"), Utc::now()))
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+        let found = store.read_blocking(|conn| by_name(conn, "ANA")).unwrap();
+        assert_eq!(found.name, "ana");
+    }
+}

@@ -1,0 +1,348 @@
+//! End-to-end polls against the loopback fixture server: conditional GET, redirects,
+//! 410, 429, size and time limits, and what gets stored.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tributary::model::SourceId;
+use tributary::scheduler;
+
+use crate::support::app::{TestApp, rss};
+use crate::support::fixture_server::{FixtureServer, Reply};
+
+const RSS: &str = "application/rss+xml";
+
+#[tokio::test]
+async fn second_poll_sends_validators_and_304_stores_nothing() {
+    let server = FixtureServer::start().await;
+    let body = rss(&[
+        ("a", "First", "http://example.invalid/a"),
+        ("b", "Second", "http://example.invalid/b"),
+    ]);
+    server.set(
+        "/feed.xml",
+        Reply::ok(body)
+            .content_type(RSS)
+            .etag("\"v1\"")
+            .last_modified("Mon, 02 Nov 2026 10:00:00 GMT"),
+    );
+    let app = TestApp::new(&server.origin());
+    let id = app.add_feed(&server.url("/feed.xml"));
+
+    let first = app.poll(id).await;
+    assert_eq!(first.error, None);
+    assert_eq!(first.n_new, 2);
+
+    let second = app.poll(id).await;
+    assert_eq!(second.error, None);
+    assert!(second.not_modified, "{second:?}");
+    assert_eq!(second.n_new, 0);
+
+    let requests = server.requests("/feed.xml");
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[0].header("if-none-match"), None);
+    assert_eq!(requests[1].header("if-none-match"), Some("\"v1\""));
+    assert_eq!(
+        requests[1].header("if-modified-since"),
+        Some("Mon, 02 Nov 2026 10:00:00 GMT")
+    );
+    assert_eq!(app.items(id).len(), 2);
+    let source = app.source(id);
+    assert_eq!(source.failure_count, 0);
+    assert!(source.last_success_at.is_some());
+}
+
+#[tokio::test]
+async fn repoll_of_unchanged_content_inserts_nothing() {
+    let server = FixtureServer::start().await;
+    // No validators: the server sends the whole body every time.
+    server.set(
+        "/feed.xml",
+        Reply::ok(rss(&[("a", "A", "http://example.invalid/a")])).content_type(RSS),
+    );
+    let app = TestApp::new(&server.origin());
+    let id = app.add_feed(&server.url("/feed.xml"));
+    assert_eq!(app.poll(id).await.n_new, 1);
+    let again = app.poll(id).await;
+    assert_eq!((again.n_new, again.n_updated, again.n_unchanged), (0, 0, 1));
+    assert_eq!(app.items(id).len(), 1);
+}
+
+#[tokio::test]
+async fn changed_item_is_updated_in_place() {
+    let server = FixtureServer::start().await;
+    server.set(
+        "/feed.xml",
+        Reply::ok(rss(&[("a", "Old title", "http://example.invalid/a")])).content_type(RSS),
+    );
+    let app = TestApp::new(&server.origin());
+    let id = app.add_feed(&server.url("/feed.xml"));
+    app.poll(id).await;
+    let before = app.items(id);
+    server.set(
+        "/feed.xml",
+        Reply::ok(rss(&[("a", "New title", "http://example.invalid/a")])).content_type(RSS),
+    );
+    let report = app.poll(id).await;
+    assert_eq!((report.n_new, report.n_updated), (0, 1));
+    let after = app.items(id);
+    assert_eq!(after.len(), 1);
+    assert_eq!(
+        after[0].id, before[0].id,
+        "same row, so comments and likes stay"
+    );
+    assert_eq!(after[0].title, "New title");
+}
+
+#[tokio::test]
+async fn deleted_item_is_not_resurrected_by_repoll() {
+    let server = FixtureServer::start().await;
+    server.set(
+        "/feed.xml",
+        Reply::ok(rss(&[
+            ("a", "A", "http://example.invalid/a"),
+            ("b", "B", "http://example.invalid/b"),
+        ]))
+        .content_type(RSS),
+    );
+    let app = TestApp::new(&server.origin());
+    let id = app.add_feed(&server.url("/feed.xml"));
+    app.poll(id).await;
+    let doomed = app.items(id)[0].id;
+    app.store
+        .write_blocking(|tx| tributary::store::items::tombstone(tx, doomed, Utc::now()))
+        .unwrap();
+    // Change the content too, so the poll cannot skip it as unchanged.
+    server.set(
+        "/feed.xml",
+        Reply::ok(rss(&[
+            ("a", "A again", "http://example.invalid/a"),
+            ("b", "B again", "http://example.invalid/b"),
+        ]))
+        .content_type(RSS),
+    );
+    let report = app.poll(id).await;
+    assert_eq!(report.n_new, 0);
+    assert_eq!(report.n_updated, 1, "only the live item is updated");
+    let page = app
+        .store
+        .read_blocking(|conn| {
+            tributary::store::items::stream_page(
+                conn,
+                &tributary::store::items::StreamQuery {
+                    limit: 50,
+                    ..Default::default()
+                },
+            )
+        })
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_ne!(page.items[0].id, doomed);
+}
+
+#[tokio::test]
+async fn permanent_redirect_updates_stored_url() {
+    let server = FixtureServer::start().await;
+    server.set("/old.xml", Reply::redirect(301, &server.url("/new.xml")));
+    server.set(
+        "/new.xml",
+        Reply::ok(rss(&[("a", "A", "http://example.invalid/a")])).content_type(RSS),
+    );
+    let app = TestApp::new(&server.origin());
+    let id = app.add_feed(&server.url("/old.xml"));
+    let report = app.poll(id).await;
+    assert_eq!(report.error, None);
+    assert_eq!(report.n_new, 1);
+    assert_eq!(app.source(id).url(), Some(server.url("/new.xml").as_str()));
+    app.poll(id).await;
+    assert_eq!(
+        server.hits("/old.xml"),
+        1,
+        "the second poll goes to the new URL"
+    );
+}
+
+#[tokio::test]
+async fn temporary_redirect_keeps_stored_url() {
+    let server = FixtureServer::start().await;
+    server.set("/old.xml", Reply::redirect(302, &server.url("/new.xml")));
+    server.set(
+        "/new.xml",
+        Reply::ok(rss(&[("a", "A", "http://example.invalid/a")])).content_type(RSS),
+    );
+    let app = TestApp::new(&server.origin());
+    let id = app.add_feed(&server.url("/old.xml"));
+    app.poll(id).await;
+    assert_eq!(app.source(id).url(), Some(server.url("/old.xml").as_str()));
+}
+
+#[tokio::test]
+async fn gone_disables_source_with_readable_message() {
+    let server = FixtureServer::start().await;
+    server.set("/feed.xml", Reply::status(410));
+    let app = TestApp::new(&server.origin());
+    let id = app.add_feed(&server.url("/feed.xml"));
+    let report = app.poll(id).await;
+    let error = report.error.expect("410 is an error");
+    assert!(
+        error.contains("410") && error.contains("disabled"),
+        "{error}"
+    );
+    let source = app.source(id);
+    assert!(!source.enabled);
+    assert_eq!(source.last_error.as_deref(), Some(error.as_str()));
+}
+
+#[tokio::test]
+async fn retry_after_postpones_next_poll() {
+    let server = FixtureServer::start().await;
+    server.set("/feed.xml", Reply::status(429).header("retry-after", "120"));
+    // No jitter and a short back-off, so only Retry-After can push past 120 s.
+    let app = TestApp::with_config(&server.origin(), |_, scheduler| {
+        scheduler.min_interval_secs = 10;
+        scheduler.jitter_secs = 0;
+    });
+    let id = app.add_feed(&server.url("/feed.xml"));
+    let before = Utc::now();
+    let report = app.poll(id).await;
+    let error = report.error.expect("429 is an error");
+    assert!(error.contains("rate limited"), "{error}");
+    let source = app.source(id);
+    assert!(
+        source.next_poll_at >= before + chrono::Duration::seconds(120),
+        "next poll {} is less than 120 s after {}",
+        source.next_poll_at,
+        before
+    );
+    assert!(source.enabled);
+}
+
+#[tokio::test]
+async fn failing_source_backs_off_and_says_when_it_retries() {
+    let server = FixtureServer::start().await;
+    server.set("/feed.xml", Reply::status(500));
+    let app = TestApp::new(&server.origin());
+    let id = app.add_feed(&server.url("/feed.xml"));
+    let first = app.poll(id).await;
+    let second = app.poll(id).await;
+    let source = app.source(id);
+    assert_eq!(source.failure_count, 2);
+    assert!(source.enabled, "a failing source is never stopped for good");
+    assert!(
+        source
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("HTTP 500")
+    );
+    let now = Utc::now();
+    let wait_1 = first.next_poll_at - now;
+    let wait_2 = second.next_poll_at - now;
+    assert!(
+        wait_2 > wait_1 + chrono::Duration::seconds(200),
+        "{wait_1} then {wait_2}"
+    );
+}
+
+#[tokio::test]
+async fn redirect_to_private_address_is_refused() {
+    let server = FixtureServer::start().await;
+    let port = server.port();
+    server.set(
+        "/feed.xml",
+        Reply::redirect(302, &format!("http://127.0.0.2:{port}/feed2.xml")),
+    );
+    server.set(
+        "/feed2.xml",
+        Reply::ok(rss(&[("a", "A", "http://example.invalid/a")])).content_type(RSS),
+    );
+    let app = TestApp::new(&server.origin());
+    let id = app.add_feed(&server.url("/feed.xml"));
+    let report = app.poll(id).await;
+    let error = report.error.expect("refused");
+    assert!(error.contains("forbidden address"), "{error}");
+    assert_eq!(server.hits("/feed2.xml"), 0);
+    assert!(app.items(id).is_empty());
+}
+
+#[tokio::test]
+async fn guard_refuses_loopback_unless_allowed() {
+    let server = FixtureServer::start().await;
+    server.set(
+        "/feed.xml",
+        Reply::ok(rss(&[("a", "A", "http://example.invalid/a")])).content_type(RSS),
+    );
+    // An origin that is not the fixture server's: the guard refuses 127.0.0.1.
+    let app = TestApp::new("http://127.0.0.1:1");
+    let id = app.add_feed(&server.url("/feed.xml"));
+    let error = app.poll(id).await.error.expect("refused");
+    assert!(error.contains("forbidden address"), "{error}");
+    assert_eq!(server.hits("/feed.xml"), 0);
+}
+
+#[tokio::test]
+async fn huge_body_stops_at_cap() {
+    let server = FixtureServer::start().await;
+    server.set("/feed.xml", Reply::huge(50 * 1024 * 1024).content_type(RSS));
+    let app = TestApp::new(&server.origin());
+    let id = app.add_feed(&server.url("/feed.xml"));
+    let error = app.poll(id).await.error.expect("too large");
+    assert!(
+        error.contains("larger than the limit of 10485760 bytes"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn gzip_bomb_stops_at_cap() {
+    let server = FixtureServer::start().await;
+    server.set(
+        "/feed.xml",
+        Reply::gzip_bomb(1024 * 1024 * 1024).content_type(RSS),
+    );
+    let app = TestApp::new(&server.origin());
+    let id = app.add_feed(&server.url("/feed.xml"));
+    let error = app.poll(id).await.error.expect("too large");
+    assert!(error.contains("larger than the limit"), "{error}");
+}
+
+#[tokio::test]
+async fn dripping_server_hits_deadline_while_others_are_polled() {
+    let server = FixtureServer::start().await;
+    server.set(
+        "/drip.xml",
+        Reply::drip(1000, Duration::from_secs(1)).content_type(RSS),
+    );
+    for n in 0..4 {
+        server.set(
+            &format!("/ok{n}.xml"),
+            Reply::ok(rss(&[(
+                &format!("g{n}"),
+                "Fine",
+                "http://example.invalid/x",
+            )]))
+            .content_type(RSS),
+        );
+    }
+    let app = TestApp::with_fetch(&server.origin(), |fetch| fetch.timeout_secs = 2);
+    let drip = app.add_feed(&server.url("/drip.xml"));
+    let others: Vec<SourceId> = (0..4)
+        .map(|n| app.add_feed(&server.url(&format!("/ok{n}.xml"))))
+        .collect();
+    let mut ids = vec![drip];
+    ids.extend(&others);
+    let started = Instant::now();
+    let reports = scheduler::poll_now(&app.ingest, ids, 2).await;
+    let elapsed = started.elapsed();
+    assert_eq!(reports.len(), 5);
+    // The drip would take 1000 s; the deadline cuts it at 2 s.
+    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+    let drip_report = reports.iter().find(|r| r.source_id == drip).unwrap();
+    let error = drip_report.error.as_deref().expect("timed out");
+    assert!(error.contains("within 2 s"), "{error}");
+    // The other sources finished before the slow one did: they were not held up.
+    assert_eq!(reports.last().unwrap().source_id, drip);
+    for id in others {
+        assert_eq!(app.items(id).len(), 1, "source {id} was polled");
+    }
+}

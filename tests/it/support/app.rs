@@ -1,0 +1,129 @@
+//! A Tributary instance for tests: a temp-dir SQLite file, the real fetcher (guard on, with
+//! only the fixture server's origin allowed) and the real ingest pipeline.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use tempfile::TempDir;
+use tributary::config::{FetchConfig, SchedulerConfig};
+use tributary::fetch::HttpClient;
+use tributary::ingest::{Ingest, PollReport};
+use tributary::model::{Item, Source, SourceId, UserId};
+use tributary::store::{Store, items, sources, users};
+
+pub struct TestApp {
+    pub dir: TempDir,
+    pub store: Store,
+    pub ingest: Ingest,
+    pub user: UserId,
+}
+
+impl TestApp {
+    /// The guard stays on; only `origin` (the fixture server) is allowed.
+    pub fn new(origin: &str) -> TestApp {
+        TestApp::with_config(origin, |_, _| {})
+    }
+
+    pub fn with_fetch(origin: &str, tweak: impl FnOnce(&mut FetchConfig)) -> TestApp {
+        TestApp::with_config(origin, |fetch, _| tweak(fetch))
+    }
+
+    pub fn with_config(
+        origin: &str,
+        tweak: impl FnOnce(&mut FetchConfig, &mut SchedulerConfig),
+    ) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("tributary.db"), 2).unwrap();
+        let mut fetch = FetchConfig {
+            allowed_private_origins: vec![origin.to_owned()],
+            ..FetchConfig::default()
+        };
+        let mut scheduler = SchedulerConfig::default();
+        tweak(&mut fetch, &mut scheduler);
+        let http = HttpClient::new(&fetch).unwrap();
+        let ingest = Ingest::new(
+            store.clone(),
+            Arc::new(http),
+            Arc::new(connectors::Registry::default()),
+            scheduler,
+        );
+        let user = store
+            .write_blocking(|tx| {
+                users::create(
+                    tx,
+                    &users::NewUser {
+                        name: "ana",
+                        display_name: "Ana",
+                        password_hash: "x",
+                        is_admin: true,
+                    },
+                    Utc::now(),
+                )
+            })
+            .unwrap();
+        TestApp {
+            dir,
+            store,
+            ingest,
+            user,
+        }
+    }
+
+    pub fn add_feed(&self, url: &str) -> SourceId {
+        let params = serde_json::json!({ "url": url });
+        let user = self.user;
+        self.store
+            .write_blocking(|tx| {
+                sources::insert(
+                    tx,
+                    &sources::NewSource {
+                        user_id: user,
+                        kind: "feed",
+                        params: &params,
+                        title: "",
+                        schedule: "",
+                    },
+                    Utc::now(),
+                )
+            })
+            .unwrap()
+    }
+
+    pub async fn poll(&self, id: SourceId) -> PollReport {
+        self.ingest.poll_source(id).await.unwrap()
+    }
+
+    pub fn source(&self, id: SourceId) -> Source {
+        self.store
+            .read_blocking(|conn| sources::get(conn, id))
+            .unwrap()
+    }
+
+    /// Every stored item of the source, oldest first.
+    pub fn items(&self, id: SourceId) -> Vec<Item> {
+        self.store
+            .read_blocking(|conn| items::of_source(conn, id))
+            .unwrap()
+    }
+
+    pub fn db_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("tributary.db")
+    }
+}
+
+/// An RSS 2.0 document with `(guid, title, link)` items.
+pub fn rss(items: &[(&str, &str, &str)]) -> String {
+    let mut out = String::from(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<rss version=\"2.0\"><channel>\
+         <title>Test feed</title><link>http://example.invalid/</link><description>d</description>\n",
+    );
+    for (guid, title, link) in items {
+        out.push_str(&format!(
+            "<item><guid isPermaLink=\"false\">{guid}</guid><title>{title}</title><link>{link}</link>\
+             <description>Body of {title}</description>\
+             <pubDate>Mon, 02 Nov 2026 10:00:00 GMT</pubDate></item>\n"
+        ));
+    }
+    out.push_str("</channel></rss>\n");
+    out
+}

@@ -1,0 +1,6 @@
+//! Shared test harness: the loopback fixture server and a test instance of the app.
+
+#![allow(dead_code)]
+
+pub mod app;
+pub mod fixture_server;
