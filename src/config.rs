@@ -178,10 +178,10 @@ impl Config {
         };
         let mut overridden = false;
         for (var, value) in env {
-            if let Some(rest) = var.strip_prefix(ENV_PREFIX) {
-                if apply_env(&mut table, &var, rest, &value)? {
-                    overridden = true;
-                }
+            if let Some(rest) = var.strip_prefix(ENV_PREFIX)
+                && apply_env(&mut table, &var, rest, &value)?
+            {
+                overridden = true;
             }
         }
         let config =

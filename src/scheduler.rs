@@ -68,10 +68,10 @@ pub fn spawn(
                 let in_flight = in_flight.clone();
                 let wake = wake.clone();
                 tasks.spawn(async move {
-                    if let Ok(_permit) = limit.acquire_owned().await {
-                        if let Err(err) = ingest.poll_source(id).await {
-                            tracing::error!(source_id = %id, error = %err, "cannot record poll");
-                        }
+                    if let Ok(_permit) = limit.acquire_owned().await
+                        && let Err(err) = ingest.poll_source(id).await
+                    {
+                        tracing::error!(source_id = %id, error = %err, "cannot record poll");
                     }
                     in_flight.lock().expect("in-flight set").remove(&id);
                     // The finished poll may have freed a slot for more due sources.

@@ -17,7 +17,9 @@ const MIN_FILES_WITH_ITEMS: usize = 1000;
 fn corpus_dir() -> PathBuf {
     let root = std::env::var_os("TRIBUTARY_CORPUS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus")));
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus"))
+        });
     root.join("feeds")
 }
 
@@ -104,6 +106,11 @@ fn every_corpus_feed_parses_without_panicking() {
             }
             Ok(Ok(parsed)) => {
                 check_items(relative, &parsed);
+                if verbose {
+                    for warning in &parsed.warnings {
+                        println!("{}: warning: {warning}", relative.display());
+                    }
+                }
                 n_warnings += parsed.warnings.len();
                 if parsed.items.is_empty() {
                     n_empty += 1;
@@ -130,7 +137,11 @@ fn every_corpus_feed_parses_without_panicking() {
         println!("  error {class}: {count}");
     }
     println!("  panics: {}", panics.len());
-    assert!(panics.is_empty(), "the parser panicked on:\n{}", panics.join("\n"));
+    assert!(
+        panics.is_empty(),
+        "the parser panicked on:\n{}",
+        panics.join("\n")
+    );
     assert!(
         n_with_items >= MIN_FILES_WITH_ITEMS,
         "only {n_with_items} corpus files yielded items, expected at least {MIN_FILES_WITH_ITEMS}"
@@ -141,14 +152,22 @@ fn every_corpus_feed_parses_without_panicking() {
 fn check_items(relative: &Path, parsed: &ParsedFeed) {
     let mut ids = std::collections::HashSet::new();
     for item in &parsed.items {
-        assert!(!item.external_id.is_empty(), "{}: an empty id", relative.display());
+        assert!(
+            !item.external_id.is_empty(),
+            "{}: an empty id",
+            relative.display()
+        );
         assert!(
             ids.insert(item.external_id.clone()),
             "{}: id {} appears twice",
             relative.display(),
             item.external_id
         );
-        for url in item.url.iter().chain(item.media.iter().map(|media| &media.url)) {
+        for url in item
+            .url
+            .iter()
+            .chain(item.media.iter().map(|media| &media.url))
+        {
             assert!(
                 matches!(url.scheme(), "http" | "https"),
                 "{}: a non-http URL {url}",
@@ -186,7 +205,9 @@ fn koi8_r_feed_decodes() {
     let parsed = parse_corpus_file("miniflux/encoding/koi8r.xml");
     let title = parsed.meta.title.unwrap_or_default();
     assert!(
-        title.chars().any(|c| ('а'..='я').contains(&c.to_lowercase().next().unwrap_or(c))),
+        title
+            .chars()
+            .any(|c| ('а'..='я').contains(&c.to_lowercase().next().unwrap_or(c))),
         "expected Cyrillic, got {title:?}"
     );
 }
@@ -194,13 +215,19 @@ fn koi8_r_feed_decodes() {
 #[test]
 fn utf8_feed_with_a_lying_prolog_stays_utf8() {
     check_feed_title("miniflux/encoding/utf8-incorrect-prolog.xml", "테스트 피드");
-    check_feed_title("miniflux/encoding/windows-1252-incorrect-prolog.xml", "Euro €");
+    check_feed_title(
+        "miniflux/encoding/windows-1252-incorrect-prolog.xml",
+        "Euro €",
+    );
 }
 
 #[test]
 fn feed_with_an_unknown_declared_encoding_reads_as_utf8() {
     let parsed = parse_corpus_file("miniflux/encoding/invalid-prolog.xml");
-    assert_eq!(parsed.items.first().and_then(|item| item.title.as_deref()), Some("Café"));
+    assert_eq!(
+        parsed.items.first().and_then(|item| item.title.as_deref()),
+        Some("Café")
+    );
 }
 
 #[test]
@@ -212,7 +239,10 @@ fn latin1_feed_without_a_declaration_decodes() {
         .filter_map(|item| item.title.clone())
         .collect::<Vec<_>>()
         .join(" ");
-    assert!(!all_text.contains('\u{fffd}'), "replacement characters in {all_text:?}");
+    assert!(
+        !all_text.contains('\u{fffd}'),
+        "replacement characters in {all_text:?}"
+    );
     assert!(!all_text.contains("Ã"), "mojibake in {all_text:?}");
 }
 
@@ -221,14 +251,20 @@ fn atom_links_resolve_against_xml_base() {
     let parsed = parse_corpus_file("rome/rome/atom_1.0_bray.xml");
     let first = parsed.items.first().expect("the Bray feed has entries");
     let url = first.url.as_ref().expect("the entry has a link");
-    assert!(url.as_str().starts_with("http://www.example.com/blog/"), "got {url}");
+    assert!(
+        url.as_str().starts_with("http://www.example.com/blog/"),
+        "got {url}"
+    );
 }
 
 #[test]
 fn podcast_enclosures_make_audio_items() {
     let parsed = parse_corpus_file("granary/feed_with_audio_video.rss.xml");
     let kinds: Vec<_> = parsed.items.iter().map(|item| item.kind).collect();
-    assert!(kinds.contains(&connectors::ItemKind::Audio), "kinds were {kinds:?}");
+    assert!(
+        kinds.contains(&connectors::ItemKind::Audio),
+        "kinds were {kinds:?}"
+    );
 }
 
 #[test]

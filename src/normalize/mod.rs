@@ -409,7 +409,7 @@ mod tests {
             assert_eq!(item.title, "Hello world");
             assert_eq!(
                 item.content.as_str(),
-                "<p>Body <a href=\"https://blog.example.com/about\" rel=\"noopener noreferrer nofollow\" referrerpolicy=\"no-referrer\">about</a></p>"
+                "<p>Body <a href=\"https://blog.example.com/about\" referrerpolicy=\"no-referrer\" rel=\"noopener noreferrer nofollow\">about</a></p>"
             );
             assert_eq!(item.summary_text, "Body about");
             assert_eq!(
@@ -434,7 +434,7 @@ mod tests {
         raw.content = None;
         raw.summary = Some(Content::Html("<p>Short <img src=x onerror=alert(1)></p>".to_string()));
         check(raw, |item| {
-            assert_eq!(item.content.as_str(), "<p>Short <img referrerpolicy=\"no-referrer\"></p>");
+            assert_eq!(item.content.as_str(), "<p>Short <img src=\"https://blog.example.com/x\" referrerpolicy=\"no-referrer\"></p>");
             assert_eq!(item.summary_text, "Short");
         });
     }

@@ -295,8 +295,8 @@ mod tests {
     }
 
     #[test]
-    fn control_characters_become_spaces() {
-        check("a\u{1b}[31mb\u{0}c", "a [31mb c")
+    fn control_characters_become_spaces_and_nul_is_dropped() {
+        check("a\u{1b}[31mb\u{0}c", "a [31mbc")
     }
 
     #[test]

@@ -252,3 +252,134 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Item> {
         bumped_at: from_ms(row.get(18)?),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::sources::{NewSource, insert};
+    use crate::store::tests::temp_store;
+    use crate::store::users::{NewUser, create};
+
+    fn item(external_id: &str, title: &str, text: &str, hash: u8) -> NewItem {
+        NewItem {
+            external_id: external_id.into(),
+            url: None,
+            canonical_url: None,
+            dedup_key: format!("id:{external_id}"),
+            title: title.into(),
+            author_name: None,
+            author_url: None,
+            content: SafeHtml::assume_sanitized(format!("<p>{text}</p>")),
+            summary_text: text.into(),
+            kind: ItemKind::Note,
+            media: Vec::new(),
+            tags: Vec::new(),
+            in_reply_to: None,
+            extra: serde_json::Map::new(),
+            published_at: Utc::now(),
+            updated_at: None,
+            content_hash: [hash; 32],
+        }
+    }
+
+    fn search(conn: &Connection, query: &str) -> Vec<i64> {
+        let mut stmt = conn
+            .prepare("SELECT rowid FROM items_fts WHERE items_fts MATCH ?1 ORDER BY rowid")
+            .unwrap();
+        stmt.query_map([query], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn fts_index_follows_inserts_and_updates() {
+        let (_dir, store) = temp_store();
+        let (source, user) = store
+            .write_blocking(|tx| {
+                let user = create(
+                    tx,
+                    &NewUser { name: "ana", display_name: "", password_hash: "x", is_admin: false },
+                    Utc::now(),
+                )?;
+                let params = serde_json::json!({"url": "https://x.example/"});
+                let source = insert(
+                    tx,
+                    &NewSource { user_id: user, kind: "feed", params: &params, title: "", schedule: "" },
+                    Utc::now(),
+                )?;
+                Ok((source, user))
+            })
+            .unwrap();
+        let report = store
+            .write_blocking(|tx| {
+                upsert(tx, source, user, &[item("1", "Kayaking trip", "river and rapids", 1)], Utc::now())
+            })
+            .unwrap();
+        let id = report.new_ids[0].0;
+        store
+            .read_blocking(|conn| {
+                assert_eq!(search(conn, "kayaking"), [id]);
+                assert_eq!(search(conn, "rapids"), [id]);
+                Ok(())
+            })
+            .unwrap();
+        let report = store
+            .write_blocking(|tx| {
+                upsert(tx, source, user, &[item("1", "Climbing trip", "granite walls", 2)], Utc::now())
+            })
+            .unwrap();
+        assert_eq!(report.n_updated, 1);
+        store
+            .read_blocking(|conn| {
+                assert!(search(conn, "kayaking").is_empty());
+                assert_eq!(search(conn, "granite"), [id]);
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn pages_walk_every_item_once() {
+        let (_dir, store) = temp_store();
+        let (source, user) = store
+            .write_blocking(|tx| {
+                let user = create(
+                    tx,
+                    &NewUser { name: "ana", display_name: "", password_hash: "x", is_admin: false },
+                    Utc::now(),
+                )?;
+                let params = serde_json::json!({"url": "https://x.example/"});
+                let source = insert(
+                    tx,
+                    &NewSource { user_id: user, kind: "feed", params: &params, title: "", schedule: "" },
+                    Utc::now(),
+                )?;
+                Ok((source, user))
+            })
+            .unwrap();
+        let same_time = Utc::now();
+        let items: Vec<NewItem> = (0..25)
+            .map(|n| NewItem { published_at: same_time, ..item(&n.to_string(), "t", "x", 0) })
+            .collect();
+        store.write_blocking(|tx| upsert(tx, source, user, &items, Utc::now())).unwrap();
+        let mut seen = Vec::new();
+        let mut before = None;
+        loop {
+            let page = store
+                .read_blocking(|conn| {
+                    stream_page(conn, &StreamQuery { user: Some(user), before, limit: 10, ..Default::default() })
+                })
+                .unwrap();
+            seen.extend(page.items.iter().map(|i| i.id));
+            match page.next {
+                Some(next) => before = Some(next),
+                None => break,
+            }
+        }
+        let mut unique = seen.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!((seen.len(), unique.len()), (25, 25));
+    }
+}

@@ -12,7 +12,9 @@ use url::Url;
 
 use crate::http::{self, FetchRequest, FetchResponse, PollHint};
 use crate::item::{Content, ItemKind, Media, RawAuthor, RawItem};
-use crate::{Connector, ConnectorError, ConnectorInfo, Http, ParamInfo, Poll, PollState, SourceMeta};
+use crate::{
+    Connector, ConnectorError, ConnectorInfo, Http, ParamInfo, Poll, PollState, SourceMeta,
+};
 
 /// Entries beyond this many in one document are dropped with a warning.
 pub const MAX_ITEMS_PER_DOCUMENT: usize = 1000;
@@ -276,14 +278,17 @@ fn poll_from_document(response: &FetchResponse) -> Result<Poll, ConnectorError> 
     let parsed = parse_with_charset(&response.body, &response.final_url, charset)?;
     let mut warnings = parsed.warnings;
     let ttl_hint = parsed.ttl_minutes.map(|minutes| PollHint {
-        not_before: Utc::now()
-            .checked_add_signed(chrono::Duration::minutes(i64::from(minutes.min(MAX_TTL_MINUTES)))),
+        not_before: Utc::now().checked_add_signed(chrono::Duration::minutes(i64::from(
+            minutes.min(MAX_TTL_MINUTES),
+        ))),
     });
     let hint = response.hint.max(ttl_hint.unwrap_or_default());
     // An archive that names itself (or the page we came from) as older would loop forever.
     let next_page = match parsed.prev_archive {
         Some(prev) if prev == response.final_url => {
-            warnings.push(format!("ignored prev-archive {prev}: it is this same document"));
+            warnings.push(format!(
+                "ignored prev-archive {prev}: it is this same document"
+            ));
             None
         }
         Some(prev) => Some(json!({ "url": prev.as_str() })),
@@ -315,7 +320,10 @@ fn charset_of(content_type: &str) -> Option<&str> {
     })
 }
 
-fn parse_with_feed_rs(document: &[u8], base: &Url) -> Result<model::Feed, feed_rs::parser::ParseFeedError> {
+fn parse_with_feed_rs(
+    document: &[u8],
+    base: &Url,
+) -> Result<model::Feed, feed_rs::parser::ParseFeedError> {
     // The builder is `!Send`, so it lives and dies inside this synchronous call. The id
     // generator leaves missing ids empty: feed-rs's default hashes link + title, or returns a
     // random UUID, and we derive stable ids ourselves in `external_id`.
@@ -399,7 +407,8 @@ fn to_utf8<'a>(bytes: &'a [u8], http_charset: Option<&str>) -> Cow<'a, [u8]> {
                 let label = declared_encoding(without_bom)
                     .and_then(|label| encoding_rs::Encoding::for_label(label.as_bytes()))
                     .or_else(|| {
-                        http_charset.and_then(|label| encoding_rs::Encoding::for_label(label.as_bytes()))
+                        http_charset
+                            .and_then(|label| encoding_rs::Encoding::for_label(label.as_bytes()))
                     })
                     .filter(|encoding| *encoding != encoding_rs::UTF_8)
                     .unwrap_or(encoding_rs::WINDOWS_1252);
@@ -445,7 +454,10 @@ fn encoding_attribute(declaration: &str) -> Option<(usize, &str, usize)> {
     let at = declaration.find("encoding")?;
     let rest = declaration.get(at + "encoding".len()..)?;
     let after_eq = rest.trim_start().strip_prefix('=')?.trim_start();
-    let quote = after_eq.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let quote = after_eq
+        .chars()
+        .next()
+        .filter(|c| *c == '"' || *c == '\'')?;
     let value_start = declaration.len() - after_eq.len() + quote.len_utf8();
     let value_len = declaration.get(value_start..)?.find(quote)?;
     let value = declaration.get(value_start..value_start + value_len)?;
@@ -485,7 +497,10 @@ fn patch_rss_version(document: &[u8]) -> Option<Vec<u8>> {
         Some(at) => {
             let rest = tag.get(at + " version".len()..)?;
             let after_eq = rest.trim_start().strip_prefix('=')?.trim_start();
-            let quote = after_eq.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+            let quote = after_eq
+                .chars()
+                .next()
+                .filter(|c| *c == '"' || *c == '\'')?;
             let value_start = tag.len() - after_eq.len() + 1;
             let value_len = tag.get(value_start..)?.find(quote)?;
             let value = tag.get(value_start..value_start + value_len)?;
@@ -532,9 +547,15 @@ fn map_entry(
         if body.is_empty() {
             return None;
         }
-        let mime = content.content_type.essence().to_string().to_ascii_lowercase();
+        let mime = content
+            .content_type
+            .essence()
+            .to_string()
+            .to_ascii_lowercase();
         match mime.as_str() {
-            "text/html" | "application/xhtml+xml" => Some(Content::Html(body.to_string())),
+            "text/html" | "application/xhtml+xml" | "application/xhtml" => {
+                Some(Content::Html(body.to_string()))
+            }
             _ if mime.starts_with("text/") => Some(Content::Text(body.to_string())),
             _ => {
                 warnings.push(format!("{label}: content of type {mime} is not shown"));
@@ -551,11 +572,20 @@ fn map_entry(
         && summary.is_none()
         && entry.media.is_empty()
     {
-        warnings.push(format!("{label}: dropped, it has no id, link, title or text"));
+        warnings.push(format!(
+            "{label}: dropped, it has no id, link, title or text"
+        ));
         return None;
     }
 
-    let external_id = external_id(entry, url.as_ref(), title.as_deref(), content.as_ref(), summary.as_ref(), base);
+    let external_id = external_id(
+        entry,
+        url.as_ref(),
+        title.as_deref(),
+        content.as_ref(),
+        summary.as_ref(),
+        base,
+    );
     let mut item = RawItem::new(external_id);
     item.media = entry_media(entry, is_json, json_images, base, &label, warnings);
     item.url = url;
@@ -594,7 +624,15 @@ fn permalink(
     warnings: &mut Warnings,
 ) -> Option<Url> {
     const NOT_PERMALINKS: [&str; 9] = [
-        "self", "edit", "edit-media", "enclosure", "replies", "license", "hub", "via", "related",
+        "self",
+        "edit",
+        "edit-media",
+        "enclosure",
+        "replies",
+        "license",
+        "hub",
+        "via",
+        "related",
     ];
     let candidates: Vec<&model::Link> = entry
         .links
@@ -604,12 +642,18 @@ fn permalink(
         .collect();
     let chosen = candidates
         .iter()
-        .find(|link| link.rel.as_deref().is_none_or(|rel| rel.eq_ignore_ascii_case("alternate")))
+        .find(|link| {
+            link.rel
+                .as_deref()
+                .is_none_or(|rel| rel.eq_ignore_ascii_case("alternate"))
+        })
         .or_else(|| {
             candidates.iter().find(|link| {
-                link.rel
-                    .as_deref()
-                    .is_none_or(|rel| !NOT_PERMALINKS.iter().any(|skip| rel.eq_ignore_ascii_case(skip)))
+                link.rel.as_deref().is_none_or(|rel| {
+                    !NOT_PERMALINKS
+                        .iter()
+                        .any(|skip| rel.eq_ignore_ascii_case(skip))
+                })
             })
         })?;
     let href = chosen.href.trim();
@@ -627,7 +671,8 @@ fn permalink(
 }
 
 /// A stable, never-empty id: the entry's id or guid, else its permalink, else a SHA-256 of
-/// the feed address, title and text (feed-rs would hand out a random UUID here).
+/// the feed address, title, text and first media URL (feed-rs would hand out a random UUID
+/// here).
 fn external_id(
     entry: &Entry,
     url: Option<&Url>,
@@ -675,7 +720,9 @@ fn text_to_content(text: &model::Text) -> Option<Content> {
     }
     let mime = text.content_type.essence().to_string().to_ascii_lowercase();
     Some(match mime.as_str() {
-        "text/html" | "application/xhtml+xml" => Content::Html(body.to_string()),
+        "text/html" | "application/xhtml+xml" | "application/xhtml" => {
+            Content::Html(body.to_string())
+        }
         _ => Content::Text(body.to_string()),
     })
 }
@@ -685,6 +732,13 @@ fn person_to_author(person: &model::Person, base: &Url) -> Option<RawAuthor> {
         .name
         .as_deref()
         .map(str::trim)
+        // RSS `<author>` is `email (Name)`; feed-rs keeps the parentheses.
+        .map(|name| {
+            name.strip_prefix('(')
+                .and_then(|inner| inner.strip_suffix(')'))
+                .unwrap_or(name)
+                .trim()
+        })
         .filter(|name| !name.is_empty())
         .map(str::to_string);
     let url = person.uri.as_deref().and_then(|uri| http_url(uri, base));
@@ -705,7 +759,11 @@ fn entry_tags(entry: &Entry) -> Vec<String> {
         .categories
         .iter()
         .filter_map(|category| {
-            let label = category.label.as_deref().map(str::trim).filter(|l| !l.is_empty());
+            let label = category
+                .label
+                .as_deref()
+                .map(str::trim)
+                .filter(|l| !l.is_empty());
             let tag = label.unwrap_or(category.term.trim());
             (!tag.is_empty()).then(|| tag.to_string())
         })
@@ -729,7 +787,10 @@ fn entry_media(
         media_from_object(object, base, &mut media, &mut dropped);
     }
     for link in &entry.links {
-        let is_enclosure = link.rel.as_deref().is_some_and(|rel| rel.eq_ignore_ascii_case("enclosure"));
+        let is_enclosure = link
+            .rel
+            .as_deref()
+            .is_some_and(|rel| rel.eq_ignore_ascii_case("enclosure"));
         let is_attachment = is_json && link.media_type.is_some();
         if !(is_enclosure || is_attachment) {
             continue;
@@ -737,7 +798,12 @@ fn entry_media(
         match http_url(&link.href, base) {
             Some(url) => media.push(Media {
                 url,
-                media_type: link.media_type.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_string),
+                media_type: link
+                    .media_type
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string),
                 width: None,
                 height: None,
                 length: link.length.filter(|length| *length > 0),
@@ -772,7 +838,12 @@ fn entry_media(
     media
 }
 
-fn media_from_object(object: &MediaObject, base: &Url, media: &mut Vec<Media>, dropped: &mut Vec<String>) {
+fn media_from_object(
+    object: &MediaObject,
+    base: &Url,
+    media: &mut Vec<Media>,
+    dropped: &mut Vec<String>,
+) {
     let alt = object
         .description
         .as_ref()
@@ -917,8 +988,9 @@ fn http_url(href: &str, base: &Url) -> Option<Url> {
         return None;
     }
     let url = base.join(href).ok()?;
-    (matches!(url.scheme(), "http" | "https") && url.host_str().is_some_and(|host| !host.is_empty()))
-        .then_some(url)
+    (matches!(url.scheme(), "http" | "https")
+        && url.host_str().is_some_and(|host| !host.is_empty()))
+    .then_some(url)
 }
 
 fn sha256_hex(parts: &[&str]) -> String {
@@ -946,10 +1018,18 @@ fn source_meta(feed: &model::Feed, base: &Url) -> SourceMeta {
     let site_url = feed
         .links
         .iter()
-        .filter(|link| link.rel.as_deref().is_none_or(|rel| rel.eq_ignore_ascii_case("alternate")))
+        .filter(|link| {
+            link.rel
+                .as_deref()
+                .is_none_or(|rel| rel.eq_ignore_ascii_case("alternate"))
+        })
         .filter(|link| {
             // JSON Feed's feed_url arrives as a plain link; the site is home_page_url.
-            link.media_type.is_none() || link.media_type.as_deref().is_some_and(|t| t.contains("html"))
+            link.media_type.is_none()
+                || link
+                    .media_type
+                    .as_deref()
+                    .is_some_and(|t| t.contains("html"))
         })
         .find_map(|link| http_url(&link.href, base))
         .filter(|url| url != base);
@@ -1005,7 +1085,8 @@ impl Warnings {
 
     fn finish(mut self) -> Vec<String> {
         if self.n_dropped > 0 {
-            self.kept.push(format!("… and {} more warnings", self.n_dropped));
+            self.kept
+                .push(format!("… and {} more warnings", self.n_dropped));
         }
         self.kept
     }
@@ -1044,12 +1125,21 @@ impl Dedup {
             let link_hash = item.url.as_ref().map(|url| sha256_hex(&[url.as_str()]));
             let text_hash = sha256_hex(&[
                 item.title.as_deref().unwrap_or_default(),
-                item.content.as_ref().or(item.summary.as_ref()).map(content_text).unwrap_or_default(),
+                item.content
+                    .as_ref()
+                    .or(item.summary.as_ref())
+                    .map(content_text)
+                    .unwrap_or_default(),
             ]);
             let mut candidates: Vec<String> = link_hash
                 .into_iter()
                 .chain(std::iter::once(text_hash))
-                .map(|hash| format!("{original}#{}", hash.get(..SHORT_HASH_CHARS).unwrap_or(&hash)))
+                .map(|hash| {
+                    format!(
+                        "{original}#{}",
+                        hash.get(..SHORT_HASH_CHARS).unwrap_or(&hash)
+                    )
+                })
                 .collect();
             let mut n_suffix = 2;
             let new_id = loop {
