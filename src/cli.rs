@@ -169,10 +169,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .listen_addr()
         .map_err(|message| anyhow!("server.listen: {message}"))?;
     let store = open_store(&config)?;
-    let ingest = build_ingest(&config, store.clone())?;
+    let http: Arc<dyn connectors::Http> = Arc::new(HttpClient::new(&config.fetch)?);
+    let registry = Arc::new(Registry::default());
+    let ingest = Ingest::new(
+        store.clone(),
+        http.clone(),
+        registry.clone(),
+        config.scheduler.clone(),
+    );
     let shutdown = CancellationToken::new();
-    let (_scheduler, scheduler_task) =
+    let (scheduler_handle, scheduler_task) =
         scheduler::spawn(ingest, config.scheduler.clone(), shutdown.clone());
+    let sources = crate::sources::Sources::new(store.clone(), registry, http, scheduler_handle);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
@@ -181,10 +189,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         database = %config.database.path.display(),
         "listening"
     );
-    let state = web::AppState {
-        store,
-        config: Arc::new(config),
-    };
+    let state = web::AppState::new(store, Arc::new(config), sources).with_context(|| {
+        "cannot read or create the cookie key beside the database".to_string()
+    })?;
     let stop = shutdown.clone();
     tokio::spawn(async move {
         shutdown_signal().await;

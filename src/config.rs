@@ -20,6 +20,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub fetch: FetchConfig,
     pub scheduler: SchedulerConfig,
+    pub auth: AuthConfig,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -127,6 +128,49 @@ impl Default for SchedulerConfig {
             jitter_secs: 120,
             max_backoff_secs: 86_400,
             max_hint_secs: 86_400,
+        }
+    }
+}
+
+/// Who may create an account.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Signup {
+    /// Only an admin creates users (in the browser or with `tributary user add`).
+    #[default]
+    Closed,
+    /// An admin makes one-time invitation links.
+    Invite,
+    /// Anyone may sign up.
+    Open,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// `closed`, `invite` or `open`.
+    pub signup: Signup,
+    /// How long a login lasts without activity, in days.
+    pub session_days: u32,
+    /// Failed logins allowed per client address (and per user name) in the window.
+    pub max_failed_logins: u32,
+    /// The window for `max_failed_logins`, in seconds.
+    pub failed_login_window_secs: u64,
+    /// Comments one user may post per minute.
+    pub max_comments_per_minute: u32,
+    /// Trust `X-Forwarded-For` for the client address (only behind your own proxy).
+    pub behind_proxy: bool,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            signup: Signup::Closed,
+            session_days: 30,
+            max_failed_logins: 5,
+            failed_login_window_secs: 300,
+            max_comments_per_minute: 10,
+            behind_proxy: false,
         }
     }
 }
@@ -254,6 +298,12 @@ impl Config {
                 "must not be less than scheduler.min_interval_secs".into(),
             ));
         }
+        if self.auth.session_days == 0 {
+            return Err(invalid("auth.session_days", "must be at least 1".into()));
+        }
+        if self.auth.max_failed_logins == 0 {
+            return Err(invalid("auth.max_failed_logins", "must be at least 1".into()));
+        }
         if let Err(message) = crate::schedule::parse_schedule(&self.scheduler.default_schedule) {
             return Err(invalid("scheduler.default_schedule", message));
         }
@@ -287,7 +337,7 @@ fn apply_env(
     rest: &str,
     value: &str,
 ) -> Result<bool, ConfigError> {
-    const SECTIONS: [&str; 4] = ["server", "database", "fetch", "scheduler"];
+    const SECTIONS: [&str; 5] = ["server", "database", "fetch", "scheduler", "auth"];
     let lower = rest.to_ascii_lowercase();
     let Some((section, key)) = SECTIONS.iter().find_map(|section| {
         lower

@@ -13,5 +13,6 @@ pub mod model;
 pub mod normalize;
 pub mod schedule;
 pub mod scheduler;
+pub mod sources;
 pub mod store;
 pub mod web;

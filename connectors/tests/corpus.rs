@@ -55,8 +55,8 @@ fn error_bucket(message: &str) -> String {
         "xml syntax"
     } else if reason.starts_with("unable to parse JSON") {
         "json syntax"
-    } else if reason.starts_with("unsupported version") {
-        "json version"
+    } else if reason.starts_with("not a JSON Feed") {
+        "json, not a JSON Feed"
     } else if reason.starts_with("unable to parse feed") {
         "feed structure"
     } else if reason.starts_with("the document is empty") {

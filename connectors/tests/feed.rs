@@ -270,6 +270,14 @@ fn unknown_root_is_invalid() {
 }
 
 #[test]
+fn json_that_is_not_a_json_feed_is_invalid() {
+    check_invalid(
+        br#"{"version": "2.0", "title": "t", "items": []}"#,
+        "not a JSON Feed",
+    );
+}
+
+#[test]
 fn hostile_bytes_never_panic() {
     let inputs: [&[u8]; 12] = [
         b"",
@@ -458,6 +466,27 @@ fn json_feed_attachments_become_media() {
     assert_eq!(second.url, None, "an attachment is not the permalink");
     assert_eq!(second.media[0].url.as_str(), "https://blog.example/ep2.mp3");
     assert_eq!(second.content, Some(Content::Text("no url here".into())));
+}
+
+#[test]
+fn json_feed_with_ill_typed_fields_keeps_its_items() {
+    let parsed = parse_ok(
+        r#"{"version": "https://jsonfeed.org/version/1.1", "title": "J",
+            "items": [
+              {"id": 7, "content_html": ["not", "a", "string"], "content_text": "kept",
+               "tags": ["a", 1], "author": "Ann",
+               "attachments": [{"url": "bar.mp3"}, {"title": "no url"}]},
+              "not an item"
+            ]}"#,
+    );
+    assert_eq!(parsed.items.len(), 1);
+    let item = &parsed.items[0];
+    assert_eq!(item.external_id, "7");
+    assert_eq!(item.content, Some(Content::Text("kept".into())));
+    assert_eq!(item.tags, vec!["a".to_string()]);
+    assert_eq!(item.media.len(), 1);
+    assert_eq!(item.media[0].url.as_str(), "https://blog.example/bar.mp3");
+    assert_eq!(parsed.warnings.len(), 2, "warnings: {:?}", parsed.warnings);
 }
 
 #[test]

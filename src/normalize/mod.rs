@@ -90,10 +90,14 @@ pub fn normalize(raw: RawItem, ctx: &NormalizeCtx) -> (NewItem, Vec<String>) {
     let updated_from_feed = raw
         .updated
         .and_then(|date| not_in_future(date, ctx, "update date", &mut warn));
-    let updated_at = raw.updated.map(|_| updated_from_feed.unwrap_or(ctx.fetched_at));
+    let updated_at = raw
+        .updated
+        .map(|_| updated_from_feed.unwrap_or(ctx.fetched_at));
 
     let extra = if json_len(&raw.extra) > MAX_EXTRA_JSON_BYTES {
-        warn(format!("extra data over {MAX_EXTRA_JSON_BYTES} bytes dropped"));
+        warn(format!(
+            "extra data over {MAX_EXTRA_JSON_BYTES} bytes dropped"
+        ));
         serde_json::Map::new()
     } else {
         raw.extra
@@ -135,11 +139,16 @@ fn content_hash(
     hasher.optional("url", item.url.as_ref().map(|url| url.as_str().as_bytes()));
     hasher.optional(
         "canonical_url",
-        item.canonical_url.as_ref().map(|url| url.as_str().as_bytes()),
+        item.canonical_url
+            .as_ref()
+            .map(|url| url.as_str().as_bytes()),
     );
     hasher.field("dedup_key", item.dedup_key.as_bytes());
     hasher.field("title", item.title.as_bytes());
-    hasher.optional("author_name", item.author_name.as_deref().map(str::as_bytes));
+    hasher.optional(
+        "author_name",
+        item.author_name.as_deref().map(str::as_bytes),
+    );
     hasher.optional(
         "author_url",
         item.author_url.as_ref().map(|url| url.as_str().as_bytes()),
@@ -162,11 +171,17 @@ fn content_hash(
     hasher.field("extra", json_string(&item.extra).as_bytes());
     hasher.optional(
         "published_at",
-        published_from_feed.map(|date| date.to_rfc3339()).as_deref().map(str::as_bytes),
+        published_from_feed
+            .map(|date| date.to_rfc3339())
+            .as_deref()
+            .map(str::as_bytes),
     );
     hasher.optional(
         "updated_at",
-        updated_from_feed.map(|date| date.to_rfc3339()).as_deref().map(str::as_bytes),
+        updated_from_feed
+            .map(|date| date.to_rfc3339())
+            .as_deref()
+            .map(str::as_bytes),
     );
     hasher.0.finalize().into()
 }
@@ -303,7 +318,8 @@ fn media_type(raw: &str) -> Option<String> {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "!#$&^_.+-".contains(c))
     };
-    (is_token(kind) && is_token(subtype) && trimmed.len() <= MAX_MEDIA_TYPE_CHARS).then_some(trimmed)
+    (is_token(kind) && is_token(subtype) && trimmed.len() <= MAX_MEDIA_TYPE_CHARS)
+        .then_some(trimmed)
 }
 
 /// Plain, trimmed, deduplicated ignoring case (the first spelling wins), empty ones dropped.
@@ -336,7 +352,10 @@ fn not_in_future(
     warn: &mut impl FnMut(String),
 ) -> Option<DateTime<Utc>> {
     if date > ctx.fetched_at + MAX_FUTURE_SKEW {
-        warn(format!("{what} {} is in the future; using the fetch time", date.to_rfc3339()));
+        warn(format!(
+            "{what} {} is in the future; using the fetch time",
+            date.to_rfc3339()
+        ));
         None
     } else {
         Some(date)
@@ -362,7 +381,9 @@ mod tests {
     use connectors::{ItemKind, RawAuthor};
 
     fn fetched_at() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).single().expect("valid test date")
+        Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0)
+            .single()
+            .expect("valid test date")
     }
 
     fn ctx() -> NormalizeCtx {
@@ -432,9 +453,14 @@ mod tests {
     fn summary_is_used_when_there_is_no_content() {
         let mut raw = raw_item();
         raw.content = None;
-        raw.summary = Some(Content::Html("<p>Short <img src=x onerror=alert(1)></p>".to_string()));
+        raw.summary = Some(Content::Html(
+            "<p>Short <img src=x onerror=alert(1)></p>".to_string(),
+        ));
         check(raw, |item| {
-            assert_eq!(item.content.as_str(), "<p>Short <img src=\"https://blog.example.com/x\" referrerpolicy=\"no-referrer\"></p>");
+            assert_eq!(
+                item.content.as_str(),
+                "<p>Short <img src=\"https://blog.example.com/x\" referrerpolicy=\"no-referrer\"></p>"
+            );
             assert_eq!(item.summary_text, "Short");
         });
     }
@@ -444,7 +470,10 @@ mod tests {
         let mut raw = raw_item();
         raw.content = Some(Content::Text("a <b> & c\n\nnext".to_string()));
         check(raw, |item| {
-            assert_eq!(item.content.as_str(), "<p>a &lt;b&gt; &amp; c</p><p>next</p>");
+            assert_eq!(
+                item.content.as_str(),
+                "<p>a &lt;b&gt; &amp; c</p><p>next</p>"
+            );
             assert_eq!(item.summary_text, "a <b> & c\nnext");
         });
     }
@@ -462,7 +491,10 @@ mod tests {
     #[test]
     fn long_content_is_cut_and_closed() {
         let mut raw = raw_item();
-        raw.content = Some(Content::Html(format!("<p><b>{}", "é".repeat(MAX_CONTENT_BYTES))));
+        raw.content = Some(Content::Html(format!(
+            "<p><b>{}",
+            "é".repeat(MAX_CONTENT_BYTES)
+        )));
         check(raw, |item| {
             assert!(item.content.as_str().ends_with("</b></p>"));
             assert!(item.content.as_str().len() < MAX_CONTENT_BYTES + 20);
@@ -523,7 +555,10 @@ mod tests {
         ];
         check(raw, |item| {
             assert_eq!(item.media.len(), 1);
-            assert_eq!(item.media[0].url.as_str(), "https://cdn.example.com/cat.jpg");
+            assert_eq!(
+                item.media[0].url.as_str(),
+                "https://cdn.example.com/cat.jpg"
+            );
             assert_eq!(item.media[0].thumbnail, None);
             assert_eq!(item.media[0].alt.as_deref(), Some("cat"));
             assert_eq!(item.media[0].media_type.as_deref(), Some("image/jpeg"));
@@ -533,7 +568,10 @@ mod tests {
     #[test]
     fn bogus_media_type_is_dropped() {
         assert_eq!(media_type("text/html\"><script>"), None);
-        assert_eq!(media_type("audio/mpeg; codecs=mp3"), Some("audio/mpeg; codecs=mp3".to_string()));
+        assert_eq!(
+            media_type("audio/mpeg; codecs=mp3"),
+            Some("audio/mpeg; codecs=mp3".to_string())
+        );
     }
 
     #[test]
@@ -548,16 +586,26 @@ mod tests {
     #[test]
     fn tags_are_plain_trimmed_and_deduplicated() {
         let mut raw = raw_item();
-        raw.tags = ["  Rust ", "rust", "<b>web</b>", "", "   ", "RUST", "a&amp;b"]
-            .map(String::from)
-            .to_vec();
+        raw.tags = [
+            "  Rust ",
+            "rust",
+            "<b>web</b>",
+            "",
+            "   ",
+            "RUST",
+            "a&amp;b",
+        ]
+        .map(String::from)
+        .to_vec();
         check(raw, |item| assert_eq!(item.tags, ["Rust", "web", "a&b"]));
     }
 
     #[test]
     fn tag_count_and_length_are_capped() {
         let mut raw = raw_item();
-        raw.tags = (0..MAX_TAGS + 5).map(|tag_idx| format!("tag{tag_idx}")).collect();
+        raw.tags = (0..MAX_TAGS + 5)
+            .map(|tag_idx| format!("tag{tag_idx}"))
+            .collect();
         raw.tags[0] = "x".repeat(MAX_TAG_CHARS * 2);
         check(raw, |item| {
             assert_eq!(item.tags.len(), MAX_TAGS);
@@ -640,13 +688,16 @@ mod tests {
     fn id_at_the_cap_is_kept() {
         let mut raw = raw_item();
         raw.external_id = "x".repeat(MAX_EXTERNAL_ID_BYTES);
-        check(raw, |item| assert_eq!(item.external_id.len(), MAX_EXTERNAL_ID_BYTES));
+        check(raw, |item| {
+            assert_eq!(item.external_id.len(), MAX_EXTERNAL_ID_BYTES)
+        });
     }
 
     #[test]
     fn large_extra_is_dropped() {
         let mut raw = raw_item();
-        raw.extra.insert("blob".to_string(), "x".repeat(MAX_EXTRA_JSON_BYTES).into());
+        raw.extra
+            .insert("blob".to_string(), "x".repeat(MAX_EXTRA_JSON_BYTES).into());
         check(raw, |item| assert!(item.extra.is_empty()));
     }
 
@@ -654,7 +705,9 @@ mod tests {
     fn small_extra_passes_through() {
         let mut raw = raw_item();
         raw.extra.insert("score".to_string(), 42.into());
-        check(raw, |item| assert_eq!(item.extra.get("score"), Some(&42.into())));
+        check(raw, |item| {
+            assert_eq!(item.extra.get("score"), Some(&42.into()))
+        });
     }
 
     #[test]
@@ -730,7 +783,11 @@ mod tests {
             raw.content = Some(Content::Html((*payload).to_string()));
             let (item, _) = normalize(raw, &ctx());
             sanitize::tests::assert_harmless(item.content.as_str());
-            assert!(!item.title.to_ascii_lowercase().contains("<script"), "{:?}", item.title);
+            assert!(
+                !item.title.to_ascii_lowercase().contains("<script"),
+                "{:?}",
+                item.title
+            );
         }
     }
 

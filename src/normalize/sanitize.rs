@@ -4,12 +4,27 @@
 //! defaults: every recent ammonia advisory needed SVG, MathML, `style` or raw-text tags enabled,
 //! so none of those are allowed here (see shared/research/security.md §1.1 and §3).
 
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 
 use ammonia::{Builder, UrlRelative};
+use html5ever::tendril::StrTendril;
+use html5ever::tokenizer::{
+    BufferQueue, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
+};
+use html5ever::{LocalName, local_name};
 use url::Url;
 
+use super::text::{html_to_text, raw_text_kind, text_to_html};
 use crate::model::SafeHtml;
+
+/// Deeper element nesting than this is not real content: html5ever's scope checks walk the stack
+/// of open elements, so parsing time grows with depth squared (20,000 nested `<div>` take over a
+/// second). Such input is kept as plain text instead. DOMPurify uses the same order of limit.
+const MAX_NESTING_DEPTH: usize = 256;
+
+/// How far down the stack an end tag may close an element in the depth estimate.
+const MAX_END_TAG_REACH: usize = 16;
 
 /// Harmless formatting elements; anything else is unwrapped (its text kept) or, for
 /// `CONTENT_DROPPED_TAGS`, removed with its content.
@@ -109,6 +124,10 @@ const REFERRER_POLICY: &str = "no-referrer";
 /// Sanitizes untrusted HTML. Relative URLs resolve against `base` when it is an http(s) URL and
 /// are dropped otherwise. The output is stable: sanitizing it again returns it unchanged.
 pub fn sanitize(html: &str, base: Option<&Url>) -> SafeHtml {
+    if nesting_exceeds(html, MAX_NESTING_DEPTH) {
+        // The text has no nesting left, so this does not come back here a second time.
+        return text_to_html(&html_to_text(html));
+    }
     let cleaned = policy(base).clean(html).to_string();
     SafeHtml::assume_sanitized(cleaned)
 }
@@ -144,6 +163,221 @@ fn policy(base: Option<&Url>) -> Builder<'static> {
         .strip_comments(true)
         .id_prefix(None);
     builder
+}
+
+/// Estimates whether parsing `html` would open more than `max_depth` nested elements.
+/// It errs towards "deeper": elements a parser closes on its own (`p`, `li`, `td`, …) and void
+/// elements are not counted, and an end tag closes only an element near the top of the stack
+/// and never across a scope boundary such as `table`, as in the HTML tree builder.
+fn nesting_exceeds(html: &str, max_depth: usize) -> bool {
+    let sink = DepthSink {
+        max_depth,
+        ..DepthSink::default()
+    };
+    let tokenizer = Tokenizer::new(sink, TokenizerOpts::default());
+    let input = BufferQueue::default();
+    input.push_back(StrTendril::from(html));
+    // The sink never asks for a script to run, so the only result is `Done`.
+    let _ = tokenizer.feed(&input);
+    tokenizer.end();
+    tokenizer.sink.exceeded.get()
+}
+
+#[derive(Default)]
+struct DepthSink {
+    max_depth: usize,
+    open: RefCell<Vec<LocalName>>,
+    exceeded: Cell<bool>,
+}
+
+impl TokenSink for DepthSink {
+    type Handle = ();
+
+    fn process_token(&self, token: Token, _line_number: u64) -> TokenSinkResult<()> {
+        let Token::TagToken(tag) = token else {
+            return TokenSinkResult::Continue;
+        };
+        if self.exceeded.get() {
+            return TokenSinkResult::Continue;
+        }
+        let mut open = self.open.borrow_mut();
+        match tag.kind {
+            TagKind::StartTag => {
+                if let Some(kind) = raw_text_kind(&tag.name) {
+                    // Raw text cannot contain elements; the tokenizer must know, as a parser would.
+                    return TokenSinkResult::RawData(kind);
+                }
+                if closes_itself(&tag.name) {
+                    return TokenSinkResult::Continue;
+                }
+                open.push(tag.name);
+                if open.len() > self.max_depth {
+                    self.exceeded.set(true);
+                }
+            }
+            TagKind::EndTag => close(&mut open, &tag.name),
+        }
+        TokenSinkResult::Continue
+    }
+}
+
+/// Closes `name` in the depth estimate the way the HTML tree builder would, or less.
+fn close(open: &mut Vec<LocalName>, name: &LocalName) {
+    let reach = open.len().saturating_sub(MAX_END_TAG_REACH);
+    for open_idx in (reach..open.len()).rev() {
+        if open[open_idx] == *name {
+            if is_formatting(name) {
+                // The adoption agency algorithm takes the formatting element off the stack but
+                // leaves the elements opened inside it there.
+                open.remove(open_idx);
+            } else {
+                open.truncate(open_idx);
+            }
+            return;
+        }
+        let stops_search = if is_special(name) || is_formatting(name) {
+            is_scope_boundary(&open[open_idx])
+        } else {
+            // An end tag of an ordinary element is ignored once a special element is in the way.
+            is_special(&open[open_idx])
+        };
+        if stops_search {
+            return;
+        }
+    }
+}
+
+/// Void elements, and elements whose end tag is optional because the next sibling of the same
+/// kind closes them: they cannot pile up on the stack of open elements.
+fn closes_itself(name: &LocalName) -> bool {
+    matches!(
+        *name,
+        local_name!("area")
+            | local_name!("base")
+            | local_name!("br")
+            | local_name!("col")
+            | local_name!("embed")
+            | local_name!("hr")
+            | local_name!("img")
+            | local_name!("input")
+            | local_name!("link")
+            | local_name!("meta")
+            | local_name!("param")
+            | local_name!("source")
+            | local_name!("track")
+            | local_name!("wbr")
+            | local_name!("keygen")
+            | local_name!("frame")
+            | local_name!("html")
+            | local_name!("head")
+            | local_name!("body")
+            | local_name!("p")
+            | local_name!("li")
+            | local_name!("dt")
+            | local_name!("dd")
+            | local_name!("option")
+            | local_name!("optgroup")
+            | local_name!("rb")
+            | local_name!("rp")
+            | local_name!("rt")
+            | local_name!("rtc")
+            | local_name!("tr")
+            | local_name!("td")
+            | local_name!("th")
+            | local_name!("thead")
+            | local_name!("tbody")
+            | local_name!("tfoot")
+            | local_name!("colgroup")
+    )
+}
+
+/// Formatting elements, whose misnested end tags run the adoption agency algorithm.
+fn is_formatting(name: &LocalName) -> bool {
+    matches!(
+        *name,
+        local_name!("a")
+            | local_name!("b")
+            | local_name!("big")
+            | local_name!("code")
+            | local_name!("em")
+            | local_name!("font")
+            | local_name!("i")
+            | local_name!("nobr")
+            | local_name!("s")
+            | local_name!("small")
+            | local_name!("strike")
+            | local_name!("strong")
+            | local_name!("tt")
+            | local_name!("u")
+    )
+}
+
+/// The HTML "special" category (of the elements counted on the stack), plus the foreign roots.
+fn is_special(name: &LocalName) -> bool {
+    is_scope_boundary(name)
+        || matches!(
+            *name,
+            local_name!("address")
+                | local_name!("article")
+                | local_name!("aside")
+                | local_name!("blockquote")
+                | local_name!("center")
+                | local_name!("details")
+                | local_name!("dialog")
+                | local_name!("dir")
+                | local_name!("div")
+                | local_name!("dl")
+                | local_name!("fieldset")
+                | local_name!("figcaption")
+                | local_name!("figure")
+                | local_name!("footer")
+                | local_name!("form")
+                | local_name!("frameset")
+                | local_name!("h1")
+                | local_name!("h2")
+                | local_name!("h3")
+                | local_name!("h4")
+                | local_name!("h5")
+                | local_name!("h6")
+                | local_name!("header")
+                | local_name!("hgroup")
+                | local_name!("listing")
+                | local_name!("main")
+                | local_name!("menu")
+                | local_name!("nav")
+                | local_name!("ol")
+                | local_name!("plaintext")
+                | local_name!("pre")
+                | local_name!("search")
+                | local_name!("section")
+                | local_name!("summary")
+                | local_name!("ul")
+                | local_name!("foreignObject")
+                | local_name!("desc")
+                | local_name!("mi")
+                | local_name!("mo")
+                | local_name!("mn")
+                | local_name!("ms")
+                | local_name!("mtext")
+                | local_name!("annotation-xml")
+        )
+}
+
+/// Elements an end tag for another element does not close across (the HTML "default scope").
+fn is_scope_boundary(name: &LocalName) -> bool {
+    matches!(
+        *name,
+        local_name!("applet")
+            | local_name!("caption")
+            | local_name!("table")
+            | local_name!("marquee")
+            | local_name!("object")
+            | local_name!("template")
+            | local_name!("svg")
+            | local_name!("math")
+            | local_name!("select")
+            | local_name!("button")
+    )
 }
 
 #[cfg(test)]
@@ -257,7 +491,8 @@ pub(crate) mod tests {
         let bytes = lower.as_bytes();
         (1..bytes.len()).any(|start| {
             let before = bytes[start - 1];
-            if !(before.is_ascii_whitespace() || before == b'/') || !lower[start..].starts_with("on")
+            if !(before.is_ascii_whitespace() || before == b'/')
+                || !lower[start..].starts_with("on")
             {
                 return false;
             }
@@ -272,9 +507,15 @@ pub(crate) mod tests {
     pub(crate) fn assert_harmless(html: &str) {
         let lower = html.to_ascii_lowercase();
         for fragment in FORBIDDEN_FRAGMENTS {
-            assert!(!lower.contains(fragment), "{fragment:?} survived in {html:?}");
+            assert!(
+                !lower.contains(fragment),
+                "{fragment:?} survived in {html:?}"
+            );
         }
-        assert!(!has_event_handler(html), "event handler survived in {html:?}");
+        assert!(
+            !has_event_handler(html),
+            "event handler survived in {html:?}"
+        );
     }
 
     #[test]
@@ -327,7 +568,8 @@ pub(crate) mod tests {
 
     #[test]
     fn javascript_href_is_removed_however_encoded() {
-        let expected = "<a referrerpolicy=\"no-referrer\" rel=\"noopener noreferrer nofollow\">x</a>";
+        let expected =
+            "<a referrerpolicy=\"no-referrer\" rel=\"noopener noreferrer nofollow\">x</a>";
         for href in [
             "javascript:alert(1)",
             "JaVaScRiPt:alert(1)",
@@ -356,7 +598,10 @@ pub(crate) mod tests {
 
     #[test]
     fn svg_and_math_are_removed() {
-        check("a<svg onload=alert(1)><text>t</text></svg>b<math><mi>x</mi></math>c", "abc");
+        check(
+            "a<svg onload=alert(1)><text>t</text></svg>b<math><mi>x</mi></math>c",
+            "abc",
+        );
     }
 
     #[test]
@@ -457,10 +702,66 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn deep_nesting_does_not_panic() {
-        let html = "<div>".repeat(20_000) + "x";
-        assert!(sanitize(&html, None).as_str().contains('x'));
+    fn deep_nesting_becomes_text() {
+        let html = "<div><b>a</b>".repeat(MAX_NESTING_DEPTH + 1) + "<script>alert(1)</script>";
+        let expected = format!("<p>{}</p>", vec!["a"; MAX_NESTING_DEPTH + 1].join("<br>"));
+        check(&html, &expected);
     }
+
+    #[test]
+    fn nesting_at_the_limit_is_kept() {
+        let html = "<div>".repeat(MAX_NESTING_DEPTH) + "x";
+        let expected =
+            "<div>".repeat(MAX_NESTING_DEPTH) + "x" + &"</div>".repeat(MAX_NESTING_DEPTH);
+        check(&html, &expected);
+    }
+
+    #[test]
+    fn many_unclosed_paragraphs_are_not_deep() {
+        let html = "<p>a".repeat(MAX_NESTING_DEPTH * 4);
+        assert_eq!(
+            sanitize(&html, None).as_str(),
+            "<p>a</p>".repeat(MAX_NESTING_DEPTH * 4)
+        );
+    }
+
+    #[test]
+    fn closed_elements_are_not_deep() {
+        let html = "<div><span>x</span></div>".repeat(MAX_NESTING_DEPTH * 4);
+        check(&html, &html);
+    }
+
+    #[test]
+    fn end_tags_do_not_close_across_tables() {
+        let html = "<div><table></div>".repeat(MAX_NESTING_DEPTH);
+        assert!(nesting_exceeds(&html, MAX_NESTING_DEPTH));
+    }
+
+    #[test]
+    fn deep_nesting_is_fast() {
+        for pattern in [
+            "<div>",
+            "<span><div>",
+            "<li><ul>",
+            "<dl><dd>",
+            "<div/>",
+            "<span></x>",
+            "<a><div></a>",
+            "<b><div></b>",
+            "<span><div></span>",
+        ] {
+            let html = pattern.repeat(MAX_CONTENT_BYTES_FOR_TEST / pattern.len());
+            let started = std::time::Instant::now();
+            let _ = sanitize(&html, None);
+            assert!(
+                started.elapsed().as_secs() < 5,
+                "{pattern} took {:?}",
+                started.elapsed()
+            );
+        }
+    }
+
+    const MAX_CONTENT_BYTES_FOR_TEST: usize = super::super::MAX_CONTENT_BYTES;
 
     #[test]
     fn sanitize_is_idempotent() {

@@ -160,11 +160,12 @@ impl TokenSink for TextSink {
                 if is_block(&tag.name) {
                     self.pending_newline.set(true);
                 }
-                if tag.kind == TagKind::StartTag && !tag.self_closing {
-                    if let Some(kind) = dropped_content_kind(&tag.name) {
-                        self.skipping.replace(Some(tag.name));
-                        return TokenSinkResult::RawData(kind);
-                    }
+                // `<script/>` still opens a script element in HTML, so self-closing is ignored.
+                if tag.kind == TagKind::StartTag
+                    && let Some(kind) = raw_text_kind(&tag.name)
+                {
+                    self.skipping.replace(Some(tag.name));
+                    return TokenSinkResult::RawData(kind);
                 }
             }
             Token::CommentToken(_)
@@ -179,7 +180,7 @@ impl TokenSink for TextSink {
 
 /// Elements whose content is not text a reader sees. Their content is tokenized the way the
 /// HTML parser would (raw text), so a `<p>` inside `<style>` does not leak out.
-fn dropped_content_kind(name: &LocalName) -> Option<RawKind> {
+pub(super) fn raw_text_kind(name: &LocalName) -> Option<RawKind> {
     match *name {
         local_name!("script") => Some(RawKind::ScriptData),
         local_name!("style")
@@ -258,7 +259,10 @@ mod tests {
 
     #[test]
     fn blocks_are_separated_by_newlines() {
-        check("<p>one</p><p>two</p><ul><li>a</li><li>b</li></ul>", "one\ntwo\na\nb")
+        check(
+            "<p>one</p><p>two</p><ul><li>a</li><li>b</li></ul>",
+            "one\ntwo\na\nb",
+        )
     }
 
     #[test]
@@ -273,7 +277,10 @@ mod tests {
 
     #[test]
     fn entities_are_decoded_once() {
-        check("AT&amp;amp;T &lt;b&gt; &eacute; &#x263A; &hellip;", "AT&amp;T <b> é ☺ …")
+        check(
+            "AT&amp;amp;T &lt;b&gt; &eacute; &#x263A; &hellip;",
+            "AT&amp;T <b> é ☺ …",
+        )
     }
 
     #[test]
@@ -282,6 +289,11 @@ mod tests {
             "a<script>alert('<p>x</p>')</script>b<style>p{}</style>c<ScRiPt >d()</ScRiPt >e",
             "abce",
         )
+    }
+
+    #[test]
+    fn self_closing_script_still_drops_content() {
+        check("a<script/>alert(1)</script>b", "ab")
     }
 
     #[test]
@@ -355,7 +367,10 @@ mod tests {
 
     #[test]
     fn text_is_escaped() {
-        check_text_html("<script>alert(1)</script> & co", "<p>&lt;script&gt;alert(1)&lt;/script&gt; &amp; co</p>")
+        check_text_html(
+            "<script>alert(1)</script> & co",
+            "<p>&lt;script&gt;alert(1)&lt;/script&gt; &amp; co</p>",
+        )
     }
 
     #[test]
@@ -371,6 +386,9 @@ mod tests {
     #[test]
     fn text_round_trips_through_html() {
         let text = "a < b & \"c\"\nnext";
-        assert_eq!(html_to_text(text_to_html(text).as_str()), "a < b & \"c\"\nnext");
+        assert_eq!(
+            html_to_text(text_to_html(text).as_str()),
+            "a < b & \"c\"\nnext"
+        );
     }
 }

@@ -148,7 +148,10 @@ mod tests {
 
     #[test]
     fn encoded_tracking_names_are_removed() {
-        check("https://example.com/?utm%5Fsource=x&a=1", "https://example.com/?a=1")
+        check(
+            "https://example.com/?utm%5Fsource=x&a=1",
+            "https://example.com/?a=1",
+        )
     }
 
     #[test]
@@ -229,7 +232,11 @@ mod tests {
 
     #[test]
     fn surrounding_whitespace_is_stripped() {
-        check_absolutize("  https://example.com/a \n", None, Some("https://example.com/a"))
+        check_absolutize(
+            "  https://example.com/a \n",
+            None,
+            Some("https://example.com/a"),
+        )
     }
 
     #[test]

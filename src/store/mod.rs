@@ -5,6 +5,7 @@
 //! `Transaction`; `Store::read`/`Store::write` run them on the blocking pool.
 
 pub mod items;
+pub mod sessions;
 pub mod sources;
 pub mod users;
 
@@ -20,7 +21,10 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Migrations in order. Append only: a released file is never edited.
-const MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("migrations/0001_init.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("migrations/0001_init.sql")),
+    ("0002_invites", include_str!("migrations/0002_invites.sql")),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

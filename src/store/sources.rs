@@ -123,8 +123,8 @@ pub fn remove(tx: &Transaction<'_>, id: SourceId, now: DateTime<Utc>) -> Result<
     if n == 0 {
         return Err(StoreError::NotFound);
     }
-    tx.prepare_cached("UPDATE items SET hidden = 1 WHERE source_id = :id")?
-        .execute(named_params! { ":id": id.0 })?;
+    // Its items leave the pages through the `deleted_at` join in every stream query; the
+    // rows stay, so comments and likes on them are kept.
     Ok(())
 }
 

@@ -71,6 +71,67 @@ pub fn count(conn: &Connection) -> Result<u64, StoreError> {
     Ok(n as u64)
 }
 
+/// What a profile page and the settings page show.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Profile {
+    pub user: User,
+    pub bio: String,
+    pub avatar_url: Option<String>,
+}
+
+pub fn profile(conn: &Connection, name: &str) -> Result<Profile, StoreError> {
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS}, bio, avatar_url FROM users WHERE name = :name"
+    ))?
+    .query_row(named_params! { ":name": name }, |row| {
+        Ok(Profile {
+            user: from_row(row)?,
+            bio: row.get(5)?,
+            avatar_url: row.get(6)?,
+        })
+    })
+    .optional()?
+    .ok_or(StoreError::NotFound)
+}
+
+/// The user and their password hash, for login.
+pub fn credentials(conn: &Connection, name: &str) -> Result<(User, String), StoreError> {
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS}, password_hash FROM users WHERE name = :name"
+    ))?
+    .query_row(named_params! { ":name": name }, |row| {
+        Ok((from_row(row)?, row.get(5)?))
+    })
+    .optional()?
+    .ok_or(StoreError::NotFound)
+}
+
+pub fn update_profile(
+    tx: &Transaction<'_>,
+    id: UserId,
+    display_name: &str,
+    bio: &str,
+    avatar_url: Option<&str>,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "UPDATE users SET display_name = :display_name, bio = :bio, avatar_url = :avatar_url
+         WHERE id = :id",
+    )?
+    .execute(named_params! {
+        ":id": id.0,
+        ":display_name": display_name,
+        ":bio": bio,
+        ":avatar_url": avatar_url,
+    })?;
+    Ok(())
+}
+
+pub fn set_password(tx: &Transaction<'_>, id: UserId, hash: &str) -> Result<(), StoreError> {
+    tx.prepare_cached("UPDATE users SET password_hash = :hash WHERE id = :id")?
+        .execute(named_params! { ":id": id.0, ":hash": hash })?;
+    Ok(())
+}
+
 fn from_row(row: &Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
         id: UserId(row.get(0)?),

@@ -1,47 +1,126 @@
-//! The web server: axum router, maud views, security headers. Reads through `store` and
-//! never fetches. This is the plain first page (newest items, paginated); the full
-//! lifestream site grows from here.
+//! The web app: axum router, maud views, security headers. Reads through `store` (and the
+//! `sources` service for adding sources); never fetches, never normalizes.
+
+pub mod assets;
+pub mod error;
+pub mod limit;
+pub mod pages;
+pub mod session;
+pub mod views;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use chrono::{DateTime, Utc};
-use maud::{DOCTYPE, Markup, html};
-use serde::Deserialize;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum_extra::extract::cookie::Key;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
-use crate::model::{Cursor, Item, Page};
-use crate::store::items::{StreamQuery, stream_page};
-use crate::store::{Store, StoreError};
+use crate::sources::Sources;
+use crate::store::Store;
+use error::AppError;
+use limit::RateLimiter;
+use pages::{auth, feeds, item, settings, sources, stream};
 
 /// Items on one page of a stream.
-pub const PAGE_SIZE: usize = 50;
+pub const PAGE_SIZE: usize = 30;
 
-/// Every response carries these. No inline script is allowed anywhere, feed HTML can
-/// neither load frames nor submit forms elsewhere, and nothing may frame our pages.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; img-src https: http: data:; \
-     media-src https: http:; style-src 'self' 'unsafe-inline'; base-uri 'none'; \
-     form-action 'self'; frame-ancestors 'none'";
+/// Every response carries this. No inline script or style anywhere; feed HTML can load
+/// images and media but no frames, scripts or forms elsewhere; nothing may frame us.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+     style-src 'self'; img-src https: http:; media-src https: http:; connect-src 'self'; \
+     base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
+    pub sources: Sources,
+    pub cookie_key: Key,
+    pub login_limiter: Arc<RateLimiter>,
+    pub comment_limiter: Arc<RateLimiter>,
 }
 
-/// The whole route table. Pure: no IO here.
+impl AppState {
+    /// Loads (or creates, on first run) the cookie key beside the database.
+    pub fn new(store: Store, config: Arc<Config>, sources: Sources) -> std::io::Result<AppState> {
+        let cookie_key = session::load_or_create_key(store.path())?;
+        let login_limiter = Arc::new(RateLimiter::new(
+            config.auth.max_failed_logins,
+            Duration::from_secs(config.auth.failed_login_window_secs),
+        ));
+        let comment_limiter = Arc::new(RateLimiter::new(
+            config.auth.max_comments_per_minute,
+            Duration::from_secs(60),
+        ));
+        Ok(AppState {
+            store,
+            config,
+            sources,
+            cookie_key,
+            login_limiter,
+            comment_limiter,
+        })
+    }
+}
+
+/// The whole route table. Pure: no IO here. Fixed first path segments must be in
+/// `auth::RESERVED_NAMES` (checked by a test), because `/{user}` lives at the root.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/", get(stream_get))
+        .route("/", get(stream::everyone_get).post(auth::setup_post))
         .route("/healthz", get(healthz_get))
+        .route("/static/{hash}/{file}", get(assets::static_get))
+        .route("/login", get(auth::login_get).post(auth::login_post))
+        .route("/logout", post(auth::logout_post))
+        .route("/signup", get(auth::signup_get).post(auth::signup_post))
+        .route("/invite/{token}", get(auth::invite_get).post(auth::invite_post))
+        .route("/settings", get(settings::settings_get))
+        .route("/settings/profile", post(settings::profile_post))
+        .route("/settings/password", post(settings::password_post))
+        .route("/settings/users", get(settings::users_get).post(settings::users_post))
+        .route("/settings/invites", post(settings::invites_post))
+        .route("/settings/sources", get(sources::sources_get).post(sources::sources_add_post))
+        .route("/settings/sources/preview", post(sources::sources_preview_post))
+        .route("/settings/sources/{id}", get(sources::source_get).post(sources::source_edit_post))
+        .route("/settings/sources/{id}/poll", post(sources::source_poll_post))
+        .route("/settings/sources/{id}/enable", post(sources::source_enable_post))
+        .route("/settings/sources/{id}/disable", post(sources::source_disable_post))
+        .route("/settings/sources/{id}/remove", post(sources::source_remove_post))
+        .route("/e/{id}", get(item::item_get))
+        .route("/e/{id}/comments", post(item::comment_post))
+        .route("/e/{id}/comments.atom", get(feeds::comments_atom_get))
+        .route("/e/{id}/like", post(item::like_post))
+        .route("/e/{id}/unlike", post(item::unlike_post))
+        .route("/e/{id}/hide", post(item::hide_post))
+        .route("/e/{id}/unhide", post(item::unhide_post))
+        .route("/c/{id}/edit", get(item::comment_edit_get).post(item::comment_edit_post))
+        .route("/c/{id}/delete", post(item::comment_delete_post))
+        .route("/{user}", get(stream::user_get))
+        .route("/{user}/friends", get(stream::friends_get))
+        .route("/{user}/likes", get(stream::likes_get))
+        .route("/{user}/discussions", get(stream::discussions_get))
+        .route("/{user}/follow", post(stream::follow_post))
+        .route("/{user}/unfollow", post(stream::unfollow_post))
+        .route("/{user}/feed.atom", get(feeds::user_atom_get))
+        .route("/{user}/feed.rss", get(feeds::user_rss_get))
+        .route("/{user}/feed.json", get(feeds::user_json_get))
+        .route("/{user}/sources.opml", get(feeds::user_opml_get))
+        .route("/{user}/friends/feed.atom", get(feeds::friends_atom_get))
+        .route("/{user}/{service}/feed.atom", get(feeds::service_atom_get))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            session::csrf_cookie,
+        ))
         .layer(axum::middleware::map_response(security_headers))
+        .layer(DefaultBodyLimit::max(session::MAX_FORM_BYTES))
         .with_state(state)
 }
 
@@ -51,9 +130,12 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 async fn security_headers(mut response: Response) -> Response {
@@ -74,171 +156,11 @@ async fn security_headers(mut response: Response) -> Response {
     response
 }
 
-#[derive(Deserialize)]
-struct StreamParams {
-    before: Option<String>,
-}
-
-async fn stream_get(
-    State(state): State<AppState>,
-    Query(params): Query<StreamParams>,
-) -> Result<Markup, AppError> {
-    let before = match params.before.as_deref() {
-        Some(text) => Some(
-            Cursor::decode(text)
-                .ok_or(AppError::BadRequest("that page link is not valid".into()))?,
-        ),
-        None => None,
-    };
-    let query = StreamQuery {
-        before,
-        limit: PAGE_SIZE,
-        ..StreamQuery::default()
-    };
-    let page = state
-        .store
-        .read(move |conn| stream_page(conn, &query))
-        .await?;
-    Ok(stream_view(&page, Utc::now()))
-}
-
 async fn healthz_get(State(state): State<AppState>) -> Result<&'static str, AppError> {
-    state
-        .store
-        .read(crate::store::ping)
-        .await?;
+    state.store.read(crate::store::ping).await?;
     Ok("ok")
 }
 
 async fn not_found() -> AppError {
     AppError::NotFound
-}
-
-fn layout(title: &str, body: Markup) -> Markup {
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) }
-                style { (maud::PreEscaped(STYLE)) }
-            }
-            body {
-                header { a href="/" { "Tributary" } }
-                main { (body) }
-            }
-        }
-    }
-}
-
-const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:42rem;margin:0 auto;padding:0 1rem;color:#222}\
-header{padding:1rem 0;border-bottom:1px solid #ddd;font-weight:600}header a{color:inherit;text-decoration:none}\
-article{padding:1rem 0;border-bottom:1px solid #eee;overflow-wrap:anywhere}article img{max-width:100%;height:auto}\
-.meta{color:#666;font-size:.875rem}.empty{color:#666;padding:2rem 0}nav.pages{padding:1rem 0}";
-
-fn stream_view(page: &Page<Item>, now: DateTime<Utc>) -> Markup {
-    layout(
-        "Tributary",
-        html! {
-            @if page.items.is_empty() {
-                p.empty { "Nothing here yet. Add a source with "
-                    code { "tributary source add USER URL" } "." }
-            }
-            @for item in &page.items {
-                article {
-                    div.meta {
-                        (item.user_name) " · " (item.source_title) " · "
-                        time datetime=(item.published_at.to_rfc3339()) title=(item.published_at.format("%Y-%m-%d %H:%M UTC")) {
-                            (relative_time(item.published_at, now))
-                        }
-                    }
-                    @if !item.title.is_empty() {
-                        h2 {
-                            @if let Some(url) = &item.url {
-                                a href=(url) rel="noopener noreferrer" referrerpolicy="no-referrer" { (item.title) }
-                            } @else { (item.title) }
-                        }
-                    }
-                    div.content { (item.content) }
-                }
-            }
-            @if let Some(next) = page.next {
-                nav.pages { a rel="next" href={ "/?before=" (next.encode()) } { "Older items →" } }
-            }
-        },
-    )
-}
-
-/// "5 minutes ago", "3 days ago", or the date for older items.
-pub fn relative_time(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    let secs = (now - then).num_seconds().max(0);
-    match secs {
-        0..60 => "just now".to_owned(),
-        60..3600 => plural(secs / 60, "minute"),
-        3600..86_400 => plural(secs / 3600, "hour"),
-        86_400..2_592_000 => plural(secs / 86_400, "day"),
-        _ => then.format("%Y-%m-%d").to_string(),
-    }
-}
-
-fn plural(n: i64, unit: &str) -> String {
-    if n == 1 {
-        format!("1 {unit} ago")
-    } else {
-        format!("{n} {unit}s ago")
-    }
-}
-
-/// Errors of handlers, mapped to statuses in one place. Internal errors are logged and
-/// shown only as "Something went wrong".
-#[derive(Debug)]
-pub enum AppError {
-    NotFound,
-    BadRequest(String),
-    Internal(String),
-}
-
-impl From<StoreError> for AppError {
-    fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::NotFound => AppError::NotFound,
-            other => AppError::Internal(other.to_string()),
-        }
-    }
-}
-
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        let (status, message) = match self {
-            AppError::NotFound => (StatusCode::NOT_FOUND, "Nothing here.".to_owned()),
-            AppError::BadRequest(message) => (StatusCode::BAD_REQUEST, message),
-            AppError::Internal(err) => {
-                tracing::error!(error = %err, "request failed");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Something went wrong.".to_owned(),
-                )
-            }
-        };
-        (status, layout("Tributary", html! { p { (message) } })).into_response()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::Duration;
-
-    #[test]
-    fn relative_times_read_naturally() {
-        let now = Utc::now();
-        assert_eq!(relative_time(now, now), "just now");
-        assert_eq!(
-            relative_time(now - Duration::minutes(1), now),
-            "1 minute ago"
-        );
-        assert_eq!(relative_time(now - Duration::hours(5), now), "5 hours ago");
-        assert_eq!(relative_time(now + Duration::hours(5), now), "just now");
-    }
 }

@@ -164,6 +164,14 @@ pub fn parse_with_charset(
         return Err(ConnectorError::Invalid("the document is empty".into()));
     }
 
+    let mut warnings = Warnings::default();
+    // feed-rs rejects a whole JSON Feed over one ill-typed field, so JSON is cleaned first.
+    let cleaned_json = clean_json_feed(document, &mut warnings);
+    let (document, json_images): (&[u8], Vec<Vec<String>>) = match &cleaned_json {
+        Some((cleaned, images)) => (cleaned.as_slice(), images.clone()),
+        None => (document, Vec::new()),
+    };
+
     let feed = match parse_with_feed_rs(document, base) {
         Ok(feed) => feed,
         Err(err) => {
@@ -174,13 +182,6 @@ pub fn parse_with_charset(
             };
             parse_with_feed_rs(&patched, base).map_err(|_| classify_parse_error(document, &err))?
         }
-    };
-
-    let mut warnings = Warnings::default();
-    let json_images = if feed.feed_type == FeedType::JSON {
-        json_feed_item_images(document)
-    } else {
-        Vec::new()
     };
 
     let meta = source_meta(&feed, base);
@@ -348,6 +349,9 @@ fn classify_parse_error(document: &[u8], err: &feed_rs::parser::ParseFeedError) 
             "not a feed: no <rss>, <feed> or <rdf:RDF> root element and no JSON Feed object"
                 .to_string()
         }
+        ParseFeedError::JsonUnsupportedVersion(version) => format!(
+            "not a JSON Feed: version \"{version}\" is not https://jsonfeed.org/version/1.x"
+        ),
         other => other.to_string(),
     };
     ConnectorError::Invalid(one_line(&reason, MAX_ERROR_CHARS))
@@ -1045,24 +1049,170 @@ fn source_meta(feed: &model::Feed, base: &Url) -> SourceMeta {
     }
 }
 
-/// JSON Feed items' `image` and `banner_image`, by item position; feed-rs does not read them.
-fn json_feed_item_images(document: &[u8]) -> Vec<Vec<String>> {
-    let Ok(value) = serde_json::from_slice::<serde_json::Value>(document) else {
-        return Vec::new();
+/// Rewrites a JSON Feed so that feed-rs's strict types accept it: fields of the wrong type
+/// are removed (numeric ids become strings), items that are not objects are dropped, and
+/// attachments without a `mime_type` get `application/octet-stream`. Also returns each kept
+/// item's `image` and `banner_image`, which feed-rs does not read. `None` when the document
+/// is not a JSON object; feed-rs then reports why.
+fn clean_json_feed(
+    document: &[u8],
+    warnings: &mut Warnings,
+) -> Option<(Vec<u8>, Vec<Vec<String>>)> {
+    use serde_json::Value;
+    const FEED_STRINGS: [&str; 8] = [
+        "version",
+        "title",
+        "home_page_url",
+        "feed_url",
+        "description",
+        "icon",
+        "favicon",
+        "language",
+    ];
+    const ITEM_STRINGS: [&str; 11] = [
+        "id",
+        "url",
+        "external_url",
+        "title",
+        "content_html",
+        "content_text",
+        "summary",
+        "date_published",
+        "date_modified",
+        "image",
+        "banner_image",
+    ];
+
+    if document.first() != Some(&b'{') {
+        return None;
+    }
+    let Ok(Value::Object(mut feed)) = serde_json::from_slice::<Value>(document) else {
+        return None;
     };
-    let Some(items) = value.get("items").and_then(serde_json::Value::as_array) else {
-        return Vec::new();
+    keep_strings(&mut feed, &FEED_STRINGS, "the feed", warnings);
+    if !matches!(feed.get("title"), Some(Value::String(_))) {
+        feed.insert("title".into(), Value::String(String::new()));
+    }
+    clean_json_authors(&mut feed);
+
+    let raw_items = match feed.remove("items") {
+        Some(Value::Array(items)) => items,
+        Some(_) => {
+            warnings.push("the feed's \"items\" is not a list; no items read".into());
+            Vec::new()
+        }
+        None => Vec::new(),
     };
-    items
-        .iter()
-        .map(|item| {
+    let mut items = Vec::with_capacity(raw_items.len());
+    let mut images = Vec::with_capacity(raw_items.len());
+    for (item_idx, raw_item) in raw_items.into_iter().enumerate() {
+        let Value::Object(mut item) = raw_item else {
+            warnings.push(format!(
+                "entry {}: dropped, it is not a JSON object",
+                item_idx + 1
+            ));
+            continue;
+        };
+        if let Some(Value::Number(number)) = item.get("id") {
+            let id = number.to_string();
+            item.insert("id".into(), Value::String(id));
+        }
+        let label = format!("entry {}", item_idx + 1);
+        keep_strings(&mut item, &ITEM_STRINGS, &label, warnings);
+        clean_json_authors(&mut item);
+        if let Some(tags) = item.get_mut("tags") {
+            match tags {
+                Value::Array(list) => list.retain(Value::is_string),
+                _ => *tags = Value::Array(Vec::new()),
+            }
+        }
+        if let Some(attachments) = item.get_mut("attachments") {
+            match attachments {
+                Value::Array(list) => {
+                    list.retain(|attachment| attachment.get("url").is_some_and(Value::is_string));
+                    for attachment in list.iter_mut() {
+                        let Value::Object(fields) = attachment else {
+                            continue;
+                        };
+                        if !fields.get("mime_type").is_some_and(Value::is_string) {
+                            fields.insert(
+                                "mime_type".into(),
+                                Value::String("application/octet-stream".into()),
+                            );
+                        }
+                        if fields.get("title").is_some_and(|title| !title.is_string()) {
+                            fields.remove("title");
+                        }
+                        if fields
+                            .get("size_in_bytes")
+                            .is_some_and(|size| !size.is_u64())
+                        {
+                            fields.remove("size_in_bytes");
+                        }
+                    }
+                }
+                _ => *attachments = Value::Array(Vec::new()),
+            }
+        }
+        images.push(
             ["image", "banner_image"]
                 .iter()
-                .filter_map(|key| item.get(*key).and_then(serde_json::Value::as_str))
+                .filter_map(|key| item.get(*key).and_then(Value::as_str))
                 .map(str::to_string)
-                .collect()
-        })
-        .collect()
+                .collect(),
+        );
+        items.push(Value::Object(item));
+    }
+    feed.insert("items".into(), Value::Array(items));
+    let cleaned = serde_json::to_vec(&Value::Object(feed)).ok()?;
+    Some((cleaned, images))
+}
+
+/// Removes fields that should be strings but are not, with a warning each.
+fn keep_strings(
+    object: &mut serde_json::Map<String, serde_json::Value>,
+    keys: &[&str],
+    label: &str,
+    warnings: &mut Warnings,
+) {
+    for key in keys {
+        if object
+            .get(*key)
+            .is_some_and(|value| !value.is_string() && !value.is_null())
+        {
+            object.remove(*key);
+            warnings.push(format!("{label}: ignored \"{key}\", it is not text"));
+        }
+    }
+}
+
+/// Keeps `author` and `authors` only as objects whose `name` and `url` are strings.
+fn clean_json_authors(object: &mut serde_json::Map<String, serde_json::Value>) {
+    use serde_json::Value;
+    fn clean(author: &mut Value) -> bool {
+        let Value::Object(fields) = author else {
+            return false;
+        };
+        for key in ["name", "url"] {
+            if fields.get(key).is_some_and(|value| !value.is_string()) {
+                fields.remove(key);
+            }
+        }
+        true
+    }
+    if let Some(author) = object.get_mut("author")
+        && !clean(author)
+    {
+        object.remove("author");
+    }
+    if let Some(authors) = object.get_mut("authors") {
+        match authors {
+            Value::Array(list) => list.retain_mut(clean),
+            _ => {
+                object.remove("authors");
+            }
+        }
+    }
 }
 
 // --- Bookkeeping -------------------------------------------------------------------------

@@ -4,3 +4,4 @@
 
 pub mod app;
 pub mod fixture_server;
+pub mod web;

@@ -1,0 +1,8 @@
+//! Page handlers, one file per area, functions named `<page>_<method>`.
+
+pub mod auth;
+pub mod feeds;
+pub mod item;
+pub mod settings;
+pub mod sources;
+pub mod stream;

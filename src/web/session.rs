@@ -1,0 +1,372 @@
+//! Who is asking: sessions in signed cookies, the page context every view gets, and CSRF
+//! checks on every form. Sessions live in the store; only token hashes are kept there.
+
+use std::path::{Path, PathBuf};
+
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::{Cookie, Key, SameSite, SignedCookieJar};
+use chrono::{Duration, Utc};
+use rand::RngCore;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+use super::AppState;
+use super::error::AppError;
+use crate::config::Signup;
+use crate::model::User;
+use crate::store::{StoreError, sessions};
+
+/// The cookie holding the session token.
+pub const SESSION_COOKIE: &str = "tributary_session";
+/// The cookie holding the CSRF token of someone not logged in (login, setup, sign-up forms).
+pub const CSRF_COOKIE: &str = "tributary_csrf";
+/// The form field carrying the CSRF token.
+pub const CSRF_FIELD: &str = "csrf";
+/// Largest form body accepted.
+pub const MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// The cookie-signing key, kept beside the database so a restart keeps people logged in.
+pub fn key_path(db_path: &Path) -> PathBuf {
+    let mut name = db_path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_else(|| "tributary.db".into());
+    name.push(".key");
+    db_path.with_file_name(name)
+}
+
+/// Reads the key file, or creates it with 64 random bytes (mode 0600) on first run.
+pub fn load_or_create_key(db_path: &Path) -> std::io::Result<Key> {
+    let path = key_path(db_path);
+    match std::fs::read(&path) {
+        Ok(bytes) if bytes.len() >= 64 => return Ok(Key::from(&bytes[..64])),
+        Ok(_) => {
+            return Err(std::io::Error::other(format!(
+                "{} is shorter than 64 bytes; remove it to make a new key (everyone is logged out)",
+                path.display()
+            )));
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => return Err(err),
+    }
+    let mut bytes = [0u8; 64];
+    rand::rng().fill_bytes(&mut bytes);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    use std::io::Write;
+    options.open(&path)?.write_all(&bytes)?;
+    Ok(Key::from(&bytes))
+}
+
+/// A fresh random token, hex encoded (32 bytes of entropy).
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex(&bytes)
+}
+
+pub fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Compares secrets without leaking where they differ through timing.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+impl FromRef<AppState> for Key {
+    fn from_ref(state: &AppState) -> Key {
+        state.cookie_key.clone()
+    }
+}
+
+/// What every page knows about the request: the viewer (if logged in) and the CSRF token
+/// its forms must carry.
+#[derive(Clone, Debug)]
+pub struct PageCtx {
+    pub user: Option<User>,
+    pub csrf: String,
+    pub signup: Signup,
+    /// Path and query of this request, for "log in and come back".
+    pub path: String,
+}
+
+impl PageCtx {
+    pub fn is(&self, user: &User) -> bool {
+        self.user.as_ref().is_some_and(|me| me.id == user.id)
+    }
+}
+
+/// The anonymous CSRF token for this request, put in the extensions by [`csrf_cookie`].
+#[derive(Clone, Debug)]
+struct AnonCsrf(String);
+
+/// Middleware: gives every visitor a signed CSRF cookie, so forms shown before login
+/// (setup, login, sign-up) are protected by double submission.
+pub async fn csrf_cookie(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let jar = SignedCookieJar::from_headers(request.headers(), state.cookie_key.clone());
+    let existing = jar
+        .get(CSRF_COOKIE)
+        .map(|c| c.value().to_owned())
+        .filter(|v| v.len() == 64);
+    let (token, fresh) = match existing {
+        Some(token) => (token, false),
+        None => (new_token(), true),
+    };
+    request.extensions_mut().insert(AnonCsrf(token.clone()));
+    let response = next.run(request).await;
+    if fresh {
+        let jar = jar.add(base_cookie(CSRF_COOKIE, token, &state));
+        return (jar, response).into_response();
+    }
+    response
+}
+
+/// A cookie with our attributes: HttpOnly, SameSite=Lax, Path=/, Secure over https.
+pub fn base_cookie(name: &'static str, value: String, state: &AppState) -> Cookie<'static> {
+    let mut cookie = Cookie::new(name, value);
+    cookie.set_http_only(true);
+    cookie.set_same_site(SameSite::Lax);
+    cookie.set_path("/");
+    cookie.set_secure(state.config.base_url().starts_with("https://"));
+    cookie
+}
+
+/// Starts a session for `user` and returns the cookie jar to send back.
+pub async fn log_in(
+    state: &AppState,
+    jar: SignedCookieJar,
+    user: &User,
+) -> Result<SignedCookieJar, AppError> {
+    let token = new_token();
+    let hash = token_hash(&token);
+    let csrf = new_token();
+    let now = Utc::now();
+    let expires = now + Duration::days(i64::from(state.config.auth.session_days));
+    let user_id = user.id;
+    state
+        .store
+        .write(move |tx| sessions::create(tx, user_id, &hash, &csrf, now, expires))
+        .await?;
+    let mut cookie = base_cookie(SESSION_COOKIE, token, state);
+    cookie.set_max_age(time_days(state.config.auth.session_days));
+    // A new anonymous CSRF token too, so one seen before login is worthless after it.
+    let jar = jar
+        .add(cookie)
+        .add(base_cookie(CSRF_COOKIE, new_token(), state));
+    Ok(jar)
+}
+
+fn time_days(days: u32) -> cookie::time::Duration {
+    cookie::time::Duration::days(i64::from(days))
+}
+
+/// Ends the session in the cookie, if any.
+pub async fn log_out(state: &AppState, jar: SignedCookieJar) -> Result<SignedCookieJar, AppError> {
+    if let Some(cookie) = jar.get(SESSION_COOKIE) {
+        let hash = token_hash(cookie.value());
+        state
+            .store
+            .write(move |tx| sessions::delete(tx, &hash))
+            .await?;
+    }
+    let mut removal = Cookie::from(SESSION_COOKIE);
+    removal.set_path("/");
+    Ok(jar
+        .remove(removal)
+        .add(base_cookie(CSRF_COOKIE, new_token(), state)))
+}
+
+/// The session token's hash from the request's cookie, if it carries one.
+pub fn session_hash(jar: &SignedCookieJar) -> Option<Vec<u8>> {
+    jar.get(SESSION_COOKIE).map(|c| token_hash(c.value()))
+}
+
+async fn resolve(parts: &mut Parts, state: &AppState) -> Result<PageCtx, AppError> {
+    if let Some(ctx) = parts.extensions.get::<PageCtx>() {
+        return Ok(ctx.clone());
+    }
+    let jar = SignedCookieJar::from_headers(&parts.headers, state.cookie_key.clone());
+    let anon = parts
+        .extensions
+        .get::<AnonCsrf>()
+        .map(|c| c.0.clone())
+        .unwrap_or_default();
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|pq| pq.as_str().to_owned())
+        .unwrap_or_else(|| "/".into());
+    let session = match session_hash(&jar) {
+        Some(hash) => {
+            match state
+                .store
+                .read(move |conn| sessions::lookup(conn, &hash, Utc::now()))
+                .await
+            {
+                Ok(found) => Some(found),
+                Err(StoreError::NotFound) => None,
+                Err(err) => return Err(err.into()),
+            }
+        }
+        None => None,
+    };
+    let ctx = match session {
+        Some((user, csrf)) => PageCtx {
+            user: Some(user),
+            csrf,
+            signup: state.config.auth.signup,
+            path,
+        },
+        None => PageCtx {
+            user: None,
+            csrf: anon,
+            signup: state.config.auth.signup,
+            path,
+        },
+    };
+    parts.extensions.insert(ctx.clone());
+    Ok(ctx)
+}
+
+impl FromRequestParts<AppState> for PageCtx {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        resolve(parts, state).await
+    }
+}
+
+/// A logged-in viewer; anyone else is sent to the login page and back.
+pub struct CurrentUser(pub User, pub PageCtx);
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let ctx = resolve(parts, state).await?;
+        match ctx.user.clone() {
+            Some(user) => Ok(CurrentUser(user, ctx)),
+            None => Err(AppError::LoginRequired { next: ctx.path }),
+        }
+    }
+}
+
+/// A form whose CSRF token matched the viewer's, and whose `Origin` (when sent) is ours.
+/// Every POST handler takes its body through this.
+pub struct CsrfForm<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, AppError> {
+        let (mut parts, body) = request.into_parts();
+        let ctx = resolve(&mut parts, state).await?;
+        if parts.method != Method::POST {
+            return Err(AppError::BadRequest("forms are sent with POST".into()));
+        }
+        check_origin(&parts)?;
+        let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
+            .await
+            .map_err(|_| AppError::BadRequest("the form is too large".into()))?;
+        let sent = form_urlencoded::parse(&bytes)
+            .find(|(key, _)| key == CSRF_FIELD)
+            .map(|(_, value)| value.into_owned())
+            .unwrap_or_default();
+        if sent.is_empty() || ctx.csrf.is_empty() || !same_secret(&sent, &ctx.csrf) {
+            return Err(AppError::Csrf);
+        }
+        let value = serde_urlencoded_from_bytes::<T>(&bytes)
+            .map_err(|err| AppError::BadRequest(format!("the form is not valid: {err}")))?;
+        Ok(CsrfForm(value))
+    }
+}
+
+fn serde_urlencoded_from_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(bytes).into_owned().collect();
+    let map: serde_json::Map<String, serde_json::Value> = pairs
+        .into_iter()
+        .map(|(key, value)| (key, serde_json::Value::String(value)))
+        .collect();
+    serde_json::from_value(serde_json::Value::Object(map)).map_err(|err| err.to_string())
+}
+
+/// A cross-site POST sends an `Origin` that is not ours; refuse it even before the token.
+fn check_origin(parts: &Parts) -> Result<(), AppError> {
+    let Some(origin) = parts.headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let origin = origin.to_str().unwrap_or_default();
+    if origin == "null" {
+        return Err(AppError::Csrf);
+    }
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    let origin_host = origin
+        .split_once("://")
+        .map(|(_, rest)| rest)
+        .unwrap_or(origin);
+    if !host.is_empty() && !origin_host.eq_ignore_ascii_case(host) {
+        return Err(AppError::Csrf);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_is_created_once_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("x.db");
+        let first = load_or_create_key(&db).unwrap();
+        let second = load_or_create_key(&db).unwrap();
+        assert_eq!(first.master(), second.master());
+        assert!(key_path(&db).ends_with("x.db.key"));
+    }
+
+    #[test]
+    fn secrets_compare_exactly() {
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abc", "abd"));
+        assert!(!same_secret("abc", "abcd"));
+    }
+
+    #[test]
+    fn form_fields_arrive_as_strings() {
+        #[derive(serde::Deserialize)]
+        struct Form {
+            name: String,
+            #[serde(default)]
+            missing: String,
+        }
+        let form: Form = serde_urlencoded_from_bytes(b"name=a+b%21&csrf=x").unwrap();
+        assert_eq!(form.name, "a b!");
+        assert_eq!(form.missing, "");
+    }
+}

@@ -1,0 +1,184 @@
+//! Shared view pieces: the page layout, navigation, form fields, times, avatars. Pure
+//! functions of view data to markup; no store, no state.
+
+use chrono::{DateTime, Utc};
+use maud::{DOCTYPE, Markup, html};
+
+use super::assets;
+use super::session::{CSRF_FIELD, PageCtx};
+use crate::config::Signup;
+
+/// A whole page for a viewer: header with navigation, main content, footer.
+pub fn layout(ctx: &PageCtx, title: &str, body: Markup) -> Markup {
+    page(title, nav(ctx), body, html! {})
+}
+
+/// The same layout with extra `<head>` content (feed autodiscovery links).
+pub fn layout_with_head(ctx: &PageCtx, title: &str, head: Markup, body: Markup) -> Markup {
+    page(title, nav(ctx), body, head)
+}
+
+/// A page without a viewer (error pages rendered where no context is at hand).
+pub fn bare_layout(title: &str, body: Markup) -> Markup {
+    page(
+        title,
+        html! { a.brand href="/" { "Tributary" } },
+        body,
+        html! {},
+    )
+}
+
+fn page(title: &str, nav: Markup, body: Markup, head: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="color-scheme" content="light dark";
+                title { (title) " · Tributary" }
+                link rel="stylesheet" href=(assets::url("style.css"));
+                link rel="icon" href=(assets::url("icon.svg")) type="image/svg+xml";
+                (head)
+            }
+            body {
+                a.skip href="#main" { "Skip to content" }
+                header.site { nav aria-label="Main" { (nav) } }
+                main id="main" { (body) }
+                footer.site { p { "Tributary — your lifestream, on your server." } }
+            }
+        }
+    }
+}
+
+fn nav(ctx: &PageCtx) -> Markup {
+    html! {
+        a.brand href="/" { "Tributary" }
+        ul {
+            li { a href="/" { "Everyone" } }
+            @if let Some(user) = &ctx.user {
+                li { a href={ "/" (user.name) } { "Me" } }
+                li { a href={ "/" (user.name) "/friends" } { "Friends" } }
+                li { a href="/settings/sources" { "Sources" } }
+                li { a href="/settings" { "Settings" } }
+                li {
+                    form.inline method="post" action="/logout" {
+                        (csrf_field(ctx))
+                        button.link type="submit" { "Log out" }
+                    }
+                }
+            } @else {
+                li { a href="/login" { "Log in" } }
+                @if ctx.signup == Signup::Open {
+                    li { a href="/signup" { "Sign up" } }
+                }
+            }
+        }
+    }
+}
+
+/// The hidden CSRF field every form carries.
+pub fn csrf_field(ctx: &PageCtx) -> Markup {
+    html! { input type="hidden" name=(CSRF_FIELD) value=(ctx.csrf); }
+}
+
+/// A labelled text input that keeps what the user typed and shows its error beside it.
+pub fn field(
+    label: &str,
+    name: &str,
+    kind: &str,
+    value: &str,
+    error: Option<&str>,
+    help: Option<&str>,
+) -> Markup {
+    let id = format!("f-{name}");
+    let error_id = format!("{id}-error");
+    html! {
+        div.field.invalid[error.is_some()] {
+            label for=(id) { (label) }
+            input id=(id) name=(name) type=(kind) value=(value)
+                aria-invalid=[error.map(|_| "true")]
+                aria-describedby=[error.map(|_| error_id.as_str())]
+                autocomplete=[(kind == "password").then_some("current-password")];
+            @if let Some(help) = help { small.help { (help) } }
+            @if let Some(error) = error { p.error id=(error_id) role="alert" { (error) } }
+        }
+    }
+}
+
+/// A form-level message (flash) shown above a form.
+pub fn notice(message: Option<&str>, is_error: bool) -> Markup {
+    html! {
+        @if let Some(message) = message {
+            p.notice.error[is_error] role=(if is_error { "alert" } else { "status" }) { (message) }
+        }
+    }
+}
+
+/// `<time>` with a relative label and the exact time on hover.
+pub fn time(at: DateTime<Utc>, now: DateTime<Utc>) -> Markup {
+    html! {
+        time datetime=(at.to_rfc3339()) title=(at.format("%Y-%m-%d %H:%M UTC").to_string()) {
+            (relative_time(at, now))
+        }
+    }
+}
+
+/// "5 minutes ago", "3 days ago", or the date for older items.
+pub fn relative_time(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let secs = (now - then).num_seconds().max(0);
+    match secs {
+        0..60 => "just now".to_owned(),
+        60..3600 => plural(secs / 60, "minute"),
+        3600..86_400 => plural(secs / 3600, "hour"),
+        86_400..2_592_000 => plural(secs / 86_400, "day"),
+        _ => then.format("%Y-%m-%d").to_string(),
+    }
+}
+
+fn plural(n: i64, unit: &str) -> String {
+    if n == 1 {
+        format!("1 {unit} ago")
+    } else {
+        format!("{n} {unit}s ago")
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn urlencode(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+/// A safe place to go back to after login: a local path, never another site.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+            path.to_owned()
+        }
+        _ => "/".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    #[test]
+    fn relative_times_read_naturally() {
+        let now = Utc::now();
+        assert_eq!(relative_time(now, now), "just now");
+        assert_eq!(relative_time(now - Duration::minutes(1), now), "1 minute ago");
+        assert_eq!(relative_time(now - Duration::hours(5), now), "5 hours ago");
+        assert_eq!(relative_time(now + Duration::hours(5), now), "just now");
+    }
+
+    #[test]
+    fn next_never_leaves_the_site() {
+        assert_eq!(safe_next(Some("/ana?x=1")), "/ana?x=1");
+        assert_eq!(safe_next(Some("//evil.example/")), "/");
+        assert_eq!(safe_next(Some("https://evil.example/")), "/");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+}

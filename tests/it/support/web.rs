@@ -1,0 +1,173 @@
+//! A running Tributary web server for tests: a temp database, the real router served on
+//! 127.0.0.1:0, and cookie-keeping clients that log in and send forms like a browser.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use reqwest::StatusCode;
+use tributary::config::Config;
+use tributary::fetch::HttpClient;
+use tributary::model::UserId;
+use tributary::scheduler::SchedulerHandle;
+use tributary::sources::Sources;
+use tributary::store::{Store, users};
+use tributary::web::{self, AppState};
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct WebApp {
+    pub dir: tempfile::TempDir,
+    pub store: Store,
+    pub state: AppState,
+    /// `http://127.0.0.1:PORT`, no trailing slash.
+    pub base: String,
+    shutdown: tokio_util::sync::CancellationToken,
+}
+
+impl Drop for WebApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+impl WebApp {
+    /// A server whose fetcher may reach only `fixture_origin` among private addresses.
+    pub async fn start(fixture_origin: &str) -> WebApp {
+        WebApp::start_with(fixture_origin, |_| {}).await
+    }
+
+    pub async fn start_with(fixture_origin: &str, tweak: impl FnOnce(&mut Config)) -> WebApp {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::default();
+        config.database.path = dir.path().join("tributary.db");
+        config.fetch.allowed_private_origins = vec![fixture_origin.to_owned()];
+        tweak(&mut config);
+        let store = Store::open(&config.database.path, 2).unwrap();
+        WebApp::serve(dir, store, config).await
+    }
+
+    /// Serves an existing database again (a restart).
+    pub async fn serve(dir: tempfile::TempDir, store: Store, config: Config) -> WebApp {
+        let http = Arc::new(HttpClient::new(&config.fetch).unwrap());
+        let registry = Arc::new(connectors::Registry::default());
+        let sources = Sources::new(store.clone(), registry, http, SchedulerHandle::default());
+        let state = AppState::new(store.clone(), Arc::new(config), sources).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let stop = shutdown.clone();
+        let serve_state = state.clone();
+        tokio::spawn(async move {
+            web::serve(listener, serve_state, async move { stop.cancelled().await })
+                .await
+                .unwrap();
+        });
+        WebApp { dir, store, state, base, shutdown }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Creates a user straight in the store (fast; no form).
+    pub fn create_user(&self, name: &str, is_admin: bool) -> UserId {
+        let hash = tributary::auth::hash_password(PASSWORD).unwrap();
+        self.store
+            .write_blocking(|tx| {
+                users::create(
+                    tx,
+                    &users::NewUser { name, display_name: name, password_hash: &hash, is_admin },
+                    Utc::now(),
+                )
+            })
+            .unwrap()
+    }
+
+    /// A browser-like client (keeps cookies, does not follow redirects so tests see them).
+    pub fn client(&self) -> Client {
+        Client {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: self.base.clone(),
+        }
+    }
+
+    /// A client logged in as `name` (created first if needed).
+    pub async fn logged_in(&self, name: &str) -> Client {
+        let client = self.client();
+        let response = client.login(name, PASSWORD).await;
+        assert_eq!(response.status, StatusCode::SEE_OTHER, "login as {name}: {}", response.body);
+        client
+    }
+}
+
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+}
+
+/// A response read whole.
+#[derive(Debug)]
+pub struct Page {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    /// The CSRF token of the first form on the page.
+    pub fn csrf(&self) -> String {
+        csrf_in(&self.body).unwrap_or_else(|| panic!("no csrf field in page:\n{}", self.body))
+    }
+}
+
+pub fn csrf_in(html: &str) -> Option<String> {
+    let at = html.find("name=\"csrf\" value=\"")?;
+    let rest = &html[at + "name=\"csrf\" value=\"".len()..];
+    Some(rest[..rest.find('"')?].to_owned())
+}
+
+impl Client {
+    pub async fn get(&self, path: &str) -> Page {
+        let response = self.http.get(format!("{}{path}", self.base)).send().await.unwrap();
+        read(response).await
+    }
+
+    /// Posts a form as-is (the caller includes `csrf` or deliberately leaves it out).
+    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .form(fields)
+            .send()
+            .await
+            .unwrap();
+        read(response).await
+    }
+
+    /// Loads `form_page` for its CSRF token, then posts `fields` plus the token to `path`.
+    pub async fn post_form(&self, form_page: &str, path: &str, fields: &[(&str, &str)]) -> Page {
+        let token = self.get(form_page).await.csrf();
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("csrf", &token));
+        self.post_raw(path, &all).await
+    }
+
+    pub async fn login(&self, name: &str, password: &str) -> Page {
+        self.post_form("/login", "/login", &[("name", name), ("password", password)]).await
+    }
+}
+
+async fn read(response: reqwest::Response) -> Page {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let location = headers
+        .get(reqwest::header::LOCATION)
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body = response.text().await.unwrap();
+    Page { status, location, headers, body }
+}
