@@ -55,6 +55,33 @@ pub enum Command {
     Connectors,
     /// Load the configuration, report problems, print the effective values.
     CheckConfig,
+    /// Export a stream, a source list or the whole database.
+    #[command(subcommand)]
+    Export(ExportCommand),
+    /// Import a source list.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Write a user's whole stream as Atom files: feed.atom (the newest items) and
+    /// feed-page-K.atom for every archive page (1 is the oldest).
+    Atom {
+        user: String,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Print a user's sources as OPML.
+    Opml { user: String },
+    /// Copy the database to FILE, consistently, even while the server runs.
+    Backup { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Add the subscriptions of an OPML file to a user's sources.
+    Opml { user: String, file: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -133,6 +160,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 connectors_list();
                 Ok(())
             }
+            Command::Export(command) => export(config, command).await,
+            Command::Import(command) => import(config, command).await,
             Command::CheckConfig => {
                 println!("configuration is valid; effective values:\n");
                 print!(
@@ -562,6 +591,113 @@ async fn poll(config: Config, only: Option<SourceId>) -> anyhow::Result<()> {
     if n_failed > 0 {
         bail!("{n_failed} of {} sources failed", ids.len());
     }
+    Ok(())
+}
+
+async fn find_user(store: &Store, name: &str) -> anyhow::Result<crate::model::User> {
+    let lookup = name.to_owned();
+    store
+        .read(move |conn| users::by_name(conn, &lookup))
+        .await
+        .map_err(|err| match err {
+            StoreError::NotFound => anyhow!("no user named `{name}`"),
+            other => other.into(),
+        })
+}
+
+async fn export(config: Config, command: ExportCommand) -> anyhow::Result<()> {
+    use crate::export::{Format, Owner, Site, StreamKind, stream_meta};
+    use crate::store::export::{Scope, backup, page};
+
+    let store = open_store(&config)?;
+    match command {
+        ExportCommand::Atom { user, out } => {
+            let owner = find_user(&store, &user).await?;
+            std::fs::create_dir_all(&out)
+                .with_context(|| format!("cannot create {}", out.display()))?;
+            let site = Site::new(&config.base_url());
+            let icon = web::assets::url("icon.svg");
+            let mut number = None;
+            let mut n_files = 0;
+            let mut n_entries = 0;
+            loop {
+                let scope = Scope::User(owner.id);
+                let doc = store.read(move |conn| page(conn, &scope, number)).await?;
+                let meta = stream_meta(
+                    &site,
+                    Owner { name: &owner.name, display_name: &owner.display_name, created_at: owner.created_at },
+                    StreamKind::User,
+                    Format::Atom,
+                    &doc.block,
+                    &doc.entries,
+                    &icon,
+                );
+                let name = match number {
+                    None => "feed.atom".to_owned(),
+                    Some(k) => format!("feed-page-{k}.atom"),
+                };
+                let path = out.join(&name);
+                std::fs::write(&path, Format::Atom.render(&meta, &doc.entries))
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                n_files += 1;
+                n_entries += doc.entries.len();
+                let next = number.map_or(1, |k| k + 1);
+                if next > doc.block.n_archive_pages {
+                    break;
+                }
+                number = Some(next);
+            }
+            println!("wrote {n_entries} entries in {n_files} files to {}", out.display());
+        }
+        ExportCommand::Opml { user } => {
+            let owner = find_user(&store, &user).await?;
+            let owner_id = owner.id;
+            let list = store.read(move |conn| sources::list(conn, Some(owner_id))).await?;
+            let created = list.iter().map(|s| s.created_at).max().unwrap_or(owner.created_at);
+            let bytes = web::pages::feeds::opml_document(&owner, &list, created);
+            std::io::stdout().lock().write_all(&bytes)?;
+        }
+        ExportCommand::Backup { file } => {
+            if file.exists() {
+                bail!("{} already exists; choose a new file", file.display());
+            }
+            let target = file
+                .to_str()
+                .ok_or_else(|| anyhow!("the backup path must be valid UTF-8"))?
+                .to_owned();
+            store.read(move |conn| backup(conn, &target)).await?;
+            println!("backed up {} to {}", config.database.path.display(), file.display());
+        }
+    }
+    Ok(())
+}
+
+async fn import(config: Config, command: ImportCommand) -> anyhow::Result<()> {
+    let ImportCommand::Opml { user, file } = command;
+    let store = open_store(&config)?;
+    let owner = find_user(&store, &user).await?;
+    let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+    let registry = Registry::default();
+    let report =
+        web::pages::import::run_import(&store, &registry, &config.fetch, owner.id, &bytes).await?;
+    for message in &report.messages {
+        println!("note: {message}");
+    }
+    for url in &report.added {
+        println!("added: {url}");
+    }
+    for url in &report.already_present {
+        println!("already present: {url}");
+    }
+    for (url, reason) in &report.refused {
+        println!("refused: {url}: {reason}");
+    }
+    println!(
+        "{} added, {} already present, {} refused",
+        report.added.len(),
+        report.already_present.len(),
+        report.refused.len()
+    );
     Ok(())
 }
 

@@ -7,12 +7,14 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod export;
 pub mod fetch;
 pub mod ingest;
 pub mod model;
 pub mod normalize;
 pub mod schedule;
 pub mod scheduler;
+pub mod social;
 pub mod sources;
 pub mod store;
 pub mod web;

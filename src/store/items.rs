@@ -148,6 +148,15 @@ pub struct StreamQuery {
     pub user: Option<UserId>,
     /// Only items from sources of this kind.
     pub source_kind: Option<String>,
+    /// Only items of the people this user follows (their friends stream).
+    pub followed_by: Option<UserId>,
+    /// Only items this user liked.
+    pub liked_by: Option<UserId>,
+    /// Only items this user commented on.
+    pub commented_by: Option<UserId>,
+    /// Also this user's hidden items (their own view of their stream). Tombstoned items
+    /// stay out: they were deleted on purpose.
+    pub include_hidden_of: Option<UserId>,
     pub before: Option<Cursor>,
     pub limit: usize,
 }
@@ -168,9 +177,18 @@ pub fn stream_page(conn: &Connection, query: &StreamQuery) -> Result<Page<Item>,
         "SELECT {COLUMNS} FROM items i
          JOIN sources s ON s.id = i.source_id
          JOIN users u ON u.id = i.user_id
-         WHERE i.hidden = 0 AND s.deleted_at IS NULL
+         WHERE s.deleted_at IS NULL
+           AND (i.hidden = 0 OR (i.user_id = :hidden_of AND NOT EXISTS (
+                SELECT 1 FROM item_tombstones t
+                WHERE t.source_id = i.source_id AND t.external_id = i.external_id)))
            AND (:user IS NULL OR i.user_id = :user)
            AND (:kind IS NULL OR s.kind = :kind)
+           AND (:followed_by IS NULL OR i.user_id IN (
+                SELECT f.followee_id FROM follows f WHERE f.follower_id = :followed_by))
+           AND (:liked_by IS NULL OR EXISTS (
+                SELECT 1 FROM likes l WHERE l.item_id = i.id AND l.user_id = :liked_by))
+           AND (:commented_by IS NULL OR EXISTS (
+                SELECT 1 FROM comments c WHERE c.item_id = i.id AND c.user_id = :commented_by))
            AND (i.bumped_at, i.id) < (:before_ms, :before_id)
          ORDER BY i.bumped_at DESC, i.id DESC
          LIMIT :limit"
@@ -180,6 +198,10 @@ pub fn stream_page(conn: &Connection, query: &StreamQuery) -> Result<Page<Item>,
             named_params! {
                 ":user": query.user.map(|u| u.0),
                 ":kind": query.source_kind,
+                ":followed_by": query.followed_by.map(|u| u.0),
+                ":liked_by": query.liked_by.map(|u| u.0),
+                ":commented_by": query.commented_by.map(|u| u.0),
+                ":hidden_of": query.include_hidden_of.map(|u| u.0),
                 ":before_ms": before_ms,
                 ":before_id": before_id,
                 ":limit": limit as i64 + 1,
@@ -299,13 +321,24 @@ mod tests {
             .write_blocking(|tx| {
                 let user = create(
                     tx,
-                    &NewUser { name: "ana", display_name: "", password_hash: "x", is_admin: false },
+                    &NewUser {
+                        name: "ana",
+                        display_name: "",
+                        password_hash: "x",
+                        is_admin: false,
+                    },
                     Utc::now(),
                 )?;
                 let params = serde_json::json!({"url": "https://x.example/"});
                 let source = insert(
                     tx,
-                    &NewSource { user_id: user, kind: "feed", params: &params, title: "", schedule: "" },
+                    &NewSource {
+                        user_id: user,
+                        kind: "feed",
+                        params: &params,
+                        title: "",
+                        schedule: "",
+                    },
                     Utc::now(),
                 )?;
                 Ok((source, user))
@@ -313,7 +346,13 @@ mod tests {
             .unwrap();
         let report = store
             .write_blocking(|tx| {
-                upsert(tx, source, user, &[item("1", "Kayaking trip", "river and rapids", 1)], Utc::now())
+                upsert(
+                    tx,
+                    source,
+                    user,
+                    &[item("1", "Kayaking trip", "river and rapids", 1)],
+                    Utc::now(),
+                )
             })
             .unwrap();
         let id = report.new_ids[0].0;
@@ -326,7 +365,13 @@ mod tests {
             .unwrap();
         let report = store
             .write_blocking(|tx| {
-                upsert(tx, source, user, &[item("1", "Climbing trip", "granite walls", 2)], Utc::now())
+                upsert(
+                    tx,
+                    source,
+                    user,
+                    &[item("1", "Climbing trip", "granite walls", 2)],
+                    Utc::now(),
+                )
             })
             .unwrap();
         assert_eq!(report.n_updated, 1);
@@ -346,13 +391,24 @@ mod tests {
             .write_blocking(|tx| {
                 let user = create(
                     tx,
-                    &NewUser { name: "ana", display_name: "", password_hash: "x", is_admin: false },
+                    &NewUser {
+                        name: "ana",
+                        display_name: "",
+                        password_hash: "x",
+                        is_admin: false,
+                    },
                     Utc::now(),
                 )?;
                 let params = serde_json::json!({"url": "https://x.example/"});
                 let source = insert(
                     tx,
-                    &NewSource { user_id: user, kind: "feed", params: &params, title: "", schedule: "" },
+                    &NewSource {
+                        user_id: user,
+                        kind: "feed",
+                        params: &params,
+                        title: "",
+                        schedule: "",
+                    },
                     Utc::now(),
                 )?;
                 Ok((source, user))
@@ -360,15 +416,28 @@ mod tests {
             .unwrap();
         let same_time = Utc::now();
         let items: Vec<NewItem> = (0..25)
-            .map(|n| NewItem { published_at: same_time, ..item(&n.to_string(), "t", "x", 0) })
+            .map(|n| NewItem {
+                published_at: same_time,
+                ..item(&n.to_string(), "t", "x", 0)
+            })
             .collect();
-        store.write_blocking(|tx| upsert(tx, source, user, &items, Utc::now())).unwrap();
+        store
+            .write_blocking(|tx| upsert(tx, source, user, &items, Utc::now()))
+            .unwrap();
         let mut seen = Vec::new();
         let mut before = None;
         loop {
             let page = store
                 .read_blocking(|conn| {
-                    stream_page(conn, &StreamQuery { user: Some(user), before, limit: 10, ..Default::default() })
+                    stream_page(
+                        conn,
+                        &StreamQuery {
+                            user: Some(user),
+                            before,
+                            limit: 10,
+                            ..Default::default()
+                        },
+                    )
                 })
                 .unwrap();
             seen.extend(page.items.iter().map(|i| i.id));

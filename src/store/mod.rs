@@ -4,8 +4,10 @@
 //! Functions in the submodules are plain sync functions over a `Connection` or a
 //! `Transaction`; `Store::read`/`Store::write` run them on the blocking pool.
 
+pub mod export;
 pub mod items;
 pub mod sessions;
+pub mod social;
 pub mod sources;
 pub mod users;
 

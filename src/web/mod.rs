@@ -2,6 +2,7 @@
 //! `sources` service for adding sources); never fetches, never normalizes.
 
 pub mod assets;
+pub mod cards;
 pub mod error;
 pub mod limit;
 pub mod pages;
@@ -26,7 +27,7 @@ use crate::sources::Sources;
 use crate::store::Store;
 use error::AppError;
 use limit::RateLimiter;
-use pages::{auth, feeds, item, settings, sources, stream};
+use pages::{auth, feeds, import, item, settings, sources, stream};
 
 /// Items on one page of a stream.
 pub const PAGE_SIZE: usize = 30;
@@ -86,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .route("/settings/password", post(settings::password_post))
         .route("/settings/users", get(settings::users_get).post(settings::users_post))
         .route("/settings/invites", post(settings::invites_post))
+        .route("/settings/import", get(import::import_get).post(import::import_post))
         .route("/settings/sources", get(sources::sources_get).post(sources::sources_add_post))
         .route("/settings/sources/preview", post(sources::sources_preview_post))
         .route("/settings/sources/{id}", get(sources::source_get).post(sources::source_edit_post))

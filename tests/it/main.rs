@@ -1,9 +1,13 @@
 //! Tributary's one integration-test binary: real SQLite files in temp dirs, a real fixture
 //! HTTP server on 127.0.0.1, the real binary where a test needs a process.
 
+mod browser;
 mod fetch;
 mod ingest;
 mod process;
 mod stored;
 mod support;
 mod tidy;
+mod web_auth;
+mod web_social;
+mod web_stream;

@@ -135,32 +135,32 @@ async fn future_and_missing_dates_become_fetch_time() {
     }
 }
 
-/// Substrings that would be executable or page-hijacking in a browser.
-const EXECUTABLE: &[&str] = &[
-    "<script",
-    "javascript:",
-    "vbscript:",
-    "data:text",
-    "<svg",
-    "<math",
-    "<iframe",
-    "<object",
-    "<embed",
-    "<base",
-    "<meta",
-    "<form",
-    "<style",
-    "style=",
-    "<link",
-    "http-equiv",
-    "srcdoc",
+/// Markup that would be executable or page-hijacking in a browser.
+const EXECUTABLE_TAGS: &[&str] = &[
+    "<script", "<svg", "<math", "<iframe", "<object", "<embed", "<base", "<meta", "<form",
+    "<style", "<link", "style=", "http-equiv", "srcdoc",
 ];
+/// URL schemes that run or smuggle content.
+const EXECUTABLE_SCHEMES: &[&str] = &["javascript:", "vbscript:", "data:text"];
 
-fn executable_part(text: &str) -> Option<String> {
+/// For HTML, a scheme matters only as an attribute value (text saying "javascript:" is
+/// harmless); for URL columns it matters anywhere.
+fn executable_part(text: &str, is_html: bool) -> Option<String> {
     let lower = text.to_ascii_lowercase();
-    for needle in EXECUTABLE {
+    for needle in EXECUTABLE_TAGS {
         if lower.contains(needle) {
             return Some((*needle).to_owned());
+        }
+    }
+    let squeezed: String = lower.chars().filter(|c| !c.is_whitespace()).collect();
+    for scheme in EXECUTABLE_SCHEMES {
+        let found = if is_html {
+            ["=\"", "='", "="].iter().any(|quote| squeezed.contains(&format!("{quote}{scheme}")))
+        } else {
+            squeezed.contains(scheme)
+        };
+        if found {
+            return Some((*scheme).to_owned());
         }
     }
     // An event-handler attribute: whitespace or a quote/slash, `on`, letters, `=`.
@@ -171,8 +171,8 @@ fn executable_part(text: &str) -> Option<String> {
             let rest = &bytes[idx + 3..];
             let n_letters = rest.iter().take_while(|b| b.is_ascii_alphabetic()).count();
             let after = rest.get(n_letters..).unwrap_or(&[]);
-            let after = after.iter().skip_while(|b| b.is_ascii_whitespace()).next();
-            if n_letters > 0 && after == Some(&b'=') && lower.contains('<') {
+            let after = after.iter().find(|b| !b.is_ascii_whitespace());
+            if is_html && n_letters > 0 && after == Some(&b'=') && lower.contains('<') {
                 return Some(format!(
                     "on{}=",
                     String::from_utf8_lossy(&rest[..n_letters])
@@ -183,13 +183,25 @@ fn executable_part(text: &str) -> Option<String> {
     None
 }
 
+/// `<` followed by a letter, `/` or `!`: the start of a tag or comment.
+fn has_tag(text: &str) -> bool {
+    text.as_bytes()
+        .windows(2)
+        .any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/' || w[1] == b'!'))
+}
+
 #[test]
 fn executable_check_catches_what_it_should() {
-    assert!(executable_part("<img src=x onerror=alert(1)>").is_some());
-    assert!(executable_part("<a href=\"JavaScript:alert(1)\">").is_some());
-    assert!(executable_part("<p>Learn about the onerror= attribute</p>").is_some());
-    assert!(executable_part("<p>Turn it on = off</p>").is_none());
-    assert!(executable_part("<a href=\"https://x.example/\" rel=\"noopener\">x</a>").is_none());
+    assert!(has_tag("a <b>bold</b> move"));
+    assert!(!has_tag("1 < 2 and 3 > 2"));
+    assert!(executable_part("<img src=x onerror=alert(1)>", true).is_some());
+    assert!(executable_part("<a href=\"JavaScript:alert(1)\">", true).is_some());
+    assert!(executable_part("<a href=\" java script:x\">", true).is_some());
+    assert!(executable_part("<p>Learn about the onerror= attribute</p>", true).is_some());
+    assert!(executable_part("<p>Turn it on = off</p>", true).is_none());
+    assert!(executable_part("<p>The link is a javascript: URL</p>", true).is_none());
+    assert!(executable_part("javascript:alert(1)", false).is_some());
+    assert!(executable_part("<a href=\"https://x.example/\" rel=\"noopener\">x</a>", true).is_none());
 }
 
 #[tokio::test]
@@ -226,23 +238,19 @@ async fn hostile_fixtures_never_reach_items_in_executable_form() {
         for row in rows {
             let row = row.unwrap();
             n_file_items += 1;
-            for (col, value) in row.iter().enumerate().skip(1) {
-                // Plain-text columns may mention words like "javascript:" harmlessly only if
-                // they carry no markup; still, titles must never hold tags at all.
-                if let Some(found) = executable_part(value) {
-                    panic!(
-                        "{}: item {} column {col} holds `{found}`: {value}",
-                        path.display(),
-                        row[0]
-                    );
+            // URL and HTML columns: nothing executable at all.
+            for col in [1, 4, 6, 8] {
+                if let Some(found) = executable_part(&row[col], col == 4) {
+                    panic!("{}: item {} column {col} holds `{found}`: {}", path.display(), row[0], row[col]);
                 }
             }
-            assert!(
-                !row[2].contains('<'),
-                "{}: title keeps markup: {}",
-                path.display(),
-                row[2]
-            );
+            // Plain-text names (title, author, tags) may mention words such as
+            // "javascript:", which are escaped on output, but never carry markup. The search
+            // text (column 5) is what a browser would display of the content, so it may hold
+            // text like "</script>" that the content HTML escapes.
+            for col in [2, 3, 7] {
+                assert!(!has_tag(&row[col]), "{}: item {} column {col} holds markup: {}", path.display(), row[0], row[col]);
+            }
         }
         assert!(
             n_file_items > 0,

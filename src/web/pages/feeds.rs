@@ -1,31 +1,315 @@
-//! Exports served over HTTP: Atom, RSS, JSON Feed, OPML.
+//! Exports served over HTTP: Atom, RSS and JSON Feed of streams (with RFC 5005 archive
+//! pages at `?page=K`), the comments feed of an item, and a user's sources as OPML. Every
+//! response carries an ETag and Last-Modified and answers a matching request with 304.
 
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::export::opml::OpmlSource;
+use crate::export::{self, Format, Owner, Site, StreamKind};
+use crate::model::{ItemId, User};
+use crate::store::export::{self as export_store, Scope};
+use crate::store::{sources, users};
 use crate::web::error::AppError;
+use crate::web::{AppState, assets};
 
-pub async fn user_atom_get() -> AppError {
-    AppError::NotFound
+/// Cache lifetime of documents that change when new items arrive.
+const CURRENT_MAX_AGE_SECS: u64 = 300;
+/// Cache lifetime of archive pages: new items never change them; only a deletion, an
+/// edit or a comment does, and the ETag catches those on revalidation.
+const ARCHIVE_MAX_AGE_SECS: u64 = 86_400;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    /// An archive page (1 is the oldest); none means the subscription document.
+    pub page: Option<u64>,
 }
 
-pub async fn user_rss_get() -> AppError {
-    AppError::NotFound
+pub async fn user_atom_get(
+    State(state): State<AppState>,
+    Path(user): Path<String>,
+    Query(query): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    stream_get(state, user, None, Format::Atom, query.page, &headers).await
 }
 
-pub async fn user_json_get() -> AppError {
-    AppError::NotFound
+pub async fn user_rss_get(
+    State(state): State<AppState>,
+    Path(user): Path<String>,
+    Query(query): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    stream_get(state, user, None, Format::Rss, query.page, &headers).await
 }
 
-pub async fn user_opml_get() -> AppError {
-    AppError::NotFound
+pub async fn user_json_get(
+    State(state): State<AppState>,
+    Path(user): Path<String>,
+    Query(query): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    stream_get(state, user, None, Format::Json, query.page, &headers).await
 }
 
-pub async fn friends_atom_get() -> AppError {
-    AppError::NotFound
+pub async fn friends_atom_get(
+    State(state): State<AppState>,
+    Path(user): Path<String>,
+    Query(query): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    stream_get(state, user, Some(Stream::Friends), Format::Atom, query.page, &headers).await
 }
 
-pub async fn service_atom_get() -> AppError {
-    AppError::NotFound
+pub async fn service_atom_get(
+    State(state): State<AppState>,
+    Path((user, service)): Path<(String, String)>,
+    Query(query): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    if !is_service_name(&service) {
+        return Err(AppError::NotFound);
+    }
+    stream_get(state, user, Some(Stream::Service(service)), Format::Atom, query.page, &headers)
+        .await
 }
 
-pub async fn comments_atom_get() -> AppError {
-    AppError::NotFound
+pub async fn comments_atom_get(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let id = ItemId(id);
+    let (entry, comments, activity, owner) = state
+        .store
+        .read(move |conn| {
+            if !export_store::is_public(conn, id)? {
+                return Err(crate::store::StoreError::NotFound);
+            }
+            let (entry, comments, activity) = export_store::item_with_comments(conn, id)?;
+            let owner = users::get(conn, entry.item.user_id)?;
+            Ok((entry, comments, activity, owner))
+        })
+        .await?;
+    let site = site(&state);
+    let comments: Vec<_> = comments
+        .into_iter()
+        .map(|mut comment| {
+            comment.author_url = site.url(&format!("/{}", comment.author_url));
+            comment
+        })
+        .collect();
+    let updated = comments
+        .iter()
+        .map(|c| c.edited_at.unwrap_or(c.created_at))
+        .chain([export::entry_updated(&entry.item)])
+        .max()
+        .unwrap_or(entry.item.published_at);
+    let owner_view = owner_of(&owner);
+    let title = if entry.item.title.trim().is_empty() {
+        format!("Comments on an item by {}", owner_view.shown_name())
+    } else {
+        format!("Comments on “{}”", entry.item.title)
+    };
+    let meta = export::FeedMeta {
+        site: site.clone(),
+        id: site.feed_tag(&format!("item/{}/comments", id.0)),
+        title,
+        self_url: site.comments_feed(id),
+        alternate_url: site.item_page(id),
+        icon_url: site.url(&assets::url("icon.svg")),
+        author_name: owner_view.shown_name().to_owned(),
+        author_url: site.url(&format!("/{}", owner.name)),
+        updated,
+        paging: export::Paging::default(),
+    };
+    let body = export::atom::comments_atom(&meta, &entry, &comments);
+    Ok(conditional(
+        &headers,
+        body,
+        Format::Atom.content_type(),
+        activity.max(updated),
+        CURRENT_MAX_AGE_SECS,
+    ))
+}
+
+pub async fn user_opml_get(
+    State(state): State<AppState>,
+    Path(user): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let (owner, list) = state
+        .store
+        .read(move |conn| {
+            let owner = users::by_name(conn, &user)?;
+            let list = sources::list(conn, Some(owner.id))?;
+            Ok((owner, list))
+        })
+        .await?;
+    let last_modified = list
+        .iter()
+        .map(|source| source.created_at)
+        .max()
+        .unwrap_or(owner.created_at);
+    let body = opml_document(&owner, &list, last_modified);
+    Ok(conditional(
+        &headers,
+        body,
+        "text/x-opml; charset=utf-8",
+        last_modified,
+        CURRENT_MAX_AGE_SECS,
+    ))
+}
+
+/// The OPML document of a user's sources (also written by `tributary export opml`).
+pub fn opml_document(
+    owner: &User,
+    list: &[crate::model::Source],
+    created: DateTime<Utc>,
+) -> Vec<u8> {
+    let sources: Vec<OpmlSource> = list
+        .iter()
+        .filter_map(|source| {
+            Some(OpmlSource {
+                title: source.title.clone(),
+                kind: source.kind.clone(),
+                xml_url: source.url()?.to_owned(),
+            })
+        })
+        .collect();
+    let title = format!("{}'s sources on Tributary", owner_of(owner).shown_name());
+    export::opml::opml(&title, &owner.name, created, &sources)
+}
+
+/// Which stream besides the user's own.
+enum Stream {
+    Friends,
+    Service(String),
+}
+
+async fn stream_get(
+    state: AppState,
+    user_name: String,
+    stream: Option<Stream>,
+    format: Format,
+    page: Option<u64>,
+    headers: &HeaderMap,
+) -> Result<Response, AppError> {
+    let (owner, scope) = {
+        let owner = state
+            .store
+            .read(move |conn| users::by_name(conn, &user_name))
+            .await?;
+        let scope = match &stream {
+            None => Scope::User(owner.id),
+            Some(Stream::Friends) => Scope::Friends(owner.id),
+            Some(Stream::Service(service)) => Scope::Service(owner.id, service.clone()),
+        };
+        (owner, scope)
+    };
+    let export_page = state
+        .store
+        .read(move |conn| export_store::page(conn, &scope, page))
+        .await?;
+    let kind = match &stream {
+        None => StreamKind::User,
+        Some(Stream::Friends) => StreamKind::Friends,
+        Some(Stream::Service(service)) => StreamKind::Service(service),
+    };
+    let meta = export::stream_meta(
+        &site(&state),
+        owner_of(&owner),
+        kind,
+        format,
+        &export_page.block,
+        &export_page.entries,
+        &assets::url("icon.svg"),
+    );
+    let body = format.render(&meta, &export_page.entries);
+    let last_modified = export_page
+        .last_activity
+        .map_or(meta.updated, |at| at.max(meta.updated));
+    let max_age = if export_page.block.page.is_some() {
+        ARCHIVE_MAX_AGE_SECS
+    } else {
+        CURRENT_MAX_AGE_SECS
+    };
+    Ok(conditional(headers, body, format.content_type(), last_modified, max_age))
+}
+
+fn site(state: &AppState) -> Site {
+    Site::new(&state.config.base_url())
+}
+
+fn owner_of(user: &User) -> Owner<'_> {
+    Owner {
+        name: &user.name,
+        display_name: &user.display_name,
+        created_at: user.created_at,
+    }
+}
+
+/// Source kinds are short lower-case identifiers.
+fn is_service_name(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 32
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// 200 with validators, or 304 with no body when the request's validators match
+/// (RFC 9110 §13.1: If-None-Match wins; If-Modified-Since counts only without it).
+fn conditional(
+    headers: &HeaderMap,
+    body: Vec<u8>,
+    content_type: &'static str,
+    last_modified: DateTime<Utc>,
+    max_age_secs: u64,
+) -> Response {
+    let digest = Sha256::digest(&body);
+    let etag = format!("\"{}\"", crate::web::session::hex(&digest[..16]));
+    let last_modified_text = last_modified.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    let not_modified = match headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(tags) => etag_matches(tags, &etag),
+        None => headers
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|text| DateTime::parse_from_rfc2822(text.trim()).ok())
+            .is_some_and(|since| last_modified.timestamp() <= since.timestamp()),
+    };
+    let mut builder = Response::builder()
+        .header(header::ETAG, &etag)
+        .header(header::LAST_MODIFIED, &last_modified_text)
+        .header(
+            header::CACHE_CONTROL,
+            format!("public, max-age={max_age_secs}"),
+        );
+    if not_modified {
+        builder = builder.status(StatusCode::NOT_MODIFIED);
+        return builder
+            .body(Body::empty())
+            .expect("static headers are valid");
+    }
+    builder
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, HeaderValue::from_static(content_type))
+        .body(Body::from(body))
+        .expect("static headers are valid")
+}
+
+/// Weak comparison (RFC 9110 §13.1.2): `W/` prefixes are ignored; `*` matches anything.
+fn etag_matches(if_none_match: &str, etag: &str) -> bool {
+    if_none_match
+        .split(',')
+        .map(|tag| tag.trim().trim_start_matches("W/"))
+        .any(|tag| tag == "*" || tag == etag)
 }

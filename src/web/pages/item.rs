@@ -1,39 +1,353 @@
 //! One item (`/e/{id}`) with its comments and likes; comment, like, hide.
 
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Utc;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use crate::model::{CommentId, Item, ItemId, User};
+use crate::social::{
+    MAX_COMMENT_CHARS, comment_bumps, like_bumps, may_delete_comment, may_edit_comment,
+    may_hide_item, validate_comment,
+};
+use crate::store::social::{self, Comment, ItemSocial, ItemState};
+use crate::store::{Store, items};
+use crate::web::AppState;
+use crate::web::cards::{CardMode, CommentDraft, item_card};
 use crate::web::error::AppError;
+use crate::web::limit::describe_wait;
+use crate::web::session::{CsrfForm, CurrentUser, PageCtx};
+use crate::web::views::{csrf_field, layout, notice};
 
-pub async fn item_get() -> AppError {
-    AppError::NotFound
+use super::stream::{NextForm, back_to};
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CommentForm {
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub next: String,
 }
 
-pub async fn comment_post() -> AppError {
-    AppError::NotFound
+pub async fn item_get(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = parse_id(&id).map(ItemId)?;
+    let full = load_full(&state.store, id, &ctx).await?;
+    Ok(item_page(&ctx, &full, &CommentDraft::default()).into_response())
 }
 
-pub async fn comment_edit_get() -> AppError {
-    AppError::NotFound
+pub async fn comment_post(
+    State(state): State<AppState>,
+    CurrentUser(me, ctx): CurrentUser,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<CommentForm>,
+) -> Result<Response, AppError> {
+    let id = parse_id(&id).map(ItemId)?;
+    let (item, _) = load_visible(&state.store, id, &me).await?;
+    let limiter_key = me.id.to_string();
+    if let Err(wait) = state.comment_limiter.check(&limiter_key) {
+        return Err(AppError::TooManyRequests(format!(
+            "You are commenting too fast. Try again in {}.",
+            describe_wait(wait)
+        )));
+    }
+    let body = match validate_comment(&form.body) {
+        Ok(body) => body,
+        Err(err) => {
+            let full = load_full(&state.store, id, &ctx).await?;
+            let message = capitalized(&err.to_string());
+            // The re-rendered forms send people back where they came from, not to this
+            // POST-only address.
+            let back = back_to(&form.next, &format!("/e/{id}"));
+            let ctx = PageCtx {
+                path: back.split('#').next().unwrap_or_default().to_owned(),
+                ..ctx
+            };
+            let draft = CommentDraft {
+                body: &form.body,
+                error: Some(&message),
+            };
+            let page = item_page(&ctx, &full, &draft);
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    let now = Utc::now();
+    let comment_id = state
+        .store
+        .write(move |tx| {
+            let comment_id = social::add_comment(tx, item.id, me.id, &body, now)?;
+            if comment_bumps() {
+                social::bump(tx, item.id, now)?;
+            }
+            Ok(comment_id)
+        })
+        .await?;
+    state.comment_limiter.hit(&limiter_key);
+    tracing::debug!(item_id = %id, comment_id = %comment_id, "comment added");
+    let fallback = format!("/e/{id}#c-{comment_id}");
+    Ok(Redirect::to(&back_to(&form.next, &fallback)).into_response())
 }
 
-pub async fn comment_edit_post() -> AppError {
-    AppError::NotFound
+pub async fn comment_edit_get(
+    State(state): State<AppState>,
+    CurrentUser(me, ctx): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Markup, AppError> {
+    let id = parse_id(&id).map(CommentId)?;
+    let comment = load_editable(&state.store, id, &me).await?;
+    Ok(edit_page(&ctx, &comment, &comment.body, None))
 }
 
-pub async fn comment_delete_post() -> AppError {
-    AppError::NotFound
+pub async fn comment_edit_post(
+    State(state): State<AppState>,
+    CurrentUser(me, ctx): CurrentUser,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<CommentForm>,
+) -> Result<Response, AppError> {
+    let id = parse_id(&id).map(CommentId)?;
+    let comment = load_editable(&state.store, id, &me).await?;
+    let body = match validate_comment(&form.body) {
+        Ok(body) => body,
+        Err(err) => {
+            let message = capitalized(&err.to_string());
+            let page = edit_page(&ctx, &comment, &form.body, Some(&message));
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    let now = Utc::now();
+    state
+        .store
+        .write(move |tx| social::edit_comment(tx, id, &body, now))
+        .await?;
+    let fallback = format!("/e/{}#c-{}", comment.item_id, comment.id);
+    Ok(Redirect::to(&back_to(&form.next, &fallback)).into_response())
 }
 
-pub async fn like_post() -> AppError {
-    AppError::NotFound
+pub async fn comment_delete_post(
+    State(state): State<AppState>,
+    CurrentUser(me, _ctx): CurrentUser,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<NextForm>,
+) -> Result<Redirect, AppError> {
+    let id = parse_id(&id).map(CommentId)?;
+    let comment = state
+        .store
+        .read(move |conn| social::comment(conn, id))
+        .await?;
+    let (item, _) = load_visible(&state.store, comment.item_id, &me).await?;
+    if !may_delete_comment(&me, comment.user_id, item.user_id) {
+        return Err(AppError::Forbidden);
+    }
+    state
+        .store
+        .write(move |tx| social::delete_comment(tx, id))
+        .await?;
+    Ok(Redirect::to(&back_to(
+        &form.next,
+        &format!("/e/{}#comments", item.id),
+    )))
 }
 
-pub async fn unlike_post() -> AppError {
-    AppError::NotFound
+pub async fn like_post(
+    State(state): State<AppState>,
+    CurrentUser(me, _ctx): CurrentUser,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<NextForm>,
+) -> Result<Redirect, AppError> {
+    let id = parse_id(&id).map(ItemId)?;
+    let (item, _) = load_visible(&state.store, id, &me).await?;
+    let now = Utc::now();
+    let bumps = like_bumps(item.published_at, now);
+    state
+        .store
+        .write(move |tx| {
+            let is_new = social::like(tx, id, me.id, now)?;
+            if is_new && bumps {
+                social::bump(tx, id, now)?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(Redirect::to(&back_to(&form.next, &format!("/e/{id}"))))
 }
 
-pub async fn hide_post() -> AppError {
-    AppError::NotFound
+pub async fn unlike_post(
+    State(state): State<AppState>,
+    CurrentUser(me, _ctx): CurrentUser,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<NextForm>,
+) -> Result<Redirect, AppError> {
+    let id = parse_id(&id).map(ItemId)?;
+    load_visible(&state.store, id, &me).await?;
+    state
+        .store
+        .write(move |tx| social::unlike(tx, id, me.id))
+        .await?;
+    Ok(Redirect::to(&back_to(&form.next, &format!("/e/{id}"))))
 }
 
-pub async fn unhide_post() -> AppError {
-    AppError::NotFound
+pub async fn hide_post(
+    State(state): State<AppState>,
+    CurrentUser(me, _ctx): CurrentUser,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<NextForm>,
+) -> Result<Redirect, AppError> {
+    let id = parse_id(&id).map(ItemId)?;
+    let (item, _) = load_visible(&state.store, id, &me).await?;
+    if !may_hide_item(&me, item.user_id) {
+        return Err(AppError::Forbidden);
+    }
+    state.store.write(move |tx| social::hide(tx, id)).await?;
+    Ok(Redirect::to(&back_to(&form.next, &format!("/e/{id}"))))
+}
+
+pub async fn unhide_post(
+    State(state): State<AppState>,
+    CurrentUser(me, _ctx): CurrentUser,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<NextForm>,
+) -> Result<Redirect, AppError> {
+    let id = parse_id(&id).map(ItemId)?;
+    let (item, _) = load_visible(&state.store, id, &me).await?;
+    if !may_hide_item(&me, item.user_id) {
+        return Err(AppError::Forbidden);
+    }
+    let visible = state.store.write(move |tx| social::unhide(tx, id)).await?;
+    if !visible {
+        return Err(AppError::BadRequest(
+            "This item was deleted and cannot be shown again.".into(),
+        ));
+    }
+    Ok(Redirect::to(&back_to(&form.next, &format!("/e/{id}"))))
+}
+
+/// An item with everything its page shows.
+struct FullItem {
+    item: Item,
+    state: ItemState,
+    social: ItemSocial,
+}
+
+/// The item, all its likers and comments; `NotFound` unless the viewer may see it.
+async fn load_full(store: &Store, id: ItemId, ctx: &PageCtx) -> Result<FullItem, AppError> {
+    let viewer = ctx.user.as_ref().map(|me| me.id);
+    let full = store
+        .read(move |conn| {
+            let item = items::get(conn, id)?;
+            let state = social::item_state(conn, id)?;
+            if !state.is_public() && viewer != Some(item.user_id) {
+                return Err(crate::store::StoreError::NotFound);
+            }
+            let likers = social::likers_of(conn, id)?;
+            let comments = social::comments_of(conn, id)?;
+            let social = ItemSocial {
+                n_likes: likers.len(),
+                liked_by_viewer: viewer.is_some_and(|me| likers.iter().any(|l| l.user_id == me)),
+                likers,
+                n_comments: comments.len(),
+                comments,
+                hidden: state.hidden,
+            };
+            Ok(FullItem {
+                item,
+                state,
+                social,
+            })
+        })
+        .await?;
+    Ok(full)
+}
+
+/// The item, when `me` may see it: public, or theirs.
+async fn load_visible(store: &Store, id: ItemId, me: &User) -> Result<(Item, ItemState), AppError> {
+    let (item, state) = store
+        .read(move |conn| Ok((items::get(conn, id)?, social::item_state(conn, id)?)))
+        .await?;
+    if !state.is_public() && item.user_id != me.id {
+        return Err(AppError::NotFound);
+    }
+    Ok((item, state))
+}
+
+/// A comment `me` wrote, on an item `me` may still see.
+async fn load_editable(store: &Store, id: CommentId, me: &User) -> Result<Comment, AppError> {
+    let comment = store.read(move |conn| social::comment(conn, id)).await?;
+    load_visible(store, comment.item_id, me).await?;
+    if !may_edit_comment(me, comment.user_id) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(comment)
+}
+
+fn item_page(ctx: &PageCtx, full: &FullItem, draft: &CommentDraft<'_>) -> Markup {
+    let item = &full.item;
+    let title = if item.title.is_empty() {
+        format!("{}'s item", item.user_name)
+    } else {
+        item.title.clone()
+    };
+    let status = if full.state.tombstoned {
+        Some("This item was deleted. Only you can see it.")
+    } else if full.state.source_removed {
+        Some("The source of this item was removed. Only you can see it.")
+    } else if full.state.hidden {
+        Some("This item is hidden. Only you can see it.")
+    } else {
+        None
+    };
+    layout(
+        ctx,
+        &title,
+        html! {
+            (notice(status, false))
+            (item_card(ctx, item, &full.social, CardMode::Full, draft, Utc::now()))
+        },
+    )
+}
+
+fn edit_page(ctx: &PageCtx, comment: &Comment, body: &str, error: Option<&str>) -> Markup {
+    layout(
+        ctx,
+        "Edit comment",
+        html! {
+            h1 { "Edit comment" }
+            form.comment-form method="post" action={ "/c/" (comment.id) "/edit" } {
+                (csrf_field(ctx))
+                input type="hidden" name="next" value={ "/e/" (comment.item_id) "#c-" (comment.id) };
+                div.field.invalid[error.is_some()] {
+                    label for="f-body" { "Comment" }
+                    textarea id="f-body" name="body" rows="5" maxlength=(MAX_COMMENT_CHARS)
+                        aria-invalid=[error.map(|_| "true")]
+                        aria-describedby=[error.map(|_| "f-body-error")] { (body) }
+                    @if let Some(error) = error {
+                        p.error id="f-body-error" role="alert" { (error) }
+                    }
+                }
+                button type="submit" { "Save" }
+                " "
+                a href={ "/e/" (comment.item_id) "#c-" (comment.id) } { "Cancel" }
+            }
+        },
+    )
+}
+
+/// Ids in paths are positive integers; anything else is a page that does not exist.
+fn parse_id(text: &str) -> Result<i64, AppError> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or(AppError::NotFound)
+}
+
+fn capitalized(message: &str) -> String {
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
+        None => String::new(),
+    }
 }

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod feeds;
+pub mod import;
 pub mod item;
 pub mod settings;
 pub mod sources;

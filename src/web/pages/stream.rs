@@ -1,16 +1,23 @@
 //! Streams: everyone's (`/`), a user's lifestream, friends, likes, discussions; follow.
 
-use axum::extract::{Query, State};
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use crate::model::Cursor;
+use crate::model::{Cursor, Item, ItemId, Page, UserId};
 use crate::store::items::{StreamQuery, stream_page};
-use crate::store::users;
+use crate::store::social::{self, ItemSocial, ProfileCounts};
+use crate::store::users::{self, Profile};
+use crate::store::{Store, StoreError};
+use crate::web::cards::{CardMode, CommentDraft, INLINE_COMMENTS, NAMED_LIKERS, item_card};
 use crate::web::error::AppError;
-use crate::web::session::PageCtx;
-use crate::web::views::{layout, time};
+use crate::web::session::{CsrfForm, CurrentUser, PageCtx};
+use crate::web::views::{csrf_field, layout, layout_with_head, safe_next, urlencode};
 use crate::web::{AppState, PAGE_SIZE};
 
 use super::auth::{FormErrors, NewUserForm, setup_page};
@@ -18,6 +25,15 @@ use super::auth::{FormErrors, NewUserForm, setup_page};
 #[derive(Debug, Default, Deserialize)]
 pub struct StreamParams {
     pub before: Option<String>,
+    /// A source kind: only items from sources of this kind.
+    pub service: Option<String>,
+}
+
+/// A form whose only field is where to go afterwards.
+#[derive(Debug, Default, Deserialize)]
+pub struct NextForm {
+    #[serde(default)]
+    pub next: String,
 }
 
 /// Everyone's stream; the setup form while the instance has no user.
@@ -27,66 +43,430 @@ pub async fn everyone_get(
     Query(params): Query<StreamParams>,
 ) -> Result<Markup, AppError> {
     if state.store.read(users::count).await? == 0 {
-        return Ok(setup_page(&ctx, &NewUserForm::default(), &FormErrors::new()));
+        return Ok(setup_page(
+            &ctx,
+            &NewUserForm::default(),
+            &FormErrors::new(),
+        ));
     }
-    let before = match params.before.as_deref() {
-        Some(text) => Some(
-            Cursor::decode(text)
-                .ok_or_else(|| AppError::BadRequest("that page link is not valid".into()))?,
-        ),
-        None => None,
-    };
     let query = StreamQuery {
-        before,
+        source_kind: service(&params),
+        before: before(&params)?,
         limit: PAGE_SIZE,
         ..StreamQuery::default()
     };
-    let page = state
-        .store
-        .read(move |conn| stream_page(conn, &query))
-        .await?;
-    let now = Utc::now();
+    let stream = load(&state.store, query, &ctx).await?;
     Ok(layout(
         &ctx,
         "Everyone",
         html! {
-            @if page.items.is_empty() {
-                p.empty { "Nothing here yet." }
-            }
-            @for item in &page.items {
-                article {
-                    p.muted { (item.user_name) " · " (item.source_title) " · " (time(item.published_at, now)) }
-                    @if !item.title.is_empty() { h2 { (item.title) } }
-                    div.content { (item.content) }
-                }
-            }
-            @if let Some(next) = page.next {
-                nav.pages { a rel="next" href={ "/?before=" (next.encode()) } { "Older items" } }
-            }
+            h1 { "Everyone" }
+            (service_notice(&params, "/"))
+            (stream_body(&ctx, &stream, "/", &params, html! { p.empty { "Nothing here yet." } }))
         },
     ))
 }
 
-pub async fn user_get() -> AppError {
-    AppError::NotFound
+/// A user's lifestream: their items, newest activity first; their hidden ones too when
+/// they look at it themselves.
+pub async fn user_get(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(name): Path<String>,
+    Query(params): Query<StreamParams>,
+) -> Result<Response, AppError> {
+    let Some(header) = load_header(&state.store, &ctx, &name).await? else {
+        return Ok(not_found_in_layout(&ctx));
+    };
+    let user = &header.profile.user;
+    let is_owner = ctx.is(user);
+    let query = StreamQuery {
+        user: Some(user.id),
+        source_kind: service(&params),
+        include_hidden_of: is_owner.then_some(user.id),
+        before: before(&params)?,
+        limit: PAGE_SIZE,
+        ..StreamQuery::default()
+    };
+    let stream = load(&state.store, query, &ctx).await?;
+    let path = format!("/{}", user.name);
+    let empty = if is_owner && params.before.is_none() {
+        html! {
+            div.empty {
+                p { "Your lifestream is empty." }
+                p { a href="/settings/sources" { "Add a source" }
+                    " (a blog feed, Mastodon, GitHub…) and its posts will show up here." }
+            }
+        }
+    } else {
+        html! { p.empty { "Nothing yet." } }
+    };
+    Ok(user_page(
+        &ctx,
+        &header,
+        Tab::Lifestream,
+        html! {
+            (service_notice(&params, &path))
+            (stream_body(&ctx, &stream, &path, &params, empty))
+        },
+    )
+    .into_response())
 }
 
-pub async fn friends_get() -> AppError {
-    AppError::NotFound
+/// Items of the people `{user}` follows, newest activity first.
+pub async fn friends_get(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(name): Path<String>,
+    Query(params): Query<StreamParams>,
+) -> Result<Response, AppError> {
+    related_stream(state, ctx, name, params, Tab::Friends).await
 }
 
-pub async fn likes_get() -> AppError {
-    AppError::NotFound
+/// Items `{user}` liked.
+pub async fn likes_get(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(name): Path<String>,
+    Query(params): Query<StreamParams>,
+) -> Result<Response, AppError> {
+    related_stream(state, ctx, name, params, Tab::Likes).await
 }
 
-pub async fn discussions_get() -> AppError {
-    AppError::NotFound
+/// Items `{user}` commented on.
+pub async fn discussions_get(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(name): Path<String>,
+    Query(params): Query<StreamParams>,
+) -> Result<Response, AppError> {
+    related_stream(state, ctx, name, params, Tab::Discussions).await
 }
 
-pub async fn follow_post() -> AppError {
-    AppError::NotFound
+pub async fn follow_post(
+    State(state): State<AppState>,
+    CurrentUser(me, _ctx): CurrentUser,
+    Path(name): Path<String>,
+    CsrfForm(form): CsrfForm<NextForm>,
+) -> Result<Redirect, AppError> {
+    let lookup = name.clone();
+    let target = state
+        .store
+        .read(move |conn| users::by_name(conn, &lookup))
+        .await?;
+    if target.id == me.id {
+        return Err(AppError::BadRequest("You cannot follow yourself.".into()));
+    }
+    let now = Utc::now();
+    state
+        .store
+        .write(move |tx| social::follow(tx, me.id, target.id, now))
+        .await?;
+    Ok(Redirect::to(&back_to(
+        &form.next,
+        &format!("/{}", target.name),
+    )))
 }
 
-pub async fn unfollow_post() -> AppError {
-    AppError::NotFound
+pub async fn unfollow_post(
+    State(state): State<AppState>,
+    CurrentUser(me, _ctx): CurrentUser,
+    Path(name): Path<String>,
+    CsrfForm(form): CsrfForm<NextForm>,
+) -> Result<Redirect, AppError> {
+    let lookup = name.clone();
+    let target = state
+        .store
+        .read(move |conn| users::by_name(conn, &lookup))
+        .await?;
+    state
+        .store
+        .write(move |tx| social::unfollow(tx, me.id, target.id))
+        .await?;
+    Ok(Redirect::to(&back_to(
+        &form.next,
+        &format!("/{}", target.name),
+    )))
+}
+
+/// Where to go after a form: its `next` field when that is a local path, else `fallback`.
+pub fn back_to(next: &str, fallback: &str) -> String {
+    if !next.is_empty() && safe_next(Some(next)) == next {
+        next.to_owned()
+    } else {
+        fallback.to_owned()
+    }
+}
+
+/// The 404 page inside the normal layout, so the viewer keeps their navigation.
+pub fn not_found_in_layout(ctx: &PageCtx) -> Response {
+    let page = layout(
+        ctx,
+        "Not found",
+        html! {
+            section.error-page {
+                h1 { "Not found" }
+                p { "There is nothing at this address." }
+                p { a href="/" { "Back to the front page" } }
+            }
+        },
+    );
+    (StatusCode::NOT_FOUND, page).into_response()
+}
+
+/// A page of items and what their cards show besides the items.
+struct Stream {
+    page: Page<Item>,
+    social: HashMap<ItemId, ItemSocial>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tab {
+    Lifestream,
+    Friends,
+    Likes,
+    Discussions,
+}
+
+/// What the header of a user's pages shows.
+struct Header {
+    profile: Profile,
+    counts: ProfileCounts,
+    /// The viewer follows this user (always false for anonymous viewers and the user).
+    followed: bool,
+}
+
+async fn related_stream(
+    state: AppState,
+    ctx: PageCtx,
+    name: String,
+    params: StreamParams,
+    tab: Tab,
+) -> Result<Response, AppError> {
+    let Some(header) = load_header(&state.store, &ctx, &name).await? else {
+        return Ok(not_found_in_layout(&ctx));
+    };
+    let user = &header.profile.user;
+    let is_owner = ctx.is(user);
+    let mut query = StreamQuery {
+        source_kind: service(&params),
+        before: before(&params)?,
+        limit: PAGE_SIZE,
+        ..StreamQuery::default()
+    };
+    let (path, empty) = match tab {
+        Tab::Friends => {
+            query.followed_by = Some(user.id);
+            let empty = if is_owner {
+                "You follow nobody yet. Open someone's page and press Follow to see their items here."
+            } else {
+                "Nothing yet."
+            };
+            (format!("/{}/friends", user.name), empty)
+        }
+        Tab::Likes => {
+            query.liked_by = Some(user.id);
+            (format!("/{}/likes", user.name), "No liked items yet.")
+        }
+        Tab::Discussions | Tab::Lifestream => {
+            query.commented_by = Some(user.id);
+            (format!("/{}/discussions", user.name), "No discussions yet.")
+        }
+    };
+    let stream = load(&state.store, query, &ctx).await?;
+    Ok(user_page(
+        &ctx,
+        &header,
+        tab,
+        html! {
+            (service_notice(&params, &path))
+            (stream_body(&ctx, &stream, &path, &params, html! { p.empty { (empty) } }))
+        },
+    )
+    .into_response())
+}
+
+/// The profile, counts and follow state of `name`; `None` when there is no such user.
+async fn load_header(store: &Store, ctx: &PageCtx, name: &str) -> Result<Option<Header>, AppError> {
+    let name = name.to_owned();
+    let viewer = ctx.user.as_ref().map(|me| me.id);
+    let found = store
+        .read(move |conn| {
+            let profile = users::profile(conn, &name)?;
+            let counts = social::profile_counts(conn, profile.user.id)?;
+            let followed = match viewer {
+                Some(me) if me != profile.user.id => {
+                    social::is_following(conn, me, profile.user.id)?
+                }
+                _ => false,
+            };
+            Ok(Header {
+                profile,
+                counts,
+                followed,
+            })
+        })
+        .await;
+    match found {
+        Ok(header) => Ok(Some(header)),
+        Err(StoreError::NotFound) => Ok(None),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// One page of the stream and, in a fixed number of queries, the likers and newest
+/// comments of all its items.
+async fn load(store: &Store, query: StreamQuery, ctx: &PageCtx) -> Result<Stream, AppError> {
+    let viewer: Option<UserId> = ctx.user.as_ref().map(|me| me.id);
+    let stream = store
+        .read(move |conn| {
+            let page = stream_page(conn, &query)?;
+            let ids: Vec<ItemId> = page.items.iter().map(|item| item.id).collect();
+            let social = social::for_items(conn, &ids, viewer, NAMED_LIKERS, INLINE_COMMENTS)?;
+            Ok(Stream { page, social })
+        })
+        .await?;
+    Ok(stream)
+}
+
+fn before(params: &StreamParams) -> Result<Option<Cursor>, AppError> {
+    match params.before.as_deref().filter(|text| !text.is_empty()) {
+        Some(text) => Cursor::decode(text)
+            .map(Some)
+            .ok_or_else(|| AppError::BadRequest("That page link is not valid.".into())),
+        None => Ok(None),
+    }
+}
+
+fn service(params: &StreamParams) -> Option<String> {
+    params
+        .service
+        .as_deref()
+        .map(str::trim)
+        .filter(|kind| !kind.is_empty())
+        .map(str::to_owned)
+}
+
+fn service_notice(params: &StreamParams, path: &str) -> Markup {
+    html! {
+        @if let Some(kind) = service(params) {
+            p.filter-notice.muted {
+                "Showing only " strong { (kind) } " items. " a href=(path) { "Show all" }
+            }
+        }
+    }
+}
+
+fn stream_body(
+    ctx: &PageCtx,
+    stream: &Stream,
+    path: &str,
+    params: &StreamParams,
+    empty: Markup,
+) -> Markup {
+    let now = Utc::now();
+    let no_social = ItemSocial::default();
+    let service_param = service(params)
+        .map(|kind| format!("&service={}", urlencode(&kind)))
+        .unwrap_or_default();
+    html! {
+        @if stream.page.items.is_empty() {
+            (empty)
+        }
+        div.stream {
+            @for item in &stream.page.items {
+                (item_card(ctx, item, stream.social.get(&item.id).unwrap_or(&no_social),
+                    CardMode::Stream, &CommentDraft::default(), now))
+            }
+        }
+        @if let Some(next) = stream.page.next {
+            nav.pages aria-label="Pages" {
+                a rel="next" href={ (path) "?before=" (next.encode()) (service_param) } { "Older items" }
+            }
+        }
+    }
+}
+
+fn user_page(ctx: &PageCtx, header: &Header, tab: Tab, body: Markup) -> Markup {
+    let user = &header.profile.user;
+    let name = shown_name(&user.display_name, &user.name);
+    let title = match tab {
+        Tab::Lifestream => name.to_owned(),
+        Tab::Friends => format!("{name} · Friends"),
+        Tab::Likes => format!("{name} · Likes"),
+        Tab::Discussions => format!("{name} · Discussions"),
+    };
+    let feeds = html! {
+        link rel="alternate" type="application/atom+xml" title={ (name) " (Atom)" }
+            href={ "/" (user.name) "/feed.atom" };
+        link rel="alternate" type="application/rss+xml" title={ (name) " (RSS)" }
+            href={ "/" (user.name) "/feed.rss" };
+        link rel="alternate" type="application/feed+json" title={ (name) " (JSON Feed)" }
+            href={ "/" (user.name) "/feed.json" };
+    };
+    layout_with_head(
+        ctx,
+        &title,
+        feeds,
+        html! {
+            (profile_header(ctx, header))
+            nav.tabs aria-label="Streams" {
+                (tab_link(&format!("/{}", user.name), "Lifestream", tab == Tab::Lifestream))
+                (tab_link(&format!("/{}/friends", user.name), "Friends", tab == Tab::Friends))
+                (tab_link(&format!("/{}/likes", user.name), "Likes", tab == Tab::Likes))
+                (tab_link(&format!("/{}/discussions", user.name), "Discussions", tab == Tab::Discussions))
+            }
+            (body)
+        },
+    )
+}
+
+fn tab_link(href: &str, label: &str, current: bool) -> Markup {
+    html! { a href=(href) aria-current=[current.then_some("page")] { (label) } }
+}
+
+fn profile_header(ctx: &PageCtx, header: &Header) -> Markup {
+    let profile = &header.profile;
+    let user = &profile.user;
+    let avatar = profile.avatar_url.as_deref().filter(|url| is_web_url(url));
+    let display_name = shown_name(&user.display_name, &user.name);
+    let counts = &header.counts;
+    html! {
+        header.profile {
+            @if let Some(avatar) = avatar {
+                img.avatar src=(avatar) alt="" width="64" height="64" loading="lazy";
+            }
+            div.profile-text {
+                h1 { (display_name) }
+                p.muted.handle { "@" (user.name) }
+                @if !profile.bio.trim().is_empty() { p.bio { (profile.bio) } }
+                p.counts.muted {
+                    (counts.n_items) (if counts.n_items == 1 { " item" } else { " items" })
+                    " · " (counts.n_followers) (if counts.n_followers == 1 { " follower" } else { " followers" })
+                    " · following " (counts.n_following)
+                }
+            }
+            @if ctx.user.is_some() && !ctx.is(user) {
+                @let (action, label) = if header.followed { ("unfollow", "Unfollow") } else { ("follow", "Follow") };
+                form.follow method="post" action={ "/" (user.name) "/" (action) } {
+                    (csrf_field(ctx))
+                    input type="hidden" name="next" value=(ctx.path);
+                    button.secondary[header.followed] type="submit" { (label) }
+                }
+            }
+        }
+    }
+}
+
+fn shown_name<'a>(display_name: &'a str, user_name: &'a str) -> &'a str {
+    if display_name.trim().is_empty() {
+        user_name
+    } else {
+        display_name
+    }
+}
+
+/// Avatars are shown only from `http(s)` addresses.
+fn is_web_url(text: &str) -> bool {
+    url::Url::parse(text).is_ok_and(|url| matches!(url.scheme(), "http" | "https"))
 }

@@ -3,5 +3,6 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod browser;
 pub mod fixture_server;
 pub mod web;

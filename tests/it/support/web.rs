@@ -65,6 +65,16 @@ impl WebApp {
         WebApp { dir, store, state, base, shutdown }
     }
 
+    /// Stops this server and serves the same database and key file again.
+    pub async fn restart(mut self) -> WebApp {
+        self.shutdown.cancel();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        let store = self.store.clone();
+        let config = (*self.state.config).clone();
+        drop(self);
+        WebApp::serve(dir, store, config).await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

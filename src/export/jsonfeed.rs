@@ -1,0 +1,115 @@
+//! JSON Feed 1.1 (https://jsonfeed.org/version/1.1) documents of a stream; `next_url`
+//! walks to older archive pages as `prev-archive` does in Atom. Pure: no IO.
+
+use serde::Serialize;
+
+use super::{ExportItem, FeedMeta, entry_updated, rfc3339};
+
+pub const VERSION: &str = "https://jsonfeed.org/version/1.1";
+
+#[derive(Debug, Serialize)]
+struct JsonFeed<'a> {
+    version: &'static str,
+    title: &'a str,
+    home_page_url: &'a str,
+    feed_url: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_url: Option<&'a str>,
+    icon: &'a str,
+    authors: Vec<Author<'a>>,
+    items: Vec<JsonItem<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct Author<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a str>,
+}
+
+#[derive(Debug, Serialize)]
+struct JsonItem<'a> {
+    id: String,
+    url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    external_url: Option<String>,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    title: &'a str,
+    content_html: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    summary: &'a str,
+    date_published: String,
+    date_modified: String,
+    authors: Vec<Author<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tags: Vec<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    attachments: Vec<Attachment<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct Attachment<'a> {
+    url: &'a str,
+    mime_type: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size_in_bytes: Option<u64>,
+}
+
+pub fn json_feed(meta: &FeedMeta, entries: &[ExportItem]) -> Vec<u8> {
+    let feed = JsonFeed {
+        version: VERSION,
+        title: &meta.title,
+        home_page_url: &meta.alternate_url,
+        feed_url: &meta.self_url,
+        next_url: meta.paging.prev_archive.as_deref(),
+        icon: &meta.icon_url,
+        authors: vec![Author {
+            name: &meta.author_name,
+            url: Some(&meta.author_url).filter(|url| !url.is_empty()).map(|u| u.as_str()),
+        }],
+        items: entries.iter().map(|entry| item(meta, entry)).collect(),
+    };
+    let mut bytes = serde_json::to_vec_pretty(&feed).expect("these structs always serialize");
+    bytes.push(b'\n');
+    bytes
+}
+
+fn item<'a>(meta: &FeedMeta, entry: &'a ExportItem) -> JsonItem<'a> {
+    let item = &entry.item;
+    let item_page = meta.site.item_page(item.id);
+    let author = item
+        .author_name
+        .as_deref()
+        .filter(|name| !name.trim().is_empty())
+        .unwrap_or(&item.user_name);
+    JsonItem {
+        id: meta.site.item_tag(item.id),
+        url: item
+            .url
+            .as_ref()
+            .map(|u| u.to_string())
+            .unwrap_or_else(|| item_page.clone()),
+        external_url: item.url.as_ref().map(|_| item_page),
+        title: &item.title,
+        content_html: item.content.as_str(),
+        summary: &item.summary_text,
+        date_published: rfc3339(item.published_at),
+        date_modified: rfc3339(entry_updated(item)),
+        authors: vec![Author { name: author, url: None }],
+        tags: item
+            .tags
+            .iter()
+            .map(String::as_str)
+            .filter(|tag| !tag.trim().is_empty())
+            .collect(),
+        attachments: item
+            .media
+            .iter()
+            .map(|media| Attachment {
+                url: media.url.as_str(),
+                mime_type: media.media_type.as_deref().unwrap_or("application/octet-stream"),
+                size_in_bytes: media.length,
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,119 @@
+//! Rules of the social layer: who may edit or delete a comment and hide an item, what a
+//! comment may be, and when activity bumps an item. Pure: no IO, no SQL.
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::model::{User, UserId};
+
+/// The longest comment accepted, in characters (after trimming).
+pub const MAX_COMMENT_CHARS: usize = 4_000;
+
+/// A like bumps an item back to the top only this long after it was published; later likes
+/// are recorded but leave the order alone, so old items are not brought back by a click.
+pub const LIKE_BUMP_WINDOW: TimeDelta = TimeDelta::hours(24);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CommentError {
+    #[error("write something first")]
+    Empty,
+    #[error("a comment is at most {MAX_COMMENT_CHARS} characters (this one has {0})")]
+    TooLong(usize),
+}
+
+/// The comment as it will be stored: plain text, trimmed, `\n` line ends (browsers send
+/// `\r\n` from a textarea), 1..=`MAX_COMMENT_CHARS` characters.
+pub fn validate_comment(body: &str) -> Result<String, CommentError> {
+    let normalized = body.replace("\r\n", "\n");
+    let trimmed = normalized.trim();
+    let n_chars = trimmed.chars().count();
+    if n_chars == 0 {
+        return Err(CommentError::Empty);
+    }
+    if n_chars > MAX_COMMENT_CHARS {
+        return Err(CommentError::TooLong(n_chars));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// Only the author edits a comment: nobody may put words in someone else's mouth.
+pub fn may_edit_comment(viewer: &User, author: UserId) -> bool {
+    viewer.id == author
+}
+
+/// The author, the owner of the item it is on, or an admin may delete a comment.
+pub fn may_delete_comment(viewer: &User, author: UserId, item_owner: UserId) -> bool {
+    viewer.id == author || viewer.id == item_owner || viewer.is_admin
+}
+
+/// Only the owner hides or unhides their item.
+pub fn may_hide_item(viewer: &User, item_owner: UserId) -> bool {
+    viewer.id == item_owner
+}
+
+/// A new comment always bumps its item (FriendFeed's "bounce to the top").
+pub fn comment_bumps() -> bool {
+    true
+}
+
+/// A like bumps its item only while the item is fresh.
+pub fn like_bumps(published_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    now - published_at <= LIKE_BUMP_WINDOW
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(id: i64, is_admin: bool) -> User {
+        User {
+            id: UserId(id),
+            name: format!("u{id}"),
+            display_name: String::new(),
+            is_admin,
+            created_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn comments_are_trimmed_and_capped() {
+        assert_eq!(validate_comment("  hi \n"), Ok("hi".to_owned()));
+        assert_eq!(validate_comment("a\r\nb"), Ok("a\nb".to_owned()));
+        assert_eq!(validate_comment(" \n\t "), Err(CommentError::Empty));
+        assert_eq!(
+            validate_comment(&"é".repeat(MAX_COMMENT_CHARS)).map(|s| s.chars().count()),
+            Ok(MAX_COMMENT_CHARS)
+        );
+        assert_eq!(
+            validate_comment(&"x".repeat(MAX_COMMENT_CHARS + 1)),
+            Err(CommentError::TooLong(MAX_COMMENT_CHARS + 1))
+        );
+    }
+
+    #[test]
+    fn only_the_author_edits() {
+        assert!(may_edit_comment(&user(1, false), UserId(1)));
+        assert!(!may_edit_comment(&user(2, true), UserId(1)));
+    }
+
+    #[test]
+    fn author_owner_and_admin_delete() {
+        assert!(may_delete_comment(&user(1, false), UserId(1), UserId(9)));
+        assert!(may_delete_comment(&user(9, false), UserId(1), UserId(9)));
+        assert!(may_delete_comment(&user(5, true), UserId(1), UserId(9)));
+        assert!(!may_delete_comment(&user(5, false), UserId(1), UserId(9)));
+    }
+
+    #[test]
+    fn only_the_owner_hides() {
+        assert!(may_hide_item(&user(1, false), UserId(1)));
+        assert!(!may_hide_item(&user(2, true), UserId(1)));
+    }
+
+    #[test]
+    fn likes_bump_within_a_day_only() {
+        let now = Utc::now();
+        assert!(like_bumps(now - TimeDelta::hours(23), now));
+        assert!(!like_bumps(now - TimeDelta::hours(25), now));
+        assert!(comment_bumps());
+    }
+}

@@ -1,0 +1,219 @@
+//! Reads for exports: a stream's archive pages counted from the oldest item, comment
+//! counts and the last activity a document shows; plus adding the sources of an OPML
+//! import. SQL only; the documents are written by `export`.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction, named_params};
+
+use super::{StoreError, from_ms, items, sources};
+use crate::export::opml::PlannedSource;
+use crate::export::{Block, ExportComment, ExportItem, block};
+use crate::model::{CommentId, ItemId, SourceId, UserId};
+
+/// Which stream a feed exports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Everything of one user.
+    User(UserId),
+    /// One user's items from sources of one kind (`/{user}/{service}/feed.atom`).
+    Service(UserId, String),
+    /// The items of everyone the user follows.
+    Friends(UserId),
+}
+
+/// One document's worth of a stream.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExportPage {
+    /// Newest first.
+    pub entries: Vec<ExportItem>,
+    pub block: Block,
+    /// The latest insert, edit or comment among the entries.
+    pub last_activity: Option<DateTime<Utc>>,
+}
+
+/// What [`add_sources`] did with one planned source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AddOutcome {
+    Added(SourceId),
+    AlreadyPresent,
+}
+
+/// The subscription document (`page == None`) or archive page `page` of a stream, read
+/// in one snapshot so the count and the rows agree. `NotFound` for a page that does not
+/// exist yet.
+pub fn page(conn: &Connection, scope: &Scope, page: Option<u64>) -> Result<ExportPage, StoreError> {
+    let snapshot = conn.unchecked_transaction()?;
+    let n_items = count(&snapshot, scope)?;
+    let block = block(n_items, page).ok_or(StoreError::NotFound)?;
+    let (user, kind, followed_by) = scope_params(scope);
+    let mut stmt = snapshot.prepare_cached(
+        "SELECT i.id FROM items i JOIN sources s ON s.id = i.source_id
+         WHERE i.hidden = 0 AND s.deleted_at IS NULL
+           AND (:user IS NULL OR i.user_id = :user)
+           AND (:kind IS NULL OR s.kind = :kind)
+           AND (:followed_by IS NULL OR i.user_id IN (
+                SELECT f.followee_id FROM follows f WHERE f.follower_id = :followed_by))
+         ORDER BY i.id LIMIT :limit OFFSET :offset",
+    )?;
+    let ids = stmt
+        .query_map(
+            named_params! {
+                ":user": user, ":kind": kind, ":followed_by": followed_by,
+                ":limit": block.limit as i64, ":offset": block.offset as i64,
+            },
+            |row| row.get(0).map(ItemId),
+        )?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut entries = Vec::with_capacity(ids.len());
+    let mut last_activity: Option<DateTime<Utc>> = None;
+    for id in ids.into_iter().rev() {
+        let item = items::get(&snapshot, id)?;
+        let (n_comments, comment_activity) = comment_stats(&snapshot, id)?;
+        let activity = comment_activity.map_or(item.fetched_at, |at| at.max(item.fetched_at));
+        last_activity = Some(last_activity.map_or(activity, |at| at.max(activity)));
+        entries.push(ExportItem { item, n_comments });
+    }
+    drop(stmt);
+    snapshot.finish()?;
+    Ok(ExportPage {
+        entries,
+        block,
+        last_activity,
+    })
+}
+
+/// Visible items in the stream.
+pub fn count(conn: &Connection, scope: &Scope) -> Result<u64, StoreError> {
+    let (user, kind, followed_by) = scope_params(scope);
+    let n: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM items i JOIN sources s ON s.id = i.source_id
+             WHERE i.hidden = 0 AND s.deleted_at IS NULL
+               AND (:user IS NULL OR i.user_id = :user)
+               AND (:kind IS NULL OR s.kind = :kind)
+               AND (:followed_by IS NULL OR i.user_id IN (
+                    SELECT f.followee_id FROM follows f WHERE f.follower_id = :followed_by))",
+        )?
+        .query_row(
+            named_params! { ":user": user, ":kind": kind, ":followed_by": followed_by },
+            |row| row.get(0),
+        )?;
+    Ok(n.max(0) as u64)
+}
+
+/// Whether an item is shown to everyone (not hidden, not deleted, source not removed).
+pub fn is_public(conn: &Connection, id: ItemId) -> Result<bool, StoreError> {
+    conn.prepare_cached(
+        "SELECT i.hidden = 0 AND s.deleted_at IS NULL
+         FROM items i JOIN sources s ON s.id = i.source_id WHERE i.id = :id",
+    )?
+    .query_row(named_params! { ":id": id.0 }, |row| row.get(0))
+    .optional()?
+    .ok_or(StoreError::NotFound)
+}
+
+/// An item with its comment count, and its comments oldest first, with the base URL of
+/// the commenters' pages left to the caller (`author_url` is the user name).
+pub fn item_with_comments(
+    conn: &Connection,
+    id: ItemId,
+) -> Result<(ExportItem, Vec<ExportComment>, DateTime<Utc>), StoreError> {
+    let item = items::get(conn, id)?;
+    let (n_comments, comment_activity) = comment_stats(conn, id)?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.id, u.name, u.display_name, c.body, c.created_at, c.edited_at
+         FROM comments c JOIN users u ON u.id = c.user_id
+         WHERE c.item_id = :item ORDER BY c.created_at, c.id",
+    )?;
+    let comments = stmt
+        .query_map(named_params! { ":item": id.0 }, |row| {
+            let name: String = row.get(1)?;
+            let display_name: String = row.get(2)?;
+            Ok(ExportComment {
+                id: CommentId(row.get(0)?),
+                author_name: if display_name.trim().is_empty() { name.clone() } else { display_name },
+                author_url: name,
+                body: row.get(3)?,
+                created_at: from_ms(row.get(4)?),
+                edited_at: row.get::<_, Option<i64>>(5)?.map(from_ms),
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let activity = comment_activity.map_or(item.fetched_at, |at| at.max(item.fetched_at));
+    Ok((ExportItem { item, n_comments }, comments, activity))
+}
+
+/// Adds the planned sources of an import to `user`, in order; a source the user already
+/// has is reported, not added twice. One transaction: the whole import or nothing.
+pub fn add_sources(
+    tx: &Transaction<'_>,
+    user: UserId,
+    planned: &[PlannedSource],
+    now: DateTime<Utc>,
+) -> Result<Vec<AddOutcome>, StoreError> {
+    let mut outcomes = Vec::with_capacity(planned.len());
+    for source in planned {
+        let new = sources::NewSource {
+            user_id: user,
+            kind: &source.kind,
+            params: &source.params,
+            title: &source.title,
+            schedule: "",
+        };
+        match sources::insert(tx, &new, now) {
+            Ok(id) => outcomes.push(AddOutcome::Added(id)),
+            Err(StoreError::Conflict(_)) => outcomes.push(AddOutcome::AlreadyPresent),
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(outcomes)
+}
+
+/// Writes a consistent copy of the live database to `target` (`VACUUM INTO`, which reads
+/// one snapshot while writers go on). `target` must not exist.
+pub fn backup(conn: &Connection, target: &str) -> Result<(), StoreError> {
+    conn.execute("VACUUM INTO :target", named_params! { ":target": target })?;
+    Ok(())
+}
+
+fn scope_params(scope: &Scope) -> (Option<i64>, Option<&str>, Option<i64>) {
+    match scope {
+        Scope::User(user) => (Some(user.0), None, None),
+        Scope::Service(user, kind) => (Some(user.0), Some(kind.as_str()), None),
+        Scope::Friends(user) => (None, None, Some(user.0)),
+    }
+}
+
+/// The number of comments on an item and the time of the newest comment or edit.
+fn comment_stats(conn: &Connection, id: ItemId) -> Result<(u64, Option<DateTime<Utc>>), StoreError> {
+    let (n, newest): (i64, Option<i64>) = conn
+        .prepare_cached(
+            "SELECT count(*), max(max(created_at, coalesce(edited_at, 0)))
+             FROM comments WHERE item_id = :item",
+        )?
+        .query_row(named_params! { ":item": id.0 }, |row| Ok((row.get(0)?, row.get(1)?)))?;
+    Ok((n.max(0) as u64, newest.map(from_ms)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::tests::temp_store;
+    use crate::store::users::{NewUser, create};
+
+    #[test]
+    fn backup_copies_a_live_database() {
+        let (dir, store) = temp_store();
+        store
+            .write_blocking(|tx| {
+                create(tx, &NewUser { name: "ana", display_name: "", password_hash: "x", is_admin: false }, Utc::now())
+            })
+            .unwrap();
+        let target = dir.path().join("copy.db");
+        let target_text = target.to_str().unwrap().to_owned();
+        store.read_blocking(|conn| backup(conn, &target_text)).unwrap();
+        let copy = Connection::open(&target).unwrap();
+        let n: i64 = copy.query_row("SELECT count(*) FROM users", [], |row| row.get(0)).unwrap();
+        assert_eq!(n, 1);
+    }
+}

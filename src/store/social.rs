@@ -1,0 +1,580 @@
+//! The social tables: comments, likes, follows, hiding items and bumping them; plus the
+//! likers and newest comments of a whole page of items in a few queries.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, named_params};
+
+use super::{StoreError, from_ms, to_ms};
+use crate::model::{CommentId, ItemId, UserId};
+
+/// A comment with its author's names, as pages show it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Comment {
+    pub id: CommentId,
+    pub item_id: ItemId,
+    pub user_id: UserId,
+    pub user_name: String,
+    pub display_name: String,
+    /// Plain text as typed (trimmed); views escape it.
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
+}
+
+/// Someone who liked an item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Liker {
+    pub user_id: UserId,
+    pub user_name: String,
+    pub display_name: String,
+}
+
+/// What a card shows besides the item: a few likers, the newest comments, and counts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ItemSocial {
+    /// The first likers (oldest like first), at most the number asked for.
+    pub likers: Vec<Liker>,
+    pub n_likes: usize,
+    pub liked_by_viewer: bool,
+    /// The newest comments, shown oldest first.
+    pub comments: Vec<Comment>,
+    pub n_comments: usize,
+    pub hidden: bool,
+}
+
+/// Whether an item may be shown to people other than its owner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ItemState {
+    pub hidden: bool,
+    /// Deleted on purpose (see `items::tombstone`).
+    pub tombstoned: bool,
+    /// Its source was removed.
+    pub source_removed: bool,
+}
+
+impl ItemState {
+    pub fn is_public(&self) -> bool {
+        !self.hidden && !self.tombstoned && !self.source_removed
+    }
+}
+
+/// Profile counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProfileCounts {
+    pub n_items: u64,
+    pub n_followers: u64,
+    pub n_following: u64,
+}
+
+pub fn add_comment(
+    tx: &Transaction<'_>,
+    item: ItemId,
+    user: UserId,
+    body: &str,
+    now: DateTime<Utc>,
+) -> Result<CommentId, StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO comments (item_id, user_id, body, created_at)
+         VALUES (:item, :user, :body, :now)",
+    )?
+    .execute(named_params! {
+        ":item": item.0,
+        ":user": user.0,
+        ":body": body,
+        ":now": to_ms(now),
+    })?;
+    Ok(CommentId(tx.last_insert_rowid()))
+}
+
+pub fn edit_comment(
+    tx: &Transaction<'_>,
+    id: CommentId,
+    body: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let n = tx
+        .prepare_cached("UPDATE comments SET body = :body, edited_at = :now WHERE id = :id")?
+        .execute(named_params! { ":id": id.0, ":body": body, ":now": to_ms(now) })?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+pub fn delete_comment(tx: &Transaction<'_>, id: CommentId) -> Result<(), StoreError> {
+    let n = tx
+        .prepare_cached("DELETE FROM comments WHERE id = :id")?
+        .execute(named_params! { ":id": id.0 })?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+const COMMENT_COLUMNS: &str =
+    "c.id, c.item_id, c.user_id, u.name, u.display_name, c.body, c.created_at, c.edited_at";
+
+pub fn comment(conn: &Connection, id: CommentId) -> Result<Comment, StoreError> {
+    conn.prepare_cached(&format!(
+        "SELECT {COMMENT_COLUMNS} FROM comments c JOIN users u ON u.id = c.user_id
+         WHERE c.id = :id"
+    ))?
+    .query_row(named_params! { ":id": id.0 }, comment_from_row)
+    .optional()?
+    .ok_or(StoreError::NotFound)
+}
+
+/// Every comment on an item, oldest first.
+pub fn comments_of(conn: &Connection, item: ItemId) -> Result<Vec<Comment>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COMMENT_COLUMNS} FROM comments c JOIN users u ON u.id = c.user_id
+         WHERE c.item_id = :item ORDER BY c.created_at, c.id"
+    ))?;
+    let comments = stmt
+        .query_map(named_params! { ":item": item.0 }, comment_from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(comments)
+}
+
+/// Likes an item; liking twice is the same as once. True when this like is new.
+pub fn like(
+    tx: &Transaction<'_>,
+    item: ItemId,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let n = tx
+        .prepare_cached(
+            "INSERT INTO likes (item_id, user_id, created_at) VALUES (:item, :user, :now)
+             ON CONFLICT (item_id, user_id) DO NOTHING",
+        )?
+        .execute(named_params! { ":item": item.0, ":user": user.0, ":now": to_ms(now) })?;
+    Ok(n > 0)
+}
+
+/// Takes a like back; unliking what was not liked does nothing.
+pub fn unlike(tx: &Transaction<'_>, item: ItemId, user: UserId) -> Result<bool, StoreError> {
+    let n = tx
+        .prepare_cached("DELETE FROM likes WHERE item_id = :item AND user_id = :user")?
+        .execute(named_params! { ":item": item.0, ":user": user.0 })?;
+    Ok(n > 0)
+}
+
+/// Everyone who liked an item, oldest like first.
+pub fn likers_of(conn: &Connection, item: ItemId) -> Result<Vec<Liker>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT u.id, u.name, u.display_name FROM likes l JOIN users u ON u.id = l.user_id
+         WHERE l.item_id = :item ORDER BY l.created_at, u.id",
+    )?;
+    let likers = stmt
+        .query_map(named_params! { ":item": item.0 }, liker_from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(likers)
+}
+
+/// Moves an item to the top of the streams (FriendFeed's bump). Never moves it down, so a
+/// bump cannot undo a newer one.
+pub fn bump(tx: &Transaction<'_>, item: ItemId, now: DateTime<Utc>) -> Result<(), StoreError> {
+    let n = tx
+        .prepare_cached("UPDATE items SET bumped_at = max(bumped_at, :now) WHERE id = :id")?
+        .execute(named_params! { ":id": item.0, ":now": to_ms(now) })?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Hides an item from everyone but its owner.
+pub fn hide(tx: &Transaction<'_>, item: ItemId) -> Result<(), StoreError> {
+    let n = tx
+        .prepare_cached("UPDATE items SET hidden = 1 WHERE id = :id")?
+        .execute(named_params! { ":id": item.0 })?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Shows a hidden item again. A tombstoned item stays hidden: it was deleted on purpose.
+/// True when the item is visible afterwards.
+pub fn unhide(tx: &Transaction<'_>, item: ItemId) -> Result<bool, StoreError> {
+    let n = tx
+        .prepare_cached(
+            "UPDATE items SET hidden = 0 WHERE id = :id AND NOT EXISTS (
+                SELECT 1 FROM item_tombstones t
+                WHERE t.source_id = items.source_id AND t.external_id = items.external_id)",
+        )?
+        .execute(named_params! { ":id": item.0 })?;
+    Ok(n > 0)
+}
+
+pub fn item_state(conn: &Connection, item: ItemId) -> Result<ItemState, StoreError> {
+    conn.prepare_cached(
+        "SELECT i.hidden,
+            EXISTS (SELECT 1 FROM item_tombstones t
+                    WHERE t.source_id = i.source_id AND t.external_id = i.external_id),
+            s.deleted_at IS NOT NULL
+         FROM items i JOIN sources s ON s.id = i.source_id WHERE i.id = :id",
+    )?
+    .query_row(named_params! { ":id": item.0 }, |row| {
+        Ok(ItemState {
+            hidden: row.get(0)?,
+            tombstoned: row.get(1)?,
+            source_removed: row.get(2)?,
+        })
+    })
+    .optional()?
+    .ok_or(StoreError::NotFound)
+}
+
+/// Likers, the newest comments and counts for a page of items, in three queries whatever
+/// the number of items. Items without likes or comments get an empty entry. At least one
+/// liker and one comment per item are read, so the counts are always there.
+pub fn for_items(
+    conn: &Connection,
+    items: &[ItemId],
+    viewer: Option<UserId>,
+    max_likers: usize,
+    max_comments: usize,
+) -> Result<HashMap<ItemId, ItemSocial>, StoreError> {
+    let mut social: HashMap<ItemId, ItemSocial> = items
+        .iter()
+        .map(|id| (*id, ItemSocial::default()))
+        .collect();
+    if items.is_empty() {
+        return Ok(social);
+    }
+    // The ids travel as one JSON array parameter, so the statement text stays the same
+    // (and cached) whatever the page size.
+    let ids = serde_json::to_string(&items.iter().map(|id| id.0).collect::<Vec<_>>())
+        .map_err(|err| StoreError::Corrupt(err.to_string()))?;
+
+    let mut likes = conn.prepare_cached(
+        "SELECT item_id, user_id, name, display_name, n, mine FROM (
+            SELECT l.item_id, u.id AS user_id, u.name, u.display_name,
+                row_number() OVER (PARTITION BY l.item_id ORDER BY l.created_at, u.id) AS rank,
+                count(*) OVER (PARTITION BY l.item_id) AS n,
+                max(l.user_id = :viewer) OVER (PARTITION BY l.item_id) AS mine
+            FROM likes l JOIN users u ON u.id = l.user_id
+            WHERE l.item_id IN (SELECT value FROM json_each(:ids)))
+         WHERE rank <= :max_likers ORDER BY item_id, rank",
+    )?;
+    let mut rows = likes.query(named_params! {
+        ":ids": ids,
+        ":viewer": viewer.map(|v| v.0),
+        ":max_likers": max_likers.max(1) as i64,
+    })?;
+    while let Some(row) = rows.next()? {
+        let entry = social.entry(ItemId(row.get(0)?)).or_default();
+        entry.likers.push(Liker {
+            user_id: UserId(row.get(1)?),
+            user_name: row.get(2)?,
+            display_name: row.get(3)?,
+        });
+        entry.n_likes = row.get::<_, i64>(4)? as usize;
+        entry.liked_by_viewer = row.get::<_, Option<bool>>(5)?.unwrap_or(false);
+    }
+    drop(rows);
+
+    let mut comments = conn.prepare_cached(&format!(
+        "SELECT {COMMENT_COLUMNS}, n FROM (
+            SELECT c.*,
+                row_number() OVER (PARTITION BY c.item_id ORDER BY c.created_at DESC, c.id DESC)
+                    AS rank,
+                count(*) OVER (PARTITION BY c.item_id) AS n
+            FROM comments c WHERE c.item_id IN (SELECT value FROM json_each(:ids))) c
+         JOIN users u ON u.id = c.user_id
+         WHERE c.rank <= :max_comments
+         ORDER BY c.item_id, c.created_at, c.id"
+    ))?;
+    let mut rows = comments.query(named_params! {
+        ":ids": ids,
+        ":max_comments": max_comments.max(1) as i64,
+    })?;
+    while let Some(row) = rows.next()? {
+        let comment = comment_from_row(row)?;
+        let entry = social.entry(comment.item_id).or_default();
+        entry.n_comments = row.get::<_, i64>(8)? as usize;
+        entry.comments.push(comment);
+    }
+    drop(rows);
+
+    let mut hidden = conn.prepare_cached(
+        "SELECT id FROM items WHERE hidden = 1 AND id IN (SELECT value FROM json_each(:ids))",
+    )?;
+    let mut rows = hidden.query(named_params! { ":ids": ids })?;
+    while let Some(row) = rows.next()? {
+        social.entry(ItemId(row.get(0)?)).or_default().hidden = true;
+    }
+    Ok(social)
+}
+
+/// Follows someone; following twice is the same as once.
+pub fn follow(
+    tx: &Transaction<'_>,
+    follower: UserId,
+    followee: UserId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO follows (follower_id, followee_id, created_at)
+         VALUES (:follower, :followee, :now)
+         ON CONFLICT (follower_id, followee_id) DO NOTHING",
+    )?
+    .execute(named_params! {
+        ":follower": follower.0,
+        ":followee": followee.0,
+        ":now": to_ms(now),
+    })?;
+    Ok(())
+}
+
+pub fn unfollow(
+    tx: &Transaction<'_>,
+    follower: UserId,
+    followee: UserId,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "DELETE FROM follows WHERE follower_id = :follower AND followee_id = :followee",
+    )?
+    .execute(named_params! { ":follower": follower.0, ":followee": followee.0 })?;
+    Ok(())
+}
+
+pub fn is_following(
+    conn: &Connection,
+    follower: UserId,
+    followee: UserId,
+) -> Result<bool, StoreError> {
+    let found = conn
+        .prepare_cached(
+            "SELECT 1 FROM follows WHERE follower_id = :follower AND followee_id = :followee",
+        )?
+        .exists(named_params! { ":follower": follower.0, ":followee": followee.0 })?;
+    Ok(found)
+}
+
+/// Visible items, followers and people followed, for a profile header.
+pub fn profile_counts(conn: &Connection, user: UserId) -> Result<ProfileCounts, StoreError> {
+    conn.prepare_cached(
+        "SELECT
+            (SELECT count(*) FROM items i JOIN sources s ON s.id = i.source_id
+             WHERE i.user_id = :user AND i.hidden = 0 AND s.deleted_at IS NULL),
+            (SELECT count(*) FROM follows WHERE followee_id = :user),
+            (SELECT count(*) FROM follows WHERE follower_id = :user)",
+    )?
+    .query_row(named_params! { ":user": user.0 }, |row| {
+        Ok(ProfileCounts {
+            n_items: row.get::<_, i64>(0)? as u64,
+            n_followers: row.get::<_, i64>(1)? as u64,
+            n_following: row.get::<_, i64>(2)? as u64,
+        })
+    })
+    .map_err(StoreError::from)
+}
+
+fn comment_from_row(row: &Row<'_>) -> rusqlite::Result<Comment> {
+    Ok(Comment {
+        id: CommentId(row.get(0)?),
+        item_id: ItemId(row.get(1)?),
+        user_id: UserId(row.get(2)?),
+        user_name: row.get(3)?,
+        display_name: row.get(4)?,
+        body: row.get(5)?,
+        created_at: from_ms(row.get(6)?),
+        edited_at: row.get::<_, Option<i64>>(7)?.map(from_ms),
+    })
+}
+
+fn liker_from_row(row: &Row<'_>) -> rusqlite::Result<Liker> {
+    Ok(Liker {
+        user_id: UserId(row.get(0)?),
+        user_name: row.get(1)?,
+        display_name: row.get(2)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ItemKind, NewItem, SafeHtml};
+    use crate::store::Store;
+    use crate::store::items::{tombstone, upsert};
+    use crate::store::sources::{NewSource, insert};
+    use crate::store::tests::temp_store;
+    use crate::store::users::{NewUser, create};
+    use chrono::TimeDelta;
+
+    fn user(store: &Store, name: &str) -> UserId {
+        store
+            .write_blocking(|tx| {
+                create(
+                    tx,
+                    &NewUser {
+                        name,
+                        display_name: name,
+                        password_hash: "x",
+                        is_admin: false,
+                    },
+                    Utc::now(),
+                )
+            })
+            .unwrap()
+    }
+
+    fn items(store: &Store, owner: UserId, n_items: usize) -> Vec<ItemId> {
+        store
+            .write_blocking(|tx| {
+                let params = serde_json::json!({"url": "https://x.example/"});
+                let source = insert(
+                    tx,
+                    &NewSource {
+                        user_id: owner,
+                        kind: "feed",
+                        params: &params,
+                        title: "",
+                        schedule: "",
+                    },
+                    Utc::now(),
+                )?;
+                let new: Vec<NewItem> = (0..n_items)
+                    .map(|n| NewItem {
+                        external_id: n.to_string(),
+                        url: None,
+                        canonical_url: None,
+                        dedup_key: format!("id:{n}"),
+                        title: String::new(),
+                        author_name: None,
+                        author_url: None,
+                        content: SafeHtml::assume_sanitized(String::new()),
+                        summary_text: String::new(),
+                        kind: ItemKind::Note,
+                        media: Vec::new(),
+                        tags: Vec::new(),
+                        in_reply_to: None,
+                        extra: serde_json::Map::new(),
+                        published_at: Utc::now(),
+                        updated_at: None,
+                        content_hash: [0; 32],
+                    })
+                    .collect();
+                Ok(upsert(tx, source, owner, &new, Utc::now())?.new_ids)
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn page_summary_has_newest_comments_first_likers_and_counts() {
+        let (_dir, store) = temp_store();
+        let ana = user(&store, "ana");
+        let likers: Vec<UserId> = ["bo", "cy", "di", "ed"]
+            .iter()
+            .map(|n| user(&store, n))
+            .collect();
+        let ids = items(&store, ana, 3);
+        let start = Utc::now();
+        store
+            .write_blocking(|tx| {
+                for (n, liker) in likers.iter().enumerate() {
+                    like(tx, ids[0], *liker, start + TimeDelta::seconds(n as i64))?;
+                }
+                for n in 0..5 {
+                    add_comment(
+                        tx,
+                        ids[0],
+                        ana,
+                        &format!("c{n}"),
+                        start + TimeDelta::seconds(n),
+                    )?;
+                }
+                add_comment(tx, ids[1], ana, "only", start)?;
+                hide(tx, ids[2])
+            })
+            .unwrap();
+        let summary = store
+            .read_blocking(|conn| for_items(conn, &ids, Some(likers[3]), 3, 3))
+            .unwrap();
+        let first = &summary[&ids[0]];
+        assert_eq!(first.n_likes, 4);
+        assert_eq!(
+            first
+                .likers
+                .iter()
+                .map(|l| l.user_name.as_str())
+                .collect::<Vec<_>>(),
+            ["bo", "cy", "di"]
+        );
+        assert!(first.liked_by_viewer);
+        assert_eq!(first.n_comments, 5);
+        assert_eq!(
+            first
+                .comments
+                .iter()
+                .map(|c| c.body.as_str())
+                .collect::<Vec<_>>(),
+            ["c2", "c3", "c4"]
+        );
+        assert_eq!(
+            (summary[&ids[1]].n_comments, summary[&ids[1]].n_likes),
+            (1, 0)
+        );
+        assert!(!summary[&ids[1]].liked_by_viewer);
+        assert!(summary[&ids[2]].hidden && !summary[&ids[0]].hidden);
+        let anonymous = store
+            .read_blocking(|conn| for_items(conn, &ids, None, 3, 3))
+            .unwrap();
+        assert!(!anonymous[&ids[0]].liked_by_viewer);
+    }
+
+    #[test]
+    fn likes_are_idempotent_and_bumps_never_go_back() {
+        let (_dir, store) = temp_store();
+        let ana = user(&store, "ana");
+        let id = items(&store, ana, 1)[0];
+        let later = Utc::now() + TimeDelta::hours(1);
+        store
+            .write_blocking(|tx| {
+                assert!(like(tx, id, ana, Utc::now())?);
+                assert!(!like(tx, id, ana, Utc::now())?);
+                bump(tx, id, later)?;
+                bump(tx, id, Utc::now())
+            })
+            .unwrap();
+        let item = store
+            .read_blocking(|conn| crate::store::items::get(conn, id))
+            .unwrap();
+        assert_eq!(item.bumped_at.timestamp_millis(), later.timestamp_millis());
+        assert_eq!(
+            store
+                .read_blocking(|conn| likers_of(conn, id))
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn tombstoned_items_cannot_be_unhidden() {
+        let (_dir, store) = temp_store();
+        let ana = user(&store, "ana");
+        let ids = items(&store, ana, 2);
+        store
+            .write_blocking(|tx| tombstone(tx, ids[0], Utc::now()))
+            .unwrap();
+        store.write_blocking(|tx| hide(tx, ids[1])).unwrap();
+        assert!(!store.write_blocking(|tx| unhide(tx, ids[0])).unwrap());
+        assert!(store.write_blocking(|tx| unhide(tx, ids[1])).unwrap());
+        let state = store
+            .read_blocking(|conn| item_state(conn, ids[0]))
+            .unwrap();
+        assert!(state.tombstoned && state.hidden && !state.is_public());
+        assert!(
+            store
+                .read_blocking(|conn| item_state(conn, ids[1]))
+                .unwrap()
+                .is_public()
+        );
+    }
+}

@@ -1,0 +1,525 @@
+//! The item card and the comment views shared by streams and the item page. Pure functions
+//! of view data to markup; no store, no state. Only `SafeHtml` is emitted unescaped.
+
+use chrono::{DateTime, Utc};
+use maud::{Markup, html};
+
+use super::session::PageCtx;
+use super::views::{csrf_field, time, urlencode};
+use crate::model::{Item, ItemKind, Media};
+use crate::social::{MAX_COMMENT_CHARS, may_delete_comment, may_edit_comment, may_hide_item};
+use crate::store::social::{Comment, ItemSocial, Liker};
+
+/// Plain text longer than this is shown in a stream as an excerpt with a "more" link.
+pub const EXCERPT_CHARS: usize = 500;
+/// Newest comments shown under an item in a stream.
+pub const INLINE_COMMENTS: usize = 3;
+/// Likers named in a stream's likes line; more become "and N others".
+pub const NAMED_LIKERS: usize = 3;
+/// Pictures shown under an item.
+const MAX_THUMBNAILS: usize = 4;
+/// What links inside comments carry: they are user content, not endorsements.
+const COMMENT_LINK_REL: &str = "nofollow ugc noopener noreferrer";
+
+/// How much of an item a card shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CardMode {
+    /// In a stream: an excerpt of long content, the newest comments, a few likers.
+    Stream,
+    /// On the item page: everything.
+    Full,
+}
+
+/// What the comment form shows when it is re-rendered after a refused comment.
+#[derive(Clone, Debug, Default)]
+pub struct CommentDraft<'a> {
+    pub body: &'a str,
+    pub error: Option<&'a str>,
+}
+
+/// One item as an `article.item`: where it came from, its title and content, pictures,
+/// likes, comments, and the viewer's buttons.
+pub fn item_card(
+    ctx: &PageCtx,
+    item: &Item,
+    social: &ItemSocial,
+    mode: CardMode,
+    draft: &CommentDraft<'_>,
+    now: DateTime<Utc>,
+) -> Markup {
+    let next = format!("{}#item-{}", ctx.path, item.id);
+    let item_path = format!("/e/{}", item.id);
+    let is_owner = ctx
+        .user
+        .as_ref()
+        .is_some_and(|me| may_hide_item(me, item.user_id));
+    let n_more_comments = social.n_comments.saturating_sub(social.comments.len());
+    html! {
+        article.item.is-hidden[social.hidden] id={ "item-" (item.id) } {
+            header.item-meta {
+                a.item-user href={ "/" (item.user_name) } { (item.user_name) }
+                " · "
+                a.item-service
+                    href={ "/" (item.user_name) "?service=" (urlencode(&item.source_kind)) }
+                    title={ "Only " (item.source_kind) " items" } { (service_name(item)) }
+                " · "
+                a.item-permalink href=(item_path) { (time(item.published_at, now)) }
+                @if social.hidden && is_owner {
+                    " " span.badge.hidden-badge { "hidden" }
+                }
+            }
+            @if !item.title.is_empty() {
+                @if mode == CardMode::Full { h1.item-title { (title_link(item)) } }
+                @else { h2.item-title { (title_link(item)) } }
+            }
+            (item_body(item, mode))
+            (thumbnails(item))
+            (actions(ctx, item, social, is_owner, &next))
+            @if social.n_likes > 0 {
+                (likes_line(&social.likers, social.n_likes, match mode {
+                    CardMode::Stream => NAMED_LIKERS,
+                    CardMode::Full => usize::MAX,
+                }))
+            }
+            @if !social.comments.is_empty() {
+                ul.comments id=[(mode == CardMode::Full).then_some("comments")] {
+                    @for comment in &social.comments {
+                        (comment_view(ctx, comment, item, &next, now))
+                    }
+                }
+            }
+            @if mode == CardMode::Stream && n_more_comments > 0 {
+                p.more-comments {
+                    a href={ (item_path) "#comments" } {
+                        (n_more_comments) " more " (if n_more_comments == 1 { "comment" } else { "comments" })
+                    }
+                }
+            }
+            @if ctx.user.is_some() {
+                (comment_form(ctx, item, draft, &next))
+            } @else if mode == CardMode::Full {
+                p.muted {
+                    a href={ "/login?next=" (urlencode(&item_path)) } { "Log in" }
+                    " to like or comment."
+                }
+            }
+        }
+    }
+}
+
+/// "Ana, Bo and 3 others liked this": at most `max_named` names, each linking to the
+/// liker's stream; when not all fit, one name fewer and a count.
+pub fn likes_line(likers: &[Liker], n_likes: usize, max_named: usize) -> Markup {
+    let n_named = if n_likes <= max_named {
+        likers.len().min(n_likes)
+    } else {
+        max_named.saturating_sub(1).max(1).min(likers.len())
+    };
+    let n_others = n_likes.saturating_sub(n_named);
+    let named = &likers[..n_named];
+    html! {
+        p.likes {
+            @for (liker_idx, liker) in named.iter().enumerate() {
+                @if liker_idx > 0 {
+                    @if liker_idx + 1 == n_named && n_others == 0 { " and " } @else { ", " }
+                }
+                a href={ "/" (liker.user_name) } { (display_name(&liker.display_name, &liker.user_name)) }
+            }
+            @if n_others > 0 {
+                @if n_named > 0 { " and " }
+                (n_others) " " (if n_others == 1 { "other" } else { "others" })
+            }
+            " liked this"
+        }
+    }
+}
+
+/// One comment: its text (plain, links made clickable), author, time, and the viewer's
+/// edit and delete controls.
+pub fn comment_view(
+    ctx: &PageCtx,
+    comment: &Comment,
+    item: &Item,
+    next: &str,
+    now: DateTime<Utc>,
+) -> Markup {
+    let may_edit = ctx
+        .user
+        .as_ref()
+        .is_some_and(|me| may_edit_comment(me, comment.user_id));
+    let may_delete = ctx
+        .user
+        .as_ref()
+        .is_some_and(|me| may_delete_comment(me, comment.user_id, item.user_id));
+    html! {
+        li.comment id={ "c-" (comment.id) } {
+            div.comment-body { (comment_text(&comment.body)) }
+            p.comment-meta {
+                "— "
+                a href={ "/" (comment.user_name) } { (display_name(&comment.display_name, &comment.user_name)) }
+                " · " (time(comment.created_at, now))
+                @if comment.edited_at.is_some() { " (edited)" }
+                @if may_edit {
+                    " · " a href={ "/c/" (comment.id) "/edit" } { "Edit" }
+                }
+                @if may_delete {
+                    " · "
+                    form.inline method="post" action={ "/c/" (comment.id) "/delete" } {
+                        (csrf_field(ctx))
+                        input type="hidden" name="next" value=(next);
+                        button.link type="submit" { "Delete" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The comment box under an item; keeps a refused draft and shows why it was refused.
+pub fn comment_form(ctx: &PageCtx, item: &Item, draft: &CommentDraft<'_>, next: &str) -> Markup {
+    let field_id = format!("comment-body-{}", item.id);
+    let error_id = format!("{field_id}-error");
+    html! {
+        form.comment-form method="post" action={ "/e/" (item.id) "/comments" } {
+            (csrf_field(ctx))
+            input type="hidden" name="next" value=(next);
+            div.field.invalid[draft.error.is_some()] {
+                label.visually-hidden for=(field_id) { "Your comment" }
+                textarea id=(field_id) name="body" rows="2" maxlength=(MAX_COMMENT_CHARS)
+                    placeholder="Write a comment"
+                    aria-invalid=[draft.error.map(|_| "true")]
+                    aria-describedby=[draft.error.map(|_| error_id.as_str())] { (draft.body) }
+                @if let Some(error) = draft.error {
+                    p.error id=(error_id) role="alert" { (error) }
+                }
+            }
+            button type="submit" { "Comment" }
+        }
+    }
+}
+
+/// A comment's text as markup: everything escaped, `http(s)` links made clickable, line
+/// breaks kept. Never HTML from users.
+pub fn comment_text(body: &str) -> Markup {
+    let pieces = split_links(body);
+    html! {
+        @for piece in &pieces {
+            @match piece {
+                Piece::Text(text) => {
+                    @for (line_idx, line) in text.split('\n').enumerate() {
+                        @if line_idx > 0 { br; }
+                        (line.trim_end_matches('\r'))
+                    }
+                }
+                Piece::Link { text, href } => {
+                    a href=(href) rel=(COMMENT_LINK_REL) { (text) }
+                }
+            }
+        }
+    }
+}
+
+fn actions(ctx: &PageCtx, item: &Item, social: &ItemSocial, is_owner: bool, next: &str) -> Markup {
+    html! {
+        @if ctx.user.is_some() {
+            div.item-actions {
+                @if social.liked_by_viewer {
+                    form.inline method="post" action={ "/e/" (item.id) "/unlike" } {
+                        (csrf_field(ctx))
+                        input type="hidden" name="next" value=(next);
+                        button.secondary.like type="submit" { "Unlike" }
+                    }
+                } @else {
+                    form.inline method="post" action={ "/e/" (item.id) "/like" } {
+                        (csrf_field(ctx))
+                        input type="hidden" name="next" value=(next);
+                        button.secondary.like type="submit" { "Like" }
+                    }
+                }
+                @if is_owner {
+                    @if social.hidden {
+                        form.inline method="post" action={ "/e/" (item.id) "/unhide" } {
+                            (csrf_field(ctx))
+                            input type="hidden" name="next" value=(next);
+                            button.secondary type="submit" { "Unhide" }
+                        }
+                    } @else {
+                        form.inline method="post" action={ "/e/" (item.id) "/hide" } {
+                            (csrf_field(ctx))
+                            input type="hidden" name="next" value=(next);
+                            button.secondary type="submit" { "Hide" }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn service_name(item: &Item) -> &str {
+    if item.source_title.trim().is_empty() {
+        &item.source_kind
+    } else {
+        &item.source_title
+    }
+}
+
+fn display_name<'a>(display_name: &'a str, user_name: &'a str) -> &'a str {
+    if display_name.trim().is_empty() {
+        user_name
+    } else {
+        display_name
+    }
+}
+
+/// The title, linking to the original when it has a web address, else to the item page.
+fn title_link(item: &Item) -> Markup {
+    match item.url.as_ref().filter(|url| is_web(url)) {
+        Some(url) => html! { a href=(url.as_str()) rel="noopener noreferrer" { (item.title) } },
+        None => html! { a href={ "/e/" (item.id) } { (item.title) } },
+    }
+}
+
+fn item_body(item: &Item, mode: CardMode) -> Markup {
+    let summary = item.summary_text.trim();
+    let is_long = summary.chars().count() > EXCERPT_CHARS;
+    html! {
+        @if mode == CardMode::Stream && is_long {
+            div.content.excerpt {
+                p { (excerpt(summary, EXCERPT_CHARS)) " " a.more href={ "/e/" (item.id) } { "more" } }
+            }
+        } @else if !item.content.is_empty() {
+            div.content { (item.content) }
+        } @else if !summary.is_empty() {
+            div.content { p { (comment_text(summary)) } }
+        }
+    }
+}
+
+/// The first `max_chars` characters of `text`, cut at a word when one ends near, with "…".
+fn excerpt(text: &str, max_chars: usize) -> String {
+    let cut: String = text.chars().take(max_chars).collect();
+    let at_word = match cut.rfind(char::is_whitespace) {
+        Some(space) if space > cut.len() / 2 => &cut[..space],
+        _ => cut.as_str(),
+    };
+    format!("{}…", at_word.trim_end())
+}
+
+fn thumbnails(item: &Item) -> Markup {
+    let pictures: Vec<(&Media, &url::Url)> = item
+        .media
+        .iter()
+        .filter_map(|media| thumbnail_of(item.kind, media).map(|src| (media, src)))
+        .filter(|(_, src)| is_web(src))
+        .take(MAX_THUMBNAILS)
+        .collect();
+    let link = item.url.as_ref().filter(|url| is_web(url));
+    html! {
+        @if !pictures.is_empty() {
+            div.thumbnails {
+                @for (media, src) in &pictures {
+                    @let target = link.unwrap_or(&media.url);
+                    a href=(target.as_str()) rel="noopener noreferrer" {
+                        img src=(src.as_str()) alt=(media.alt.as_deref().unwrap_or(""))
+                            loading="lazy" decoding="async";
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The picture to show for an attachment: its thumbnail, or the image itself. Video and
+/// audio files are never put in an `<img>`.
+fn thumbnail_of(kind: ItemKind, media: &Media) -> Option<&url::Url> {
+    let media_type = media.media_type.as_deref().unwrap_or("");
+    let is_image =
+        media_type.starts_with("image/") || (media_type.is_empty() && kind == ItemKind::Photo);
+    let is_visual = is_image || media_type.starts_with("video/") || kind == ItemKind::Video;
+    match &media.thumbnail {
+        Some(thumbnail) if is_visual => Some(thumbnail),
+        _ if is_image => Some(&media.url),
+        _ => None,
+    }
+}
+
+fn is_web(url: &url::Url) -> bool {
+    matches!(url.scheme(), "http" | "https")
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Piece<'a> {
+    Text(&'a str),
+    Link { text: &'a str, href: String },
+}
+
+/// Splits plain text into text and `http(s)` links. A link starts at `http://` or
+/// `https://` not preceded by a letter or digit, runs to whitespace or a quote or angle
+/// bracket, and leaves trailing punctuation (and an unmatched `)`) to the sentence.
+fn split_links(text: &str) -> Vec<Piece<'_>> {
+    let lower = text.to_ascii_lowercase();
+    let mut pieces = Vec::new();
+    let mut text_start = 0;
+    let mut search_from = 0;
+    while let Some(found) = next_scheme(&lower, search_from) {
+        let preceded_by_word = text[..found]
+            .chars()
+            .next_back()
+            .is_some_and(char::is_alphanumeric);
+        let rest = &text[found..];
+        let end = rest
+            .find(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '`'))
+            .unwrap_or(rest.len());
+        let candidate = trim_link_end(&rest[..end]);
+        let parsed = url::Url::parse(candidate)
+            .ok()
+            .filter(|url| is_web(url) && url.host_str().is_some_and(|h| !h.is_empty()));
+        match parsed {
+            Some(url) if !preceded_by_word => {
+                if text_start < found {
+                    pieces.push(Piece::Text(&text[text_start..found]));
+                }
+                pieces.push(Piece::Link {
+                    text: candidate,
+                    href: url.to_string(),
+                });
+                text_start = found + candidate.len();
+                search_from = text_start;
+            }
+            _ => search_from = found + "http".len(),
+        }
+    }
+    if text_start < text.len() {
+        pieces.push(Piece::Text(&text[text_start..]));
+    }
+    pieces
+}
+
+fn next_scheme(lower: &str, from: usize) -> Option<usize> {
+    let rest = lower.get(from..)?;
+    let at = rest.find("http")?;
+    let tail = &rest[at..];
+    if tail.starts_with("http://") || tail.starts_with("https://") {
+        Some(from + at)
+    } else {
+        next_scheme(lower, from + at + "http".len())
+    }
+}
+
+fn trim_link_end(mut link: &str) -> &str {
+    loop {
+        let Some(last) = link.chars().next_back() else {
+            return link;
+        };
+        let unmatched_paren = last == ')' && link.matches('(').count() < link.matches(')').count();
+        if matches!(last, '.' | ',' | ';' | ':' | '!' | '?' | '\'' | ']' | '}') || unmatched_paren {
+            link = &link[..link.len() - last.len_utf8()];
+        } else {
+            return link;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::UserId;
+
+    #[track_caller]
+    fn check_comment(body: &str, expected: &str) {
+        assert_eq!(comment_text(body).into_string(), expected);
+    }
+
+    #[test]
+    fn comment_html_is_escaped() {
+        check_comment("<b>hi</b> & bye", "&lt;b&gt;hi&lt;/b&gt; &amp; bye")
+    }
+
+    #[test]
+    fn comment_newlines_become_breaks() {
+        check_comment("one\r\ntwo\nthree", "one<br>two<br>three")
+    }
+
+    #[test]
+    fn comment_links_are_clickable() {
+        check_comment(
+            "see https://example.com/a?b=1&c=2.",
+            "see <a href=\"https://example.com/a?b=1&amp;c=2\" rel=\"nofollow ugc noopener noreferrer\">https://example.com/a?b=1&amp;c=2</a>.",
+        )
+    }
+
+    #[test]
+    fn comment_link_in_parentheses_keeps_its_own() {
+        check_comment(
+            "(https://en.wikipedia.org/wiki/Rust_(language))",
+            "(<a href=\"https://en.wikipedia.org/wiki/Rust_(language)\" rel=\"nofollow ugc noopener noreferrer\">https://en.wikipedia.org/wiki/Rust_(language)</a>)",
+        )
+    }
+
+    #[test]
+    fn comment_other_schemes_stay_text() {
+        check_comment(
+            "javascript:alert(1) ftp://x.example",
+            "javascript:alert(1) ftp://x.example",
+        )
+    }
+
+    #[test]
+    fn comment_link_cannot_break_out_of_its_attribute() {
+        check_comment(
+            "http://x.example/\"onmouseover=alert(1)",
+            "<a href=\"http://x.example/\" rel=\"nofollow ugc noopener noreferrer\">http://x.example/</a>&quot;onmouseover=alert(1)",
+        )
+    }
+
+    #[test]
+    fn comment_scheme_inside_a_word_is_not_a_link() {
+        check_comment("xhttp://x.example", "xhttp://x.example")
+    }
+
+    fn liker(name: &str) -> Liker {
+        Liker {
+            user_id: UserId(1),
+            user_name: name.to_lowercase(),
+            display_name: name.into(),
+        }
+    }
+
+    #[track_caller]
+    fn check_likes(names: &[&str], n_likes: usize, expected: &str) {
+        let likers: Vec<Liker> = names.iter().map(|n| liker(n)).collect();
+        let html = likes_line(&likers, n_likes, NAMED_LIKERS).into_string();
+        let text = html
+            .split('<')
+            .map(|part| part.split_once('>').map(|(_, t)| t).unwrap_or(part))
+            .collect::<String>();
+        assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn likes_one() {
+        check_likes(&["Ana"], 1, "Ana liked this")
+    }
+
+    #[test]
+    fn likes_two() {
+        check_likes(&["Ana", "Bo"], 2, "Ana and Bo liked this")
+    }
+
+    #[test]
+    fn likes_three() {
+        check_likes(&["Ana", "Bo", "Cy"], 3, "Ana, Bo and Cy liked this")
+    }
+
+    #[test]
+    fn likes_many() {
+        check_likes(&["Ana", "Bo", "Cy"], 5, "Ana, Bo and 3 others liked this")
+    }
+
+    #[test]
+    fn excerpts_cut_at_words() {
+        assert_eq!(excerpt("alpha beta gamma", 12), "alpha beta…");
+        assert_eq!(excerpt("abcdefghij", 4), "abcd…");
+    }
+}

@@ -1,0 +1,505 @@
+//! The site in a real browser (headless Chromium over WebDriver): a hostile feed runs no
+//! script, and the main flow (setup → add a source through the paste box → items → comment
+//! → like → bump → log out) works with and without JavaScript. Screenshots at 375 px and
+//! 1280 px go to `target/screenshots/` (or `$TRIBUTARY_SCREENSHOTS`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{TimeDelta, Utc};
+use serde_json::Value;
+use tributary::config::{FetchConfig, SchedulerConfig};
+use tributary::fetch::HttpClient;
+use tributary::ingest::{Ingest, PollReport};
+use tributary::model::{SourceId, UserId};
+use tributary::store::{items, sources};
+
+use crate::support::browser::{Browser, BrowserOptions, screenshot_dir};
+use crate::support::fixture_server::{FixtureServer, Reply};
+use crate::support::web::{PASSWORD, WebApp};
+
+/// The hostile feed; `{{ORIGIN}}` becomes the fixture server's origin.
+const XSS_FEED: &str = include_str!("fixtures/xss_vectors.rss");
+/// Items in it.
+const XSS_ITEMS: usize = 28;
+
+/// Everything the XSS checks look at, in one pass over the live DOM.
+const INSPECT_DOM: &str = r#"
+const markers = Object.keys(window).filter(k => k.startsWith('__xss'));
+const problems = [];
+const scope = document.querySelector('main') || document.body;
+const forbidden = 'script, iframe, frame, frameset, object, embed, svg, math, base, meta, style, link, noscript, template, xmp';
+for (const el of scope.querySelectorAll(forbidden)) {
+  problems.push('element in the page content: ' + el.outerHTML.slice(0, 160));
+}
+for (const el of document.querySelectorAll('base')) problems.push('base element: ' + el.outerHTML);
+for (const el of document.querySelectorAll('*')) {
+  for (const attr of el.attributes) {
+    const name = attr.name.toLowerCase();
+    const value = attr.value.replace(/[\u0000-\u0020]+/g, '').toLowerCase();
+    if (name.startsWith('on')) {
+      problems.push('event handler: <' + el.localName + ' ' + attr.name + '="' + attr.value + '">');
+    }
+    if (name === 'srcdoc' || value.startsWith('javascript:') || value.startsWith('vbscript:')
+        || value.startsWith('data:text/html')) {
+      problems.push('script URL: <' + el.localName + ' ' + attr.name + '="' + attr.value + '">');
+    }
+  }
+}
+return {
+  markers: markers,
+  problems: problems,
+  href: location.href,
+  baseURI: document.baseURI,
+  articles: document.querySelectorAll('article').length,
+};
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_feed_runs_no_script_in_chromium() {
+    let Some(browser) = Browser::start(BrowserOptions::default()).await else {
+        return;
+    };
+    let fixtures = FixtureServer::start().await;
+    let feed = XSS_FEED.replace("{{ORIGIN}}", &fixtures.origin());
+    fixtures.set(
+        "/xss.rss",
+        Reply::ok(feed.clone()).content_type("application/rss+xml"),
+    );
+    let app = WebApp::start(&fixtures.origin()).await;
+    let ana = app.create_user("ana", true);
+    let source = insert_feed(&app, ana, &fixtures.url("/xss.rss"));
+    let report = poll(&app, &fixtures.origin(), source).await;
+    assert_eq!(report.error, None, "{report:?}");
+    assert_eq!(report.n_new, XSS_ITEMS, "{report:?}");
+    let item_ids: Vec<i64> = app
+        .store
+        .read_blocking(|conn| items::of_source(conn, source))
+        .unwrap()
+        .iter()
+        .map(|item| item.id.0)
+        .collect();
+
+    // The real pages, with the real Content-Security-Policy.
+    for path in ["/", "/ana"] {
+        let url = app.url(path);
+        browser.goto(&url).await;
+        let seen = assert_inert(&browser, &url, &fixtures, Duration::from_secs(1)).await;
+        assert!(
+            seen >= XSS_ITEMS,
+            "{path} shows {seen} articles, not the {XSS_ITEMS} hostile items:\n{}",
+            browser.main_html().await
+        );
+    }
+    for id in &item_ids {
+        let url = app.url(&format!("/e/{id}"));
+        browser.goto(&url).await;
+        let seen = assert_inert(&browser, &url, &fixtures, Duration::from_millis(250)).await;
+        assert!(
+            seen >= 1,
+            "{url} shows no article:\n{}",
+            browser.main_html().await
+        );
+    }
+
+    // The sanitizer alone, without the CSP: the same markup served from a page that has no
+    // Content-Security-Policy must be just as inert.
+    let everyone = reqwest::get(app.url("/"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    fixtures.set(
+        "/everyone-without-csp.html",
+        Reply::ok(everyone).content_type("text/html; charset=utf-8"),
+    );
+    let url = fixtures.url("/everyone-without-csp.html");
+    browser.goto(&url).await;
+    let seen = assert_inert(&browser, &url, &fixtures, Duration::from_secs(1)).await;
+    assert!(seen >= XSS_ITEMS, "the copy lost its articles");
+
+    // The control: the same vectors unsanitized, without a CSP, do set their markers, so
+    // the checks above would have seen them run.
+    fixtures.set(
+        "/unsanitized.html",
+        Reply::ok(unsanitized_page(&feed)).content_type("text/html; charset=utf-8"),
+    );
+    browser.goto(&fixtures.url("/unsanitized.html")).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let ran = strings(&browser.eval(ALL_MARKERS).await);
+    for expected in [
+        "__xss_1", "__xss_2", "__xss_11", "__xss_12", "__xss_13", "__xss_15",
+    ] {
+        assert!(
+            ran.iter().any(|marker| marker == expected),
+            "the unsanitized control did not set {expected} (it set {ran:?}): the marker check \
+             would not notice a vector that runs"
+        );
+    }
+
+    assert_eq!(
+        fixtures.hits("/refreshed"),
+        0,
+        "a meta refresh in an item was followed"
+    );
+    browser.close().await;
+}
+
+/// Checks the loaded page right away and again after `wait`: no marker global, no
+/// handler attribute or script URL in the DOM, no `<base>`, no navigation away. Returns how
+/// many `<article>` elements the page has.
+async fn assert_inert(
+    browser: &Browser,
+    url: &str,
+    fixtures: &FixtureServer,
+    wait: Duration,
+) -> usize {
+    let mut articles = 0;
+    for when in ["on load", "after a wait"] {
+        if when == "after a wait" {
+            tokio::time::sleep(wait).await;
+        }
+        let state = browser.eval(INSPECT_DOM).await;
+        let markers = strings(&state["markers"]);
+        let problems = strings(&state["problems"]);
+        assert!(
+            markers.is_empty(),
+            "script ran on {url} ({when}): {markers:?} set\n{}",
+            browser.main_html().await
+        );
+        assert!(
+            problems.is_empty(),
+            "hostile markup survived on {url} ({when}):\n{}",
+            problems.join("\n")
+        );
+        assert_eq!(
+            state["href"].as_str(),
+            Some(url),
+            "the page navigated away ({when})"
+        );
+        assert_eq!(
+            state["baseURI"].as_str(),
+            Some(url),
+            "the document base URL was changed ({when})"
+        );
+        assert_eq!(
+            fixtures.hits("/refreshed"),
+            0,
+            "a meta refresh ran on {url}"
+        );
+        articles = state["articles"].as_u64().unwrap_or(0) as usize;
+    }
+    articles
+}
+
+/// The descriptions of the hostile feed as one raw HTML page, each in its own `srcdoc`
+/// frame so that one vector's unclosed element cannot swallow the next; the meta refresh is
+/// left out (it would take its frame away before it can be checked).
+fn unsanitized_page(feed: &str) -> String {
+    let mut frames = String::new();
+    let mut rest = feed;
+    while let Some(start) = rest.find("<description>") {
+        rest = &rest[start + "<description>".len()..];
+        let end = rest.find("</description>").expect("a closed description");
+        let text = &rest[..end];
+        rest = &rest[end..];
+        let html = match text.strip_prefix("<![CDATA[") {
+            Some(cdata) => cdata.trim_end_matches("]]>").to_owned(),
+            None => text
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&quot;", "\"")
+                .replace("&amp;", "&"),
+        };
+        if !html.contains("http-equiv") {
+            let attribute = html.replace('&', "&amp;").replace('"', "&quot;");
+            frames.push_str(&format!("<iframe srcdoc=\"{attribute}\"></iframe>\n"));
+        }
+    }
+    format!("<!doctype html><html><head><title>control</title></head><body>{frames}</body></html>")
+}
+
+/// The marker globals set in the page and in each of its frames.
+const ALL_MARKERS: &str = r#"
+const found = Object.keys(window).filter(k => k.startsWith('__xss'));
+for (const frame of document.querySelectorAll('iframe')) {
+  try {
+    found.push(...Object.keys(frame.contentWindow).filter(k => k.startsWith('__xss')));
+  } catch (e) {}
+}
+return [...new Set(found)].sort();
+"#;
+
+fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .map(|values| {
+            values
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A feed source stored directly (the XSS test is about rendering, not the add form).
+fn insert_feed(app: &WebApp, user: UserId, url: &str) -> SourceId {
+    let params = serde_json::json!({ "url": url });
+    app.store
+        .write_blocking(|tx| {
+            sources::insert(
+                tx,
+                &sources::NewSource {
+                    user_id: user,
+                    kind: "feed",
+                    params: &params,
+                    title: "",
+                    schedule: "",
+                },
+                Utc::now(),
+            )
+        })
+        .unwrap()
+}
+
+/// One poll through the real pipeline (the test server runs no scheduler).
+async fn poll(app: &WebApp, fixture_origin: &str, id: SourceId) -> PollReport {
+    let fetch = FetchConfig {
+        allowed_private_origins: vec![fixture_origin.to_owned()],
+        ..FetchConfig::default()
+    };
+    let ingest = Ingest::new(
+        app.store.clone(),
+        Arc::new(HttpClient::new(&fetch).unwrap()),
+        Arc::new(connectors::Registry::default()),
+        SchedulerConfig::default(),
+    );
+    ingest.poll_source(id).await.unwrap()
+}
+
+/// An RSS feed of three fresh items, oldest first in time: "First post" 3 hours ago,
+/// "Second post" 2 hours ago, "Third post" 1 hour ago (fresh enough for a like to bump).
+fn fresh_feed(origin: &str) -> String {
+    let now = Utc::now();
+    let mut out = String::from(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<rss version=\"2.0\"><channel>\
+         <title>Fixture blog</title><link>",
+    );
+    out.push_str(origin);
+    out.push_str("/</link><description>A blog on the fixture server</description>\n");
+    for (n, title) in [(1, "First post"), (2, "Second post"), (3, "Third post")] {
+        let published = (now - TimeDelta::hours(4 - n)).to_rfc2822();
+        out.push_str(&format!(
+            "<item><guid isPermaLink=\"false\">post-{n}</guid><title>{title}</title>\
+             <link>{origin}/posts/{n}</link><description>&lt;p&gt;Body of {title}&lt;/p&gt;</description>\
+             <pubDate>{published}</pubDate></item>\n"
+        ));
+    }
+    out.push_str("</channel></rss>\n");
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn main_flow_with_javascript() {
+    main_flow(BrowserOptions { javascript: true }, "flow").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn main_flow_without_javascript() {
+    main_flow(BrowserOptions { javascript: false }, "flow-nojs").await;
+}
+
+/// setup → paste a feed URL → preview → add → (poll) → items → comment (bump) → like
+/// (bump) → log out, clicking real buttons in real forms.
+async fn main_flow(options: BrowserOptions, name: &str) {
+    let Some(browser) = Browser::start(options).await else {
+        return;
+    };
+    let fixtures = FixtureServer::start().await;
+    fixtures.set(
+        "/blog/feed.xml",
+        Reply::ok(fresh_feed(&fixtures.origin())).content_type("application/rss+xml"),
+    );
+    fixtures.set(
+        "/js-probe.html",
+        Reply::ok("<!doctype html><title>off</title><script>document.title = 'on'</script>")
+            .content_type("text/html"),
+    );
+    let app = WebApp::start(&fixtures.origin()).await;
+
+    // JavaScript is really on or off in this browser.
+    browser.goto(&fixtures.url("/js-probe.html")).await;
+    let title = browser.client.title().await.unwrap();
+    let expected = if options.javascript { "on" } else { "off" };
+    assert_eq!(
+        title, expected,
+        "JavaScript enabled = {}",
+        options.javascript
+    );
+
+    // First run: the setup form creates the administrator and logs them in.
+    browser.goto(&app.url("/")).await;
+    screenshots(&browser, &format!("{name}-setup"), options).await;
+    browser.fill("input[name=name]", "ana").await;
+    browser.fill("input[name=display_name]", "Ana Lima").await;
+    browser.fill("input[name=password]", PASSWORD).await;
+    browser.fill("input[name=password2]", PASSWORD).await;
+    browser.press(None, "Create the administrator").await;
+    assert!(
+        browser.exists("form[action='/logout']").await,
+        "not logged in after setup, at {}:\n{}",
+        browser.current_url().await,
+        browser.main_html().await
+    );
+
+    // Paste the feed URL, preview it, add it.
+    browser.goto(&app.url("/settings/sources")).await;
+    browser
+        .fill(
+            "form#add-source input[name=input]",
+            &fixtures.url("/blog/feed.xml"),
+        )
+        .await;
+    let form = browser.find("form#add-source").await;
+    browser.press(Some(&form), "Preview").await;
+    let previews = browser.find_all("li.preview-item").await;
+    assert_eq!(
+        previews.len(),
+        3,
+        "the preview should list the feed's 3 items:\n{}",
+        browser.main_html().await
+    );
+    let preview_text = browser.text("main").await;
+    assert!(preview_text.contains("Third post"), "{preview_text}");
+    screenshots(&browser, &format!("{name}-preview"), options).await;
+    browser.press(None, "Add this source").await;
+    let path = browser.path().await;
+    let source = path
+        .strip_prefix("/settings/sources/")
+        .and_then(|id| id.parse::<i64>().ok())
+        .map(SourceId)
+        .unwrap_or_else(|| {
+            panic!("adding a source should land on /settings/sources/{{id}}, not {path}")
+        });
+
+    // The harness runs no scheduler: poll through the real pipeline, as the scheduler would.
+    let report = poll(&app, &fixtures.origin(), source).await;
+    assert_eq!(report.error, None, "{report:?}");
+    assert_eq!(report.n_new, 3, "{report:?}");
+
+    // The items appear on Ana's stream, newest first.
+    browser.goto(&app.url("/ana")).await;
+    let order = article_ids(&browser).await;
+    assert_eq!(
+        order.len(),
+        3,
+        "three items on /ana:\n{}",
+        browser.main_html().await
+    );
+    let stream_text = browser.text("main").await;
+    for title in ["First post", "Second post", "Third post"] {
+        assert!(
+            stream_text.contains(title),
+            "{title} missing on /ana:\n{stream_text}"
+        );
+    }
+    let (newest, middle, oldest) = (order[0].clone(), order[1].clone(), order[2].clone());
+
+    // A comment on the oldest item bumps it to the top.
+    let comment = "Lovely post, thanks!";
+    browser
+        .fill(&format!("#{oldest} textarea[name=body]"), comment)
+        .await;
+    let article = browser.find(&format!("#{oldest}")).await;
+    browser.press(Some(&article), "Comment").await;
+    browser.goto(&app.url("/ana")).await;
+    let order = article_ids(&browser).await;
+    assert_eq!(
+        order,
+        [oldest.clone(), newest.clone(), middle.clone()],
+        "after the comment"
+    );
+    let comments = browser.text(&format!("#{oldest} li.comment")).await;
+    assert!(
+        comments.contains(comment),
+        "the comment is shown: {comments}"
+    );
+
+    // A like on a fresh item bumps it too, and the likes line names the liker.
+    let article = browser.find(&format!("#{middle}")).await;
+    browser.press(Some(&article), "Like").await;
+    browser.goto(&app.url("/ana")).await;
+    let order = article_ids(&browser).await;
+    assert_eq!(
+        order,
+        [middle.clone(), oldest.clone(), newest.clone()],
+        "after the like"
+    );
+    let likes = browser.text(&format!("#{middle} p.likes")).await;
+    assert!(
+        likes.contains("Ana Lima") || likes.contains("ana") || likes.contains("You"),
+        "the likes line names the liker: {likes}"
+    );
+    screenshots(&browser, &format!("{name}-stream"), options).await;
+    let item_id = middle.trim_start_matches("item-");
+    browser.goto(&app.url(&format!("/e/{item_id}"))).await;
+    screenshots(&browser, &format!("{name}-item"), options).await;
+
+    // Log out: the nav offers "Log in" again and the settings need a login.
+    browser.press(None, "Log out").await;
+    assert!(
+        !browser.exists("form[action='/logout']").await,
+        "still logged in after logging out:\n{}",
+        browser.html().await
+    );
+    assert!(
+        browser.exists("a[href='/login']").await,
+        "no login link after logout"
+    );
+    browser.goto(&app.url("/settings/sources")).await;
+    assert_eq!(
+        browser.path().await,
+        "/login",
+        "the sources page needs a login"
+    );
+
+    assert!(
+        fixtures
+            .all_requests()
+            .iter()
+            .all(|r| r.path != "/refreshed"),
+        "unexpected request"
+    );
+    browser.close().await;
+}
+
+/// The `id`s of the stream's `article.item`s, top to bottom.
+async fn article_ids(browser: &Browser) -> Vec<String> {
+    let mut ids = Vec::new();
+    for article in browser.find_all("article.item").await {
+        ids.push(
+            article
+                .attr("id")
+                .await
+                .unwrap()
+                .expect("every article.item has an id"),
+        );
+    }
+    ids
+}
+
+/// The current page at 375 px and 1280 px wide. Only the JavaScript run takes the full set;
+/// without JavaScript the stream is enough.
+async fn screenshots(browser: &Browser, name: &str, options: BrowserOptions) {
+    if !options.javascript && !name.ends_with("-stream") {
+        return;
+    }
+    for width in [375, 1280] {
+        let path = browser.screenshot(name, width).await;
+        assert!(path.starts_with(screenshot_dir()));
+        let size = std::fs::metadata(&path).unwrap().len();
+        assert!(size > 1000, "{} is only {size} bytes", path.display());
+    }
+    browser.reset_window().await;
+}
