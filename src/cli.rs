@@ -218,9 +218,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         database = %config.database.path.display(),
         "listening"
     );
-    let state = web::AppState::new(store, Arc::new(config), sources).with_context(|| {
-        "cannot read or create the cookie key beside the database".to_string()
-    })?;
+    let state = web::AppState::new(store, Arc::new(config), sources)
+        .with_context(|| "cannot read or create the cookie key beside the database".to_string())?;
     let stop = shutdown.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
@@ -625,7 +624,11 @@ async fn export(config: Config, command: ExportCommand) -> anyhow::Result<()> {
                 let doc = store.read(move |conn| page(conn, &scope, number)).await?;
                 let meta = stream_meta(
                     &site,
-                    Owner { name: &owner.name, display_name: &owner.display_name, created_at: owner.created_at },
+                    Owner {
+                        name: &owner.name,
+                        display_name: &owner.display_name,
+                        created_at: owner.created_at,
+                    },
                     StreamKind::User,
                     Format::Atom,
                     &doc.block,
@@ -647,13 +650,22 @@ async fn export(config: Config, command: ExportCommand) -> anyhow::Result<()> {
                 }
                 number = Some(next);
             }
-            println!("wrote {n_entries} entries in {n_files} files to {}", out.display());
+            println!(
+                "wrote {n_entries} entries in {n_files} files to {}",
+                out.display()
+            );
         }
         ExportCommand::Opml { user } => {
             let owner = find_user(&store, &user).await?;
             let owner_id = owner.id;
-            let list = store.read(move |conn| sources::list(conn, Some(owner_id))).await?;
-            let created = list.iter().map(|s| s.created_at).max().unwrap_or(owner.created_at);
+            let list = store
+                .read(move |conn| sources::list(conn, Some(owner_id)))
+                .await?;
+            let created = list
+                .iter()
+                .map(|s| s.created_at)
+                .max()
+                .unwrap_or(owner.created_at);
             let bytes = web::pages::feeds::opml_document(&owner, &list, created);
             std::io::stdout().lock().write_all(&bytes)?;
         }
@@ -666,7 +678,11 @@ async fn export(config: Config, command: ExportCommand) -> anyhow::Result<()> {
                 .ok_or_else(|| anyhow!("the backup path must be valid UTF-8"))?
                 .to_owned();
             store.read(move |conn| backup(conn, &target)).await?;
-            println!("backed up {} to {}", config.database.path.display(), file.display());
+            println!(
+                "backed up {} to {}",
+                config.database.path.display(),
+                file.display()
+            );
         }
     }
     Ok(())

@@ -43,27 +43,29 @@ pub fn comments_atom(meta: &FeedMeta, entry: &ExportItem, comments: &[ExportComm
                 feed_head(writer, meta)?;
                 for comment in comments {
                     let permalink = format!("{item_page}#c{}", comment.id.0);
-                    writer.create_element("entry").write_inner_content(|writer| {
-                        text_element(writer, "id", &site.comment_tag(comment.id))?;
-                        let title = format!("Comment by {}", comment.author_name);
-                        text_element(writer, "title", &title)?;
-                        link(writer, "alternate", &permalink, Some("text/html"))?;
-                        writer
-                            .create_element("thr:in-reply-to")
-                            .with_attribute(("ref", item_tag.as_str()))
-                            .with_attribute(("href", item_page.as_str()))
-                            .with_attribute(("type", "text/html"))
-                            .write_empty()?;
-                        person(writer, "author", &comment.author_name, &comment.author_url)?;
-                        text_element(writer, "published", &rfc3339(comment.created_at))?;
-                        let updated = comment.edited_at.unwrap_or(comment.created_at);
-                        text_element(writer, "updated", &rfc3339(updated))?;
-                        writer
-                            .create_element("content")
-                            .with_attribute(("type", "text"))
-                            .write_text_content(BytesText::new(&xml_text(&comment.body)))?;
-                        Ok(())
-                    })?;
+                    writer
+                        .create_element("entry")
+                        .write_inner_content(|writer| {
+                            text_element(writer, "id", &site.comment_tag(comment.id))?;
+                            let title = format!("Comment by {}", comment.author_name);
+                            text_element(writer, "title", &title)?;
+                            link(writer, "alternate", &permalink, Some("text/html"))?;
+                            writer
+                                .create_element("thr:in-reply-to")
+                                .with_attribute(("ref", item_tag.as_str()))
+                                .with_attribute(("href", item_page.as_str()))
+                                .with_attribute(("type", "text/html"))
+                                .write_empty()?;
+                            person(writer, "author", &comment.author_name, &comment.author_url)?;
+                            text_element(writer, "published", &rfc3339(comment.created_at))?;
+                            let updated = comment.edited_at.unwrap_or(comment.created_at);
+                            text_element(writer, "updated", &rfc3339(updated))?;
+                            writer
+                                .create_element("content")
+                                .with_attribute(("type", "text"))
+                                .write_text_content(BytesText::new(&xml_text(&comment.body)))?;
+                            Ok(())
+                        })?;
                 }
                 Ok(())
             })?;
@@ -122,60 +124,62 @@ fn item_entry(writer: &mut XmlWriter, meta: &FeedMeta, entry: &ExportItem) -> io
     let item = &entry.item;
     let item_page = site.item_page(item.id);
     let n_comments = entry.n_comments.to_string();
-    writer.create_element("entry").write_inner_content(|writer| {
-        text_element(writer, "id", &site.item_tag(item.id))?;
-        writer
-            .create_element("title")
-            .with_attribute(("type", "text"))
-            .write_text_content(BytesText::new(&xml_text(&item.title)))?;
-        match &item.url {
-            Some(url) => {
-                link(writer, "alternate", url.as_str(), None)?;
-                link(writer, "related", &item_page, Some("text/html"))?;
-            }
-            None => link(writer, "alternate", &item_page, Some("text/html"))?,
-        }
-        writer
-            .create_element("link")
-            .with_attribute(("rel", "replies"))
-            .with_attribute(("type", "application/atom+xml"))
-            .with_attribute(("href", site.comments_feed(item.id).as_str()))
-            .with_attribute(("thr:count", n_comments.as_str()))
-            .write_empty()?;
-        for media in &item.media {
-            let mut element = writer
-                .create_element("link")
-                .with_attribute(("rel", "enclosure"))
-                .with_attribute(("href", media.url.as_str()));
-            if let Some(media_type) = media.media_type.as_deref().filter(|t| is_media_type(t)) {
-                element = element.with_attribute(("type", xml_text(media_type).as_ref()));
-            }
-            if let Some(length) = media.length {
-                element = element.with_attribute(("length", length.to_string().as_str()));
-            }
-            element.write_empty()?;
-        }
-        let author = item
-            .author_name
-            .as_deref()
-            .filter(|name| !name.trim().is_empty())
-            .unwrap_or(&item.user_name);
-        person(writer, "author", author, "")?;
-        text_element(writer, "published", &rfc3339(item.published_at))?;
-        text_element(writer, "updated", &rfc3339(entry_updated(item)))?;
-        for tag in item.tags.iter().filter(|tag| !tag.trim().is_empty()) {
+    writer
+        .create_element("entry")
+        .write_inner_content(|writer| {
+            text_element(writer, "id", &site.item_tag(item.id))?;
             writer
-                .create_element("category")
-                .with_attribute(("term", xml_text(tag).as_ref()))
+                .create_element("title")
+                .with_attribute(("type", "text"))
+                .write_text_content(BytesText::new(&xml_text(&item.title)))?;
+            match &item.url {
+                Some(url) => {
+                    link(writer, "alternate", url.as_str(), None)?;
+                    link(writer, "related", &item_page, Some("text/html"))?;
+                }
+                None => link(writer, "alternate", &item_page, Some("text/html"))?,
+            }
+            writer
+                .create_element("link")
+                .with_attribute(("rel", "replies"))
+                .with_attribute(("type", "application/atom+xml"))
+                .with_attribute(("href", site.comments_feed(item.id).as_str()))
+                .with_attribute(("thr:count", n_comments.as_str()))
                 .write_empty()?;
-        }
-        writer
-            .create_element("content")
-            .with_attribute(("type", "html"))
-            .write_text_content(BytesText::new(&xml_text(item.content.as_str())))?;
-        text_element(writer, "thr:total", &n_comments)?;
-        Ok(())
-    })?;
+            for media in &item.media {
+                let mut element = writer
+                    .create_element("link")
+                    .with_attribute(("rel", "enclosure"))
+                    .with_attribute(("href", media.url.as_str()));
+                if let Some(media_type) = media.media_type.as_deref().filter(|t| is_media_type(t)) {
+                    element = element.with_attribute(("type", xml_text(media_type).as_ref()));
+                }
+                if let Some(length) = media.length {
+                    element = element.with_attribute(("length", length.to_string().as_str()));
+                }
+                element.write_empty()?;
+            }
+            let author = item
+                .author_name
+                .as_deref()
+                .filter(|name| !name.trim().is_empty())
+                .unwrap_or(&item.user_name);
+            person(writer, "author", author, "")?;
+            text_element(writer, "published", &rfc3339(item.published_at))?;
+            text_element(writer, "updated", &rfc3339(entry_updated(item)))?;
+            for tag in item.tags.iter().filter(|tag| !tag.trim().is_empty()) {
+                writer
+                    .create_element("category")
+                    .with_attribute(("term", xml_text(tag).as_ref()))
+                    .write_empty()?;
+            }
+            writer
+                .create_element("content")
+                .with_attribute(("type", "html"))
+                .write_text_content(BytesText::new(&xml_text(item.content.as_str())))?;
+            text_element(writer, "thr:total", &n_comments)?;
+            Ok(())
+        })?;
     Ok(())
 }
 
@@ -212,6 +216,142 @@ fn person(writer: &mut XmlWriter, role: &str, name: &str, url: &str) -> io::Resu
 /// RFC 4287 §3.1.1 wants `type/subtype`; anything else is left out rather than invalid.
 fn is_media_type(text: &str) -> bool {
     text.split_once('/').is_some_and(|(kind, sub)| {
-        !kind.is_empty() && !sub.is_empty() && !text.chars().any(|c| c.is_whitespace() || c.is_control())
+        !kind.is_empty()
+            && !sub.is_empty()
+            && !text.chars().any(|c| c.is_whitespace() || c.is_control())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+    use crate::export::{Block, Format, Owner, Site, StreamKind, stream_meta};
+    use crate::model::{Item, ItemId, ItemKind, SafeHtml, SourceId, UserId};
+
+    fn item(id: i64, title: &str, html: &str) -> ExportItem {
+        ExportItem {
+            item: Item {
+                id: ItemId(id),
+                user_id: UserId(1),
+                user_name: "ana".into(),
+                source_id: SourceId(1),
+                source_kind: "feed".into(),
+                source_title: String::new(),
+                external_id: id.to_string(),
+                url: None,
+                title: title.into(),
+                author_name: Some("A\u{0}na".into()),
+                content: SafeHtml::assume_sanitized(html.into()),
+                summary_text: String::new(),
+                kind: ItemKind::Note,
+                media: Vec::new(),
+                tags: vec!["x<y".into(), String::new()],
+                published_at: Utc::now(),
+                updated_at: None,
+                fetched_at: Utc::now(),
+                bumped_at: Utc::now(),
+            },
+            n_comments: 2,
+        }
+    }
+
+    #[track_caller]
+    fn check_titles(entries: &[ExportItem], expected: &[&str]) {
+        let site = Site::new("https://t.example");
+        let owner = Owner {
+            name: "ana",
+            display_name: "Ana \u{1b}",
+            created_at: Utc::now(),
+        };
+        let block = Block {
+            offset: 0,
+            limit: 50,
+            page: None,
+            n_archive_pages: 0,
+        };
+        for format in [Format::Atom, Format::Rss, Format::Json] {
+            let meta = stream_meta(
+                &site,
+                owner,
+                StreamKind::User,
+                format,
+                &block,
+                entries,
+                "/i.svg",
+            );
+            let bytes = format.render(&meta, entries);
+            let feed = feed_rs::parser::parse(&bytes[..]).unwrap_or_else(|err| {
+                panic!("{format:?}: {err}\n{}", String::from_utf8_lossy(&bytes))
+            });
+            let titles: Vec<String> = feed
+                .entries
+                .iter()
+                .map(|e| {
+                    e.title
+                        .as_ref()
+                        .map(|t| t.content.clone())
+                        .unwrap_or_default()
+                })
+                .collect();
+            assert_eq!(titles, expected, "{format:?}");
+        }
+    }
+
+    #[test]
+    fn hostile_titles_stay_well_formed() {
+        check_titles(
+            &[
+                item(1, "<script>alert(1)</script>", "<p>]]></p>"),
+                item(2, "a ]]> b", "<![CDATA[ x ]]>"),
+                item(
+                    3,
+                    "bell\u{7} esc\u{1b} nul\u{0} \u{FFFE}end",
+                    "\u{1}<b>x</b>",
+                ),
+            ],
+            &["<script>alert(1)</script>", "a ]]> b", "bell esc nul end"],
+        );
+    }
+
+    #[test]
+    fn entry_carries_thread_count_and_replies_link() {
+        let site = Site::new("https://t.example");
+        let owner = Owner {
+            name: "ana",
+            display_name: "",
+            created_at: Utc::now(),
+        };
+        let block = Block {
+            offset: 0,
+            limit: 50,
+            page: None,
+            n_archive_pages: 2,
+        };
+        let entries = [item(5, "t", "")];
+        let meta = stream_meta(
+            &site,
+            owner,
+            StreamKind::User,
+            Format::Atom,
+            &block,
+            &entries,
+            "/i.svg",
+        );
+        let text = String::from_utf8(atom(&meta, &entries)).unwrap();
+        assert!(text.contains("<thr:total>2</thr:total>"), "{text}");
+        assert!(
+            text.contains("href=\"https://t.example/e/5/comments.atom\" thr:count=\"2\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("rel=\"prev-archive\" href=\"https://t.example/ana/feed.atom?page=2\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("<id>tag:t.example,2026:item/5</id>"),
+            "{text}"
+        );
+    }
 }

@@ -1,9 +1,11 @@
 //! JSON Feed 1.1 (https://jsonfeed.org/version/1.1) documents of a stream; `next_url`
 //! walks to older archive pages as `prev-archive` does in Atom. Pure: no IO.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
-use super::{ExportItem, FeedMeta, entry_updated, rfc3339};
+use super::{ExportItem, FeedMeta, entry_updated, rfc3339, xml_text};
 
 pub const VERSION: &str = "https://jsonfeed.org/version/1.1";
 
@@ -34,10 +36,10 @@ struct JsonItem<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     external_url: Option<String>,
     #[serde(skip_serializing_if = "str::is_empty")]
-    title: &'a str,
-    content_html: &'a str,
+    title: Cow<'a, str>,
+    content_html: Cow<'a, str>,
     #[serde(skip_serializing_if = "str::is_empty")]
-    summary: &'a str,
+    summary: Cow<'a, str>,
     date_published: String,
     date_modified: String,
     authors: Vec<Author<'a>>,
@@ -65,7 +67,9 @@ pub fn json_feed(meta: &FeedMeta, entries: &[ExportItem]) -> Vec<u8> {
         icon: &meta.icon_url,
         authors: vec![Author {
             name: &meta.author_name,
-            url: Some(&meta.author_url).filter(|url| !url.is_empty()).map(|u| u.as_str()),
+            url: Some(&meta.author_url)
+                .filter(|url| !url.is_empty())
+                .map(|u| u.as_str()),
         }],
         items: entries.iter().map(|entry| item(meta, entry)).collect(),
     };
@@ -90,12 +94,16 @@ fn item<'a>(meta: &FeedMeta, entry: &'a ExportItem) -> JsonItem<'a> {
             .map(|u| u.to_string())
             .unwrap_or_else(|| item_page.clone()),
         external_url: item.url.as_ref().map(|_| item_page),
-        title: &item.title,
-        content_html: item.content.as_str(),
-        summary: &item.summary_text,
+        // The same text as the XML formats carry, so every format reads back alike.
+        title: xml_text(&item.title),
+        content_html: xml_text(item.content.as_str()),
+        summary: xml_text(&item.summary_text),
         date_published: rfc3339(item.published_at),
         date_modified: rfc3339(entry_updated(item)),
-        authors: vec![Author { name: author, url: None }],
+        authors: vec![Author {
+            name: author,
+            url: None,
+        }],
         tags: item
             .tags
             .iter()
@@ -107,7 +115,10 @@ fn item<'a>(meta: &FeedMeta, entry: &'a ExportItem) -> JsonItem<'a> {
             .iter()
             .map(|media| Attachment {
                 url: media.url.as_str(),
-                mime_type: media.media_type.as_deref().unwrap_or("application/octet-stream"),
+                mime_type: media
+                    .media_type
+                    .as_deref()
+                    .unwrap_or("application/octet-stream"),
                 size_in_bytes: media.length,
             })
             .collect(),

@@ -248,7 +248,11 @@ pub struct Owner<'a> {
 
 impl Owner<'_> {
     pub fn shown_name(&self) -> &str {
-        if self.display_name.trim().is_empty() { self.name } else { self.display_name }
+        if self.display_name.trim().is_empty() {
+            self.name
+        } else {
+            self.display_name
+        }
     }
 }
 
@@ -368,10 +372,7 @@ mod tests {
 
     #[track_caller]
     fn check_block(n_items: u64, page: Option<u64>, expected: Option<(u64, u64)>) {
-        assert_eq!(
-            block(n_items, page).map(|b| (b.offset, b.limit)),
-            expected
-        );
+        assert_eq!(block(n_items, page).map(|b| (b.offset, b.limit)), expected);
     }
 
     #[test]

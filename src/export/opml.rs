@@ -2,12 +2,14 @@
 //! defensive: no DTD is processed (a DOCTYPE refuses the file), nesting, outline count and
 //! size are capped, and every URL is checked before it becomes a source. Pure: no IO.
 
-use quick_xml::{Reader, XmlVersion};
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesStart, BytesText, Event};
+use quick_xml::{Reader, XmlVersion};
 use url::Url;
 
 use super::{rfc822, xml_text};
+use crate::config::FetchConfig;
+use crate::fetch::guard::{GuardPolicy, check_url};
 
 /// Largest OPML file accepted, in bytes.
 pub const MAX_OPML_BYTES: usize = 1024 * 1024;
@@ -49,7 +51,12 @@ pub enum OpmlError {
 }
 
 /// The OPML document listing `sources`.
-pub fn opml(title: &str, owner_name: &str, created: chrono::DateTime<chrono::Utc>, sources: &[OpmlSource]) -> Vec<u8> {
+pub fn opml(
+    title: &str,
+    owner_name: &str,
+    created: chrono::DateTime<chrono::Utc>,
+    sources: &[OpmlSource],
+) -> Vec<u8> {
     let mut writer = Writer::new_with_indent(Vec::new(), b' ', 1);
     let result = writer
         .write_event(Event::Decl(BytesDecl::new("1.0", Some("utf-8"), None)))
@@ -58,36 +65,40 @@ pub fn opml(title: &str, owner_name: &str, created: chrono::DateTime<chrono::Utc
                 .create_element("opml")
                 .with_attribute(("version", "2.0"))
                 .write_inner_content(|writer| {
-                    writer.create_element("head").write_inner_content(|writer| {
-                        writer
-                            .create_element("title")
-                            .write_text_content(BytesText::new(&xml_text(title)))?;
-                        writer
-                            .create_element("dateCreated")
-                            .write_text_content(BytesText::new(&rfc822(created)))?;
-                        writer
-                            .create_element("ownerName")
-                            .write_text_content(BytesText::new(&xml_text(owner_name)))?;
-                        Ok(())
-                    })?;
-                    writer.create_element("body").write_inner_content(|writer| {
-                        for source in sources {
-                            let text = if source.title.trim().is_empty() {
-                                &source.xml_url
-                            } else {
-                                &source.title
-                            };
+                    writer
+                        .create_element("head")
+                        .write_inner_content(|writer| {
                             writer
-                                .create_element("outline")
-                                .with_attribute(("type", "rss"))
-                                .with_attribute(("text", xml_text(text).as_ref()))
-                                .with_attribute(("title", xml_text(text).as_ref()))
-                                .with_attribute(("xmlUrl", xml_text(&source.xml_url).as_ref()))
-                                .with_attribute(("category", xml_text(&source.kind).as_ref()))
-                                .write_empty()?;
-                        }
-                        Ok(())
-                    })?;
+                                .create_element("title")
+                                .write_text_content(BytesText::new(&xml_text(title)))?;
+                            writer
+                                .create_element("dateCreated")
+                                .write_text_content(BytesText::new(&rfc822(created)))?;
+                            writer
+                                .create_element("ownerName")
+                                .write_text_content(BytesText::new(&xml_text(owner_name)))?;
+                            Ok(())
+                        })?;
+                    writer
+                        .create_element("body")
+                        .write_inner_content(|writer| {
+                            for source in sources {
+                                let text = if source.title.trim().is_empty() {
+                                    &source.xml_url
+                                } else {
+                                    &source.title
+                                };
+                                writer
+                                    .create_element("outline")
+                                    .with_attribute(("type", "rss"))
+                                    .with_attribute(("text", xml_text(text).as_ref()))
+                                    .with_attribute(("title", xml_text(text).as_ref()))
+                                    .with_attribute(("xmlUrl", xml_text(&source.xml_url).as_ref()))
+                                    .with_attribute(("category", xml_text(&source.kind).as_ref()))
+                                    .write_empty()?;
+                            }
+                            Ok(())
+                        })?;
                     Ok(())
                 })?;
             Ok(())
@@ -195,7 +206,10 @@ pub fn plan(
 ) -> Vec<PlannedSource> {
     let mut planned: Vec<PlannedSource> = Vec::new();
     for entry in entries {
-        let shown = xml_text(&entry.xml_url).chars().take(MAX_SHOWN_URL_CHARS).collect::<String>();
+        let shown = xml_text(&entry.xml_url)
+            .chars()
+            .take(MAX_SHOWN_URL_CHARS)
+            .collect::<String>();
         let url = match check_import_url(&entry.xml_url).and_then(|url| guard(&url).map(|()| url)) {
             Ok(url) => url,
             Err(reason) => {
@@ -204,7 +218,9 @@ pub fn plan(
             }
         };
         let Some((connector, params)) = registry.recognize(url.as_str()) else {
-            report.refused.push((shown, "no connector recognizes this URL".to_owned()));
+            report
+                .refused
+                .push((shown, "no connector recognizes this URL".to_owned()));
             continue;
         };
         let params = match connector.validate(&params) {
@@ -227,6 +243,15 @@ pub fn plan(
         });
     }
     planned
+}
+
+/// The fetcher's SSRF check (`fetch::guard`, pure) under these fetch settings, for
+/// [`plan`]: private addresses are refused unless the settings allow them.
+pub fn ssrf_guard(
+    fetch: &FetchConfig,
+) -> Result<impl Fn(&Url) -> Result<(), String> + use<>, String> {
+    let policy = GuardPolicy::new(fetch.allow_private_networks, &fetch.allowed_private_origins)?;
+    Ok(move |url: &Url| check_url(url, &policy).map_err(|err| err.to_string()))
 }
 
 /// Whether an imported URL may become a source: http or https, not a local name, and
@@ -314,7 +339,13 @@ mod tests {
         let bytes = opml("ana", "ana", chrono::Utc::now(), &sources);
         let (entries, warnings) = parse(&bytes).unwrap();
         assert!(warnings.is_empty());
-        assert_eq!(entries, [OpmlEntry { title: "A & B <c>".into(), xml_url: sources[0].xml_url.clone() }]);
+        assert_eq!(
+            entries,
+            [OpmlEntry {
+                title: "A & B <c>".into(),
+                xml_url: sources[0].xml_url.clone()
+            }]
+        );
     }
 
     #[test]

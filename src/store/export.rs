@@ -131,7 +131,11 @@ pub fn item_with_comments(
             let display_name: String = row.get(2)?;
             Ok(ExportComment {
                 id: CommentId(row.get(0)?),
-                author_name: if display_name.trim().is_empty() { name.clone() } else { display_name },
+                author_name: if display_name.trim().is_empty() {
+                    name.clone()
+                } else {
+                    display_name
+                },
                 author_url: name,
                 body: row.get(3)?,
                 created_at: from_ms(row.get(4)?),
@@ -185,13 +189,18 @@ fn scope_params(scope: &Scope) -> (Option<i64>, Option<&str>, Option<i64>) {
 }
 
 /// The number of comments on an item and the time of the newest comment or edit.
-fn comment_stats(conn: &Connection, id: ItemId) -> Result<(u64, Option<DateTime<Utc>>), StoreError> {
+fn comment_stats(
+    conn: &Connection,
+    id: ItemId,
+) -> Result<(u64, Option<DateTime<Utc>>), StoreError> {
     let (n, newest): (i64, Option<i64>) = conn
         .prepare_cached(
             "SELECT count(*), max(max(created_at, coalesce(edited_at, 0)))
              FROM comments WHERE item_id = :item",
         )?
-        .query_row(named_params! { ":item": id.0 }, |row| Ok((row.get(0)?, row.get(1)?)))?;
+        .query_row(named_params! { ":item": id.0 }, |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?;
     Ok((n.max(0) as u64, newest.map(from_ms)))
 }
 
@@ -206,14 +215,27 @@ mod tests {
         let (dir, store) = temp_store();
         store
             .write_blocking(|tx| {
-                create(tx, &NewUser { name: "ana", display_name: "", password_hash: "x", is_admin: false }, Utc::now())
+                create(
+                    tx,
+                    &NewUser {
+                        name: "ana",
+                        display_name: "",
+                        password_hash: "x",
+                        is_admin: false,
+                    },
+                    Utc::now(),
+                )
             })
             .unwrap();
         let target = dir.path().join("copy.db");
         let target_text = target.to_str().unwrap().to_owned();
-        store.read_blocking(|conn| backup(conn, &target_text)).unwrap();
+        store
+            .read_blocking(|conn| backup(conn, &target_text))
+            .unwrap();
         let copy = Connection::open(&target).unwrap();
-        let n: i64 = copy.query_row("SELECT count(*) FROM users", [], |row| row.get(0)).unwrap();
+        let n: i64 = copy
+            .query_row("SELECT count(*) FROM users", [], |row| row.get(0))
+            .unwrap();
         assert_eq!(n, 1);
     }
 }

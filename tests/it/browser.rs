@@ -128,11 +128,15 @@ async fn hostile_feed_runs_no_script_in_chromium() {
     browser.goto(&fixtures.url("/unsanitized.html")).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let ran = strings(&browser.eval(ALL_MARKERS).await);
-    for expected in [
-        "__xss_1", "__xss_2", "__xss_11", "__xss_12", "__xss_13", "__xss_15",
+    eprintln!("the unsanitized control set {ran:?}");
+    // Every vector that runs by itself on load (the rest need a click, or are inert in
+    // Chromium without a sanitizer's help); the focus and nested-frame ones are timing-bound.
+    for n in [
+        1, 2, 5, 6, 7, 11, 12, 13, 15, 19, 20, 23, 24, 25, 26, 27, 28,
     ] {
+        let expected = format!("__xss_{n}");
         assert!(
-            ran.iter().any(|marker| marker == expected),
+            ran.contains(&expected),
             "the unsanitized control did not set {expected} (it set {ran:?}): the marker check \
              would not notice a vector that runs"
         );

@@ -189,6 +189,13 @@ async fn empty_comment_rerenders_with_message_and_keeps_text() {
         too_long.body.contains(&format!(">{long}</textarea>")),
         "text kept"
     );
+    // The re-rendered forms lead back to the item page, not to the POST-only address.
+    assert!(
+        too_long
+            .body
+            .contains(&format!("name=\"next\" value=\"/e/{item}#item-{item}\""))
+    );
+    assert!(!too_long.body.contains("/comments#"), "{}", too_long.body);
     assert!(comments_on(&app, item).is_empty());
 
     // Exactly the limit is fine, and the text is trimmed.

@@ -63,7 +63,15 @@ pub async fn friends_atom_get(
     Query(query): Query<PageQuery>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    stream_get(state, user, Some(Stream::Friends), Format::Atom, query.page, &headers).await
+    stream_get(
+        state,
+        user,
+        Some(Stream::Friends),
+        Format::Atom,
+        query.page,
+        &headers,
+    )
+    .await
 }
 
 pub async fn service_atom_get(
@@ -75,8 +83,15 @@ pub async fn service_atom_get(
     if !is_service_name(&service) {
         return Err(AppError::NotFound);
     }
-    stream_get(state, user, Some(Stream::Service(service)), Format::Atom, query.page, &headers)
-        .await
+    stream_get(
+        state,
+        user,
+        Some(Stream::Service(service)),
+        Format::Atom,
+        query.page,
+        &headers,
+    )
+    .await
 }
 
 pub async fn comments_atom_get(
@@ -239,7 +254,13 @@ async fn stream_get(
     } else {
         CURRENT_MAX_AGE_SECS
     };
-    Ok(conditional(headers, body, format.content_type(), last_modified, max_age))
+    Ok(conditional(
+        headers,
+        body,
+        format.content_type(),
+        last_modified,
+        max_age,
+    ))
 }
 
 fn site(state: &AppState) -> Site {
@@ -274,7 +295,9 @@ fn conditional(
 ) -> Response {
     let digest = Sha256::digest(&body);
     let etag = format!("\"{}\"", crate::web::session::hex(&digest[..16]));
-    let last_modified_text = last_modified.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    let last_modified_text = last_modified
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
     let not_modified = match headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())

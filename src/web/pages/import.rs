@@ -8,11 +8,9 @@ use axum::extract::State;
 use chrono::Utc;
 use maud::{Markup, html};
 use serde::Deserialize;
-use url::Url;
 
 use crate::config::FetchConfig;
 use crate::export::opml::{self, ImportReport};
-use crate::fetch::guard::{GuardPolicy, check_url};
 use crate::model::UserId;
 use crate::store::export::{self as export_store, AddOutcome};
 use crate::store::{Store, StoreError};
@@ -47,9 +45,7 @@ pub async fn run_import(
     bytes: &[u8],
 ) -> Result<ImportReport, ImportError> {
     let (entries, messages) = opml::parse(bytes)?;
-    let policy = GuardPolicy::new(fetch.allow_private_networks, &fetch.allowed_private_origins)
-        .map_err(ImportError::Policy)?;
-    let guard = |url: &Url| check_url(url, &policy).map_err(|err| err.to_string());
+    let guard = opml::ssrf_guard(fetch).map_err(ImportError::Policy)?;
     let mut report = ImportReport {
         messages,
         ..ImportReport::default()
