@@ -1,12 +1,107 @@
 //! Adding and managing sources: recognize what a person pasted, discover feeds, preview,
 //! store, and wake the scheduler. Used by the web pages and the CLI; never renders.
+//!
+//! Every change checks ownership here, so no page can forget it: a source is changed
+//! only by its owner and seen only by its owner or an admin.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use connectors::{Http, Registry};
+use chrono::{DateTime, Utc};
+use connectors::protocol::{discover, feed};
+use connectors::{Connector, ConnectorError, FetchRequest, Http, ItemKind, Poll, Registry};
+use url::Url;
 
+use crate::model::{Source, SourceId, User};
+use crate::normalize::text::truncate_chars;
+use crate::normalize::{NormalizeCtx, normalize};
+use crate::schedule;
 use crate::scheduler::SchedulerHandle;
-use crate::store::Store;
+use crate::store::sources::{self as source_rows, FetchLogRow, NewSource};
+use crate::store::{Store, StoreError};
+
+/// Items shown in a preview.
+pub const MAX_PREVIEW_ITEMS: usize = 10;
+/// Longest source title accepted, in characters.
+pub const MAX_TITLE_CHARS: usize = 200;
+/// Longest pasted input accepted, in characters.
+pub const MAX_INPUT_CHARS: usize = 2000;
+/// Characters of an item's text used as its title in a preview when it has none.
+const UNTITLED_PREVIEW_CHARS: usize = 100;
+
+/// What went wrong, in terms the web maps to statuses and messages.
+#[derive(Debug, thiserror::Error)]
+pub enum SourcesError {
+    #[error("not found")]
+    NotFound,
+    /// The source belongs to someone else.
+    #[error("this source belongs to someone else")]
+    Forbidden,
+    /// What was pasted cannot become a source; the message is for the person who pasted.
+    #[error("{0}")]
+    Input(String),
+    /// Fields of the add or edit form are wrong: field name → message.
+    #[error("some fields are not valid")]
+    Fields(BTreeMap<&'static str, String>),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for SourcesError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound => SourcesError::NotFound,
+            other => SourcesError::Store(other),
+        }
+    }
+}
+
+/// Something the input may become: one connector with its parameters.
+#[derive(Clone, Debug)]
+pub struct Candidate {
+    pub kind: String,
+    pub params: serde_json::Value,
+    /// The feed's address, when the source has one.
+    pub url: Option<String>,
+    /// What the page calls it (a `<link title>`), if anything.
+    pub title: Option<String>,
+    /// Already fetched and parsed while discovering, so previewing costs no request.
+    preview: Option<Preview>,
+}
+
+/// What a source would import, before anything is stored.
+#[derive(Clone, Debug)]
+pub struct Preview {
+    pub kind: String,
+    /// Validated parameters, as they will be stored.
+    pub params: serde_json::Value,
+    pub url: Option<String>,
+    /// The source's own title, or empty.
+    pub title: String,
+    /// The newest items, normalized (plain-text titles), at most [`MAX_PREVIEW_ITEMS`].
+    pub items: Vec<PreviewItem>,
+    /// How many items the document has in all.
+    pub n_items: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct PreviewItem {
+    pub title: String,
+    pub url: Option<String>,
+    pub published_at: DateTime<Utc>,
+    pub kind: ItemKind,
+}
+
+/// The add form as sent: the preview's hidden fields plus what the person typed.
+#[derive(Clone, Debug, Default)]
+pub struct AddSource {
+    pub kind: String,
+    /// Parameters as JSON text.
+    pub params: String,
+    pub title: String,
+    /// Cron text; empty for the default schedule.
+    pub schedule: String,
+}
 
 #[derive(Clone)]
 pub struct Sources {
@@ -29,5 +124,545 @@ impl Sources {
             http,
             scheduler,
         }
+    }
+
+    /// What `input` may become. A feed address is fetched (through the guarded fetcher):
+    /// a feed is the one candidate; an HTML page gives the feeds its
+    /// `<link rel="alternate">`s name or, without any, the first usual feed path on its
+    /// site that answers with a feed. Never empty on `Ok`.
+    pub async fn discover(&self, input: &str) -> Result<Vec<Candidate>, SourcesError> {
+        let input = input.trim();
+        if input.is_empty() {
+            return Err(SourcesError::Input(
+                "Paste a web address, a feed address or a handle first.".into(),
+            ));
+        }
+        if input.chars().count() > MAX_INPUT_CHARS {
+            return Err(SourcesError::Input(
+                "That is too long to be an address.".into(),
+            ));
+        }
+        let Some((connector, params)) = self.registry.recognize(input) else {
+            return Err(SourcesError::Input(format!(
+                "Nothing here looks like a web address, feed or handle. Paste an address \
+                 such as {}.",
+                self.example_input()
+            )));
+        };
+        let params = connector
+            .validate(&params)
+            .map_err(|err| SourcesError::Input(capitalized(&err.to_string())))?;
+        if connector.kind() != "feed" {
+            return Ok(vec![Candidate {
+                kind: connector.kind().to_owned(),
+                url: url_of(&params),
+                params,
+                title: None,
+                preview: None,
+            }]);
+        }
+        let url = url_of(&params)
+            .and_then(|text| Url::parse(&text).ok())
+            .ok_or_else(|| SourcesError::Input("That is not a full web address.".into()))?;
+        self.discover_feed(url).await
+    }
+
+    /// The preview of one candidate: fetched now unless discovery already read it.
+    pub async fn preview(&self, candidate: &Candidate) -> Result<Preview, SourcesError> {
+        if let Some(preview) = &candidate.preview {
+            return Ok(preview.clone());
+        }
+        let connector = self.connector(&candidate.kind)?;
+        let poll = connector
+            .poll(
+                self.http.as_ref(),
+                &candidate.params,
+                &connectors::PollState::default(),
+            )
+            .await
+            .map_err(|err| SourcesError::Input(fetch_error_in_words(&err)))?;
+        Ok(preview_of_poll(
+            &candidate.kind,
+            candidate.params.clone(),
+            poll,
+        ))
+    }
+
+    /// Checks the add form and stores the source for `owner`, due now; wakes the
+    /// scheduler. Field errors come back as [`SourcesError::Fields`]; a source the owner
+    /// already has is an error on the `source` field.
+    pub async fn add(&self, owner: &User, form: &AddSource) -> Result<SourceId, SourcesError> {
+        let mut errors = BTreeMap::new();
+        let params = match self.checked_params(&form.kind, &form.params) {
+            Ok(params) => Some(params),
+            Err(message) => {
+                errors.insert("source", message);
+                None
+            }
+        };
+        let schedule = checked_schedule(&form.schedule, &mut errors);
+        let title = checked_title(&form.title, &mut errors);
+        let Some(params) = params.filter(|_| errors.is_empty()) else {
+            return Err(SourcesError::Fields(errors));
+        };
+        let user_id = owner.id;
+        let kind = form.kind.clone();
+        let inserted = self
+            .store
+            .write(move |tx| {
+                source_rows::insert(
+                    tx,
+                    &NewSource {
+                        user_id,
+                        kind: &kind,
+                        params: &params,
+                        title: &title,
+                        schedule: &schedule,
+                    },
+                    Utc::now(),
+                )
+            })
+            .await;
+        match inserted {
+            Ok(id) => {
+                tracing::info!(source_id = %id, user_id = %user_id, "source added");
+                self.scheduler.wake();
+                Ok(id)
+            }
+            Err(StoreError::Conflict(_)) => {
+                errors.insert("source", "You already have this source.".into());
+                Err(SourcesError::Fields(errors))
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// The viewer's sources; with `everyone` (admins only), every user's.
+    pub async fn list(&self, viewer: &User, everyone: bool) -> Result<Vec<Source>, SourcesError> {
+        if everyone && !viewer.is_admin {
+            return Err(SourcesError::Forbidden);
+        }
+        let owner = (!everyone).then_some(viewer.id);
+        Ok(self
+            .store
+            .read(move |conn| source_rows::list(conn, owner))
+            .await?)
+    }
+
+    /// One source, for its owner or an admin.
+    pub async fn get(&self, viewer: &User, id: SourceId) -> Result<Source, SourcesError> {
+        let source = self
+            .store
+            .read(move |conn| source_rows::get(conn, id))
+            .await?;
+        if source.user_id != viewer.id && !viewer.is_admin {
+            return Err(SourcesError::Forbidden);
+        }
+        Ok(source)
+    }
+
+    /// The newest rows of a source's fetch log, for its owner or an admin.
+    pub async fn fetch_log(
+        &self,
+        viewer: &User,
+        id: SourceId,
+        limit: usize,
+    ) -> Result<Vec<FetchLogRow>, SourcesError> {
+        self.get(viewer, id).await?;
+        Ok(self
+            .store
+            .read(move |conn| source_rows::fetch_log(conn, id, limit))
+            .await?)
+    }
+
+    /// Changes title and schedule. A new schedule that fires before the planned next
+    /// attempt brings that attempt forward.
+    pub async fn edit(
+        &self,
+        viewer: &User,
+        id: SourceId,
+        title: &str,
+        schedule_text: &str,
+    ) -> Result<(), SourcesError> {
+        let source = self.owned(viewer, id).await?;
+        let mut errors = BTreeMap::new();
+        let schedule = checked_schedule(schedule_text, &mut errors);
+        let title = checked_title(title, &mut errors);
+        if !errors.is_empty() {
+            return Err(SourcesError::Fields(errors));
+        }
+        let due_by = if schedule != source.schedule && !schedule.is_empty() {
+            schedule::compile(&schedule)
+                .ok()
+                .and_then(|compiled| compiled.upcoming(Utc).next())
+        } else {
+            None
+        };
+        self.store
+            .write(move |tx| source_rows::update_settings(tx, id, &title, &schedule, due_by))
+            .await?;
+        if due_by.is_some() {
+            self.scheduler.wake();
+        }
+        Ok(())
+    }
+
+    /// Turns polling on (due now) or off.
+    pub async fn set_enabled(
+        &self,
+        viewer: &User,
+        id: SourceId,
+        enabled: bool,
+    ) -> Result<(), SourcesError> {
+        self.owned(viewer, id).await?;
+        self.store
+            .write(move |tx| source_rows::set_enabled(tx, id, enabled, Utc::now()))
+            .await?;
+        if enabled {
+            self.scheduler.wake();
+        }
+        Ok(())
+    }
+
+    /// Makes the source due now and wakes the scheduler.
+    pub async fn poll_now(&self, viewer: &User, id: SourceId) -> Result<(), SourcesError> {
+        self.owned(viewer, id).await?;
+        self.store
+            .write(move |tx| source_rows::poll_now(tx, id, Utc::now()))
+            .await?;
+        self.scheduler.wake();
+        Ok(())
+    }
+
+    /// Soft delete: the items leave every page; comments and likes on them are kept.
+    pub async fn remove(&self, viewer: &User, id: SourceId) -> Result<(), SourcesError> {
+        self.owned(viewer, id).await?;
+        self.store
+            .write(move |tx| source_rows::remove(tx, id, Utc::now()))
+            .await?;
+        tracing::info!(source_id = %id, "source removed");
+        Ok(())
+    }
+
+    /// A source its owner is about to change; admins only look.
+    async fn owned(&self, viewer: &User, id: SourceId) -> Result<Source, SourcesError> {
+        let source = self
+            .store
+            .read(move |conn| source_rows::get(conn, id))
+            .await?;
+        if source.user_id != viewer.id {
+            return Err(SourcesError::Forbidden);
+        }
+        Ok(source)
+    }
+
+    fn connector(&self, kind: &str) -> Result<&Arc<dyn Connector>, SourcesError> {
+        self.registry.get(kind).ok_or_else(|| {
+            SourcesError::Input(format!(
+                "This version of Tributary has no `{kind}` connector."
+            ))
+        })
+    }
+
+    fn example_input(&self) -> &'static str {
+        self.registry
+            .get("feed")
+            .map_or("https://blog.example/feed.xml", |feed| {
+                feed.info().example_input
+            })
+    }
+
+    /// Kind and params from the add form's hidden fields, checked by their connector.
+    fn checked_params(&self, kind: &str, params: &str) -> Result<serde_json::Value, String> {
+        let again = "Paste the address again and preview it.";
+        let connector = self
+            .registry
+            .get(kind)
+            .ok_or_else(|| format!("Unknown kind of source `{kind}`. {again}"))?;
+        let params: serde_json::Value = serde_json::from_str(params)
+            .map_err(|_| format!("The source's settings are not readable. {again}"))?;
+        connector
+            .validate(&params)
+            .map_err(|err| format!("{} {again}", capitalized(&err.to_string())))
+    }
+
+    async fn discover_feed(&self, url: Url) -> Result<Vec<Candidate>, SourcesError> {
+        let response = self
+            .http
+            .get(FetchRequest::new(
+                url.clone(),
+                connectors::http::ACCEPT_FEEDS,
+            ))
+            .await
+            .map_err(|err| SourcesError::Input(fetch_error_in_words(&err.into())))?
+            .check_status()
+            .map_err(|err| SourcesError::Input(fetch_error_in_words(&err)))?;
+        let charset = response.content_type.as_deref().and_then(charset_of);
+        let not_a_feed =
+            match feed::parse_with_charset(&response.body, &response.final_url, charset) {
+                Ok(parsed) => {
+                    let stored = response.moved_permanently_to.clone().unwrap_or(url);
+                    return Ok(vec![feed_candidate(&stored, parsed, &response.final_url)]);
+                }
+                Err(err) => err,
+            };
+        let is_html = response
+            .content_type
+            .as_deref()
+            .is_some_and(|ct| ct.to_ascii_lowercase().contains("html"))
+            || discover::looks_like_html(&response.body);
+        if is_html {
+            let page = String::from_utf8_lossy(&response.body);
+            let links = discover::feed_links(&page, &response.final_url);
+            if !links.is_empty() {
+                return Ok(links
+                    .into_iter()
+                    .map(|link| {
+                        let params = serde_json::json!({ "url": link.url.as_str() });
+                        Candidate {
+                            kind: "feed".into(),
+                            url: Some(link.url.to_string()),
+                            params,
+                            title: link.title,
+                            preview: None,
+                        }
+                    })
+                    .collect());
+            }
+        }
+        if let Some(found) = self.probe_common_paths(&response.final_url).await {
+            return Ok(vec![found]);
+        }
+        let origin = response.final_url.origin().ascii_serialization();
+        Err(SourcesError::Input(if is_html {
+            format!(
+                "This page is not a feed and names none, and {origin} has no feed at the usual \
+                 places ({}). Paste the address of its RSS or Atom feed.",
+                discover::COMMON_FEED_PATHS.join(", ")
+            )
+        } else {
+            format!(
+                "This is not a feed Tributary can read ({}), and {origin} has no feed at the \
+                 usual places.",
+                reason_of(&not_a_feed)
+            )
+        }))
+    }
+
+    /// Fetches the usual feed paths of the page's site at once and keeps the first (in
+    /// [`discover::COMMON_FEED_PATHS`] order) that answers with a feed.
+    async fn probe_common_paths(&self, page_url: &Url) -> Option<Candidate> {
+        let mut probes = tokio::task::JoinSet::new();
+        for (path_idx, url) in discover::common_feed_urls(page_url)
+            .into_iter()
+            .enumerate()
+            .filter(|(_, url)| url != page_url)
+        {
+            let http = self.http.clone();
+            probes.spawn(async move {
+                let response = http
+                    .get(FetchRequest::new(
+                        url.clone(),
+                        connectors::http::ACCEPT_FEEDS,
+                    ))
+                    .await
+                    .ok()?;
+                if !(200..300).contains(&response.status) {
+                    return None;
+                }
+                let charset = response.content_type.as_deref().and_then(charset_of);
+                let parsed =
+                    feed::parse_with_charset(&response.body, &response.final_url, charset).ok()?;
+                Some((path_idx, feed_candidate(&url, parsed, &response.final_url)))
+            });
+        }
+        let mut found: Vec<(usize, Candidate)> = Vec::new();
+        while let Some(joined) = probes.join_next().await {
+            if let Ok(Some(hit)) = joined {
+                found.push(hit);
+            }
+        }
+        found.sort_by_key(|(path_idx, _)| *path_idx);
+        found.into_iter().next().map(|(_, candidate)| candidate)
+    }
+}
+
+/// A person-readable sentence for a failed fetch or poll.
+pub fn fetch_error_in_words(err: &ConnectorError) -> String {
+    match err {
+        ConnectorError::Forbidden(why) => format!(
+            "Tributary does not fetch private, local or otherwise forbidden addresses: {why}."
+        ),
+        ConnectorError::Status(404) => {
+            "Nothing was found at this address (the server answered 404 Not Found).".into()
+        }
+        ConnectorError::Status(status) => {
+            format!("The server could not give this address (it answered HTTP {status}).")
+        }
+        ConnectorError::Gone => "The server says this address is gone for good (HTTP 410).".into(),
+        ConnectorError::Blocked(why) => format!("The server refused to let Tributary in: {why}."),
+        ConnectorError::RateLimited { .. } => {
+            "The server asks Tributary to slow down; try again later.".into()
+        }
+        ConnectorError::Network(why) => format!("The server could not be reached: {why}."),
+        ConnectorError::TooLarge { limit } => {
+            format!("The document is larger than Tributary's limit of {limit} bytes.")
+        }
+        ConnectorError::Invalid(why) => format!("This is not a feed Tributary can read: {why}."),
+        other => capitalized(&other.to_string()),
+    }
+}
+
+/// Checks a schedule field; empty means the default and gives "".
+fn checked_schedule(text: &str, errors: &mut BTreeMap<&'static str, String>) -> String {
+    if text.trim().is_empty() {
+        return String::new();
+    }
+    match schedule::parse_schedule(text) {
+        Ok(normalized) => normalized,
+        Err(message) => {
+            errors.insert("schedule", capitalized(&message));
+            String::new()
+        }
+    }
+}
+
+fn checked_title(text: &str, errors: &mut BTreeMap<&'static str, String>) -> String {
+    let title = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if title.chars().count() > MAX_TITLE_CHARS {
+        errors.insert("title", format!("At most {MAX_TITLE_CHARS} characters."));
+    }
+    title
+}
+
+fn feed_candidate(stored_url: &Url, parsed: feed::ParsedFeed, base: &Url) -> Candidate {
+    let params = serde_json::json!({ "url": stored_url.as_str() });
+    let title = parsed.meta.title.clone();
+    let poll = Poll {
+        items: parsed.items,
+        meta: parsed.meta,
+        base_url: Some(base.clone()),
+        ..Poll::default()
+    };
+    let preview = preview_of_poll("feed", params.clone(), poll);
+    Candidate {
+        kind: "feed".into(),
+        url: Some(stored_url.to_string()),
+        params,
+        title,
+        preview: Some(preview),
+    }
+}
+
+/// Normalizes a poll's items (so nothing unsanitized reaches a page) and keeps the
+/// newest [`MAX_PREVIEW_ITEMS`].
+fn preview_of_poll(kind: &str, params: serde_json::Value, poll: Poll) -> Preview {
+    let ctx = NormalizeCtx {
+        base_url: poll.base_url.clone(),
+        fetched_at: Utc::now(),
+    };
+    let n_items = poll.items.len();
+    let mut items: Vec<PreviewItem> = poll
+        .items
+        .into_iter()
+        .map(|raw| {
+            let (item, _warnings) = normalize(raw, &ctx);
+            let title = if item.title.trim().is_empty() {
+                truncate_chars(&item.summary_text, UNTITLED_PREVIEW_CHARS)
+            } else {
+                item.title
+            };
+            PreviewItem {
+                title,
+                url: item.url.map(|url| url.to_string()),
+                published_at: item.published_at,
+                kind: item.kind,
+            }
+        })
+        .collect();
+    items.sort_by_key(|item| std::cmp::Reverse(item.published_at));
+    items.truncate(MAX_PREVIEW_ITEMS);
+    let title = poll
+        .meta
+        .title
+        .map(|title| title.split_whitespace().collect::<Vec<_>>().join(" "))
+        .map(|title| truncate_chars(&title, MAX_TITLE_CHARS))
+        .unwrap_or_default();
+    Preview {
+        kind: kind.to_owned(),
+        url: url_of(&params),
+        params,
+        title,
+        items,
+        n_items,
+    }
+}
+
+fn url_of(params: &serde_json::Value) -> Option<String> {
+    params
+        .get("url")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
+}
+
+/// The parser's reason without the error class prefix.
+fn reason_of(err: &ConnectorError) -> String {
+    match err {
+        ConnectorError::Invalid(why) => why.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The `charset` parameter of a Content-Type header value.
+fn charset_of(content_type: &str) -> Option<&str> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| value.trim().trim_matches(['"', '\'']))
+    })
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_errors_are_sentences() {
+        let mut errors = BTreeMap::new();
+        assert_eq!(checked_schedule("  ", &mut errors), "");
+        assert_eq!(
+            checked_schedule("*/15 * * * *", &mut errors),
+            "0 */15 * * * *"
+        );
+        assert!(errors.is_empty());
+        checked_schedule("every tuesday", &mut errors);
+        assert!(errors["schedule"].starts_with('`'), "{errors:?}");
+    }
+
+    #[test]
+    fn forbidden_fetch_names_the_reason() {
+        let words = fetch_error_in_words(&ConnectorError::Forbidden(
+            "127.0.0.2 is a loopback address".into(),
+        ));
+        assert!(words.contains("127.0.0.2 is a loopback address"), "{words}");
+        assert!(words.starts_with("Tributary does not fetch"), "{words}");
+    }
+
+    #[test]
+    fn charset_is_read_from_content_type() {
+        assert_eq!(
+            charset_of("text/html; charset=\"ISO-8859-1\""),
+            Some("ISO-8859-1")
+        );
+        assert_eq!(charset_of("application/rss+xml"), None);
     }
 }

@@ -141,6 +141,56 @@ pub fn poll_now(tx: &Transaction<'_>, id: SourceId, now: DateTime<Utc>) -> Resul
     Ok(())
 }
 
+/// Changes what the owner edits: the title and the schedule (normalized; empty for the
+/// default). `due_by` moves the next attempt earlier, never later, so a faster new
+/// schedule takes effect without waiting out the old one.
+pub fn update_settings(
+    tx: &Transaction<'_>,
+    id: SourceId,
+    title: &str,
+    schedule: &str,
+    due_by: Option<DateTime<Utc>>,
+) -> Result<(), StoreError> {
+    let n = tx
+        .prepare_cached(
+            "UPDATE sources SET title = :title, schedule = :schedule,
+                next_poll_at = CASE WHEN :due_by IS NOT NULL AND :due_by < next_poll_at
+                                    THEN :due_by ELSE next_poll_at END
+             WHERE id = :id AND deleted_at IS NULL",
+        )?
+        .execute(named_params! {
+            ":id": id.0,
+            ":title": title,
+            ":schedule": schedule,
+            ":due_by": due_by.map(to_ms),
+        })?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Turns polling of a source on or off. Turning it on makes it due now, so a source
+/// disabled after a 410 is tried again at once.
+pub fn set_enabled(
+    tx: &Transaction<'_>,
+    id: SourceId,
+    enabled: bool,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let n = tx
+        .prepare_cached(
+            "UPDATE sources SET enabled = :enabled,
+                next_poll_at = CASE WHEN :enabled THEN :now ELSE next_poll_at END
+             WHERE id = :id AND deleted_at IS NULL",
+        )?
+        .execute(named_params! { ":id": id.0, ":enabled": enabled, ":now": to_ms(now) })?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
 /// What a finished poll changes on its source.
 pub struct PollRecord<'a> {
     pub polled_at: DateTime<Utc>,

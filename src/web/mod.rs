@@ -140,6 +140,9 @@ pub async fn serve(
     .await
 }
 
+/// `Referrer-Policy: same-origin`, not `no-referrer`: with `no-referrer` browsers send
+/// `Origin: null` on our own form posts, which the CSRF origin check must refuse. Links to
+/// other sites carry `rel="noreferrer"` and `referrerpolicy="no-referrer"` themselves.
 async fn security_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(
@@ -152,7 +155,7 @@ async fn security_headers(mut response: Response) -> Response {
     );
     headers.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     response

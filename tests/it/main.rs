@@ -10,5 +10,7 @@ mod stored;
 mod support;
 mod tidy;
 mod web_auth;
+mod web_settings;
 mod web_social;
+mod web_sources;
 mod web_stream;

@@ -184,7 +184,7 @@ async fn serve_runs_on_defaults_with_no_config_and_creates_database() {
     assert_eq!(health.text().await.unwrap(), "ok");
     let page = reqwest::get(format!("{base}/")).await.unwrap();
     assert_eq!(page.status(), 200);
-    assert!(page.text().await.unwrap().contains("Nothing here yet"));
+    assert!(page.text().await.unwrap().contains("Create the administrator"), "first run shows setup");
     assert!(dir.path().join("tributary.db").is_file(), "the database is created in the working directory");
     let status = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
     assert!(status.success());

@@ -241,3 +241,23 @@ fn fixed_routes_are_reserved_names() {
     }
     assert!(checked >= 10, "only {checked} fixed routes found; did the route table move?");
 }
+
+/// Browsers send `Origin` on form posts; ours must pass, and the referrer policy must not
+/// be `no-referrer`, which makes browsers send `Origin: null` instead.
+#[tokio::test]
+async fn same_origin_post_passes_and_referrer_policy_keeps_origin() {
+    let app = WebApp::start(NO_FIXTURES).await;
+    app.create_user("ana", false);
+    let client = app.client();
+    let page = client.get("/login").await;
+    assert_eq!(page.headers.get("referrer-policy").unwrap(), "same-origin");
+    let response = client
+        .http
+        .post(app.url("/login"))
+        .header("origin", app.base.clone())
+        .form(&[("name", "ana"), ("password", PASSWORD), ("csrf", page.csrf().as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+}

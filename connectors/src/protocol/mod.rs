@@ -1,3 +1,4 @@
 //! Protocol connectors: formats shared by many sites.
 
+pub mod discover;
 pub mod feed;

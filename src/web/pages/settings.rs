@@ -1,27 +1,521 @@
 //! Settings: profile, password, users and invitations (admins).
 
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::SignedCookieJar;
+use chrono::{Duration, Utc};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use crate::auth;
+use crate::config::Signup;
+use crate::model::User;
+use crate::store::{StoreError, sessions, users};
+use crate::web::AppState;
 use crate::web::error::AppError;
+use crate::web::pages::auth::{FormErrors, NewUserForm, create_user, new_user_fields};
+use crate::web::session::{CsrfForm, CurrentUser, PageCtx, new_token, session_hash, token_hash};
+use crate::web::views::{csrf_field, field, layout, notice, time};
 
-pub async fn settings_get() -> AppError {
-    AppError::NotFound
+/// Longest display name, in characters.
+pub const MAX_DISPLAY_NAME_CHARS: usize = 80;
+/// Longest bio, in characters.
+pub const MAX_BIO_CHARS: usize = 500;
+/// Longest avatar address, in characters.
+pub const MAX_AVATAR_URL_CHARS: usize = 2000;
+/// How long an invitation link stays usable.
+pub const INVITE_DAYS: i64 = 7;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DoneQuery {
+    done: Option<String>,
 }
 
-pub async fn profile_post() -> AppError {
-    AppError::NotFound
+#[derive(Debug, Default, Deserialize)]
+pub struct ProfileForm {
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    bio: String,
+    #[serde(default)]
+    avatar_url: String,
 }
 
-pub async fn password_post() -> AppError {
-    AppError::NotFound
+#[derive(Debug, Default, Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    new_password2: String,
 }
 
-pub async fn users_get() -> AppError {
-    AppError::NotFound
+/// The admin's new-user form: the sign-up fields plus "administrator".
+#[derive(Debug, Default, Deserialize)]
+pub struct AdminNewUserForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password2: String,
+    #[serde(default)]
+    is_admin: String,
 }
 
-pub async fn users_post() -> AppError {
-    AppError::NotFound
+#[derive(Debug, Default, Deserialize)]
+pub struct EmptyForm {}
+
+pub async fn settings_get(
+    State(state): State<AppState>,
+    CurrentUser(user, ctx): CurrentUser,
+    Query(query): Query<DoneQuery>,
+) -> Result<Markup, AppError> {
+    let profile = load_profile(&state, &user).await?;
+    let form = ProfileForm {
+        display_name: profile.user.display_name,
+        bio: profile.bio,
+        avatar_url: profile.avatar_url.unwrap_or_default(),
+    };
+    let message = match query.done.as_deref() {
+        Some("profile") => Some("Profile saved."),
+        Some("password") => Some("Password changed. Every other session was logged out."),
+        _ => None,
+    };
+    Ok(settings_page(
+        &ctx,
+        &user,
+        &form,
+        &FormErrors::new(),
+        &FormErrors::new(),
+        message,
+    ))
 }
 
-pub async fn invites_post() -> AppError {
-    AppError::NotFound
+pub async fn profile_post(
+    State(state): State<AppState>,
+    CurrentUser(user, ctx): CurrentUser,
+    CsrfForm(form): CsrfForm<ProfileForm>,
+) -> Result<Response, AppError> {
+    let mut errors = FormErrors::new();
+    let display_name = form
+        .display_name
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if display_name.chars().count() > MAX_DISPLAY_NAME_CHARS {
+        errors.insert(
+            "display_name",
+            format!("At most {MAX_DISPLAY_NAME_CHARS} characters."),
+        );
+    }
+    let bio = form.bio.trim().replace("\r\n", "\n");
+    if bio.chars().count() > MAX_BIO_CHARS {
+        errors.insert("bio", format!("At most {MAX_BIO_CHARS} characters."));
+    }
+    let avatar_url = form.avatar_url.trim().to_owned();
+    if let Err(message) = check_avatar_url(&avatar_url) {
+        errors.insert("avatar_url", message);
+    }
+    if !errors.is_empty() {
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            settings_page(&ctx, &user, &form, &errors, &FormErrors::new(), None),
+        )
+            .into_response());
+    }
+    let display_name = if display_name.is_empty() {
+        user.name.clone()
+    } else {
+        display_name
+    };
+    let id = user.id;
+    let avatar = (!avatar_url.is_empty()).then_some(avatar_url);
+    state
+        .store
+        .write(move |tx| users::update_profile(tx, id, &display_name, &bio, avatar.as_deref()))
+        .await?;
+    Ok(Redirect::to("/settings?done=profile").into_response())
+}
+
+pub async fn password_post(
+    State(state): State<AppState>,
+    CurrentUser(user, ctx): CurrentUser,
+    jar: SignedCookieJar,
+    CsrfForm(form): CsrfForm<PasswordForm>,
+) -> Result<Response, AppError> {
+    let mut errors = FormErrors::new();
+    let lookup = user.name.clone();
+    let (_, stored_hash) = state
+        .store
+        .read(move |conn| users::credentials(conn, &lookup))
+        .await?;
+    let current = form.current_password.clone();
+    let verified =
+        tokio::task::spawn_blocking(move || auth::verify_password(&current, &stored_hash))
+            .await
+            .map_err(|err| AppError::Internal(err.to_string()))?;
+    if !verified {
+        errors.insert(
+            "current_password",
+            "This is not your current password.".into(),
+        );
+    }
+    if let Err(err) = auth::validate_password(&form.new_password) {
+        errors.insert("new_password", capitalized(&err.to_string()));
+    } else if form.new_password != form.new_password2 {
+        errors.insert("new_password2", "The two new passwords differ.".into());
+    }
+    if !errors.is_empty() {
+        let profile = load_profile(&state, &user).await?;
+        let profile_form = ProfileForm {
+            display_name: profile.user.display_name,
+            bio: profile.bio,
+            avatar_url: profile.avatar_url.unwrap_or_default(),
+        };
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            settings_page(
+                &ctx,
+                &user,
+                &profile_form,
+                &FormErrors::new(),
+                &errors,
+                None,
+            ),
+        )
+            .into_response());
+    }
+    let new_password = form.new_password.clone();
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&new_password))
+        .await
+        .map_err(|err| AppError::Internal(err.to_string()))?
+        .map_err(|err| AppError::Internal(err.to_string()))?;
+    // CurrentUser proved the cookie names a live session, so it has a hash.
+    let keep = session_hash(&jar).ok_or(AppError::LoginRequired {
+        next: "/settings".into(),
+    })?;
+    let id = user.id;
+    state
+        .store
+        .write(move |tx| {
+            users::set_password(tx, id, &hash)?;
+            sessions::delete_others(tx, id, &keep)
+        })
+        .await?;
+    tracing::info!(user_id = %id, "password changed; other sessions ended");
+    Ok(Redirect::to("/settings?done=password").into_response())
+}
+
+pub async fn users_get(
+    State(state): State<AppState>,
+    CurrentUser(user, ctx): CurrentUser,
+    Query(query): Query<DoneQuery>,
+) -> Result<Markup, AppError> {
+    require_admin(&user)?;
+    let message = match query.done.as_deref() {
+        Some("created") => Some("Account created."),
+        _ => None,
+    };
+    users_page(
+        &state,
+        &ctx,
+        &AdminNewUserForm::default(),
+        &FormErrors::new(),
+        message,
+        None,
+    )
+    .await
+}
+
+pub async fn users_post(
+    State(state): State<AppState>,
+    CurrentUser(user, ctx): CurrentUser,
+    CsrfForm(form): CsrfForm<AdminNewUserForm>,
+) -> Result<Response, AppError> {
+    require_admin(&user)?;
+    let new_user = NewUserForm {
+        name: form.name.clone(),
+        display_name: form.display_name.clone(),
+        password: form.password.clone(),
+        password2: form.password2.clone(),
+    };
+    let is_admin = !form.is_admin.is_empty();
+    match create_user(&state, &new_user, is_admin, |_, _| Ok(())).await {
+        Ok(created) => {
+            tracing::info!(user_id = %created.id, by = %user.id, "user created by an admin");
+            Ok(Redirect::to("/settings/users?done=created").into_response())
+        }
+        Err(errors) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            users_page(&state, &ctx, &form, &errors, None, None).await?,
+        )
+            .into_response()),
+    }
+}
+
+pub async fn invites_post(
+    State(state): State<AppState>,
+    CurrentUser(user, ctx): CurrentUser,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Result<Markup, AppError> {
+    require_admin(&user)?;
+    if state.config.auth.signup == Signup::Closed {
+        return Err(AppError::BadRequest(
+            "Sign-up is closed on this instance, so invitations cannot be used. Set auth.signup to \"invite\" first."
+                .into(),
+        ));
+    }
+    let token = new_token();
+    let hash = token_hash(&token);
+    let now = Utc::now();
+    let expires = now + Duration::days(INVITE_DAYS);
+    let by = user.id;
+    state
+        .store
+        .write(move |tx| sessions::create_invite(tx, by, &hash, now, expires))
+        .await?;
+    let link = format!(
+        "{}/invite/{token}",
+        state.config.base_url().trim_end_matches('/')
+    );
+    users_page(
+        &state,
+        &ctx,
+        &AdminNewUserForm::default(),
+        &FormErrors::new(),
+        None,
+        Some(&link),
+    )
+    .await
+}
+
+fn require_admin(user: &User) -> Result<(), AppError> {
+    if user.is_admin {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+async fn load_profile(state: &AppState, user: &User) -> Result<users::Profile, AppError> {
+    let name = user.name.clone();
+    match state
+        .store
+        .read(move |conn| users::profile(conn, &name))
+        .await
+    {
+        Ok(profile) => Ok(profile),
+        Err(StoreError::NotFound) => Err(AppError::LoginRequired {
+            next: "/settings".into(),
+        }),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Empty, or an absolute http(s) address.
+fn check_avatar_url(text: &str) -> Result<(), String> {
+    if text.is_empty() {
+        return Ok(());
+    }
+    let complaint = "Give an address starting with https:// or http://, or leave it empty.";
+    if text.chars().count() > MAX_AVATAR_URL_CHARS {
+        return Err("That address is too long.".into());
+    }
+    match url::Url::parse(text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => Ok(()),
+        _ => Err(complaint.into()),
+    }
+}
+
+fn signup_in_words(signup: Signup) -> &'static str {
+    match signup {
+        Signup::Closed => "closed: only an administrator creates accounts",
+        Signup::Invite => "by invitation: an administrator makes one-time links",
+        Signup::Open => "open: anyone may create an account",
+    }
+}
+
+fn settings_page(
+    ctx: &PageCtx,
+    user: &User,
+    form: &ProfileForm,
+    profile_errors: &FormErrors,
+    password_errors: &FormErrors,
+    message: Option<&str>,
+) -> Markup {
+    let profile_err = |key: &str| profile_errors.get(key).map(String::as_str);
+    let password_err = |key: &str| password_errors.get(key).map(String::as_str);
+    let bio_error = profile_err("bio");
+    layout(
+        ctx,
+        "Settings",
+        html! {
+            h1 { "Settings" }
+            (notice(message, false))
+            section.settings-profile {
+                h2 { "Profile" }
+                p { "Your stream lives at " a href={ "/" (user.name) } { "/" (user.name) } "." }
+                form id="profile" method="post" action="/settings/profile" {
+                    (csrf_field(ctx))
+                    (field("Display name", "display_name", "text", &form.display_name,
+                        profile_err("display_name"), Some("At most 80 characters. Empty: your user name.")))
+                    div.field.invalid[bio_error.is_some()] {
+                        label for="f-bio" { "About you" }
+                        textarea id="f-bio" name="bio" rows="4"
+                            aria-invalid=[bio_error.map(|_| "true")]
+                            aria-describedby=[bio_error.map(|_| "f-bio-error")] { (form.bio) }
+                        small.help { "At most 500 characters, shown on your stream." }
+                        @if let Some(error) = bio_error { p.error id="f-bio-error" role="alert" { (error) } }
+                    }
+                    (field("Avatar address", "avatar_url", "url", &form.avatar_url,
+                        profile_err("avatar_url"), Some("An https:// address of a picture, or empty.")))
+                    button type="submit" { "Save profile" }
+                }
+            }
+            section.settings-password {
+                h2 { "Password" }
+                form id="password" method="post" action="/settings/password" {
+                    (csrf_field(ctx))
+                    (field("Current password", "current_password", "password", "",
+                        password_err("current_password"), None))
+                    (field("New password", "new_password", "password", "",
+                        password_err("new_password"), Some("At least 8 characters.")))
+                    (field("New password again", "new_password2", "password", "",
+                        password_err("new_password2"), None))
+                    button type="submit" { "Change password" }
+                }
+                p.help { "Changing it logs you out everywhere else." }
+            }
+            section.settings-instance {
+                h2 { "This instance" }
+                p.signup-mode { "Sign-up is " (signup_in_words(ctx.signup)) "." }
+                @if user.is_admin {
+                    p { a href="/settings/users" { "Users and invitations" } }
+                }
+                p { a href="/settings/sources" { "Your sources" } " · " a href="/settings/import" { "Import sources (OPML)" } }
+            }
+        },
+    )
+}
+
+async fn users_page(
+    state: &AppState,
+    ctx: &PageCtx,
+    form: &AdminNewUserForm,
+    errors: &FormErrors,
+    message: Option<&str>,
+    invite_link: Option<&str>,
+) -> Result<Markup, AppError> {
+    let list = state.store.read(users::list).await?;
+    let now = Utc::now();
+    let new_user = NewUserForm {
+        name: form.name.clone(),
+        display_name: form.display_name.clone(),
+        password: String::new(),
+        password2: String::new(),
+    };
+    let signup = state.config.auth.signup;
+    Ok(layout(
+        ctx,
+        "Users",
+        html! {
+            p.breadcrumb { a href="/settings" { "Settings" } }
+            h1 { "Users" }
+            (notice(message, false))
+            table.users {
+                thead {
+                    tr {
+                        th scope="col" { "Name" }
+                        th scope="col" { "Display name" }
+                        th scope="col" { "Role" }
+                        th scope="col" { "Joined" }
+                    }
+                }
+                tbody {
+                    @for user in &list {
+                        tr {
+                            td { a href={ "/" (user.name) } { (user.name) } }
+                            td { (user.display_name) }
+                            td { @if user.is_admin { "administrator" } @else { "member" } }
+                            td { (time(user.created_at, now)) }
+                        }
+                    }
+                }
+            }
+            section.new-user {
+                h2 { "Create an account" }
+                form id="new-user" method="post" action="/settings/users" {
+                    (csrf_field(ctx))
+                    (new_user_fields(&new_user, errors))
+                    div.field.checkbox {
+                        input id="f-is_admin" type="checkbox" name="is_admin" value="1" checked[!form.is_admin.is_empty()];
+                        label for="f-is_admin" { "Administrator" }
+                    }
+                    button type="submit" { "Create account" }
+                }
+            }
+            section.invites {
+                h2 { "Invitations" }
+                p.signup-mode { "Sign-up is " (signup_in_words(signup)) "." }
+                @if let Some(link) = invite_link {
+                    div.invite-created role="status" {
+                        p { "Send this link to the person you invite. It works once, for " (INVITE_DAYS) " days, and is shown only now:" }
+                        p { code.invite-link { (link) } }
+                    }
+                }
+                @if signup == Signup::Closed {
+                    p.help { "Invitations need auth.signup = \"invite\" (or \"open\") in the configuration." }
+                } @else {
+                    form id="new-invite" method="post" action="/settings/invites" {
+                        (csrf_field(ctx))
+                        button type="submit" { "Create an invitation link" }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn check(text: &str, ok: bool) {
+        assert_eq!(check_avatar_url(text).is_ok(), ok, "{text}");
+    }
+
+    #[test]
+    fn empty_avatar_is_fine() {
+        check("", true)
+    }
+    #[test]
+    fn https_avatar_is_fine() {
+        check("https://img.example/a.png", true)
+    }
+    #[test]
+    fn relative_avatar_is_refused() {
+        check("/a.png", false)
+    }
+    #[test]
+    fn javascript_avatar_is_refused() {
+        check("javascript:alert(1)", false)
+    }
+    #[test]
+    fn data_avatar_is_refused() {
+        check("data:image/png;base64,AAAA", false)
+    }
 }

@@ -1,39 +1,704 @@
 //! Sources in the browser: paste anything, preview, add; health, schedule, poll now, remove.
+//! Every decision (what the input is, who may change what) is made by `crate::sources`.
 
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{DateTime, Utc};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use crate::model::{Source, SourceId};
+use crate::sources::{AddSource, Candidate, Preview, SourcesError};
+use crate::store::sources::FetchLogRow;
+use crate::web::AppState;
 use crate::web::error::AppError;
+use crate::web::session::{CsrfForm, CurrentUser, PageCtx};
+use crate::web::views::{csrf_field, field, layout, notice, time};
 
-pub async fn sources_get() -> AppError {
-    AppError::NotFound
+/// Rows of the fetch log shown on a source's page.
+const FETCH_LOG_ROWS: usize = 20;
+
+type FieldErrors = BTreeMap<&'static str, String>;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    /// Admins: every user's sources.
+    all: Option<String>,
+    /// What just happened, for a notice.
+    done: Option<String>,
 }
 
-pub async fn sources_add_post() -> AppError {
-    AppError::NotFound
+#[derive(Debug, Default, Deserialize)]
+pub struct DoneQuery {
+    done: Option<String>,
 }
 
-pub async fn sources_preview_post() -> AppError {
-    AppError::NotFound
+#[derive(Debug, Default, Deserialize)]
+pub struct InputForm {
+    #[serde(default)]
+    input: String,
 }
 
-pub async fn source_get() -> AppError {
-    AppError::NotFound
+#[derive(Debug, Default, Deserialize)]
+pub struct AddForm {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    params: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    schedule: String,
 }
 
-pub async fn source_edit_post() -> AppError {
-    AppError::NotFound
+#[derive(Debug, Default, Deserialize)]
+pub struct EditForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    schedule: String,
 }
 
-pub async fn source_poll_post() -> AppError {
-    AppError::NotFound
+#[derive(Debug, Default, Deserialize)]
+pub struct EmptyForm {}
+
+pub async fn sources_get(
+    State(state): State<AppState>,
+    CurrentUser(user, ctx): CurrentUser,
+    Query(query): Query<ListQuery>,
+) -> Result<Markup, AppError> {
+    let everyone = query.all.is_some() && user.is_admin;
+    let list = state
+        .sources
+        .list(&user, everyone)
+        .await
+        .map_err(app_error)?;
+    let message = match query.done.as_deref() {
+        Some("removed") => {
+            Some("Source removed. Its items left the stream; comments and likes on them are kept.")
+        }
+        _ => None,
+    };
+    Ok(sources_page(&ctx, "", None, message, &list, everyone))
 }
 
-pub async fn source_enable_post() -> AppError {
-    AppError::NotFound
+pub async fn sources_preview_post(
+    State(state): State<AppState>,
+    CurrentUser(user, ctx): CurrentUser,
+    CsrfForm(form): CsrfForm<InputForm>,
+) -> Result<Response, AppError> {
+    let input = form.input.trim();
+    let found = match state.sources.discover(input).await {
+        Ok(found) => found,
+        Err(SourcesError::Input(message)) => {
+            return input_error(&state, &user, &ctx, input, &message).await;
+        }
+        Err(err) => return Err(app_error(err)),
+    };
+    if let [candidate] = found.as_slice() {
+        match state.sources.preview(candidate).await {
+            Ok(preview) => {
+                let form = AddForm {
+                    kind: preview.kind.clone(),
+                    params: preview.params.to_string(),
+                    title: preview.title.clone(),
+                    schedule: String::new(),
+                };
+                let body = html! {
+                    (add_box(&ctx, input, None))
+                    (preview_section(&ctx, &state, &preview, &form, &FieldErrors::new()))
+                };
+                Ok(layout(&ctx, "Preview a source", body).into_response())
+            }
+            Err(SourcesError::Input(message)) => {
+                input_error(&state, &user, &ctx, input, &message).await
+            }
+            Err(err) => Err(app_error(err)),
+        }
+    } else {
+        let body = html! {
+            (add_box(&ctx, input, None))
+            (choose_section(&ctx, &found))
+        };
+        Ok(layout(&ctx, "Choose a feed", body).into_response())
+    }
 }
 
-pub async fn source_disable_post() -> AppError {
-    AppError::NotFound
+pub async fn sources_add_post(
+    State(state): State<AppState>,
+    CurrentUser(user, ctx): CurrentUser,
+    CsrfForm(form): CsrfForm<AddForm>,
+) -> Result<Response, AppError> {
+    let add = AddSource {
+        kind: form.kind.clone(),
+        params: form.params.clone(),
+        title: form.title.clone(),
+        schedule: form.schedule.clone(),
+    };
+    match state.sources.add(&user, &add).await {
+        Ok(id) => Ok(Redirect::to(&format!("/settings/sources/{id}")).into_response()),
+        Err(SourcesError::Fields(errors)) => {
+            let body = html! {
+                h1 { "Add a source" }
+                section.preview {
+                    (confirm_form(&ctx, &state, &form, &errors))
+                    p { a href="/settings/sources" { "Start again" } }
+                }
+            };
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                layout(&ctx, "Add a source", body),
+            )
+                .into_response())
+        }
+        Err(err) => Err(app_error(err)),
+    }
 }
 
-pub async fn source_remove_post() -> AppError {
-    AppError::NotFound
+pub async fn source_get(
+    State(state): State<AppState>,
+    CurrentUser(user, ctx): CurrentUser,
+    Path(id): Path<i64>,
+    Query(query): Query<DoneQuery>,
+) -> Result<Markup, AppError> {
+    let id = SourceId(id);
+    let source = state.sources.get(&user, id).await.map_err(app_error)?;
+    let log = state
+        .sources
+        .fetch_log(&user, id, FETCH_LOG_ROWS)
+        .await
+        .map_err(app_error)?;
+    let message = match query.done.as_deref() {
+        Some("saved") => Some("Saved."),
+        Some("polled") => Some("The source is due now; it is polled in a moment."),
+        Some("enabled") => Some("Enabled: the source is polled again, starting now."),
+        Some("disabled") => Some("Disabled: the source is not polled until you enable it."),
+        _ => None,
+    };
+    let form = EditForm {
+        title: source.title.clone(),
+        schedule: display_schedule(&source.schedule),
+    };
+    Ok(source_page(
+        &ctx,
+        &state,
+        &source,
+        &log,
+        &form,
+        &FieldErrors::new(),
+        message,
+    ))
+}
+
+pub async fn source_edit_post(
+    State(state): State<AppState>,
+    CurrentUser(user, ctx): CurrentUser,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<EditForm>,
+) -> Result<Response, AppError> {
+    let id = SourceId(id);
+    match state
+        .sources
+        .edit(&user, id, &form.title, &form.schedule)
+        .await
+    {
+        Ok(()) => Ok(Redirect::to(&format!("/settings/sources/{id}?done=saved")).into_response()),
+        Err(SourcesError::Fields(errors)) => {
+            let source = state.sources.get(&user, id).await.map_err(app_error)?;
+            let log = state
+                .sources
+                .fetch_log(&user, id, FETCH_LOG_ROWS)
+                .await
+                .map_err(app_error)?;
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                source_page(&ctx, &state, &source, &log, &form, &errors, None),
+            )
+                .into_response())
+        }
+        Err(err) => Err(app_error(err)),
+    }
+}
+
+pub async fn source_poll_post(
+    State(state): State<AppState>,
+    CurrentUser(user, _ctx): CurrentUser,
+    Path(id): Path<i64>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Result<Response, AppError> {
+    let id = SourceId(id);
+    state.sources.poll_now(&user, id).await.map_err(app_error)?;
+    Ok(Redirect::to(&format!("/settings/sources/{id}?done=polled")).into_response())
+}
+
+pub async fn source_enable_post(
+    State(state): State<AppState>,
+    CurrentUser(user, _ctx): CurrentUser,
+    Path(id): Path<i64>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Result<Response, AppError> {
+    let id = SourceId(id);
+    state
+        .sources
+        .set_enabled(&user, id, true)
+        .await
+        .map_err(app_error)?;
+    Ok(Redirect::to(&format!("/settings/sources/{id}?done=enabled")).into_response())
+}
+
+pub async fn source_disable_post(
+    State(state): State<AppState>,
+    CurrentUser(user, _ctx): CurrentUser,
+    Path(id): Path<i64>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Result<Response, AppError> {
+    let id = SourceId(id);
+    state
+        .sources
+        .set_enabled(&user, id, false)
+        .await
+        .map_err(app_error)?;
+    Ok(Redirect::to(&format!("/settings/sources/{id}?done=disabled")).into_response())
+}
+
+pub async fn source_remove_post(
+    State(state): State<AppState>,
+    CurrentUser(user, _ctx): CurrentUser,
+    Path(id): Path<i64>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Result<Response, AppError> {
+    state
+        .sources
+        .remove(&user, SourceId(id))
+        .await
+        .map_err(app_error)?;
+    Ok(Redirect::to("/settings/sources?done=removed").into_response())
+}
+
+/// The service's errors as web errors; input and field errors are rendered by the
+/// handlers before they get here.
+fn app_error(err: SourcesError) -> AppError {
+    match err {
+        SourcesError::NotFound => AppError::NotFound,
+        SourcesError::Forbidden => AppError::Forbidden,
+        SourcesError::Input(message) => AppError::BadRequest(message),
+        SourcesError::Fields(errors) => {
+            AppError::BadRequest(errors.into_values().collect::<Vec<_>>().join(" "))
+        }
+        SourcesError::Store(err) => AppError::Internal(err.to_string()),
+    }
+}
+
+/// The sources page again with the message next to the box and the input kept (422).
+async fn input_error(
+    state: &AppState,
+    user: &crate::model::User,
+    ctx: &PageCtx,
+    input: &str,
+    message: &str,
+) -> Result<Response, AppError> {
+    let list = state.sources.list(user, false).await.map_err(app_error)?;
+    Ok((
+        StatusCode::UNPROCESSABLE_ENTITY,
+        sources_page(ctx, input, Some(message), None, &list, false),
+    )
+        .into_response())
+}
+
+fn sources_page(
+    ctx: &PageCtx,
+    input: &str,
+    error: Option<&str>,
+    message: Option<&str>,
+    list: &[Source],
+    everyone: bool,
+) -> Markup {
+    let now = Utc::now();
+    let is_admin = ctx.user.as_ref().is_some_and(|user| user.is_admin);
+    layout(
+        ctx,
+        "Sources",
+        html! {
+            h1 { "Sources" }
+            (notice(message, false))
+            (add_box(ctx, input, error))
+            section.source-list {
+                h2 { @if everyone { "Everyone's sources" } @else { "Your sources" } }
+                @if is_admin {
+                    p.source-scope {
+                        @if everyone { a href="/settings/sources" { "Show only yours" } }
+                        @else { a href="/settings/sources?all=1" { "Show every user's sources" } }
+                    }
+                }
+                @if list.is_empty() {
+                    p.empty { "No sources yet. Paste the address of a blog or a feed above to add one." }
+                } @else {
+                    table.sources {
+                        thead {
+                            tr {
+                                th scope="col" { "Title" }
+                                @if everyone { th scope="col" { "Owner" } }
+                                th scope="col" { "Kind" }
+                                th scope="col" { "Health" }
+                                th scope="col" { "Items" }
+                                th scope="col" { "Next attempt" }
+                            }
+                        }
+                        tbody {
+                            @for source in list {
+                                @let (health_class, health_text) = health(source);
+                                tr id={ "source-" (source.id) } {
+                                    td {
+                                        a href={ "/settings/sources/" (source.id) } { (source_label(source)) }
+                                        @if let Some(url) = source.url() {
+                                            br;
+                                            small.source-url { (url) }
+                                        }
+                                    }
+                                    @if everyone { td { (source.user_name) } }
+                                    td { (source.kind) }
+                                    td { span.health.(health_class) { (health_text) } }
+                                    td.number { (source.n_items) }
+                                    td { (next_attempt(source, now)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// The one box everything starts from.
+fn add_box(ctx: &PageCtx, input: &str, error: Option<&str>) -> Markup {
+    html! {
+        section.add-source {
+            h2 { "Add a source" }
+            form id="add-source" method="post" action="/settings/sources/preview" {
+                (csrf_field(ctx))
+                (field("Paste a web address, feed or handle", "input", "text", input, error,
+                    Some("A blog or site (its feed is found for you), or the address of an RSS, Atom or JSON feed.")))
+                button type="submit" { "Preview" }
+            }
+        }
+    }
+}
+
+fn choose_section(ctx: &PageCtx, found: &[Candidate]) -> Markup {
+    html! {
+        section.choose-feed {
+            h2 { "This page names " (found.len()) " feeds" }
+            form id="choose-feed" method="post" action="/settings/sources/preview" {
+                (csrf_field(ctx))
+                fieldset {
+                    legend { "Pick one to preview" }
+                    @for (idx, candidate) in found.iter().enumerate() {
+                        @let id = format!("candidate-{idx}");
+                        @let url = candidate.url.clone().unwrap_or_default();
+                        div.choice {
+                            input type="radio" name="input" id=(id) value=(url) checked[idx == 0];
+                            label for=(id) {
+                                @if let Some(title) = &candidate.title { strong { (title) } " " }
+                                span.source-url { (url) }
+                            }
+                        }
+                    }
+                }
+                button type="submit" { "Preview" }
+            }
+        }
+    }
+}
+
+fn preview_section(
+    ctx: &PageCtx,
+    state: &AppState,
+    preview: &Preview,
+    form: &AddForm,
+    errors: &FieldErrors,
+) -> Markup {
+    let shown = preview.items.len();
+    html! {
+        section.preview {
+            h2 {
+                "Preview: "
+                @if preview.title.is_empty() { (preview.url.as_deref().unwrap_or(&preview.kind)) }
+                @else { (preview.title) }
+            }
+            @if preview.items.is_empty() {
+                p.empty { "This source has no items right now; new ones appear once they are published." }
+            } @else {
+                p {
+                    @if shown < preview.n_items {
+                        "The newest " (shown) " of " (preview.n_items) " items it would import:"
+                    } @else if shown == 1 {
+                        "The one item it would import:"
+                    } @else {
+                        "The " (shown) " items it would import:"
+                    }
+                }
+                ol.preview-items {
+                    @let now = Utc::now();
+                    @for item in &preview.items {
+                        li.preview-item {
+                            span.preview-title {
+                                @if item.title.is_empty() { "(untitled)" } @else { (item.title) }
+                            }
+                            " "
+                            span.kind { (item.kind.as_str()) }
+                            " "
+                            (time(item.published_at, now))
+                        }
+                    }
+                }
+            }
+            (confirm_form(ctx, state, form, errors))
+        }
+    }
+}
+
+/// The form that adds what was previewed: hidden kind and params, title and schedule.
+fn confirm_form(ctx: &PageCtx, state: &AppState, form: &AddForm, errors: &FieldErrors) -> Markup {
+    let err = |key: &str| errors.get(key).map(String::as_str);
+    let url = serde_json::from_str::<serde_json::Value>(&form.params)
+        .ok()
+        .and_then(|params| {
+            params
+                .get("url")
+                .and_then(|u| u.as_str())
+                .map(str::to_owned)
+        });
+    let schedule_help = format!(
+        "When to check for new items, as in crontab, e.g. */15 * * * *. Empty: the default ({}).",
+        state.config.scheduler.default_schedule
+    );
+    html! {
+        form id="confirm-source" method="post" action="/settings/sources" {
+            (csrf_field(ctx))
+            input type="hidden" name="kind" value=(form.kind);
+            input type="hidden" name="params" value=(form.params);
+            (notice(err("source"), true))
+            @if let Some(url) = url {
+                p.source-url { (form.kind) " · " (url) }
+            }
+            (field("Title", "title", "text", &form.title, err("title"),
+                Some("Shown with its items. Empty: the source's own title.")))
+            (field("Schedule (optional)", "schedule", "text", &form.schedule, err("schedule"),
+                Some(&schedule_help)))
+            button type="submit" { "Add this source" }
+        }
+    }
+}
+
+fn source_page(
+    ctx: &PageCtx,
+    state: &AppState,
+    source: &Source,
+    log: &[FetchLogRow],
+    form: &EditForm,
+    errors: &FieldErrors,
+    message: Option<&str>,
+) -> Markup {
+    let now = Utc::now();
+    let err = |key: &str| errors.get(key).map(String::as_str);
+    let is_owner = ctx
+        .user
+        .as_ref()
+        .is_some_and(|user| user.id == source.user_id);
+    let (health_class, health_text) = health(source);
+    let base = format!("/settings/sources/{}", source.id);
+    let schedule_help = format!(
+        "As in crontab, e.g. */15 * * * *. Empty: the default ({}).",
+        state.config.scheduler.default_schedule
+    );
+    let label = source_label(source);
+    layout(
+        ctx,
+        &label,
+        html! {
+            p.breadcrumb { a href="/settings/sources" { "Sources" } }
+            h1 { (label) }
+            (notice(message, false))
+            dl.source-facts {
+                dt { "Address" } dd { (source.url().unwrap_or("—")) }
+                dt { "Kind" } dd { (source.kind) }
+                @if !is_owner { dt { "Owner" } dd { a href={ "/" (source.user_name) } { (source.user_name) } } }
+                dt { "Schedule" } dd {
+                    @if source.schedule.is_empty() { "default (" (state.config.scheduler.default_schedule) ")" }
+                    @else { code { (display_schedule(&source.schedule)) } }
+                }
+                dt { "Enabled" } dd { @if source.enabled { "yes" } @else { "no" } }
+                dt { "Health" } dd { span.health.(health_class) { (health_text) } }
+                dt { "Last success" } dd {
+                    @match source.last_success_at { Some(at) => (time(at, now)), None => "never" }
+                }
+                dt { "Last error" } dd {
+                    @match &source.last_error {
+                        Some(error) => { (error) @if source.failure_count > 1 { " (" (source.failure_count) " failures in a row)" } }
+                        None => "none",
+                    }
+                }
+                dt { "Next attempt" } dd { (next_attempt(source, now)) }
+                dt { "Items" } dd { (source.n_items) }
+            }
+            @if is_owner {
+                section.source-edit {
+                    h2 { "Settings" }
+                    form id="source-edit" method="post" action=(base) {
+                        (csrf_field(ctx))
+                        (field("Title", "title", "text", &form.title, err("title"),
+                            Some("Empty: the source's own title.")))
+                        (field("Schedule", "schedule", "text", &form.schedule, err("schedule"),
+                            Some(&schedule_help)))
+                        button type="submit" { "Save" }
+                    }
+                }
+                section.source-actions {
+                    h2 { "Actions" }
+                    form.inline id="source-poll" method="post" action={ (base) "/poll" } {
+                        (csrf_field(ctx))
+                        button type="submit" { "Poll now" }
+                    }
+                    @if source.enabled {
+                        form.inline id="source-disable" method="post" action={ (base) "/disable" } {
+                            (csrf_field(ctx))
+                            button type="submit" { "Disable" }
+                        }
+                    } @else {
+                        form.inline id="source-enable" method="post" action={ (base) "/enable" } {
+                            (csrf_field(ctx))
+                            button type="submit" { "Enable" }
+                        }
+                    }
+                    form.inline id="source-remove" method="post" action={ (base) "/remove" } {
+                        (csrf_field(ctx))
+                        button.danger type="submit" { "Remove this source" }
+                    }
+                    p.help { "Removing hides its items from every page; comments and likes on them are kept." }
+                }
+            }
+            section.fetch-log {
+                h2 { "Recent fetches" }
+                @if log.is_empty() {
+                    p.empty { "Not polled yet." }
+                } @else {
+                    table.fetch-log {
+                        thead {
+                            tr {
+                                th scope="col" { "When" }
+                                th scope="col" { "Outcome" }
+                                th scope="col" { "New" }
+                                th scope="col" { "Updated" }
+                                th scope="col" { "Took" }
+                                th scope="col" { "Message" }
+                            }
+                        }
+                        tbody {
+                            @for row in log {
+                                tr {
+                                    td { (time(row.started_at, now)) }
+                                    td { (row.outcome) }
+                                    td.number { (row.n_new) }
+                                    td.number { (row.n_updated) }
+                                    td.number { (row.duration_ms) " ms" }
+                                    td { (row.message.as_deref().unwrap_or("")) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+fn source_label(source: &Source) -> String {
+    if !source.title.is_empty() {
+        source.title.clone()
+    } else if let Some(url) = source.url() {
+        url.to_owned()
+    } else {
+        format!("{} source {}", source.kind, source.id)
+    }
+}
+
+/// A stored schedule as people write it: the seconds field we added is dropped again.
+fn display_schedule(stored: &str) -> String {
+    match stored.strip_prefix("0 ") {
+        Some(five) if five.split(' ').count() == 5 => five.to_owned(),
+        _ => stored.to_owned(),
+    }
+}
+
+/// The health of a source in words, with a class for its colour.
+fn health(source: &Source) -> (&'static str, String) {
+    match (&source.last_error, source.enabled) {
+        (_, false) => ("disabled", "disabled".to_owned()),
+        (Some(error), true) => ("failing", format!("failing: {error}")),
+        (None, true) if source.last_success_at.is_some() => ("ok", "ok".to_owned()),
+        (None, true) => ("pending", "not polled yet".to_owned()),
+    }
+}
+
+fn next_attempt(source: &Source, now: DateTime<Utc>) -> Markup {
+    let at = source.next_poll_at;
+    html! {
+        @if !source.enabled {
+            "—"
+        } @else if at <= now {
+            time datetime=(at.to_rfc3339()) { "due now" }
+        } @else {
+            time datetime=(at.to_rfc3339()) title=(at.format("%Y-%m-%d %H:%M UTC").to_string()) {
+                (in_words(at, now))
+            }
+        }
+    }
+}
+
+/// "in 5 minutes", "in 3 hours", or the date when it is further away.
+fn in_words(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let secs = (at - now).num_seconds().max(0);
+    let plural = |n: i64, unit: &str| {
+        if n == 1 {
+            format!("in 1 {unit}")
+        } else {
+            format!("in {n} {unit}s")
+        }
+    };
+    match secs {
+        0..60 => "in under a minute".to_owned(),
+        60..3600 => plural(secs / 60, "minute"),
+        3600..86_400 => plural(secs / 3600, "hour"),
+        86_400..604_800 => plural(secs / 86_400, "day"),
+        _ => at.format("%Y-%m-%d %H:%M UTC").to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    #[test]
+    fn stored_schedules_read_like_crontab() {
+        assert_eq!(display_schedule("0 */15 * * * *"), "*/15 * * * *");
+        assert_eq!(display_schedule("30 0 * * * *"), "30 0 * * * *");
+        assert_eq!(display_schedule("@hourly"), "@hourly");
+        assert_eq!(display_schedule(""), "");
+    }
+
+    #[test]
+    fn future_times_read_naturally() {
+        let now = Utc::now();
+        assert_eq!(
+            in_words(now + Duration::seconds(5), now),
+            "in under a minute"
+        );
+        assert_eq!(in_words(now + Duration::minutes(61), now), "in 1 hour");
+        assert_eq!(in_words(now + Duration::minutes(30), now), "in 30 minutes");
+    }
 }

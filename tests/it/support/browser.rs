@@ -215,7 +215,8 @@ impl Browser {
     }
 
     /// Clicks the button whose visible text is `label` (inside `within` when given, else
-    /// the first on the page) and waits for the page it leads to.
+    /// the first on the page) and waits for the page it leads to, which must not be one of
+    /// the app's error pages.
     pub async fn press(&self, within: Option<&Element>, label: &str) {
         let button = self.button(within, label).await;
         let before = self.current_url().await;
@@ -225,6 +226,13 @@ impl Browser {
             .await
             .unwrap_or_else(|err| panic!("click the button `{label}`: {err}"));
         self.wait_for_new_page(old_root, &before).await;
+        if let Ok(error) = self.client.find(Locator::Css(".error-page")).await {
+            panic!(
+                "pressing `{label}` on {before} led to an error page at {}: {}",
+                self.current_url().await,
+                error.text().await.unwrap_or_default()
+            );
+        }
     }
 
     /// The button labelled `label` (trimmed text, or an `<input type=submit>` value).
