@@ -302,7 +302,10 @@ impl Config {
             return Err(invalid("auth.session_days", "must be at least 1".into()));
         }
         if self.auth.max_failed_logins == 0 {
-            return Err(invalid("auth.max_failed_logins", "must be at least 1".into()));
+            return Err(invalid(
+                "auth.max_failed_logins",
+                "must be at least 1".into(),
+            ));
         }
         if let Err(message) = crate::schedule::parse_schedule(&self.scheduler.default_schedule) {
             return Err(invalid("scheduler.default_schedule", message));

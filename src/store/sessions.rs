@@ -42,18 +42,21 @@ pub fn lookup(
          FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.token_hash = :hash AND s.expires_at > :now",
     )?
-    .query_row(named_params! { ":hash": token_hash, ":now": to_ms(now) }, |row| {
-        Ok((
-            User {
-                id: UserId(row.get(0)?),
-                name: row.get(1)?,
-                display_name: row.get(2)?,
-                is_admin: row.get(3)?,
-                created_at: from_ms(row.get(4)?),
-            },
-            row.get(5)?,
-        ))
-    })
+    .query_row(
+        named_params! { ":hash": token_hash, ":now": to_ms(now) },
+        |row| {
+            Ok((
+                User {
+                    id: UserId(row.get(0)?),
+                    name: row.get(1)?,
+                    display_name: row.get(2)?,
+                    is_admin: row.get(3)?,
+                    created_at: from_ms(row.get(4)?),
+                },
+                row.get(5)?,
+            ))
+        },
+    )
     .optional()?
     .ok_or(StoreError::NotFound)
 }

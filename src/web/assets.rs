@@ -10,8 +10,16 @@ use sha2::{Digest, Sha256};
 
 /// (name, content type, bytes)
 const FILES: &[(&str, &str, &[u8])] = &[
-    ("style.css", "text/css; charset=utf-8", include_bytes!("static/style.css")),
-    ("icon.svg", "image/svg+xml", include_bytes!("static/icon.svg")),
+    (
+        "style.css",
+        "text/css; charset=utf-8",
+        include_bytes!("static/style.css"),
+    ),
+    (
+        "icon.svg",
+        "image/svg+xml",
+        include_bytes!("static/icon.svg"),
+    ),
 ];
 
 static HASHES: LazyLock<Vec<String>> = LazyLock::new(|| {

@@ -12,7 +12,9 @@ use crate::store::StoreError;
 pub enum AppError {
     NotFound,
     /// Not logged in: go to the login page and come back to `next`.
-    LoginRequired { next: String },
+    LoginRequired {
+        next: String,
+    },
     Forbidden,
     /// A form without the right CSRF token, or from another origin.
     Csrf,

@@ -31,7 +31,10 @@ impl RateLimiter {
         let Some(times) = hits.get_mut(key) else {
             return Ok(());
         };
-        while times.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
+        while times
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= self.window)
+        {
             times.pop_front();
         }
         if times.len() >= self.max {
@@ -47,13 +50,20 @@ impl RateLimiter {
         let mut hits = self.hits.lock().unwrap_or_else(|p| p.into_inner());
         if hits.len() >= MAX_KEYS && !hits.contains_key(key) {
             let window = self.window;
-            hits.retain(|_, times| times.back().is_some_and(|t| now.duration_since(*t) < window));
+            hits.retain(|_, times| {
+                times
+                    .back()
+                    .is_some_and(|t| now.duration_since(*t) < window)
+            });
         }
         hits.entry(key.to_owned()).or_default().push_back(now);
     }
 
     pub fn reset(&self, key: &str) {
-        self.hits.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+        self.hits
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
     }
 }
 

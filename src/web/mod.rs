@@ -81,20 +81,50 @@ pub fn router(state: AppState) -> Router {
         .route("/login", get(auth::login_get).post(auth::login_post))
         .route("/logout", post(auth::logout_post))
         .route("/signup", get(auth::signup_get).post(auth::signup_post))
-        .route("/invite/{token}", get(auth::invite_get).post(auth::invite_post))
+        .route(
+            "/invite/{token}",
+            get(auth::invite_get).post(auth::invite_post),
+        )
         .route("/settings", get(settings::settings_get))
         .route("/settings/profile", post(settings::profile_post))
         .route("/settings/password", post(settings::password_post))
-        .route("/settings/users", get(settings::users_get).post(settings::users_post))
+        .route(
+            "/settings/users",
+            get(settings::users_get).post(settings::users_post),
+        )
         .route("/settings/invites", post(settings::invites_post))
-        .route("/settings/import", get(import::import_get).post(import::import_post))
-        .route("/settings/sources", get(sources::sources_get).post(sources::sources_add_post))
-        .route("/settings/sources/preview", post(sources::sources_preview_post))
-        .route("/settings/sources/{id}", get(sources::source_get).post(sources::source_edit_post))
-        .route("/settings/sources/{id}/poll", post(sources::source_poll_post))
-        .route("/settings/sources/{id}/enable", post(sources::source_enable_post))
-        .route("/settings/sources/{id}/disable", post(sources::source_disable_post))
-        .route("/settings/sources/{id}/remove", post(sources::source_remove_post))
+        .route(
+            "/settings/import",
+            get(import::import_get).post(import::import_post),
+        )
+        .route(
+            "/settings/sources",
+            get(sources::sources_get).post(sources::sources_add_post),
+        )
+        .route(
+            "/settings/sources/preview",
+            post(sources::sources_preview_post),
+        )
+        .route(
+            "/settings/sources/{id}",
+            get(sources::source_get).post(sources::source_edit_post),
+        )
+        .route(
+            "/settings/sources/{id}/poll",
+            post(sources::source_poll_post),
+        )
+        .route(
+            "/settings/sources/{id}/enable",
+            post(sources::source_enable_post),
+        )
+        .route(
+            "/settings/sources/{id}/disable",
+            post(sources::source_disable_post),
+        )
+        .route(
+            "/settings/sources/{id}/remove",
+            post(sources::source_remove_post),
+        )
         .route("/e/{id}", get(item::item_get))
         .route("/e/{id}/comments", post(item::comment_post))
         .route("/e/{id}/comments.atom", get(feeds::comments_atom_get))
@@ -102,7 +132,10 @@ pub fn router(state: AppState) -> Router {
         .route("/e/{id}/unlike", post(item::unlike_post))
         .route("/e/{id}/hide", post(item::hide_post))
         .route("/e/{id}/unhide", post(item::unhide_post))
-        .route("/c/{id}/edit", get(item::comment_edit_get).post(item::comment_edit_post))
+        .route(
+            "/c/{id}/edit",
+            get(item::comment_edit_get).post(item::comment_edit_post),
+        )
         .route("/c/{id}/delete", post(item::comment_delete_post))
         .route("/{user}", get(stream::user_get))
         .route("/{user}/friends", get(stream::friends_get))

@@ -168,7 +168,10 @@ mod tests {
     fn relative_times_read_naturally() {
         let now = Utc::now();
         assert_eq!(relative_time(now, now), "just now");
-        assert_eq!(relative_time(now - Duration::minutes(1), now), "1 minute ago");
+        assert_eq!(
+            relative_time(now - Duration::minutes(1), now),
+            "1 minute ago"
+        );
         assert_eq!(relative_time(now - Duration::hours(5), now), "5 hours ago");
         assert_eq!(relative_time(now + Duration::hours(5), now), "just now");
     }

@@ -365,14 +365,22 @@ async fn cache_control_max_age_stretches_next_poll() {
     let report = app.poll(id).await;
     assert_eq!(report.error, None);
     // The schedule alone would poll again within 5 minutes.
-    assert!(report.next_poll_at >= before + chrono::Duration::seconds(7200), "{}", report.next_poll_at);
-    assert_eq!(app.source(id).next_poll_at.timestamp_millis(), report.next_poll_at.timestamp_millis());
+    assert!(
+        report.next_poll_at >= before + chrono::Duration::seconds(7200),
+        "{}",
+        report.next_poll_at
+    );
+    assert_eq!(
+        app.source(id).next_poll_at.timestamp_millis(),
+        report.next_poll_at.timestamp_millis()
+    );
 }
 
 #[tokio::test]
 async fn rss_ttl_stretches_next_poll() {
     let server = FixtureServer::start().await;
-    let body = rss(&[("a", "A", "http://example.invalid/a")]).replace("<channel>", "<channel><ttl>180</ttl>");
+    let body = rss(&[("a", "A", "http://example.invalid/a")])
+        .replace("<channel>", "<channel><ttl>180</ttl>");
     server.set("/feed.xml", Reply::ok(body).content_type(RSS));
     let app = TestApp::with_config(&server.origin(), |_, scheduler| {
         scheduler.jitter_secs = 0;
@@ -382,14 +390,24 @@ async fn rss_ttl_stretches_next_poll() {
     let before = Utc::now();
     let report = app.poll(id).await;
     assert_eq!(report.error, None);
-    assert!(report.next_poll_at >= before + chrono::Duration::minutes(180), "{}", report.next_poll_at);
+    assert!(
+        report.next_poll_at >= before + chrono::Duration::minutes(180),
+        "{}",
+        report.next_poll_at
+    );
 }
 
 #[tokio::test]
 async fn scheduler_polls_due_sources_and_stops_on_shutdown() {
     let server = FixtureServer::start().await;
-    server.set("/a.xml", Reply::ok(rss(&[("a", "A", "http://example.invalid/a")])).content_type(RSS));
-    server.set("/b.xml", Reply::ok(rss(&[("b", "B", "http://example.invalid/b")])).content_type(RSS));
+    server.set(
+        "/a.xml",
+        Reply::ok(rss(&[("a", "A", "http://example.invalid/a")])).content_type(RSS),
+    );
+    server.set(
+        "/b.xml",
+        Reply::ok(rss(&[("b", "B", "http://example.invalid/b")])).content_type(RSS),
+    );
     let app = TestApp::new(&server.origin());
     let a = app.add_feed(&server.url("/a.xml"));
     let b = app.add_feed(&server.url("/b.xml"));
@@ -401,7 +419,10 @@ async fn scheduler_polls_due_sources_and_stops_on_shutdown() {
     );
     let started = Instant::now();
     while app.items(a).is_empty() || app.items(b).is_empty() {
-        assert!(started.elapsed() < Duration::from_secs(20), "the scheduler did not poll");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the scheduler did not poll"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // Both were polled once and are now scheduled in the future: no busy loop.
@@ -409,5 +430,8 @@ async fn scheduler_polls_due_sources_and_stops_on_shutdown() {
     assert_eq!((server.hits("/a.xml"), server.hits("/b.xml")), (1, 1));
     assert!(app.source(a).next_poll_at > Utc::now());
     shutdown.cancel();
-    tokio::time::timeout(Duration::from_secs(10), task).await.expect("stops").unwrap();
+    tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .expect("stops")
+        .unwrap();
 }

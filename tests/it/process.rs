@@ -33,7 +33,12 @@ fn create_user(store: &Store, name: &'static str) -> tributary::model::UserId {
         .write_blocking(|tx| {
             users::create(
                 tx,
-                &users::NewUser { name, display_name: name, password_hash: "x", is_admin: false },
+                &users::NewUser {
+                    name,
+                    display_name: name,
+                    password_hash: "x",
+                    is_admin: false,
+                },
                 Utc::now(),
             )
         })
@@ -47,20 +52,37 @@ async fn sigkill_mid_poll_loses_nothing_and_makes_no_duplicates() {
     let server = FixtureServer::start().await;
     for feed in 0..N_FEEDS {
         let entries: Vec<(String, String, String)> = (0..N_ITEMS)
-            .map(|n| (format!("f{feed}-i{n}"), format!("Item {n} of feed {feed}"), format!("http://example.invalid/{feed}/{n}")))
+            .map(|n| {
+                (
+                    format!("f{feed}-i{n}"),
+                    format!("Item {n} of feed {feed}"),
+                    format!("http://example.invalid/{feed}/{n}"),
+                )
+            })
             .collect();
-        let refs: Vec<(&str, &str, &str)> = entries.iter().map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str())).collect();
-        server.set(&format!("/f{feed}.xml"), Reply::ok(rss(&refs)).content_type("application/rss+xml"));
+        let refs: Vec<(&str, &str, &str)> = entries
+            .iter()
+            .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
+            .collect();
+        server.set(
+            &format!("/f{feed}.xml"),
+            Reply::ok(rss(&refs)).content_type("application/rss+xml"),
+        );
     }
     // A source that never finishes, so the process is surely mid-poll when killed.
-    server.set("/slow.xml", Reply::drip(100_000, Duration::from_millis(500)).content_type("application/rss+xml"));
+    server.set(
+        "/slow.xml",
+        Reply::drip(100_000, Duration::from_millis(500)).content_type("application/rss+xml"),
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("tributary.db");
     {
         let store = Store::open(&db, 1).unwrap();
         let user = create_user(&store, "ana");
-        let mut urls: Vec<String> = (0..N_FEEDS).map(|f| server.url(&format!("/f{f}.xml"))).collect();
+        let mut urls: Vec<String> = (0..N_FEEDS)
+            .map(|f| server.url(&format!("/f{f}.xml")))
+            .collect();
         urls.insert(N_FEEDS / 2, server.url("/slow.xml"));
         for url in urls {
             let params = serde_json::json!({ "url": url });
@@ -68,7 +90,13 @@ async fn sigkill_mid_poll_loses_nothing_and_makes_no_duplicates() {
                 .write_blocking(|tx| {
                     sources::insert(
                         tx,
-                        &sources::NewSource { user_id: user, kind: "feed", params: &params, title: "", schedule: "" },
+                        &sources::NewSource {
+                            user_id: user,
+                            kind: "feed",
+                            params: &params,
+                            title: "",
+                            schedule: "",
+                        },
                         Utc::now(),
                     )
                 })
@@ -89,20 +117,29 @@ async fn sigkill_mid_poll_loses_nothing_and_makes_no_duplicates() {
             .unwrap()
     };
     let count = |conn: &Connection| -> i64 {
-        conn.query_row("SELECT count(*) FROM items", [], |row| row.get(0)).unwrap_or(0)
+        conn.query_row("SELECT count(*) FROM items", [], |row| row.get(0))
+            .unwrap_or(0)
     };
 
     let mut child = run("60");
     let started = Instant::now();
     let reader = loop {
-        if let Ok(conn) = Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY) {
+        if let Ok(conn) =
+            Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        {
             let n = count(&conn);
             if n > 0 && n < (N_FEEDS * N_ITEMS) as i64 {
                 break conn;
             }
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "no items were committed in time");
-        assert!(child.try_wait().unwrap().is_none(), "poll finished before it could be killed");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no items were committed in time"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "poll finished before it could be killed"
+        );
         std::thread::sleep(Duration::from_millis(5));
     };
     drop(reader);
@@ -110,9 +147,13 @@ async fn sigkill_mid_poll_loses_nothing_and_makes_no_duplicates() {
     child.wait().unwrap();
 
     let conn = Connection::open(&db).unwrap();
-    let integrity: String = conn.query_row("PRAGMA integrity_check", [], |row| row.get(0)).unwrap();
+    let integrity: String = conn
+        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .unwrap();
     assert_eq!(integrity, "ok");
-    let mut stmt = conn.prepare("SELECT id, source_id, external_id FROM items").unwrap();
+    let mut stmt = conn
+        .prepare("SELECT id, source_id, external_id FROM items")
+        .unwrap();
     let survived: Vec<(i64, i64, String)> = stmt
         .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
         .unwrap()
@@ -131,12 +172,19 @@ async fn sigkill_mid_poll_loses_nothing_and_makes_no_duplicates() {
     // The slow source now answers quickly with an error; run a whole pass again.
     server.set("/slow.xml", Reply::status(500));
     let status = run("5").wait().unwrap();
-    assert!(!status.success(), "the failing slow source makes the pass report failure");
+    assert!(
+        !status.success(),
+        "the failing slow source makes the pass report failure"
+    );
 
     let conn = Connection::open(&db).unwrap();
     assert_eq!(count(&conn), (N_FEEDS * N_ITEMS) as i64, "every item once");
     let distinct: i64 = conn
-        .query_row("SELECT count(*) FROM (SELECT DISTINCT source_id, external_id FROM items)", [], |row| row.get(0))
+        .query_row(
+            "SELECT count(*) FROM (SELECT DISTINCT source_id, external_id FROM items)",
+            [],
+            |row| row.get(0),
+        )
         .unwrap();
     assert_eq!(distinct, (N_FEEDS * N_ITEMS) as i64);
     for (id, source, external_id) in survived {
@@ -169,24 +217,45 @@ async fn serve_runs_on_defaults_with_no_config_and_creates_database() {
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Some(start) = line.find("http://127.0.0.1:") {
-                let url: String = line[start..].chars().take_while(|c| !c.is_whitespace()).collect();
+                let url: String = line[start..]
+                    .chars()
+                    .take_while(|c| !c.is_whitespace())
+                    .collect();
                 let _ = tx.send(url);
             }
         }
     });
-    let base = rx.recv_timeout(Duration::from_secs(30)).expect("the server says where it listens");
+    let base = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the server says where it listens");
     let health = reqwest::get(format!("{base}/healthz")).await.unwrap();
     assert_eq!(health.status(), 200);
     assert_eq!(
-        health.headers().get("x-content-type-options").map(|v| v.to_str().unwrap()),
+        health
+            .headers()
+            .get("x-content-type-options")
+            .map(|v| v.to_str().unwrap()),
         Some("nosniff")
     );
     assert_eq!(health.text().await.unwrap(), "ok");
     let page = reqwest::get(format!("{base}/")).await.unwrap();
     assert_eq!(page.status(), 200);
-    assert!(page.text().await.unwrap().contains("Create the administrator"), "first run shows setup");
-    assert!(dir.path().join("tributary.db").is_file(), "the database is created in the working directory");
-    let status = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("Create the administrator"),
+        "first run shows setup"
+    );
+    assert!(
+        dir.path().join("tributary.db").is_file(),
+        "the database is created in the working directory"
+    );
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
     assert!(status.success());
     let exit = child.wait().unwrap();
     assert!(exit.success(), "SIGTERM stops the server cleanly: {exit}");
@@ -203,16 +272,33 @@ fn errors_are_one_line_on_stderr_with_nonzero_exit() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(stderr.trim(), "error: no user named `nobody`");
 
-    std::fs::write(dir.path().join("bad.toml"), "[fetch]\ntimeout_secs = \"soon\"\n").unwrap();
-    let out = tributary(dir.path()).args(["--config", "bad.toml", "check-config"]).output().unwrap();
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "[fetch]\ntimeout_secs = \"soon\"\n",
+    )
+    .unwrap();
+    let out = tributary(dir.path())
+        .args(["--config", "bad.toml", "check-config"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("bad.toml") && stderr.contains("timeout_secs"), "{stderr}");
+    assert!(
+        stderr.contains("bad.toml") && stderr.contains("timeout_secs"),
+        "{stderr}"
+    );
 
-    let out = tributary(dir.path()).args(["source", "test", "not a url or a file"]).output().unwrap();
+    let out = tributary(dir.path())
+        .args(["source", "test", "not a url or a file"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8(out.stderr).unwrap().starts_with("error: no connector recognizes"));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .starts_with("error: no connector recognizes")
+    );
 }
 
 #[test]
@@ -224,30 +310,74 @@ fn user_and_source_commands_work_together() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(b"a long enough password\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long enough password\n")
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("created user ana"));
 
     let out = tributary(dir.path())
-        .args(["source", "add", "ana", "https://blog.example/feed.xml", "--schedule", "*/45 * * * *"])
+        .args([
+            "source",
+            "add",
+            "ana",
+            "https://blog.example/feed.xml",
+            "--schedule",
+            "*/45 * * * *",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = tributary(dir.path()).args(["source", "add", "ana", "https://blog.example/feed.xml"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = tributary(dir.path())
+        .args(["source", "add", "ana", "https://blog.example/feed.xml"])
+        .output()
+        .unwrap();
     assert!(!out.status.success(), "the same source twice is refused");
 
-    let out = tributary(dir.path()).args(["source", "add", "ana", "https://x.example/", "--schedule", "soon"]).output().unwrap();
+    let out = tributary(dir.path())
+        .args([
+            "source",
+            "add",
+            "ana",
+            "https://x.example/",
+            "--schedule",
+            "soon",
+        ])
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && stderr.contains("--schedule"), "{stderr}");
+    assert!(
+        !out.status.success() && stderr.contains("--schedule"),
+        "{stderr}"
+    );
 
-    let out = tributary(dir.path()).args(["source", "list", "ana"]).output().unwrap();
+    let out = tributary(dir.path())
+        .args(["source", "list", "ana"])
+        .output()
+        .unwrap();
     let listing = String::from_utf8_lossy(&out.stdout);
-    assert!(listing.contains("https://blog.example/feed.xml") && listing.contains("not polled yet"), "{listing}");
+    assert!(
+        listing.contains("https://blog.example/feed.xml") && listing.contains("not polled yet"),
+        "{listing}"
+    );
 
-    let out = tributary(dir.path()).args(["source", "remove", "1"]).output().unwrap();
+    let out = tributary(dir.path())
+        .args(["source", "remove", "1"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
-    let out = tributary(dir.path()).args(["source", "list"]).output().unwrap();
+    let out = tributary(dir.path())
+        .args(["source", "list"])
+        .output()
+        .unwrap();
     assert!(!String::from_utf8_lossy(&out.stdout).contains("blog.example"));
 
     let out = tributary(dir.path()).arg("connectors").output().unwrap();
@@ -257,10 +387,25 @@ fn user_and_source_commands_work_together() {
 #[test]
 fn source_test_reads_a_file_and_prints_json_lines() {
     let dir = tempfile::tempdir().unwrap();
-    let feed = rss(&[("a", "First <b>bold</b>", "http://example.invalid/a"), ("b", "Second", "http://example.invalid/b")]);
-    std::fs::write(dir.path().join("feed.xml"), feed.replace("<b>", "&lt;b&gt;").replace("</b>", "&lt;/b&gt;")).unwrap();
-    let out = tributary(dir.path()).args(["source", "test", "feed.xml", "--json"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let feed = rss(&[
+        ("a", "First <b>bold</b>", "http://example.invalid/a"),
+        ("b", "Second", "http://example.invalid/b"),
+    ]);
+    std::fs::write(
+        dir.path().join("feed.xml"),
+        feed.replace("<b>", "&lt;b&gt;")
+            .replace("</b>", "&lt;/b&gt;"),
+    )
+    .unwrap();
+    let out = tributary(dir.path())
+        .args(["source", "test", "feed.xml", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()

@@ -137,8 +137,20 @@ async fn future_and_missing_dates_become_fetch_time() {
 
 /// Markup that would be executable or page-hijacking in a browser.
 const EXECUTABLE_TAGS: &[&str] = &[
-    "<script", "<svg", "<math", "<iframe", "<object", "<embed", "<base", "<meta", "<form",
-    "<style", "<link", "style=", "http-equiv", "srcdoc",
+    "<script",
+    "<svg",
+    "<math",
+    "<iframe",
+    "<object",
+    "<embed",
+    "<base",
+    "<meta",
+    "<form",
+    "<style",
+    "<link",
+    "style=",
+    "http-equiv",
+    "srcdoc",
 ];
 /// URL schemes that run or smuggle content.
 const EXECUTABLE_SCHEMES: &[&str] = &["javascript:", "vbscript:", "data:text"];
@@ -155,7 +167,9 @@ fn executable_part(text: &str, is_html: bool) -> Option<String> {
     let squeezed: String = lower.chars().filter(|c| !c.is_whitespace()).collect();
     for scheme in EXECUTABLE_SCHEMES {
         let found = if is_html {
-            ["=\"", "='", "="].iter().any(|quote| squeezed.contains(&format!("{quote}{scheme}")))
+            ["=\"", "='", "="]
+                .iter()
+                .any(|quote| squeezed.contains(&format!("{quote}{scheme}")))
         } else {
             squeezed.contains(scheme)
         };
@@ -201,7 +215,13 @@ fn executable_check_catches_what_it_should() {
     assert!(executable_part("<p>Turn it on = off</p>", true).is_none());
     assert!(executable_part("<p>The link is a javascript: URL</p>", true).is_none());
     assert!(executable_part("javascript:alert(1)", false).is_some());
-    assert!(executable_part("<a href=\"https://x.example/\" rel=\"noopener\">x</a>", true).is_none());
+    assert!(
+        executable_part(
+            "<a href=\"https://x.example/\" rel=\"noopener\">x</a>",
+            true
+        )
+        .is_none()
+    );
 }
 
 #[tokio::test]
@@ -212,7 +232,10 @@ async fn hostile_fixtures_never_reach_items_in_executable_form() {
     for entry in std::fs::read_dir(dir).expect("fixtures dir") {
         let path = entry.unwrap().path();
         // Only feeds; the folder also holds hostile OPML for the import tests.
-        if !matches!(path.extension().and_then(|e| e.to_str()), Some("rss" | "atom" | "json")) {
+        if !matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("rss" | "atom" | "json")
+        ) {
             continue;
         }
         let body = std::fs::read(&path).unwrap();
@@ -245,7 +268,12 @@ async fn hostile_fixtures_never_reach_items_in_executable_form() {
             // URL and HTML columns: nothing executable at all.
             for col in [1, 4, 6, 8] {
                 if let Some(found) = executable_part(&row[col], col == 4) {
-                    panic!("{}: item {} column {col} holds `{found}`: {}", path.display(), row[0], row[col]);
+                    panic!(
+                        "{}: item {} column {col} holds `{found}`: {}",
+                        path.display(),
+                        row[0],
+                        row[col]
+                    );
                 }
             }
             // Plain-text names (title, author, tags) may mention words such as
@@ -253,7 +281,13 @@ async fn hostile_fixtures_never_reach_items_in_executable_form() {
             // text (column 5) is what a browser would display of the content, so it may hold
             // text like "</script>" that the content HTML escapes.
             for col in [2, 3, 7] {
-                assert!(!has_tag(&row[col]), "{}: item {} column {col} holds markup: {}", path.display(), row[0], row[col]);
+                assert!(
+                    !has_tag(&row[col]),
+                    "{}: item {} column {col} holds markup: {}",
+                    path.display(),
+                    row[0],
+                    row[col]
+                );
             }
         }
         assert!(

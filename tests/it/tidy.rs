@@ -37,7 +37,10 @@ fn files_under(rel: &str) -> Vec<(String, String)> {
 fn every_file_says_what_it_does() {
     for dir in ["src", "connectors/src", "tests/it", "connectors/tests"] {
         for (path, text) in files_under(dir) {
-            assert!(text.starts_with("//!"), "{path} must start with a `//!` line saying what it does");
+            assert!(
+                text.starts_with("//!"),
+                "{path} must start with a `//!` line saying what it does"
+            );
         }
     }
 }
@@ -68,8 +71,18 @@ fn sql_lives_only_in_the_store() {
         if path.starts_with("src/store/") {
             continue;
         }
-        for keyword in ["SELECT ", "INSERT INTO", "UPDATE items", "UPDATE sources", "DELETE FROM", "PRAGMA "] {
-            assert!(!text.contains(keyword), "{path} contains SQL (`{keyword}`); SQL belongs in src/store/");
+        for keyword in [
+            "SELECT ",
+            "INSERT INTO",
+            "UPDATE items",
+            "UPDATE sources",
+            "DELETE FROM",
+            "PRAGMA ",
+        ] {
+            assert!(
+                !text.contains(keyword),
+                "{path} contains SQL (`{keyword}`); SQL belongs in src/store/"
+            );
         }
     }
 }
@@ -78,13 +91,63 @@ fn sql_lives_only_in_the_store() {
 fn modules_respect_their_boundaries() {
     // (directory or file prefix, modules it must not use)
     let rules: &[(&str, &[&str])] = &[
-        ("src/normalize/", &["crate::store", "crate::fetch", "crate::web", "crate::ingest", "reqwest", "rusqlite"]),
-        ("src/fetch/", &["crate::store", "crate::web", "crate::normalize", "crate::ingest", "rusqlite"]),
-        ("src/store/", &["crate::fetch", "crate::web", "crate::normalize", "crate::ingest", "axum", "maud::", "reqwest"]),
-        ("src/schedule.rs", &["crate::store", "crate::fetch", "crate::web", "tokio"]),
-        ("src/web/", &["crate::fetch", "crate::normalize", "crate::ingest", "crate::scheduler", "reqwest"]),
+        (
+            "src/normalize/",
+            &[
+                "crate::store",
+                "crate::fetch",
+                "crate::web",
+                "crate::ingest",
+                "reqwest",
+                "rusqlite",
+            ],
+        ),
+        (
+            "src/fetch/",
+            &[
+                "crate::store",
+                "crate::web",
+                "crate::normalize",
+                "crate::ingest",
+                "rusqlite",
+            ],
+        ),
+        (
+            "src/store/",
+            &[
+                "crate::fetch",
+                "crate::web",
+                "crate::normalize",
+                "crate::ingest",
+                "axum",
+                "maud::",
+                "reqwest",
+            ],
+        ),
+        (
+            "src/schedule.rs",
+            &["crate::store", "crate::fetch", "crate::web", "tokio"],
+        ),
+        (
+            "src/web/",
+            &[
+                "crate::fetch",
+                "crate::normalize",
+                "crate::ingest",
+                "crate::scheduler",
+                "reqwest",
+            ],
+        ),
         ("src/model.rs", &["crate::", "rusqlite", "axum", "reqwest"]),
-        ("src/config.rs", &["crate::store", "crate::fetch", "crate::web", "crate::ingest"]),
+        (
+            "src/config.rs",
+            &[
+                "crate::store",
+                "crate::fetch",
+                "crate::web",
+                "crate::ingest",
+            ],
+        ),
     ];
     for (path, text) in files_under("src") {
         for (prefix, banned) in rules {
@@ -92,7 +155,10 @@ fn modules_respect_their_boundaries() {
                 continue;
             }
             for word in *banned {
-                let found = text.lines().filter(|line| !line.trim_start().starts_with("//")).any(|line| line.contains(word));
+                let found = text
+                    .lines()
+                    .filter(|line| !line.trim_start().starts_with("//"))
+                    .any(|line| line.contains(word));
                 assert!(!found, "{path} uses `{word}`, which its layer must not");
             }
         }
@@ -103,6 +169,9 @@ fn modules_respect_their_boundaries() {
 fn connectors_crate_never_depends_on_the_app_stack() {
     let manifest = std::fs::read_to_string(root().join("connectors/Cargo.toml")).unwrap();
     for name in ["rusqlite", "axum", "maud", "reqwest", "tributary"] {
-        assert!(!manifest.contains(name), "connectors/Cargo.toml mentions {name}");
+        assert!(
+            !manifest.contains(name),
+            "connectors/Cargo.toml mentions {name}"
+        );
     }
 }

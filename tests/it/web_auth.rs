@@ -14,21 +14,49 @@ async fn setup_happens_once_and_only_without_users() {
     let client = app.client();
     let page = client.get("/").await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.body.contains("Create the administrator"), "{}", page.body);
+    assert!(
+        page.body.contains("Create the administrator"),
+        "{}",
+        page.body
+    );
 
     // A bad field re-renders the form with the message and the input kept.
     let bad = client
-        .post_form("/", "/", &[("name", "Bad Name"), ("display_name", "Ana A."), ("password", PASSWORD), ("password2", PASSWORD)])
+        .post_form(
+            "/",
+            "/",
+            &[
+                ("name", "Bad Name"),
+                ("display_name", "Ana A."),
+                ("password", PASSWORD),
+                ("password2", PASSWORD),
+            ],
+        )
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.body.contains("not a valid user name"), "{}", bad.body);
-    assert!(bad.body.contains("value=\"Ana A.\""), "input kept: {}", bad.body);
+    assert!(
+        bad.body.contains("value=\"Ana A.\""),
+        "input kept: {}",
+        bad.body
+    );
 
     let done = client
-        .post_form("/", "/", &[("name", "ana"), ("password", PASSWORD), ("password2", PASSWORD)])
+        .post_form(
+            "/",
+            "/",
+            &[
+                ("name", "ana"),
+                ("password", PASSWORD),
+                ("password2", PASSWORD),
+            ],
+        )
         .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
-    let users = app.store.read_blocking(tributary::store::users::list).unwrap();
+    let users = app
+        .store
+        .read_blocking(tributary::store::users::list)
+        .unwrap();
     assert_eq!(users.len(), 1);
     assert!(users[0].is_admin);
     // The new admin is logged in.
@@ -36,13 +64,33 @@ async fn setup_happens_once_and_only_without_users() {
 
     // Setup cannot run again, for anyone.
     let stranger = app.client();
-    assert!(!stranger.get("/").await.body.contains("Create the administrator"));
+    assert!(
+        !stranger
+            .get("/")
+            .await
+            .body
+            .contains("Create the administrator")
+    );
     let token = stranger.get("/login").await.csrf();
     let again = stranger
-        .post_raw("/", &[("name", "mallory"), ("password", PASSWORD), ("password2", PASSWORD), ("csrf", &token)])
+        .post_raw(
+            "/",
+            &[
+                ("name", "mallory"),
+                ("password", PASSWORD),
+                ("password2", PASSWORD),
+                ("csrf", &token),
+            ],
+        )
         .await;
     assert_eq!(again.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.store.read_blocking(tributary::store::users::list).unwrap().len(), 1);
+    assert_eq!(
+        app.store
+            .read_blocking(tributary::store::users::list)
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -65,7 +113,10 @@ async fn wrong_password_is_refused_and_right_one_logs_in() {
         .map(|v| v.to_str().unwrap().to_owned())
         .find(|v| v.starts_with("tributary_session="))
         .expect("a session cookie");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
 }
 
 #[tokio::test]
@@ -74,11 +125,20 @@ async fn login_is_rate_limited_with_a_readable_message() {
     app.create_user("ana", false);
     let client = app.client();
     for _ in 0..3 {
-        assert_eq!(client.login("ana", "wrong password").await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            client.login("ana", "wrong password").await.status,
+            StatusCode::UNAUTHORIZED
+        );
     }
     let limited = client.login("ana", PASSWORD).await;
     assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
-    assert!(limited.body.contains("Too many failed logins. Try again in"), "{}", limited.body);
+    assert!(
+        limited
+            .body
+            .contains("Too many failed logins. Try again in"),
+        "{}",
+        limited.body
+    );
 }
 
 #[tokio::test]
@@ -88,17 +148,36 @@ async fn next_parameter_returns_after_login_but_never_offsite() {
     let client = app.client();
     let protected = client.get("/settings").await;
     assert_eq!(protected.status, StatusCode::SEE_OTHER);
-    assert_eq!(protected.location.as_deref(), Some("/login?next=%2Fsettings"));
+    assert_eq!(
+        protected.location.as_deref(),
+        Some("/login?next=%2Fsettings")
+    );
     let page = client.get("/login?next=/settings").await;
     let done = client
-        .post_raw("/login", &[("name", "ana"), ("password", PASSWORD), ("next", "/settings"), ("csrf", &page.csrf())])
+        .post_raw(
+            "/login",
+            &[
+                ("name", "ana"),
+                ("password", PASSWORD),
+                ("next", "/settings"),
+                ("csrf", &page.csrf()),
+            ],
+        )
         .await;
     assert_eq!(done.location.as_deref(), Some("/settings"));
 
     let other = app.client();
     let page = other.get("/login").await;
     let done = other
-        .post_raw("/login", &[("name", "ana"), ("password", PASSWORD), ("next", "//evil.example/"), ("csrf", &page.csrf())])
+        .post_raw(
+            "/login",
+            &[
+                ("name", "ana"),
+                ("password", PASSWORD),
+                ("next", "//evil.example/"),
+                ("csrf", &page.csrf()),
+            ],
+        )
         .await;
     assert_eq!(done.location.as_deref(), Some("/ana"));
 }
@@ -109,13 +188,18 @@ async fn missing_csrf_token_is_refused() {
     app.create_user("ana", false);
     let client = app.client();
     client.get("/login").await;
-    let page = client.post_raw("/login", &[("name", "ana"), ("password", PASSWORD)]).await;
+    let page = client
+        .post_raw("/login", &[("name", "ana"), ("password", PASSWORD)])
+        .await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
     assert!(page.body.contains("Form expired"));
     let logged_in = app.logged_in("ana").await;
     let out = logged_in.post_raw("/logout", &[]).await;
     assert_eq!(out.status, StatusCode::FORBIDDEN);
-    assert!(logged_in.get("/").await.body.contains("Log out"), "still logged in");
+    assert!(
+        logged_in.get("/").await.body.contains("Log out"),
+        "still logged in"
+    );
 }
 
 #[tokio::test]
@@ -127,14 +211,23 @@ async fn replayed_token_from_an_ended_session_is_refused() {
     let out = client.post_raw("/logout", &[("csrf", &old_token)]).await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
     // Log in again: a new session with a new token; the old one is worthless.
-    assert_eq!(client.login("ana", PASSWORD).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        client.login("ana", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
     let replay = client.post_raw("/logout", &[("csrf", &old_token)]).await;
     assert_eq!(replay.status, StatusCode::FORBIDDEN);
     // Another person's token does not work either.
     app.create_user("bo", false);
     let bo = app.logged_in("bo").await;
     let bo_token = bo.get("/").await.csrf();
-    assert_eq!(client.post_raw("/logout", &[("csrf", &bo_token)]).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        client
+            .post_raw("/logout", &[("csrf", &bo_token)])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
 }
 
 #[tokio::test]
@@ -161,33 +254,66 @@ async fn session_survives_a_restart() {
     let client = app.logged_in("ana").await;
     // The same database and key file, a new server state.
     let restarted = app.restart().await;
-    let client = crate::support::web::Client { http: client.http, base: restarted.base.clone() };
+    let client = crate::support::web::Client {
+        http: client.http,
+        base: restarted.base.clone(),
+    };
     let page = client.get("/").await;
-    assert!(page.body.contains("Log out"), "still logged in after restart");
+    assert!(
+        page.body.contains("Log out"),
+        "still logged in after restart"
+    );
 }
 
 #[tokio::test]
 async fn signup_modes() {
     let closed = WebApp::start(NO_FIXTURES).await;
     closed.create_user("admin", true);
-    assert_eq!(closed.client().get("/signup").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        closed.client().get("/signup").await.status,
+        StatusCode::NOT_FOUND
+    );
 
     let open = WebApp::start_with(NO_FIXTURES, |config| config.auth.signup = Signup::Open).await;
     open.create_user("admin", true);
     let client = open.client();
     let page = client
-        .post_form("/signup", "/signup", &[("name", "newbie"), ("password", PASSWORD), ("password2", PASSWORD)])
+        .post_form(
+            "/signup",
+            "/signup",
+            &[
+                ("name", "newbie"),
+                ("password", PASSWORD),
+                ("password2", PASSWORD),
+            ],
+        )
         .await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
     let taken = open
         .client()
-        .post_form("/signup", "/signup", &[("name", "newbie"), ("password", PASSWORD), ("password2", PASSWORD)])
+        .post_form(
+            "/signup",
+            "/signup",
+            &[
+                ("name", "newbie"),
+                ("password", PASSWORD),
+                ("password2", PASSWORD),
+            ],
+        )
         .await;
     assert_eq!(taken.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(taken.body.contains("already exists"));
     let reserved = open
         .client()
-        .post_form("/signup", "/signup", &[("name", "settings"), ("password", PASSWORD), ("password2", PASSWORD)])
+        .post_form(
+            "/signup",
+            "/signup",
+            &[
+                ("name", "settings"),
+                ("password", PASSWORD),
+                ("password2", PASSWORD),
+            ],
+        )
         .await;
     assert!(reserved.body.contains("reserved"), "{}", reserved.body);
 }
@@ -198,14 +324,28 @@ async fn every_response_carries_strict_headers() {
     let client = app.client();
     for path in ["/", "/login", "/nope/nope/nope", "/healthz"] {
         let page = client.get(path).await;
-        let csp = page.headers.get("content-security-policy").unwrap().to_str().unwrap();
-        assert!(csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"), "{path}: {csp}");
-        assert_eq!(page.headers.get("x-content-type-options").unwrap(), "nosniff");
+        let csp = page
+            .headers
+            .get("content-security-policy")
+            .unwrap()
+            .to_str()
+            .unwrap();
+        assert!(
+            csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"),
+            "{path}: {csp}"
+        );
+        assert_eq!(
+            page.headers.get("x-content-type-options").unwrap(),
+            "nosniff"
+        );
         assert!(page.headers.get("referrer-policy").is_some());
     }
     let missing = client.get("/nope/nope/nope").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
-    assert!(missing.body.contains("Tributary") && missing.body.contains("Not found"), "404 in the layout");
+    assert!(
+        missing.body.contains("Tributary") && missing.body.contains("Not found"),
+        "404 in the layout"
+    );
 }
 
 #[tokio::test]
@@ -215,8 +355,22 @@ async fn static_assets_are_cached_for_long() {
     let url = tributary::web::assets::url("style.css");
     let page = client.get(&url).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.headers.get("cache-control").unwrap().to_str().unwrap().contains("immutable"));
-    assert!(page.headers.get("content-type").unwrap().to_str().unwrap().starts_with("text/css"));
+    assert!(
+        page.headers
+            .get("cache-control")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    assert!(
+        page.headers
+            .get("content-type")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
 }
 
 /// Every fixed first path segment of the route table is a reserved user name, so no user
@@ -226,7 +380,9 @@ fn fixed_routes_are_reserved_names() {
     let table = include_str!("../../src/web/mod.rs");
     let mut checked = 0;
     for line in table.lines() {
-        let Some(start) = line.find(".route(\"/") else { continue };
+        let Some(start) = line.find(".route(\"/") else {
+            continue;
+        };
         let path = &line[start + ".route(\"".len()..];
         let path = &path[..path.find('"').unwrap()];
         let first = path.trim_start_matches('/').split('/').next().unwrap();
@@ -239,7 +395,10 @@ fn fixed_routes_are_reserved_names() {
         );
         checked += 1;
     }
-    assert!(checked >= 10, "only {checked} fixed routes found; did the route table move?");
+    assert!(
+        checked >= 10,
+        "only {checked} fixed routes found; did the route table move?"
+    );
 }
 
 /// Browsers send `Origin` on form posts; ours must pass, and the referrer policy must not
@@ -255,7 +414,11 @@ async fn same_origin_post_passes_and_referrer_policy_keeps_origin() {
         .http
         .post(app.url("/login"))
         .header("origin", app.base.clone())
-        .form(&[("name", "ana"), ("password", PASSWORD), ("csrf", page.csrf().as_str())])
+        .form(&[
+            ("name", "ana"),
+            ("password", PASSWORD),
+            ("csrf", page.csrf().as_str()),
+        ])
         .send()
         .await
         .unwrap();

@@ -99,7 +99,10 @@ pub async fn create_user(
     let hash = match tokio::task::spawn_blocking(move || auth::hash_password(&password)).await {
         Ok(Ok(hash)) => hash,
         _ => {
-            errors.insert("password", "the password could not be stored; try again".into());
+            errors.insert(
+                "password",
+                "the password could not be stored; try again".into(),
+            );
             return Err(errors);
         }
     };
@@ -183,7 +186,9 @@ pub async fn setup_post(
         if users::count(tx)? == 1 {
             Ok(())
         } else {
-            Err(StoreError::Conflict("this instance is already set up".into()))
+            Err(StoreError::Conflict(
+                "this instance is already set up".into(),
+            ))
         }
     })
     .await;
@@ -192,9 +197,11 @@ pub async fn setup_post(
             let jar = log_in(&state, jar, &user).await?;
             Ok((jar, Redirect::to("/settings/sources")).into_response())
         }
-        Err(errors) => {
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, setup_page(&ctx, &form, &errors)).into_response())
-        }
+        Err(errors) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            setup_page(&ctx, &form, &errors),
+        )
+            .into_response()),
     }
 }
 
@@ -350,7 +357,12 @@ pub async fn signup_get(State(state): State<AppState>, ctx: PageCtx) -> Result<M
     if state.config.auth.signup != Signup::Open {
         return Err(AppError::NotFound);
     }
-    Ok(signup_page(&ctx, "/signup", &NewUserForm::default(), &FormErrors::new()))
+    Ok(signup_page(
+        &ctx,
+        "/signup",
+        &NewUserForm::default(),
+        &FormErrors::new(),
+    ))
 }
 
 pub async fn signup_post(

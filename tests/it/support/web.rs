@@ -62,7 +62,13 @@ impl WebApp {
                 .await
                 .unwrap();
         });
-        WebApp { dir, store, state, base, shutdown }
+        WebApp {
+            dir,
+            store,
+            state,
+            base,
+            shutdown,
+        }
     }
 
     /// Stops this server and serves the same database and key file again.
@@ -86,7 +92,12 @@ impl WebApp {
             .write_blocking(|tx| {
                 users::create(
                     tx,
-                    &users::NewUser { name, display_name: name, password_hash: &hash, is_admin },
+                    &users::NewUser {
+                        name,
+                        display_name: name,
+                        password_hash: &hash,
+                        is_admin,
+                    },
                     Utc::now(),
                 )
             })
@@ -109,7 +120,12 @@ impl WebApp {
     pub async fn logged_in(&self, name: &str) -> Client {
         let client = self.client();
         let response = client.login(name, PASSWORD).await;
-        assert_eq!(response.status, StatusCode::SEE_OTHER, "login as {name}: {}", response.body);
+        assert_eq!(
+            response.status,
+            StatusCode::SEE_OTHER,
+            "login as {name}: {}",
+            response.body
+        );
         client
     }
 }
@@ -143,7 +159,12 @@ pub fn csrf_in(html: &str) -> Option<String> {
 
 impl Client {
     pub async fn get(&self, path: &str) -> Page {
-        let response = self.http.get(format!("{}{path}", self.base)).send().await.unwrap();
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
         read(response).await
     }
 
@@ -168,7 +189,12 @@ impl Client {
     }
 
     pub async fn login(&self, name: &str, password: &str) -> Page {
-        self.post_form("/login", "/login", &[("name", name), ("password", password)]).await
+        self.post_form(
+            "/login",
+            "/login",
+            &[("name", name), ("password", password)],
+        )
+        .await
     }
 }
 
@@ -179,5 +205,10 @@ async fn read(response: reqwest::Response) -> Page {
         .get(reqwest::header::LOCATION)
         .map(|v| v.to_str().unwrap().to_owned());
     let body = response.text().await.unwrap();
-    Page { status, location, headers, body }
+    Page {
+        status,
+        location,
+        headers,
+        body,
+    }
 }
