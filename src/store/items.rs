@@ -278,9 +278,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Item> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::sources::{NewSource, insert};
-    use crate::store::tests::temp_store;
-    use crate::store::users::{NewUser, create};
+    use crate::store::tests::{temp_store, user_with_feed};
 
     fn item(external_id: &str, title: &str, text: &str, hash: u8) -> NewItem {
         NewItem {
@@ -317,33 +315,7 @@ mod tests {
     #[test]
     fn fts_index_follows_inserts_and_updates() {
         let (_dir, store) = temp_store();
-        let (source, user) = store
-            .write_blocking(|tx| {
-                let user = create(
-                    tx,
-                    &NewUser {
-                        name: "ana",
-                        display_name: "",
-                        password_hash: "x",
-                        is_admin: false,
-                    },
-                    Utc::now(),
-                )?;
-                let params = serde_json::json!({"url": "https://x.example/"});
-                let source = insert(
-                    tx,
-                    &NewSource {
-                        user_id: user,
-                        kind: "feed",
-                        params: &params,
-                        title: "",
-                        schedule: "",
-                    },
-                    Utc::now(),
-                )?;
-                Ok((source, user))
-            })
-            .unwrap();
+        let (user, source) = user_with_feed(&store, "ana");
         let report = store
             .write_blocking(|tx| {
                 upsert(
@@ -387,33 +359,7 @@ mod tests {
     #[test]
     fn pages_walk_every_item_once() {
         let (_dir, store) = temp_store();
-        let (source, user) = store
-            .write_blocking(|tx| {
-                let user = create(
-                    tx,
-                    &NewUser {
-                        name: "ana",
-                        display_name: "",
-                        password_hash: "x",
-                        is_admin: false,
-                    },
-                    Utc::now(),
-                )?;
-                let params = serde_json::json!({"url": "https://x.example/"});
-                let source = insert(
-                    tx,
-                    &NewSource {
-                        user_id: user,
-                        kind: "feed",
-                        params: &params,
-                        title: "",
-                        schedule: "",
-                    },
-                    Utc::now(),
-                )?;
-                Ok((source, user))
-            })
-            .unwrap();
+        let (user, source) = user_with_feed(&store, "ana");
         let same_time = Utc::now();
         let items: Vec<NewItem> = (0..25)
             .map(|n| NewItem {

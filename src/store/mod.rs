@@ -201,6 +201,40 @@ pub(crate) mod tests {
         (dir, store)
     }
 
+    /// A user named `name` with one feed source, for tests that need rows to hang items on.
+    pub(crate) fn user_with_feed(
+        store: &Store,
+        name: &str,
+    ) -> (crate::model::UserId, crate::model::SourceId) {
+        store
+            .write_blocking(|tx| {
+                let user = users::create(
+                    tx,
+                    &users::NewUser {
+                        name,
+                        display_name: name,
+                        password_hash: "x",
+                        is_admin: false,
+                    },
+                    chrono::Utc::now(),
+                )?;
+                let params = serde_json::json!({"url": format!("https://{name}.example/feed")});
+                let source = sources::insert(
+                    tx,
+                    &sources::NewSource {
+                        user_id: user,
+                        kind: "feed",
+                        params: &params,
+                        title: "",
+                        schedule: "",
+                    },
+                    chrono::Utc::now(),
+                )?;
+                Ok((user, source))
+            })
+            .unwrap()
+    }
+
     #[test]
     fn open_sets_wal_and_foreign_keys_and_migrates() {
         let (_dir, store) = temp_store();
