@@ -188,10 +188,12 @@ impl Ingest {
         let duration_ms = clock.elapsed().as_millis() as i64;
         let source_id = source.id;
         let user_id = source.user_id;
+        let retitled = title.as_deref().is_some_and(|t| t != source.title);
+        // Quiet: a poll that stored nothing new leaves every cached page valid.
         let upsert = self
             .inner
             .store
-            .write(move |tx| {
+            .write_quiet(move |tx| {
                 let upsert = items::upsert(tx, source_id, user_id, &items, fetched_at)?;
                 sources::record_poll(
                     tx,
@@ -221,6 +223,9 @@ impl Ingest {
                 Ok(upsert)
             })
             .await?;
+        if !upsert.new_ids.is_empty() || upsert.n_updated > 0 || retitled {
+            self.inner.store.touch();
+        }
         Ok(PollReport {
             source_id,
             n_new: upsert.new_ids.len(),
@@ -267,7 +272,7 @@ impl Ingest {
         let stored_message = message.clone();
         self.inner
             .store
-            .write(move |tx| {
+            .write_quiet(move |tx| {
                 sources::record_poll(
                     tx,
                     source_id,

@@ -328,7 +328,7 @@ impl Sources {
     pub async fn poll_now(&self, viewer: &User, id: SourceId) -> Result<(), SourcesError> {
         self.owned(viewer, id).await?;
         self.store
-            .write(move |tx| source_rows::poll_now(tx, id, Utc::now()))
+            .write_quiet(move |tx| source_rows::poll_now(tx, id, Utc::now()))
             .await?;
         self.scheduler.wake();
         Ok(())

@@ -173,41 +173,69 @@ pub fn stream_page(conn: &Connection, query: &StreamQuery) -> Result<Page<Item>,
         Some(cursor) => (cursor.bumped_at_ms, cursor.id.0),
         None => (i64::MAX, i64::MAX),
     };
-    let mut stmt = conn.prepare_cached(&format!(
+    // Only the conditions this query needs, so that SQLite can walk the right index
+    // (`items_user_bumped` for one user, `items_bumped` otherwise) in bump order.
+    let mut sql = format!(
         "SELECT {COLUMNS} FROM items i
          JOIN sources s ON s.id = i.source_id
          JOIN users u ON u.id = i.user_id
-         WHERE s.deleted_at IS NULL
-           AND (i.hidden = 0 OR (i.user_id = :hidden_of AND NOT EXISTS (
+         WHERE s.deleted_at IS NULL"
+    );
+    let mut params: Vec<(&str, &dyn rusqlite::ToSql)> = Vec::new();
+    let hidden_of = query.include_hidden_of.map(|u| u.0);
+    if let Some(hidden_of) = &hidden_of {
+        sql.push_str(
+            " AND (i.hidden = 0 OR (i.user_id = :hidden_of AND NOT EXISTS (
                 SELECT 1 FROM item_tombstones t
-                WHERE t.source_id = i.source_id AND t.external_id = i.external_id)))
-           AND (:user IS NULL OR i.user_id = :user)
-           AND (:kind IS NULL OR s.kind = :kind)
-           AND (:followed_by IS NULL OR i.user_id IN (
-                SELECT f.followee_id FROM follows f WHERE f.follower_id = :followed_by))
-           AND (:liked_by IS NULL OR EXISTS (
-                SELECT 1 FROM likes l WHERE l.item_id = i.id AND l.user_id = :liked_by))
-           AND (:commented_by IS NULL OR EXISTS (
-                SELECT 1 FROM comments c WHERE c.item_id = i.id AND c.user_id = :commented_by))
-           AND (i.bumped_at, i.id) < (:before_ms, :before_id)
-         ORDER BY i.bumped_at DESC, i.id DESC
-         LIMIT :limit"
-    ))?;
+                WHERE t.source_id = i.source_id AND t.external_id = i.external_id)))",
+        );
+        params.push((":hidden_of", hidden_of));
+    } else {
+        sql.push_str(" AND i.hidden = 0");
+    }
+    let user = query.user.map(|u| u.0);
+    if let Some(user) = &user {
+        sql.push_str(" AND i.user_id = :user");
+        params.push((":user", user));
+    }
+    if let Some(kind) = &query.source_kind {
+        sql.push_str(" AND s.kind = :kind");
+        params.push((":kind", kind));
+    }
+    let followed_by = query.followed_by.map(|u| u.0);
+    if let Some(followed_by) = &followed_by {
+        sql.push_str(
+            " AND i.user_id IN (
+                SELECT f.followee_id FROM follows f WHERE f.follower_id = :followed_by)",
+        );
+        params.push((":followed_by", followed_by));
+    }
+    let liked_by = query.liked_by.map(|u| u.0);
+    if let Some(liked_by) = &liked_by {
+        sql.push_str(
+            " AND EXISTS (SELECT 1 FROM likes l WHERE l.item_id = i.id AND l.user_id = :liked_by)",
+        );
+        params.push((":liked_by", liked_by));
+    }
+    let commented_by = query.commented_by.map(|u| u.0);
+    if let Some(commented_by) = &commented_by {
+        sql.push_str(
+            " AND EXISTS (SELECT 1 FROM comments c
+                WHERE c.item_id = i.id AND c.user_id = :commented_by)",
+        );
+        params.push((":commented_by", commented_by));
+    }
+    if query.before.is_some() {
+        sql.push_str(" AND (i.bumped_at, i.id) < (:before_ms, :before_id)");
+        params.push((":before_ms", &before_ms));
+        params.push((":before_id", &before_id));
+    }
+    sql.push_str(" ORDER BY i.bumped_at DESC, i.id DESC LIMIT :limit");
+    let limit_plus_one = limit as i64 + 1;
+    params.push((":limit", &limit_plus_one));
+    let mut stmt = conn.prepare_cached(&sql)?;
     let mut items = stmt
-        .query_map(
-            named_params! {
-                ":user": query.user.map(|u| u.0),
-                ":kind": query.source_kind,
-                ":followed_by": query.followed_by.map(|u| u.0),
-                ":liked_by": query.liked_by.map(|u| u.0),
-                ":commented_by": query.commented_by.map(|u| u.0),
-                ":hidden_of": query.include_hidden_of.map(|u| u.0),
-                ":before_ms": before_ms,
-                ":before_id": before_id,
-                ":limit": limit as i64 + 1,
-            },
-            from_row,
-        )?
+        .query_map(params.as_slice(), from_row)?
         .collect::<Result<Vec<_>, _>>()?;
     let next = if items.len() > limit {
         items.truncate(limit);

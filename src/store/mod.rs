@@ -12,6 +12,7 @@ pub mod sources;
 pub mod users;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,6 +27,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("migrations/0001_init.sql")),
     ("0002_invites", include_str!("migrations/0002_invites.sql")),
+    (
+        "0003_visible_count",
+        include_str!("migrations/0003_visible_count.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +63,8 @@ pub struct Store {
     writer: Arc<Mutex<Connection>>,
     readers: r2d2::Pool<SqliteConnectionManager>,
     path: PathBuf,
+    /// Bumped after every committed write that may change what pages show.
+    version: Arc<AtomicU64>,
 }
 
 impl Store {
@@ -84,7 +91,19 @@ impl Store {
             writer: Arc::new(Mutex::new(writer)),
             readers,
             path: path.to_owned(),
+            version: Arc::new(AtomicU64::new(1)),
         })
+    }
+
+    /// The content version: it grows after every write that may change a page, so a
+    /// rendered page kept under an older version is stale. Read it before reading data.
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::SeqCst)
+    }
+
+    /// Marks the content as changed (after a quiet write that turned out to change it).
+    pub fn touch(&self) {
+        self.version.fetch_add(1, Ordering::SeqCst);
     }
 
     pub fn path(&self) -> &Path {
@@ -119,8 +138,31 @@ impl Store {
             .map_err(|err| StoreError::Task(err.to_string()))?
     }
 
+    /// [`Store::write`] for writes that change nothing a page shows (sessions, the
+    /// bookkeeping of a poll that found nothing new): the content version stays, so
+    /// cached pages stay valid. Call [`Store::touch`] if it changed something after all.
+    pub async fn write_quiet<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.commit(f))
+            .await
+            .map_err(|err| StoreError::Task(err.to_string()))?
+    }
+
     /// The same as [`Store::write`] for callers already off the async runtime.
     pub fn write_blocking<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+    {
+        let value = self.commit(f)?;
+        self.touch();
+        Ok(value)
+    }
+
+    fn commit<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         F: FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
     {

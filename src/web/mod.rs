@@ -2,6 +2,7 @@
 //! `sources` service for adding sources); never fetches, never normalizes.
 
 pub mod assets;
+pub mod cache;
 pub mod cards;
 pub mod error;
 pub mod limit;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub cookie_key: Key,
     pub login_limiter: Arc<RateLimiter>,
     pub comment_limiter: Arc<RateLimiter>,
+    /// Rendered pages and exports for viewers without a session.
+    pub pages: Arc<cache::PageCache>,
 }
 
 impl AppState {
@@ -67,6 +70,7 @@ impl AppState {
             cookie_key,
             login_limiter,
             comment_limiter,
+            pages: Arc::default(),
         })
     }
 }
@@ -74,7 +78,14 @@ impl AppState {
 /// The whole route table. Pure: no IO here. Fixed first path segments must be in
 /// `auth::RESERVED_NAMES` (checked by a test), because `/{user}` lives at the root.
 pub fn router(state: AppState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// The route table plus `extra` routes, behind the same middleware and headers. The
+/// benchmark server adds its measuring routes this way; the product adds none.
+pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     Router::new()
+        .merge(extra)
         .route("/", get(stream::everyone_get).post(auth::setup_post))
         .route("/healthz", get(healthz_get))
         .route("/static/{hash}/{file}", get(assets::static_get))

@@ -167,7 +167,7 @@ pub async fn log_in(
     let user_id = user.id;
     state
         .store
-        .write(move |tx| sessions::create(tx, user_id, &hash, &csrf, now, expires))
+        .write_quiet(move |tx| sessions::create(tx, user_id, &hash, &csrf, now, expires))
         .await?;
     let mut cookie = base_cookie(SESSION_COOKIE, token, state);
     cookie.set_max_age(time_days(state.config.auth.session_days));
@@ -188,7 +188,7 @@ pub async fn log_out(state: &AppState, jar: SignedCookieJar) -> Result<SignedCoo
         let hash = token_hash(cookie.value());
         state
             .store
-            .write(move |tx| sessions::delete(tx, &hash))
+            .write_quiet(move |tx| sessions::delete(tx, &hash))
             .await?;
     }
     let mut removal = Cookie::from(SESSION_COOKIE);

@@ -63,8 +63,22 @@ async fn repoll_of_unchanged_content_inserts_nothing() {
     let app = TestApp::new(&server.origin());
     let id = app.add_feed(&server.url("/feed.xml"));
     assert_eq!(app.poll(id).await.n_new, 1);
+    // The very same bytes: recognized by their digest, nothing parsed or written.
     let again = app.poll(id).await;
-    assert_eq!((again.n_new, again.n_updated, again.n_unchanged), (0, 0, 1));
+    assert!(again.not_modified, "{again:?}");
+    assert_eq!((again.n_new, again.n_updated, again.n_unchanged), (0, 0, 0));
+    // New bytes around the same item: parsed, and the item is found unchanged.
+    server.set(
+        "/feed.xml",
+        Reply::ok(rss(&[("a", "A", "http://example.invalid/a")]).replace(
+            "<channel>",
+            "<channel><lastBuildDate>Tue, 01 Dec 2026 10:00:00 GMT</lastBuildDate>",
+        ))
+        .content_type(RSS),
+    );
+    let third = app.poll(id).await;
+    assert!(!third.not_modified, "{third:?}");
+    assert_eq!((third.n_new, third.n_updated, third.n_unchanged), (0, 0, 1));
     assert_eq!(app.items(id).len(), 1);
 }
 
@@ -394,6 +408,14 @@ async fn rss_ttl_stretches_next_poll() {
         report.next_poll_at >= before + chrono::Duration::minutes(180),
         "{}",
         report.next_poll_at
+    );
+    // The same bytes again are not parsed, and the ttl they carried still holds.
+    let again = app.poll(id).await;
+    assert!(again.not_modified, "{again:?}");
+    assert!(
+        again.next_poll_at >= before + chrono::Duration::minutes(180),
+        "{}",
+        again.next_poll_at
     );
 }
 

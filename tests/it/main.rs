@@ -10,6 +10,7 @@ mod stored;
 mod support;
 mod tidy;
 mod web_auth;
+mod web_cache;
 mod web_settings;
 mod web_social;
 mod web_sources;

@@ -48,8 +48,14 @@ async fn entries_without_guid_get_stable_ids() {
         <item><link>http://example.invalid/only-link</link></item>
         <item><description>Neither title nor link nor guid</description></item>
         </channel></rss>"#;
-    let (_server, app, id) = ingest(feed, "application/rss+xml").await;
+    let (server, app, id) = ingest(feed, "application/rss+xml").await;
     assert_eq!(app.items(id).len(), 3);
+    // Other bytes (a new channel title), so the entries are parsed again.
+    server.set(
+        "/feed",
+        Reply::ok(feed.replace("<title>t</title>", "<title>t2</title>"))
+            .content_type("application/rss+xml"),
+    );
     let again = app.poll(id).await;
     assert_eq!((again.n_new, again.n_unchanged), (0, 3), "{again:?}");
     assert_eq!(app.items(id).len(), 3);

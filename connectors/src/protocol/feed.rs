@@ -115,10 +115,33 @@ impl Connector for FeedConnector {
         }
 
         let response = response.check_status()?;
-        let mut poll = poll_from_document(&response)?;
+        // A server that sends new validators (or none) with the very same bytes: nothing
+        // to parse, sanitize or store. The RSS `ttl` seen with those bytes still applies.
+        let digest = body_digest(&response.body);
+        let seen = state.cursor.as_ref().and_then(BodySeen::from_cursor);
+        if let Some(seen) = seen.filter(|seen| seen.sha256 == digest) {
+            let ttl_hint = seen.ttl_minutes.map(ttl_hint);
+            return Ok(Poll {
+                not_modified: true,
+                state: PollState {
+                    validators: response.validators.clone(),
+                    cursor: state.cursor.clone(),
+                },
+                hint: response.hint.max(ttl_hint.unwrap_or_default()),
+                new_params,
+                ..Poll::default()
+            });
+        }
+        let (mut poll, ttl_minutes) = poll_from_document(&response)?;
         poll.state = PollState {
             validators: response.validators.clone(),
-            cursor: state.cursor.clone(),
+            cursor: Some(
+                BodySeen {
+                    sha256: digest,
+                    ttl_minutes,
+                }
+                .to_cursor(),
+            ),
         };
         poll.new_params = new_params;
         Ok(poll)
@@ -141,7 +164,46 @@ impl Connector for FeedConnector {
             });
         }
         let response = response.check_status()?;
-        poll_from_document(&response)
+        Ok(poll_from_document(&response)?.0)
+    }
+}
+
+/// What the feed connector remembers of the last document it parsed: its SHA-256 (hex)
+/// and its RSS `ttl`. Kept in the source's connector-private cursor.
+struct BodySeen {
+    sha256: String,
+    ttl_minutes: Option<u32>,
+}
+
+impl BodySeen {
+    fn from_cursor(cursor: &serde_json::Value) -> Option<BodySeen> {
+        Some(BodySeen {
+            sha256: cursor.get("body_sha256")?.as_str()?.to_owned(),
+            ttl_minutes: cursor
+                .get("ttl_minutes")
+                .and_then(serde_json::Value::as_u64)
+                .and_then(|m| u32::try_from(m).ok()),
+        })
+    }
+
+    fn to_cursor(&self) -> serde_json::Value {
+        json!({ "body_sha256": self.sha256, "ttl_minutes": self.ttl_minutes })
+    }
+}
+
+fn body_digest(body: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn ttl_hint(minutes: u32) -> PollHint {
+    PollHint {
+        not_before: Utc::now().checked_add_signed(chrono::Duration::minutes(i64::from(
+            minutes.min(MAX_TTL_MINUTES),
+        ))),
     }
 }
 
@@ -274,16 +336,15 @@ fn url_param(params: &serde_json::Value) -> Result<Url, ConnectorError> {
 }
 
 /// Builds a poll result from a successful response's body.
-fn poll_from_document(response: &FetchResponse) -> Result<Poll, ConnectorError> {
+/// The poll of a fetched document, and the document's RSS `ttl`.
+fn poll_from_document(response: &FetchResponse) -> Result<(Poll, Option<u32>), ConnectorError> {
     let charset = response.content_type.as_deref().and_then(charset_of);
     let parsed = parse_with_charset(&response.body, &response.final_url, charset)?;
     let mut warnings = parsed.warnings;
-    let ttl_hint = parsed.ttl_minutes.map(|minutes| PollHint {
-        not_before: Utc::now().checked_add_signed(chrono::Duration::minutes(i64::from(
-            minutes.min(MAX_TTL_MINUTES),
-        ))),
-    });
-    let hint = response.hint.max(ttl_hint.unwrap_or_default());
+    let ttl_minutes = parsed.ttl_minutes;
+    let hint = response
+        .hint
+        .max(ttl_minutes.map(ttl_hint).unwrap_or_default());
     // An archive that names itself (or the page we came from) as older would loop forever.
     let next_page = match parsed.prev_archive {
         Some(prev) if prev == response.final_url => {
@@ -295,7 +356,7 @@ fn poll_from_document(response: &FetchResponse) -> Result<Poll, ConnectorError> 
         Some(prev) => Some(json!({ "url": prev.as_str() })),
         None => None,
     };
-    Ok(Poll {
+    let poll = Poll {
         items: parsed.items,
         state: PollState {
             validators: response.validators.clone(),
@@ -308,7 +369,8 @@ fn poll_from_document(response: &FetchResponse) -> Result<Poll, ConnectorError> 
         meta: parsed.meta,
         base_url: Some(response.final_url.clone()),
         next_page,
-    })
+    };
+    Ok((poll, ttl_minutes))
 }
 
 /// The `charset` parameter of a Content-Type header value.

@@ -4,7 +4,7 @@
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -15,6 +15,7 @@ use crate::export::{self, Format, Owner, Site, StreamKind};
 use crate::model::{ItemId, User};
 use crate::store::export::{self as export_store, Scope};
 use crate::store::{sources, users};
+use crate::web::cache::{self, etag_matches};
 use crate::web::error::AppError;
 use crate::web::{AppState, assets};
 
@@ -34,33 +35,37 @@ pub async fn user_atom_get(
     State(state): State<AppState>,
     Path(user): Path<String>,
     Query(query): Query<PageQuery>,
+    uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    stream_get(state, user, None, Format::Atom, query.page, &headers).await
+    stream_get(state, user, None, Format::Atom, query.page, &uri, &headers).await
 }
 
 pub async fn user_rss_get(
     State(state): State<AppState>,
     Path(user): Path<String>,
     Query(query): Query<PageQuery>,
+    uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    stream_get(state, user, None, Format::Rss, query.page, &headers).await
+    stream_get(state, user, None, Format::Rss, query.page, &uri, &headers).await
 }
 
 pub async fn user_json_get(
     State(state): State<AppState>,
     Path(user): Path<String>,
     Query(query): Query<PageQuery>,
+    uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    stream_get(state, user, None, Format::Json, query.page, &headers).await
+    stream_get(state, user, None, Format::Json, query.page, &uri, &headers).await
 }
 
 pub async fn friends_atom_get(
     State(state): State<AppState>,
     Path(user): Path<String>,
     Query(query): Query<PageQuery>,
+    uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     stream_get(
@@ -69,6 +74,7 @@ pub async fn friends_atom_get(
         Some(Stream::Friends),
         Format::Atom,
         query.page,
+        &uri,
         &headers,
     )
     .await
@@ -78,6 +84,7 @@ pub async fn service_atom_get(
     State(state): State<AppState>,
     Path((user, service)): Path<(String, String)>,
     Query(query): Query<PageQuery>,
+    uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     if !is_service_name(&service) {
@@ -89,6 +96,7 @@ pub async fn service_atom_get(
         Some(Stream::Service(service)),
         Format::Atom,
         query.page,
+        &uri,
         &headers,
     )
     .await
@@ -207,14 +215,32 @@ enum Stream {
     Service(String),
 }
 
+/// A stream export, from the page cache when the content did not change since it was
+/// rendered.
 async fn stream_get(
     state: AppState,
     user_name: String,
     stream: Option<Stream>,
     format: Format,
     page: Option<u64>,
+    uri: &Uri,
     headers: &HeaderMap,
 ) -> Result<Response, AppError> {
+    let version = state.store.version();
+    let key = uri.path_and_query().map_or("", |pq| pq.as_str()).to_owned();
+    let pages = state.pages.clone();
+    let render = render_stream(state, user_name, stream, format, page);
+    cache::serve(&pages, version, key, cache::FEED_TTL, headers, render).await
+}
+
+async fn render_stream(
+    state: AppState,
+    user_name: String,
+    stream: Option<Stream>,
+    format: Format,
+    page: Option<u64>,
+) -> Result<Response, AppError> {
+    let headers = &HeaderMap::new();
     let (owner, scope) = {
         let owner = state
             .store
@@ -327,12 +353,4 @@ fn conditional(
         .header(header::CONTENT_TYPE, HeaderValue::from_static(content_type))
         .body(Body::from(body))
         .expect("static headers are valid")
-}
-
-/// Weak comparison (RFC 9110 §13.1.2): `W/` prefixes are ignored; `*` matches anything.
-fn etag_matches(if_none_match: &str, etag: &str) -> bool {
-    if_none_match
-        .split(',')
-        .map(|tag| tag.trim().trim_start_matches("W/"))
-        .any(|tag| tag == "*" || tag == etag)
 }

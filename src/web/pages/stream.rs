@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use maud::{Markup, html};
@@ -14,6 +14,7 @@ use crate::store::items::{StreamQuery, stream_page};
 use crate::store::social::{self, ItemSocial, ProfileCounts};
 use crate::store::users::{self, Profile};
 use crate::store::{Store, StoreError};
+use crate::web::cache;
 use crate::web::cards::{CardMode, CommentDraft, INLINE_COMMENTS, NAMED_LIKERS, item_card};
 use crate::web::error::AppError;
 use crate::web::session::{CsrfForm, CurrentUser, PageCtx};
@@ -41,28 +42,52 @@ pub async fn everyone_get(
     State(state): State<AppState>,
     ctx: PageCtx,
     Query(params): Query<StreamParams>,
-) -> Result<Markup, AppError> {
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let version = state.store.version();
     if state.store.read(users::count).await? == 0 {
-        return Ok(setup_page(
-            &ctx,
-            &NewUserForm::default(),
-            &FormErrors::new(),
-        ));
+        return Ok(setup_page(&ctx, &NewUserForm::default(), &FormErrors::new()).into_response());
     }
+    if ctx.user.is_none() {
+        let key = ctx.path.clone();
+        return cache::serve(
+            &state.pages,
+            version,
+            key,
+            cache::PAGE_TTL,
+            &headers,
+            async {
+                everyone_page(&state, &ctx, &params)
+                    .await
+                    .map(IntoResponse::into_response)
+            },
+        )
+        .await;
+    }
+    everyone_page(&state, &ctx, &params)
+        .await
+        .map(IntoResponse::into_response)
+}
+
+async fn everyone_page(
+    state: &AppState,
+    ctx: &PageCtx,
+    params: &StreamParams,
+) -> Result<Markup, AppError> {
     let query = StreamQuery {
-        source_kind: service(&params),
-        before: before(&params)?,
+        source_kind: service(params),
+        before: before(params)?,
         limit: PAGE_SIZE,
         ..StreamQuery::default()
     };
-    let stream = load(&state.store, query, &ctx).await?;
+    let stream = load(&state.store, query, ctx).await?;
     Ok(layout(
-        &ctx,
+        ctx,
         "Everyone",
         html! {
             h1 { "Everyone" }
-            (service_notice(&params, "/"))
-            (stream_body(&ctx, &stream, "/", &params, html! { p.empty { "Nothing here yet." } }))
+            (service_notice(params, "/"))
+            (stream_body(ctx, &stream, "/", params, html! { p.empty { "Nothing here yet." } }))
         },
     ))
 }
@@ -74,23 +99,75 @@ pub async fn user_get(
     ctx: PageCtx,
     Path(name): Path<String>,
     Query(params): Query<StreamParams>,
+    headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let Some(header) = load_header(&state.store, &ctx, &name).await? else {
-        return Ok(not_found_in_layout(&ctx));
+    let render = async {
+        match load_lifestream(&state.store, &ctx, &name, &params).await? {
+            Some(page) => Ok(render_lifestream(&ctx, &page, &params).into_response()),
+            None => Ok(not_found_in_layout(&ctx)),
+        }
+    };
+    cached_for_anonymous(&state, &ctx, &headers, render).await
+}
+
+/// Pages of viewers without a session are the same for all of them: those come from the
+/// page cache. Everyone else gets a fresh render.
+async fn cached_for_anonymous(
+    state: &AppState,
+    ctx: &PageCtx,
+    headers: &HeaderMap,
+    render: impl std::future::Future<Output = Result<Response, AppError>>,
+) -> Result<Response, AppError> {
+    if ctx.user.is_some() {
+        return render.await;
+    }
+    let version = state.store.version();
+    cache::serve(
+        &state.pages,
+        version,
+        ctx.path.clone(),
+        cache::PAGE_TTL,
+        headers,
+        render,
+    )
+    .await
+}
+
+/// Everything a lifestream page shows, loaded from the store. The benchmarks keep one in
+/// memory and render it again and again, to measure rendering alone.
+pub struct Lifestream {
+    header: Header,
+    stream: Stream,
+}
+
+/// Loads `/{name}` as `ctx`'s viewer sees it; `None` when there is no such user.
+pub async fn load_lifestream(
+    store: &Store,
+    ctx: &PageCtx,
+    name: &str,
+    params: &StreamParams,
+) -> Result<Option<Lifestream>, AppError> {
+    let Some(header) = load_header(store, ctx, name).await? else {
+        return Ok(None);
     };
     let user = &header.profile.user;
-    let is_owner = ctx.is(user);
     let query = StreamQuery {
         user: Some(user.id),
-        source_kind: service(&params),
-        include_hidden_of: is_owner.then_some(user.id),
-        before: before(&params)?,
+        source_kind: service(params),
+        include_hidden_of: ctx.is(user).then_some(user.id),
+        before: before(params)?,
         limit: PAGE_SIZE,
         ..StreamQuery::default()
     };
-    let stream = load(&state.store, query, &ctx).await?;
+    let stream = load(store, query, ctx).await?;
+    Ok(Some(Lifestream { header, stream }))
+}
+
+/// The lifestream page. Pure.
+pub fn render_lifestream(ctx: &PageCtx, page: &Lifestream, params: &StreamParams) -> Markup {
+    let user = &page.header.profile.user;
     let path = format!("/{}", user.name);
-    let empty = if is_owner && params.before.is_none() {
+    let empty = if ctx.is(user) && params.before.is_none() {
         html! {
             div.empty {
                 p { "Your lifestream is empty." }
@@ -101,16 +178,15 @@ pub async fn user_get(
     } else {
         html! { p.empty { "Nothing yet." } }
     };
-    Ok(user_page(
-        &ctx,
-        &header,
+    user_page(
+        ctx,
+        &page.header,
         Tab::Lifestream,
         html! {
-            (service_notice(&params, &path))
-            (stream_body(&ctx, &stream, &path, &params, empty))
+            (service_notice(params, &path))
+            (stream_body(ctx, &page.stream, &path, params, empty))
         },
     )
-    .into_response())
 }
 
 /// Items of the people `{user}` follows, newest activity first.
@@ -119,8 +195,10 @@ pub async fn friends_get(
     ctx: PageCtx,
     Path(name): Path<String>,
     Query(params): Query<StreamParams>,
+    headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    related_stream(state, ctx, name, params, Tab::Friends).await
+    let render = related_stream(&state, &ctx, name, params, Tab::Friends);
+    cached_for_anonymous(&state, &ctx, &headers, render).await
 }
 
 /// Items `{user}` liked.
@@ -129,8 +207,10 @@ pub async fn likes_get(
     ctx: PageCtx,
     Path(name): Path<String>,
     Query(params): Query<StreamParams>,
+    headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    related_stream(state, ctx, name, params, Tab::Likes).await
+    let render = related_stream(&state, &ctx, name, params, Tab::Likes);
+    cached_for_anonymous(&state, &ctx, &headers, render).await
 }
 
 /// Items `{user}` commented on.
@@ -139,8 +219,10 @@ pub async fn discussions_get(
     ctx: PageCtx,
     Path(name): Path<String>,
     Query(params): Query<StreamParams>,
+    headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    related_stream(state, ctx, name, params, Tab::Discussions).await
+    let render = related_stream(&state, &ctx, name, params, Tab::Discussions);
+    cached_for_anonymous(&state, &ctx, &headers, render).await
 }
 
 pub async fn follow_post(
@@ -237,14 +319,14 @@ struct Header {
 }
 
 async fn related_stream(
-    state: AppState,
-    ctx: PageCtx,
+    state: &AppState,
+    ctx: &PageCtx,
     name: String,
     params: StreamParams,
     tab: Tab,
 ) -> Result<Response, AppError> {
-    let Some(header) = load_header(&state.store, &ctx, &name).await? else {
-        return Ok(not_found_in_layout(&ctx));
+    let Some(header) = load_header(&state.store, ctx, &name).await? else {
+        return Ok(not_found_in_layout(ctx));
     };
     let user = &header.profile.user;
     let is_owner = ctx.is(user);
@@ -273,14 +355,14 @@ async fn related_stream(
             (format!("/{}/discussions", user.name), "No discussions yet.")
         }
     };
-    let stream = load(&state.store, query, &ctx).await?;
+    let stream = load(&state.store, query, ctx).await?;
     Ok(user_page(
-        &ctx,
+        ctx,
         &header,
         tab,
         html! {
             (service_notice(&params, &path))
-            (stream_body(&ctx, &stream, &path, &params, html! { p.empty { (empty) } }))
+            (stream_body(ctx, &stream, &path, &params, html! { p.empty { (empty) } }))
         },
     )
     .into_response())

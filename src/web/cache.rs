@@ -1,0 +1,280 @@
+//! Rendered documents for viewers without a session: stream pages and feed exports, kept
+//! until the store's content changes (`Store::version`) or a short lifetime passes. A hit
+//! costs a map lookup instead of queries and rendering; every entry carries an ETag, so a
+//! conditional request gets 304.
+//!
+//! Correctness rests on one ordering: the version is read *before* the data is, and an
+//! entry is stored only under the version it was read with. A write that lands in between
+//! makes the entry stale at once, never a stale page served as fresh.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use chrono::DateTime;
+use sha2::{Digest, Sha256};
+
+use crate::web::error::AppError;
+
+/// How long a page with relative times ("5 minutes ago") may be served from the cache.
+pub const PAGE_TTL: Duration = Duration::from_secs(15);
+/// How long an export may be served from the cache (it holds no relative times).
+pub const FEED_TTL: Duration = Duration::from_secs(120);
+/// Bytes of bodies kept at most; past it the cache starts over.
+const MAX_BYTES: usize = 24 * 1024 * 1024;
+/// A document larger than this is not kept.
+const MAX_ENTRY_BYTES: usize = 2 * 1024 * 1024;
+
+/// Headers of a cached 200 that are sent again with it.
+const KEPT_HEADERS: [header::HeaderName; 4] = [
+    header::CONTENT_TYPE,
+    header::ETAG,
+    header::LAST_MODIFIED,
+    header::CACHE_CONTROL,
+];
+
+#[derive(Default)]
+pub struct PageCache {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    version: u64,
+    bytes: usize,
+    entries: HashMap<String, Entry>,
+}
+
+#[derive(Clone)]
+struct Entry {
+    stored_at: Instant,
+    ttl: Duration,
+    doc: Arc<Doc>,
+}
+
+struct Doc {
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl PageCache {
+    fn get(&self, key: &str, version: u64) -> Option<Arc<Doc>> {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.sync(version);
+        let entry = inner.entries.get(key)?;
+        if entry.stored_at.elapsed() > entry.ttl {
+            return None;
+        }
+        Some(entry.doc.clone())
+    }
+
+    fn put(&self, key: String, version: u64, ttl: Duration, doc: Arc<Doc>) {
+        let size = doc.body.len() + key.len();
+        if size > MAX_ENTRY_BYTES {
+            return;
+        }
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.sync(version);
+        if inner.version != version {
+            // Read under an older version: already stale.
+            return;
+        }
+        if inner.bytes + size > MAX_BYTES {
+            inner.entries.clear();
+            inner.bytes = 0;
+        }
+        let entry = Entry {
+            stored_at: Instant::now(),
+            ttl,
+            doc,
+        };
+        if let Some(old) = inner.entries.insert(key.clone(), entry) {
+            inner.bytes = inner.bytes.saturating_sub(old.doc.body.len() + key.len());
+        }
+        inner.bytes += size;
+    }
+
+    /// Number of documents held (for tests).
+    pub fn len(&self) -> usize {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entries
+            .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Inner {
+    /// Drops everything when the content changed since the entries were stored.
+    fn sync(&mut self, version: u64) {
+        if version > self.version {
+            self.entries.clear();
+            self.bytes = 0;
+            self.version = version;
+        }
+    }
+}
+
+/// Serves `key` from the cache when it holds a fresh copy for `version`; otherwise runs
+/// `render`, keeps its answer when it is a 200, and answers. `render` must not look at the
+/// request's conditional headers: the 304 decision is made here, from the cached ETag and
+/// Last-Modified.
+pub async fn serve<F>(
+    cache: &PageCache,
+    version: u64,
+    key: String,
+    ttl: Duration,
+    request_headers: &HeaderMap,
+    render: F,
+) -> Result<Response, AppError>
+where
+    F: Future<Output = Result<Response, AppError>>,
+{
+    if let Some(doc) = cache.get(&key, version) {
+        return Ok(answer(&doc, request_headers));
+    }
+    let response = render.await?;
+    if response.status() != StatusCode::OK {
+        return Ok(response);
+    }
+    let (parts, body) = response.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .map_err(|err| AppError::Internal(format!("cannot collect a rendered page: {err}")))?;
+    let mut headers = HeaderMap::new();
+    for name in KEPT_HEADERS {
+        if let Some(value) = parts.headers.get(&name) {
+            headers.insert(name, value.clone());
+        }
+    }
+    if !headers.contains_key(header::ETAG) {
+        let digest = Sha256::digest(&body);
+        let etag = format!("\"{}\"", crate::web::session::hex(&digest[..16]));
+        headers.insert(
+            header::ETAG,
+            HeaderValue::from_str(&etag).expect("hex is a valid header value"),
+        );
+    }
+    let doc = Arc::new(Doc { headers, body });
+    cache.put(key, version, ttl, doc.clone());
+    Ok(answer(&doc, request_headers))
+}
+
+/// 200 with the document, or 304 when the request's validators match (RFC 9110 §13.1:
+/// If-None-Match wins; If-Modified-Since counts only without it).
+fn answer(doc: &Doc, request: &HeaderMap) -> Response {
+    let etag = doc
+        .headers
+        .get(header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let not_modified = match request
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(tags) => etag_matches(tags, etag),
+        None => match (
+            request
+                .get(header::IF_MODIFIED_SINCE)
+                .and_then(|v| v.to_str().ok()),
+            doc.headers
+                .get(header::LAST_MODIFIED)
+                .and_then(|v| v.to_str().ok()),
+        ) {
+            (Some(since), Some(modified)) => match (
+                DateTime::parse_from_rfc2822(since.trim()),
+                DateTime::parse_from_rfc2822(modified.trim()),
+            ) {
+                (Ok(since), Ok(modified)) => modified.timestamp() <= since.timestamp(),
+                _ => false,
+            },
+            _ => false,
+        },
+    };
+    let mut response = if not_modified {
+        let mut response = Response::new(Body::empty());
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+        for name in [header::ETAG, header::LAST_MODIFIED, header::CACHE_CONTROL] {
+            if let Some(value) = doc.headers.get(&name) {
+                response.headers_mut().insert(name, value.clone());
+            }
+        }
+        return response;
+    } else {
+        Response::new(Body::from(doc.body.clone()))
+    };
+    *response.headers_mut() = doc.headers.clone();
+    response
+}
+
+/// Weak comparison (RFC 9110 §13.1.2): `W/` prefixes are ignored; `*` matches anything.
+pub fn etag_matches(if_none_match: &str, etag: &str) -> bool {
+    if_none_match
+        .split(',')
+        .map(|tag| tag.trim().trim_start_matches("W/"))
+        .any(|tag| tag == "*" || tag == etag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(body: &'static str) -> Arc<Doc> {
+        Arc::new(Doc {
+            headers: HeaderMap::new(),
+            body: Bytes::from_static(body.as_bytes()),
+        })
+    }
+
+    #[test]
+    fn a_new_version_empties_the_cache() {
+        let cache = PageCache::default();
+        cache.put("/ana".into(), 1, PAGE_TTL, doc("one"));
+        assert!(cache.get("/ana", 1).is_some());
+        assert!(cache.get("/ana", 2).is_none());
+        assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn an_entry_read_under_an_older_version_is_not_kept() {
+        let cache = PageCache::default();
+        assert!(cache.get("/ana", 5).is_none());
+        cache.put("/ana".into(), 4, PAGE_TTL, doc("stale"));
+        assert!(cache.get("/ana", 5).is_none());
+    }
+
+    #[test]
+    fn entries_expire() {
+        let cache = PageCache::default();
+        cache.put("/ana".into(), 1, Duration::ZERO, doc("one"));
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(cache.get("/ana", 1).is_none());
+    }
+
+    #[test]
+    fn the_byte_bound_holds() {
+        let cache = PageCache::default();
+        let big: &'static str = Box::leak("x".repeat(MAX_ENTRY_BYTES - 16).into_boxed_str());
+        for n in 0..40 {
+            cache.put(format!("/u{n}"), 1, PAGE_TTL, doc(big));
+        }
+        let inner = cache.inner.lock().unwrap();
+        assert!(inner.bytes <= MAX_BYTES, "{} bytes held", inner.bytes);
+        assert!(!inner.entries.is_empty());
+    }
+
+    #[test]
+    fn etags_compare_weakly() {
+        assert!(etag_matches("W/\"a\", \"b\"", "\"a\""));
+        assert!(etag_matches("*", "\"a\""));
+        assert!(!etag_matches("\"b\"", "\"a\""));
+    }
+}
