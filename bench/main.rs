@@ -1,0 +1,101 @@
+//! `tributary-bench`: the programs behind `bench/run`. Each subcommand is one side of one
+//! measurement; `bench/run.py` starts them, interleaves the sides and writes the table.
+
+mod corpus_server;
+mod gen_db;
+mod ingest;
+mod serve;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(about = "Tributary's benchmark programs (run them through bench/run)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve a corpus folder on loopback with validators and conditional requests.
+    ServeCorpus {
+        dir: PathBuf,
+        /// Addresses to listen on (the same corpus on each).
+        #[arg(long, required = true)]
+        listen: Vec<SocketAddr>,
+    },
+    /// E1/E2/E3: poll the first N feeds of a served corpus into a new database, three times.
+    Ingest {
+        /// The corpus folder (for its manifest).
+        dir: PathBuf,
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        feeds: usize,
+        /// Base URLs of the corpus server, one per host; feeds are spread over them.
+        #[arg(long, required = true)]
+        host: Vec<String>,
+        /// POSTed between E2 and E3, to give every feed new validators.
+        #[arg(long)]
+        bump: Option<String>,
+    },
+    /// P1: parse + sanitize + map the first N feeds from memory, REPS times.
+    Parse {
+        dir: PathBuf,
+        #[arg(long)]
+        feeds: usize,
+        #[arg(long, default_value_t = 3)]
+        reps: usize,
+    },
+    /// Generate an instance database for the serving benchmarks.
+    GenDb {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long, default_value_t = 100)]
+        users: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        items: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Serve a generated database with the real router plus the render-ceiling route.
+    Serve {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: SocketAddr,
+        #[arg(long, default_value_t = 100)]
+        users: usize,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match cli.command {
+        Command::ServeCorpus { dir, listen } => runtime.block_on(corpus_server::run(&dir, listen)),
+        Command::Ingest {
+            dir,
+            db,
+            feeds,
+            host,
+            bump,
+        } => {
+            let urls = ingest::feed_urls(&dir, &host, feeds)?;
+            runtime.block_on(ingest::run(db, urls, bump, host))
+        }
+        Command::Parse { dir, feeds, reps } => ingest::parse(&dir, feeds, reps),
+        Command::GenDb {
+            db,
+            users,
+            items,
+            seed,
+        } => gen_db::run(&db, users, items, seed),
+        Command::Serve { db, listen, users } => runtime.block_on(serve::run(db, listen, users)),
+    }
+}

@@ -1,0 +1,390 @@
+"""Tributary's benchmarks in one invocation: ingest against lemon24/reader, parsing against
+Python feedparser, serving at 1M items with wrk, and memory. Sides are interleaved
+(A B A B ...) for ROUNDS rounds and compared by their medians in this one run.
+
+Started by `bench/run`, which builds the release binaries and the Python venv first.
+Writes a markdown table to stdout and to RESULTS (default target/bench/results.md).
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "bench")
+GEN_FEEDS = os.path.join(os.path.dirname(ROOT), "shared", "bench", "gen_feeds.py")
+# Bump when gen-db changes what it writes, so a cached database is made again.
+GEN_DB_VERSION = "1"
+
+
+def log(*args):
+    print("bench:", *args, file=sys.stderr, flush=True)
+
+
+def run_json(cmd, **kw):
+    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, **kw).stdout.decode()
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def median(values):
+    return statistics.median(values)
+
+
+class Proc:
+    """A background server that prints a line starting with `ready` once it listens."""
+
+    def __init__(self, cmd):
+        self.p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        line = self.p.stdout.readline().decode()
+        if not line.startswith("ready"):
+            raise SystemExit("bench: %s did not start: %r" % (cmd[0], line))
+
+    def peak_rss_kb(self):
+        with open("/proc/%d/status" % self.p.pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+        return 0
+
+    def stop(self):
+        self.p.send_signal(signal.SIGTERM)
+        try:
+            self.p.wait(10)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+
+
+def corpus(work, feeds, name):
+    path = os.path.join(work, name)
+    if not os.path.exists(os.path.join(path, "manifest.tsv")):
+        log("generating %d feeds in %s" % (feeds, path))
+        subprocess.run([sys.executable, GEN_FEEDS, "--out", path, "--feeds", str(feeds),
+                        "--seed", "42"], check=True, stdout=subprocess.DEVNULL)
+    return path
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def post(url):
+    urllib.request.urlopen(urllib.request.Request(url, method="POST")).read()
+
+
+def get_json(url):
+    return json.loads(urllib.request.urlopen(url).read())
+
+
+# ---------------------------------------------------------------- ingest (E1 E2 E3, P1, memory)
+
+def ingest(args, work, bench_bin, python):
+    feeds_dir = corpus(work, args.feeds, "corpus")
+    port = free_port()
+    hosts = ["http://127.0.0.%d:%d" % (n, port) for n in range(1, args.hosts + 1)]
+    server = Proc([bench_bin, "serve-corpus", feeds_dir]
+                  + sum((["--listen", h[len("http://"):]] for h in hosts), []))
+    bump = hosts[0] + "/_bump"
+    names = [line.split("\t")[0] for line in open(os.path.join(feeds_dir, "manifest.tsv"))][1:]
+    urls_file = os.path.join(work, "urls.txt")
+    with open(urls_file, "w") as f:
+        for i, name in enumerate(names[:args.feeds]):
+            f.write("%s/%s\n" % (hosts[i % len(hosts)], name))
+    results = {"ours": [], "reader": []}
+    conditional = {"ours": [], "reader": []}
+    try:
+        for r in range(args.rounds):
+            for side in ("ours", "reader"):
+                tmp = tempfile.mkdtemp(dir=work)
+                post(hosts[0] + "/_stats/reset")
+                if side == "ours":
+                    cmd = [bench_bin, "ingest", feeds_dir, "--db", os.path.join(tmp, "t.db"),
+                           "--feeds", str(args.feeds), "--bump", bump]
+                    cmd += sum((["--host", h] for h in hosts), [])
+                else:
+                    cmd = [python, os.path.join(BENCH, "reader_side.py"),
+                           os.path.join(tmp, "r.sqlite"), urls_file, bump]
+                res = run_json(cmd)
+                stats = get_json(hosts[0] + "/_stats")
+                conditional[side].append(stats)
+                shutil.rmtree(tmp)
+                log("round %d %s: E1 %.2fs E2 %.3fs E3 %.2fs (%d items)"
+                    % (r + 1, side, res["e1_s"], res["e2_s"], res["e3_s"], res["items"]))
+                results[side].append(res)
+    finally:
+        server.stop()
+
+    parse = {"ours": [], "feedparser": []}
+    for r in range(args.rounds):
+        ours = run_json([bench_bin, "parse", feeds_dir, "--feeds", str(args.parse_feeds),
+                         "--reps", "1"])
+        parse["ours"].append(ours["items_per_s"][0])
+        peer = run_json([python, os.path.join(BENCH, "feedparser_side.py"), feeds_dir,
+                         str(args.parse_feeds), "1"])
+        parse["feedparser"].append(peer["items_per_s"][0])
+        log("round %d P1: ours %.0f items/s, feedparser %.0f items/s"
+            % (r + 1, parse["ours"][-1], parse["feedparser"][-1]))
+
+    # Peak memory while ingesting about 100k items (a larger corpus, one pass of ours).
+    big_dir = corpus(work, args.memory_feeds, "corpus-100k")
+    port = free_port()
+    big_host = "http://127.0.0.1:%d" % port
+    server = Proc([bench_bin, "serve-corpus", big_dir, "--listen", "127.0.0.1:%d" % port])
+    try:
+        tmp = tempfile.mkdtemp(dir=work)
+        mem = run_json([bench_bin, "ingest", big_dir, "--db", os.path.join(tmp, "m.db"),
+                        "--feeds", str(args.memory_feeds), "--host", big_host])
+        shutil.rmtree(tmp)
+    finally:
+        server.stop()
+    log("memory: %d items ingested, peak RSS %d MB" % (mem["items"], mem["peak_rss_kb"] // 1024))
+    return results, conditional, parse, mem
+
+
+# ---------------------------------------------------------------- serving (1M items)
+
+WRK_LUA = """
+local prefix = os.getenv("BENCH_PREFIX") or "/"
+local suffix = os.getenv("BENCH_SUFFIX") or ""
+local lo = tonumber(os.getenv("BENCH_LO") or "0")
+local hi = tonumber(os.getenv("BENCH_HI") or "-1")
+math.randomseed(os.time())
+request = function()
+  if hi < lo then return wrk.format("GET", prefix) end
+  return wrk.format("GET", prefix .. math.random(lo, hi) .. suffix)
+end
+"""
+
+
+def wrk(url, seconds, env, lua, connections):
+    out = subprocess.run(
+        ["wrk", "-t2", "-c%d" % connections, "-d%ds" % seconds, "--latency", "-s", lua, url],
+        check=True, stdout=subprocess.PIPE, env=dict(os.environ, **env)).stdout.decode()
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def lat(pct):
+        m = re.search(r"^\s+%s%%\s+([\d.]+)(us|ms|s)\s*$" % pct, out, re.M)
+        value, unit = float(m.group(1)), m.group(2)
+        return value * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    if non2xx:
+        raise SystemExit("bench: %s answered %s errors" % (url, non2xx.group(1)))
+    return {"rps": rps, "p50": lat(50), "p99": lat(99)}
+
+
+def drop_file_cache(path):
+    # GNU dd's nocache flag asks the kernel to drop the file's pages (posix_fadvise).
+    for p in (path, path + "-wal"):
+        if os.path.exists(p):
+            subprocess.run(["dd", "if=" + p, "iflag=nocache", "count=0", "status=none"],
+                           check=False)
+            subprocess.run(["dd", "of=" + p, "oflag=nocache", "conv=notrunc,fdatasync",
+                            "count=0", "status=none"], check=False)
+
+
+def serving(args, work, bench_bin):
+    db = os.path.join(work, "instance-%dk-v%s.db" % (args.items // 1000, GEN_DB_VERSION))
+    if not os.path.exists(db):
+        log("generating a database with %d items for %d users" % (args.items, args.users))
+        subprocess.run([bench_bin, "gen-db", "--db", db + ".part", "--users", str(args.users),
+                        "--items", str(args.items)], check=True)
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(db + ".part" + suffix):
+                os.rename(db + ".part" + suffix, db + suffix)
+    lua = os.path.join(work, "random.lua")
+    with open(lua, "w") as f:
+        f.write(WRK_LUA)
+    port = free_port()
+    base = "http://127.0.0.1:%d" % port
+
+    def start():
+        return Proc([bench_bin, "serve", "--db", db, "--listen", "127.0.0.1:%d" % port,
+                     "--users", str(args.users)])
+
+    server = start()
+    home = urllib.request.urlopen(base + "/user0").read().decode()
+    static = re.search(r'href="(/static/[^"]+\.css)"', home).group(1)
+    max_item = args.items
+    routes = [
+        ("static route (framework ceiling)", {"BENCH_PREFIX": static}),
+        ("lifestream from memory (render ceiling)",
+         {"BENCH_PREFIX": "/_bench/mem/user", "BENCH_LO": "0", "BENCH_HI": str(args.users - 1)}),
+        ("/{user} from the database",
+         {"BENCH_PREFIX": "/user", "BENCH_LO": "0", "BENCH_HI": str(args.users - 1)}),
+        ("/e/{id}", {"BENCH_PREFIX": "/e/", "BENCH_LO": "1", "BENCH_HI": str(max_item)}),
+        ("/{user}/feed.atom",
+         {"BENCH_PREFIX": "/user", "BENCH_SUFFIX": "/feed.atom", "BENCH_LO": "0",
+          "BENCH_HI": str(args.users - 1)}),
+        ("/{user}/friends",
+         {"BENCH_PREFIX": "/user", "BENCH_SUFFIX": "/friends", "BENCH_LO": "0",
+          "BENCH_HI": str(args.users - 1)}),
+    ]
+    warm = {name: [] for name, _ in routes}
+    cold = {}
+    try:
+        log("warming the database file into the page cache")
+        with open(db, "rb") as f:
+            while f.read(1 << 24):
+                pass
+        for name, env in routes:
+            wrk(base, 2, env, lua, args.connections)
+        for r in range(args.rounds):
+            for name, env in routes:
+                res = wrk(base, args.seconds, env, lua, args.connections)
+                warm[name].append(res)
+                log("round %d %s: %.0f req/s p50 %.2f ms p99 %.2f ms"
+                    % (r + 1, name, res["rps"], res["p50"], res["p99"]))
+        serve_rss = server.peak_rss_kb()
+        server.stop()
+        for name, env in routes[2:]:
+            drop_file_cache(db)
+            server = start()
+            res = wrk(base, args.cold_seconds, env, lua, args.connections)
+            cold[name] = res
+            log("cold %s: %.0f req/s p50 %.2f ms p99 %.2f ms"
+                % (name, res["rps"], res["p50"], res["p99"]))
+            serve_rss = max(serve_rss, server.peak_rss_kb())
+            server.stop()
+        server = None
+    finally:
+        if server:
+            server.stop()
+    return routes, warm, cold, serve_rss, os.path.getsize(db)
+
+
+# ---------------------------------------------------------------- the table
+
+def table(args, ing, srv):
+    lines = []
+    add = lines.append
+    add("# Tributary benchmarks")
+    add("")
+    add("One run of `bench/run` on %s, %d rounds, sides interleaved; medians. %s."
+        % (os.uname().nodename, args.rounds, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())))
+    add("")
+    checks = []
+    if ing:
+        results, conditional, parse, mem = ing
+        o, p = results["ours"], results["reader"]
+        feeds = o[0]["feeds"]
+        add("## Ingest: %d feeds, %d items, from a loopback server (%d hosts)"
+            % (feeds, o[0]["items"], args.hosts))
+        add("")
+        add("| measurement | Tributary | reader | ratio | target | met |")
+        add("| --- | --- | --- | --- | --- | --- |")
+        for key, label, target in (("e1_s", "E1 first fetch into an empty database", 20),
+                                   ("e2_s", "E2 re-poll, server answers 304", 20),
+                                   ("e3_s", "E3 re-poll, new validators, same content", 30)):
+            ours_s, peer_s = median([x[key] for x in o]), median([x[key] for x in p])
+            ratio = peer_s / ours_s
+            met = ratio >= target
+            checks.append((label.split()[0], met))
+            add("| %s | %.0f feeds/s, %.0f items/s (%.3f s) | %.1f feeds/s, %.0f items/s (%.3f s) | %.1f× | ≥ %d× | %s |"
+                % (label, feeds / ours_s, o[0]["items"] / ours_s, ours_s,
+                   feeds / peer_s, p[0]["items"] / peer_s, peer_s, ratio, target,
+                   "yes" if met else "no"))
+        o_cpu = median([x["e1_cpu_s"] for x in o])
+        p_cpu = median([x["e1_cpu_s"] for x in p])
+        add("| E1 CPU time | %.2f s | %.2f s | %.1f× | | |" % (o_cpu, p_cpu, p_cpu / o_cpu))
+        ratio = median(parse["ours"]) / median(parse["feedparser"])
+        met = ratio >= 30
+        checks.append(("P1", met))
+        add("| P1 parse + sanitize + map, %d feeds from memory, one thread | %.0f items/s | %.0f items/s (feedparser) | %.1f× | ≥ 30× | %s |"
+            % (args.parse_feeds, median(parse["ours"]), median(parse["feedparser"]), ratio,
+               "yes" if met else "no"))
+        cond_o = conditional["ours"][-1]
+        cond_p = conditional["reader"][-1]
+        add("| conditional requests on the re-polls (E2 + E3) | %d of %d | %d of %d | | every one | %s |"
+            % (cond_o["conditional"], 2 * feeds, cond_p["conditional"], 2 * feeds,
+               "yes" if cond_o["conditional"] >= 2 * feeds else "no"))
+        add("| peak RSS, E1–E3 of %d items | %d MB | %d MB | | | |"
+            % (o[0]["items"], median([x["peak_rss_kb"] for x in o]) // 1024,
+               median([x["peak_rss_kb"] for x in p]) // 1024))
+        met = mem["peak_rss_kb"] <= 150 * 1024
+        checks.append(("RSS ingest", met))
+        add("| peak RSS, ingesting %d items (%d feeds) | %d MB | | | ≤ 150 MB | %s |"
+            % (mem["items"], mem["feeds"], mem["peak_rss_kb"] // 1024, "yes" if met else "no"))
+        add("")
+    if srv:
+        routes, warm, cold, serve_rss, db_size = srv
+        add("## Serving: %d items, %d users, database %.1f GB, wrk -t2 -c%d -d%ds"
+            % (args.items, args.users, db_size / 1e9, args.connections, args.seconds))
+        add("")
+        add("| route | req/s (warm) | p50 | p99 | req/s (cold) | p50 cold | p99 cold |")
+        add("| --- | --- | --- | --- | --- | --- | --- |")
+        med = {}
+        for name, _ in routes:
+            rps = median([x["rps"] for x in warm[name]])
+            p50 = median([x["p50"] for x in warm[name]])
+            p99 = median([x["p99"] for x in warm[name]])
+            med[name] = (rps, p99)
+            c = cold.get(name)
+            add("| %s | %.0f | %.2f ms | %.2f ms | %s | %s | %s |"
+                % (name, rps, p50, p99,
+                   "%.0f" % c["rps"] if c else "", "%.2f ms" % c["p50"] if c else "",
+                   "%.2f ms" % c["p99"] if c else ""))
+        add("")
+        static, mem_route, user, _, atom, _ = [n for n, _ in routes]
+        ratio = med[user][0] / med[mem_route][0]
+        p99x = med[user][1] / med[static][1]
+        atom_x = med[atom][0] / med[user][0]
+        add("| target | measured | met |")
+        add("| --- | --- | --- |")
+        for label, value, met in (
+                ("/{user} req/s ≥ 0.5× the render ceiling", "%.2f×" % ratio, ratio >= 0.5),
+                ("/{user} p99 ≤ 3× the static route's p99", "%.1f×" % p99x, p99x <= 3),
+                ("Atom export ≥ 1× the HTML page in req/s", "%.2f×" % atom_x, atom_x >= 1),
+                ("peak RSS serving ≤ 100 MB", "%d MB" % (serve_rss // 1024), serve_rss <= 100 * 1024)):
+            checks.append((label, met))
+            add("| %s | %s | %s |" % (label, value, "yes" if met else "no"))
+        add("")
+    add("Targets met: %d of %d." % (sum(1 for _, m in checks if m), len(checks)))
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bin", required=True, help="the release tributary-bench binary")
+    ap.add_argument("--python", required=True, help="the venv's python with reader")
+    ap.add_argument("--work", default=os.path.join(ROOT, "target", "bench"))
+    ap.add_argument("--results", default=None)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--feeds", type=int, default=500)
+    ap.add_argument("--hosts", type=int, default=4)
+    ap.add_argument("--parse-feeds", type=int, default=500)
+    ap.add_argument("--memory-feeds", type=int, default=2860)
+    ap.add_argument("--items", type=int, default=1_000_000)
+    ap.add_argument("--users", type=int, default=100)
+    ap.add_argument("--seconds", type=int, default=8)
+    ap.add_argument("--cold-seconds", type=int, default=5)
+    ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--only", choices=["ingest", "serve"], default=None)
+    args = ap.parse_args()
+    os.makedirs(args.work, exist_ok=True)
+    started = time.time()
+    ing = ingest(args, args.work, args.bin, args.python) if args.only != "serve" else None
+    srv = serving(args, args.work, args.bin) if args.only != "ingest" else None
+    text = table(args, ing, srv)
+    text += "\nWall time of the whole run: %.0f s.\n" % (time.time() - started)
+    results = args.results or os.path.join(args.work, "results.md")
+    with open(results, "w") as f:
+        f.write(text)
+    sys.stdout.write(text)
+    log("wrote", results)
+
+
+if __name__ == "__main__":
+    main()
