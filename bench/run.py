@@ -23,7 +23,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 GEN_FEEDS = os.path.join(os.path.dirname(ROOT), "shared", "bench", "gen_feeds.py")
 # Bump when gen-db changes what it writes, so a cached database is made again.
-GEN_DB_VERSION = "1"
+GEN_DB_VERSION = "2"
 
 
 def log(*args):

@@ -76,7 +76,10 @@ pub fn normalize(raw: RawItem, ctx: &NormalizeCtx) -> (NewItem, Vec<String>) {
         Some(body) => content_html(body, ctx.base_url.as_ref(), &mut warn),
         None => SafeHtml::default(),
     };
-    let summary_text = truncate_chars(&html_to_text(content.as_str()), MAX_SUMMARY_CHARS);
+    let summary_text = truncate_chars(
+        &text::sanitized_html_to_text(content.as_str()),
+        MAX_SUMMARY_CHARS,
+    );
 
     let external_id = external_id(&raw.external_id, canonical.as_ref(), &mut warn);
     let dedup_key = dedup_key(canonical.as_ref(), &external_id);

@@ -124,16 +124,35 @@ const REFERRER_POLICY: &str = "no-referrer";
 /// Sanitizes untrusted HTML. Relative URLs resolve against `base` when it is an http(s) URL and
 /// are dropped otherwise. The output is stable: sanitizing it again returns it unchanged.
 pub fn sanitize(html: &str, base: Option<&Url>) -> SafeHtml {
-    if nesting_exceeds(html, MAX_NESTING_DEPTH) {
+    // Nesting needs a start tag per level: with fewer `<` than the limit, the input cannot
+    // be too deep, and the tokenizer pass that measures depth is skipped.
+    let could_be_deep = html.bytes().filter(|&b| b == b'<').count() > MAX_NESTING_DEPTH;
+    if could_be_deep && nesting_exceeds(html, MAX_NESTING_DEPTH) {
         // The text has no nesting left, so this does not come back here a second time.
         return text_to_html(&html_to_text(html));
     }
-    let cleaned = policy(base).clean(html).to_string();
+    let cleaned = POLICY.with_borrow_mut(|cached| {
+        let base_key = base.map(Url::as_str).unwrap_or("");
+        match cached {
+            Some((key, builder)) if key == base_key => builder.clean(html).to_string(),
+            _ => {
+                let builder = policy(base);
+                let cleaned = builder.clean(html).to_string();
+                *cached = Some((base_key.to_owned(), builder));
+                cleaned
+            }
+        }
+    });
     SafeHtml::assume_sanitized(cleaned)
 }
 
-/// Builds the policy. Built per call because the base URL is per item; building is a handful
-/// of small hash sets, cheap next to parsing.
+thread_local! {
+    /// The policy for the last base URL this thread sanitized with: the items of one feed
+    /// share their base, so the policy is built once per feed instead of once per item.
+    static POLICY: RefCell<Option<(String, Builder<'static>)>> = const { RefCell::new(None) };
+}
+
+/// Builds the policy for one base URL (relative links resolve against it).
 fn policy(base: Option<&Url>) -> Builder<'static> {
     let tag_attributes: HashMap<&'static str, HashSet<&'static str>> = TAG_ATTRIBUTES
         .iter()

@@ -45,28 +45,36 @@ pub fn page(conn: &Connection, scope: &Scope, page: Option<u64>) -> Result<Expor
     let snapshot = conn.unchecked_transaction()?;
     let n_items = count(&snapshot, scope)?;
     let block = block(n_items, page).ok_or(StoreError::NotFound)?;
-    let (user, kind, followed_by) = scope_params(scope);
-    let mut stmt = snapshot.prepare_cached(
-        "SELECT i.id FROM items i JOIN sources s ON s.id = i.source_id
-         WHERE i.hidden = 0 AND s.deleted_at IS NULL
-           AND (:user IS NULL OR i.user_id = :user)
-           AND (:kind IS NULL OR s.kind = :kind)
-           AND (:followed_by IS NULL OR i.user_id IN (
-                SELECT f.followee_id FROM follows f WHERE f.follower_id = :followed_by))
-         ORDER BY i.id LIMIT :limit OFFSET :offset",
-    )?;
-    let ids = stmt
-        .query_map(
-            named_params! {
-                ":user": user, ":kind": kind, ":followed_by": followed_by,
-                ":limit": block.limit as i64, ":offset": block.offset as i64,
-            },
-            |row| row.get(0).map(ItemId),
-        )?
+    let (filter, params) = scope_filter(scope);
+    // The subscription document is the newest `limit` rows: read backwards from the end
+    // instead of skipping everything before them. Archive pages skip index entries only.
+    let newest_first = block.page.is_none();
+    let sql = if newest_first {
+        format!(
+            "SELECT i.id FROM items i INDEXED BY items_user_visible WHERE {filter} ORDER BY i.id DESC LIMIT :limit"
+        )
+    } else {
+        format!(
+            "SELECT i.id FROM items i INDEXED BY items_user_visible WHERE {filter} ORDER BY i.id LIMIT :limit OFFSET :offset"
+        )
+    };
+    let limit = block.limit as i64;
+    let offset = block.offset as i64;
+    let mut all: Vec<(&str, &dyn rusqlite::ToSql)> = params.clone();
+    all.push((":limit", &limit));
+    if !newest_first {
+        all.push((":offset", &offset));
+    }
+    let mut stmt = snapshot.prepare_cached(&sql)?;
+    let mut ids = stmt
+        .query_map(all.as_slice(), |row| row.get(0).map(ItemId))?
         .collect::<Result<Vec<_>, _>>()?;
+    if !newest_first {
+        ids.reverse();
+    }
     let mut entries = Vec::with_capacity(ids.len());
     let mut last_activity: Option<DateTime<Utc>> = None;
-    for id in ids.into_iter().rev() {
+    for id in ids {
         let item = items::get(&snapshot, id)?;
         let (n_comments, comment_activity) = comment_stats(&snapshot, id)?;
         let activity = comment_activity.map_or(item.fetched_at, |at| at.max(item.fetched_at));
@@ -82,23 +90,59 @@ pub fn page(conn: &Connection, scope: &Scope, page: Option<u64>) -> Result<Expor
     })
 }
 
-/// Visible items in the stream.
+/// Visible items in the stream: the sum of its sources' counters.
 pub fn count(conn: &Connection, scope: &Scope) -> Result<u64, StoreError> {
-    let (user, kind, followed_by) = scope_params(scope);
-    let n: i64 = conn
-        .prepare_cached(
-            "SELECT count(*) FROM items i JOIN sources s ON s.id = i.source_id
-             WHERE i.hidden = 0 AND s.deleted_at IS NULL
-               AND (:user IS NULL OR i.user_id = :user)
-               AND (:kind IS NULL OR s.kind = :kind)
-               AND (:followed_by IS NULL OR i.user_id IN (
-                    SELECT f.followee_id FROM follows f WHERE f.follower_id = :followed_by))",
-        )?
-        .query_row(
-            named_params! { ":user": user, ":kind": kind, ":followed_by": followed_by },
-            |row| row.get(0),
-        )?;
+    let mut stmt = match scope {
+        Scope::User(_) => conn.prepare_cached(
+            "SELECT coalesce(sum(n_visible), 0) FROM sources
+             WHERE user_id = :user AND deleted_at IS NULL",
+        )?,
+        Scope::Service(..) => conn.prepare_cached(
+            "SELECT coalesce(sum(n_visible), 0) FROM sources
+             WHERE user_id = :user AND kind = :kind AND deleted_at IS NULL",
+        )?,
+        Scope::Friends(_) => conn.prepare_cached(
+            "SELECT coalesce(sum(s.n_visible), 0) FROM sources s
+             JOIN follows f ON f.followee_id = s.user_id AND f.follower_id = :followed_by
+             WHERE s.deleted_at IS NULL",
+        )?,
+    };
+    let (_, params) = scope_filter(scope);
+    let n: i64 = stmt.query_row(params.as_slice(), |row| row.get(0))?;
     Ok(n.max(0) as u64)
+}
+
+/// The condition on `items i` that selects a scope's visible items, written so that
+/// SQLite answers it from the partial index `items_user_visible` alone (the set of
+/// visible sources is small and read once; the callers name the index, because
+/// SQLite would rather walk the unique index and read every row for `hidden`), and its
+/// parameters.
+fn scope_filter(scope: &Scope) -> (&'static str, Vec<(&'static str, &dyn rusqlite::ToSql)>) {
+    match scope {
+        Scope::User(user) => (
+            "i.hidden = 0 AND i.user_id = :user AND i.source_id IN (
+                SELECT s.id FROM sources s WHERE s.user_id = :user AND s.deleted_at IS NULL)",
+            vec![(":user", &user.0 as &dyn rusqlite::ToSql)],
+        ),
+        Scope::Service(user, kind) => (
+            "i.hidden = 0 AND i.user_id = :user AND i.source_id IN (
+                SELECT s.id FROM sources s
+                WHERE s.user_id = :user AND s.kind = :kind AND s.deleted_at IS NULL)",
+            vec![
+                (":user", &user.0 as &dyn rusqlite::ToSql),
+                (":kind", kind as &dyn rusqlite::ToSql),
+            ],
+        ),
+        Scope::Friends(user) => (
+            "i.hidden = 0 AND i.user_id IN (
+                SELECT f.followee_id FROM follows f WHERE f.follower_id = :followed_by)
+             AND i.source_id IN (
+                SELECT s.id FROM sources s
+                JOIN follows f ON f.followee_id = s.user_id AND f.follower_id = :followed_by
+                WHERE s.deleted_at IS NULL)",
+            vec![(":followed_by", &user.0 as &dyn rusqlite::ToSql)],
+        ),
+    }
 }
 
 /// Whether an item is shown to everyone (not hidden, not deleted, source not removed).
@@ -178,14 +222,6 @@ pub fn add_sources(
 pub fn backup(conn: &Connection, target: &str) -> Result<(), StoreError> {
     conn.execute("VACUUM INTO :target", named_params! { ":target": target })?;
     Ok(())
-}
-
-fn scope_params(scope: &Scope) -> (Option<i64>, Option<&str>, Option<i64>) {
-    match scope {
-        Scope::User(user) => (Some(user.0), None, None),
-        Scope::Service(user, kind) => (Some(user.0), Some(kind.as_str()), None),
-        Scope::Friends(user) => (None, None, Some(user.0)),
-    }
 }
 
 /// The number of comments on an item and the time of the newest comment or edit.

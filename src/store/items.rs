@@ -168,6 +168,9 @@ const COLUMNS: &str = "i.id, i.user_id, u.name, i.source_id, s.kind, s.title, i.
 /// Visible items, newest bump first, strictly after the cursor (keyset pagination on
 /// `(bumped_at, id)`, stable while new items arrive).
 pub fn stream_page(conn: &Connection, query: &StreamQuery) -> Result<Page<Item>, StoreError> {
+    if let Some(follower) = query.followed_by {
+        return friends_page(conn, query, follower);
+    }
     let limit = query.limit.clamp(1, MAX_PAGE_SIZE);
     let (before_ms, before_id) = match query.before {
         Some(cursor) => (cursor.bumped_at_ms, cursor.id.0),
@@ -202,14 +205,6 @@ pub fn stream_page(conn: &Connection, query: &StreamQuery) -> Result<Page<Item>,
         sql.push_str(" AND s.kind = :kind");
         params.push((":kind", kind));
     }
-    let followed_by = query.followed_by.map(|u| u.0);
-    if let Some(followed_by) = &followed_by {
-        sql.push_str(
-            " AND i.user_id IN (
-                SELECT f.followee_id FROM follows f WHERE f.follower_id = :followed_by)",
-        );
-        params.push((":followed_by", followed_by));
-    }
     let liked_by = query.liked_by.map(|u| u.0);
     if let Some(liked_by) = &liked_by {
         sql.push_str(
@@ -239,6 +234,51 @@ pub fn stream_page(conn: &Connection, query: &StreamQuery) -> Result<Page<Item>,
         .collect::<Result<Vec<_>, _>>()?;
     let next = if items.len() > limit {
         items.truncate(limit);
+        items.last().map(|item| Cursor {
+            bumped_at_ms: to_ms(item.bumped_at),
+            id: item.id,
+        })
+    } else {
+        None
+    };
+    Ok(Page { items, next })
+}
+
+/// The stream of everyone `follower` follows: each one's own page (which walks their
+/// `items_user_bumped` entries), merged. Bounded by followees × page size however large
+/// the instance is, where one query over everybody's items in bump order is not.
+fn friends_page(
+    conn: &Connection,
+    query: &StreamQuery,
+    follower: UserId,
+) -> Result<Page<Item>, StoreError> {
+    let limit = query.limit.clamp(1, MAX_PAGE_SIZE);
+    let followees = conn
+        .prepare_cached("SELECT followee_id FROM follows WHERE follower_id = :follower")?
+        .query_map(named_params! { ":follower": follower.0 }, |row| {
+            row.get(0).map(UserId)
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut items = Vec::new();
+    let mut more = false;
+    for followee in followees {
+        if query.user.is_some_and(|user| user != followee) {
+            continue;
+        }
+        let one = StreamQuery {
+            user: Some(followee),
+            followed_by: None,
+            limit,
+            ..query.clone()
+        };
+        let page = stream_page(conn, &one)?;
+        more |= page.next.is_some();
+        items.extend(page.items);
+    }
+    items.sort_by_key(|item| std::cmp::Reverse((item.bumped_at, item.id)));
+    more |= items.len() > limit;
+    items.truncate(limit);
+    let next = if more {
         items.last().map(|item| Cursor {
             bumped_at_ms: to_ms(item.bumped_at),
             id: item.id,
@@ -328,6 +368,57 @@ mod tests {
             updated_at: None,
             content_hash: [hash; 32],
         }
+    }
+
+    #[test]
+    fn visible_counts_follow_inserts_hides_tombstones_and_removed_sources() {
+        use crate::store::export::{Scope, count};
+        use crate::store::social::{hide, profile_counts, unhide};
+        let (_dir, store) = temp_store();
+        let (user, feed) = user_with_feed(&store, "ana");
+        let items: Vec<NewItem> = (0..5)
+            .map(|n| item(&format!("i{n}"), "t", "x", n as u8))
+            .collect();
+        let ids = store
+            .write_blocking(|tx| upsert(tx, feed, user, &items, Utc::now()))
+            .unwrap()
+            .new_ids;
+        let counted = |store: &crate::store::Store| {
+            store
+                .read_blocking(|conn| {
+                    let shown = profile_counts(conn, user)?.n_items;
+                    let exported = count(conn, &Scope::User(user))?;
+                    let real: i64 = conn.query_row(
+                        "SELECT count(*) FROM items i JOIN sources s ON s.id = i.source_id
+                         WHERE i.user_id = ?1 AND i.hidden = 0 AND s.deleted_at IS NULL",
+                        [user.0],
+                        |row| row.get(0),
+                    )?;
+                    Ok((shown, exported, real as u64))
+                })
+                .unwrap()
+        };
+        assert_eq!(counted(&store), (5, 5, 5));
+        store.write_blocking(|tx| hide(tx, ids[0])).unwrap();
+        store
+            .write_blocking(|tx| tombstone(tx, ids[1], Utc::now()))
+            .unwrap();
+        assert_eq!(counted(&store), (3, 3, 3));
+        store
+            .write_blocking(|tx| unhide(tx, ids[0]).map(|_| ()))
+            .unwrap();
+        assert_eq!(counted(&store), (4, 4, 4));
+        // A re-poll that updates an item in place changes no count.
+        let mut changed = items[2].clone();
+        changed.content_hash = [99; 32];
+        store
+            .write_blocking(|tx| upsert(tx, feed, user, &[changed], Utc::now()))
+            .unwrap();
+        assert_eq!(counted(&store), (4, 4, 4));
+        store
+            .write_blocking(|tx| crate::store::sources::remove(tx, feed, Utc::now()))
+            .unwrap();
+        assert_eq!(counted(&store), (0, 0, 0));
     }
 
     fn search(conn: &Connection, query: &str) -> Vec<i64> {

@@ -65,6 +65,10 @@ pub struct Store {
     path: PathBuf,
     /// Bumped after every committed write that may change what pages show.
     version: Arc<AtomicU64>,
+    /// One permit per reader connection, taken before a read goes to the blocking pool,
+    /// so a burst of requests queues here instead of parking blocking threads on the
+    /// connection pool (which costs threads, memory and tail latency).
+    read_permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl Store {
@@ -92,6 +96,7 @@ impl Store {
             readers,
             path: path.to_owned(),
             version: Arc::new(AtomicU64::new(1)),
+            read_permits: Arc::new(tokio::sync::Semaphore::new(n_readers.max(1) as usize)),
         })
     }
 
@@ -116,6 +121,11 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
+        let _permit = self
+            .read_permits
+            .acquire()
+            .await
+            .map_err(|err| StoreError::Task(err.to_string()))?;
         let readers = self.readers.clone();
         tokio::task::spawn_blocking(move || {
             let conn = readers.get()?;

@@ -360,10 +360,8 @@ pub fn is_following(
 pub fn profile_counts(conn: &Connection, user: UserId) -> Result<ProfileCounts, StoreError> {
     conn.prepare_cached(
         "SELECT
-            (SELECT count(*) FROM items i INDEXED BY items_user_visible
-             WHERE i.user_id = :user AND i.hidden = 0 AND i.source_id NOT IN (
-                SELECT s.id FROM sources s
-                WHERE s.user_id = :user AND s.deleted_at IS NOT NULL)),
+            (SELECT coalesce(sum(n_visible), 0) FROM sources
+             WHERE user_id = :user AND deleted_at IS NULL),
             (SELECT count(*) FROM follows WHERE followee_id = :user),
             (SELECT count(*) FROM follows WHERE follower_id = :user)",
     )?

@@ -17,6 +17,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use chrono::DateTime;
 use sha2::{Digest, Sha256};
+use tokio::sync::watch;
 
 use crate::web::error::AppError;
 
@@ -28,6 +29,8 @@ pub const FEED_TTL: Duration = Duration::from_secs(120);
 const MAX_BYTES: usize = 24 * 1024 * 1024;
 /// A document larger than this is not kept.
 const MAX_ENTRY_BYTES: usize = 2 * 1024 * 1024;
+/// The longest a request waits for another one rendering the same page.
+const MAX_WAIT: Duration = Duration::from_secs(10);
 
 /// Headers of a cached 200 that are sent again with it.
 const KEPT_HEADERS: [header::HeaderName; 4] = [
@@ -47,6 +50,9 @@ struct Inner {
     version: u64,
     bytes: usize,
     entries: HashMap<String, Entry>,
+    /// Keys being rendered now; the sender lives in the renderer's [`Lead`] and closes
+    /// when it is done (or gone), which wakes everyone waiting for that key.
+    in_flight: HashMap<String, watch::Receiver<()>>,
 }
 
 #[derive(Clone)]
@@ -61,15 +67,56 @@ struct Doc {
     body: Bytes,
 }
 
+/// What a request does for a key.
+enum Lookup<'a> {
+    /// Serve this copy: it is fresh, or it is past its lifetime (same content version)
+    /// while another request renders its successor.
+    Hit(Arc<Doc>),
+    /// Render it; the others wait for this one instead of rendering it too.
+    Lead(Lead<'a>),
+    /// Another request is rendering it and there is no copy yet: wait for that one.
+    Wait(watch::Receiver<()>),
+}
+
+/// The right (and duty) to render one key; dropping it lets the waiters go.
+struct Lead<'a> {
+    cache: &'a PageCache,
+    key: String,
+    _done: watch::Sender<()>,
+}
+
+impl Drop for Lead<'_> {
+    fn drop(&mut self) {
+        let mut inner = self.cache.lock();
+        inner.in_flight.remove(&self.key);
+    }
+}
+
 impl PageCache {
-    fn get(&self, key: &str, version: u64) -> Option<Arc<Doc>> {
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn lookup(&self, key: &str, version: u64) -> Lookup<'_> {
+        let mut inner = self.lock();
         inner.sync(version);
-        let entry = inner.entries.get(key)?;
-        if entry.stored_at.elapsed() > entry.ttl {
-            return None;
+        let rendering = inner.in_flight.get(key).cloned();
+        match (inner.entries.get(key), rendering) {
+            (Some(entry), _) if entry.stored_at.elapsed() <= entry.ttl => {
+                Lookup::Hit(entry.doc.clone())
+            }
+            (Some(entry), Some(_)) => Lookup::Hit(entry.doc.clone()),
+            (None, Some(rendering)) => Lookup::Wait(rendering),
+            (_, None) => {
+                let (done, waiting) = watch::channel(());
+                inner.in_flight.insert(key.to_owned(), waiting);
+                Lookup::Lead(Lead {
+                    cache: self,
+                    key: key.to_owned(),
+                    _done: done,
+                })
+            }
         }
-        Some(entry.doc.clone())
     }
 
     fn put(&self, key: String, version: u64, ttl: Duration, doc: Arc<Doc>) {
@@ -77,7 +124,7 @@ impl PageCache {
         if size > MAX_ENTRY_BYTES {
             return;
         }
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut inner = self.lock();
         inner.sync(version);
         if inner.version != version {
             // Read under an older version: already stale.
@@ -100,11 +147,7 @@ impl PageCache {
 
     /// Number of documents held (for tests).
     pub fn len(&self) -> usize {
-        self.inner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entries
-            .len()
+        self.lock().entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -113,7 +156,7 @@ impl PageCache {
 }
 
 impl Inner {
-    /// Drops everything when the content changed since the entries were stored.
+    /// Drops every copy when the content changed since they were stored.
     fn sync(&mut self, version: u64) {
         if version > self.version {
             self.entries.clear();
@@ -123,10 +166,10 @@ impl Inner {
     }
 }
 
-/// Serves `key` from the cache when it holds a fresh copy for `version`; otherwise runs
-/// `render`, keeps its answer when it is a 200, and answers. `render` must not look at the
-/// request's conditional headers: the 304 decision is made here, from the cached ETag and
-/// Last-Modified.
+/// Serves `key` from the cache when it holds a copy for `version`; otherwise runs
+/// `render` (one request per key at a time; the others wait for it), keeps its answer
+/// when it is a 200, and answers. `render` must not look at the request's conditional
+/// headers: the 304 decision is made here, from the cached ETag and Last-Modified.
 pub async fn serve<F>(
     cache: &PageCache,
     version: u64,
@@ -138,34 +181,44 @@ pub async fn serve<F>(
 where
     F: Future<Output = Result<Response, AppError>>,
 {
-    if let Some(doc) = cache.get(&key, version) {
+    loop {
+        let lead = match cache.lookup(&key, version) {
+            Lookup::Hit(doc) => return Ok(answer(&doc, request_headers)),
+            Lookup::Wait(mut rendering) => {
+                // Closed when the renderer is done; a renderer that hangs is not waited
+                // for longer than this.
+                let _ = tokio::time::timeout(MAX_WAIT, rendering.changed()).await;
+                continue;
+            }
+            Lookup::Lead(lead) => lead,
+        };
+        let response = render.await?;
+        if response.status() != StatusCode::OK {
+            return Ok(response);
+        }
+        let (parts, body) = response.into_parts();
+        let body = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .map_err(|err| AppError::Internal(format!("cannot collect a rendered page: {err}")))?;
+        let mut headers = HeaderMap::new();
+        for name in KEPT_HEADERS {
+            if let Some(value) = parts.headers.get(&name) {
+                headers.insert(name, value.clone());
+            }
+        }
+        if !headers.contains_key(header::ETAG) {
+            let digest = Sha256::digest(&body);
+            let etag = format!("\"{}\"", crate::web::session::hex(&digest[..16]));
+            headers.insert(
+                header::ETAG,
+                HeaderValue::from_str(&etag).expect("hex is a valid header value"),
+            );
+        }
+        let doc = Arc::new(Doc { headers, body });
+        cache.put(key, version, ttl, doc.clone());
+        drop(lead);
         return Ok(answer(&doc, request_headers));
     }
-    let response = render.await?;
-    if response.status() != StatusCode::OK {
-        return Ok(response);
-    }
-    let (parts, body) = response.into_parts();
-    let body = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .map_err(|err| AppError::Internal(format!("cannot collect a rendered page: {err}")))?;
-    let mut headers = HeaderMap::new();
-    for name in KEPT_HEADERS {
-        if let Some(value) = parts.headers.get(&name) {
-            headers.insert(name, value.clone());
-        }
-    }
-    if !headers.contains_key(header::ETAG) {
-        let digest = Sha256::digest(&body);
-        let etag = format!("\"{}\"", crate::web::session::hex(&digest[..16]));
-        headers.insert(
-            header::ETAG,
-            HeaderValue::from_str(&etag).expect("hex is a valid header value"),
-        );
-    }
-    let doc = Arc::new(Doc { headers, body });
-    cache.put(key, version, ttl, doc.clone());
-    Ok(answer(&doc, request_headers))
 }
 
 /// 200 with the document, or 304 when the request's validators match (RFC 9110 §13.1:
@@ -234,29 +287,56 @@ mod tests {
         })
     }
 
+    fn is_hit(lookup: Lookup<'_>) -> bool {
+        matches!(lookup, Lookup::Hit(_))
+    }
+
     #[test]
     fn a_new_version_empties_the_cache() {
         let cache = PageCache::default();
         cache.put("/ana".into(), 1, PAGE_TTL, doc("one"));
-        assert!(cache.get("/ana", 1).is_some());
-        assert!(cache.get("/ana", 2).is_none());
+        assert!(is_hit(cache.lookup("/ana", 1)));
+        assert!(!is_hit(cache.lookup("/ana", 2)));
         assert!(cache.is_empty());
     }
 
     #[test]
     fn an_entry_read_under_an_older_version_is_not_kept() {
         let cache = PageCache::default();
-        assert!(cache.get("/ana", 5).is_none());
+        assert!(!is_hit(cache.lookup("/ana", 5)));
         cache.put("/ana".into(), 4, PAGE_TTL, doc("stale"));
-        assert!(cache.get("/ana", 5).is_none());
+        assert!(!is_hit(cache.lookup("/ana", 5)));
     }
 
     #[test]
-    fn entries_expire() {
+    fn one_request_renders_while_the_others_wait_or_get_the_old_copy() {
         let cache = PageCache::default();
+        let lead = cache.lookup("/ana", 1);
+        assert!(matches!(lead, Lookup::Lead(_)));
+        assert!(matches!(cache.lookup("/ana", 1), Lookup::Wait(_)));
         cache.put("/ana".into(), 1, Duration::ZERO, doc("one"));
+        drop(lead);
         std::thread::sleep(Duration::from_millis(2));
-        assert!(cache.get("/ana", 1).is_none());
+        // Past its lifetime: the next request renders anew, the rest get the old copy.
+        let again = cache.lookup("/ana", 1);
+        assert!(matches!(again, Lookup::Lead(_)));
+        assert!(is_hit(cache.lookup("/ana", 1)));
+        drop(again);
+        assert!(matches!(cache.lookup("/ana", 1), Lookup::Lead(_)));
+    }
+
+    #[tokio::test]
+    async fn waiters_wake_when_the_renderer_is_done_or_gone() {
+        let cache = PageCache::default();
+        let lead = cache.lookup("/ana", 1);
+        let Lookup::Wait(mut waiting) = cache.lookup("/ana", 1) else {
+            panic!("expected to wait");
+        };
+        drop(lead);
+        tokio::time::timeout(Duration::from_secs(1), waiting.changed())
+            .await
+            .expect("woken")
+            .expect_err("the renderer closed the channel");
     }
 
     #[test]

@@ -282,7 +282,7 @@ fn title_link(item: &Item) -> Markup {
 
 fn item_body(item: &Item, mode: CardMode) -> Markup {
     let summary = item.summary_text.trim();
-    let is_long = summary.chars().count() > EXCERPT_CHARS;
+    let is_long = summary.char_indices().nth(EXCERPT_CHARS).is_some();
     html! {
         @if mode == CardMode::Stream && is_long {
             div.content.excerpt {
@@ -298,10 +298,14 @@ fn item_body(item: &Item, mode: CardMode) -> Markup {
 
 /// The first `max_chars` characters of `text`, cut at a word when one ends near, with "…".
 fn excerpt(text: &str, max_chars: usize) -> String {
-    let cut: String = text.chars().take(max_chars).collect();
+    let end = text
+        .char_indices()
+        .nth(max_chars)
+        .map_or(text.len(), |(at, _)| at);
+    let cut = &text[..end];
     let at_word = match cut.rfind(char::is_whitespace) {
         Some(space) if space > cut.len() / 2 => &cut[..space],
-        _ => cut.as_str(),
+        _ => cut,
     };
     format!("{}…", at_word.trim_end())
 }

@@ -119,7 +119,8 @@ impl PageCtx {
 struct AnonCsrf(String);
 
 /// Middleware: gives every visitor a signed CSRF cookie, so forms shown before login
-/// (setup, login, sign-up) are protected by double submission.
+/// (setup, login, sign-up) are protected by double submission. Only HTML pages can carry
+/// a form, so only they set the cookie; assets and feeds skip the signing.
 pub async fn csrf_cookie(
     axum::extract::State(state): axum::extract::State<AppState>,
     mut request: Request,
@@ -136,7 +137,11 @@ pub async fn csrf_cookie(
     };
     request.extensions_mut().insert(AnonCsrf(token.clone()));
     let response = next.run(request).await;
-    if fresh {
+    let is_page = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if fresh && is_page {
         let jar = jar.add(base_cookie(CSRF_COOKIE, token, &state));
         return (jar, response).into_response();
     }

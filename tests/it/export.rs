@@ -32,14 +32,14 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn corpus_feeds() -> PathBuf {
+pub fn corpus_feeds() -> PathBuf {
     std::env::var_os("TRIBUTARY_CORPUS")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus")))
         .join("feeds")
 }
 
-fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
+pub fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.is_dir() {

@@ -5,6 +5,7 @@ mod browser;
 mod export;
 mod fetch;
 mod ingest;
+mod normalize;
 mod process;
 mod stored;
 mod support;
