@@ -29,6 +29,8 @@ pub const FEED_TTL: Duration = Duration::from_secs(120);
 const MAX_BYTES: usize = 24 * 1024 * 1024;
 /// A document larger than this is not kept.
 const MAX_ENTRY_BYTES: usize = 2 * 1024 * 1024;
+/// Cache renders at once (about one per core).
+const MAX_RENDERS: usize = 2;
 /// The longest a request waits for another one rendering the same page.
 const MAX_WAIT: Duration = Duration::from_secs(10);
 
@@ -40,9 +42,20 @@ const KEPT_HEADERS: [header::HeaderName; 4] = [
     header::CACHE_CONTROL,
 ];
 
-#[derive(Default)]
 pub struct PageCache {
     inner: Mutex<Inner>,
+    /// Renders for the cache at once. When many copies lapse together, rendering them all
+    /// at once would starve the requests that are served from copies meanwhile.
+    renders: tokio::sync::Semaphore,
+}
+
+impl Default for PageCache {
+    fn default() -> Self {
+        PageCache {
+            inner: Mutex::default(),
+            renders: tokio::sync::Semaphore::new(MAX_RENDERS),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -192,7 +205,9 @@ where
             }
             Lookup::Lead(lead) => lead,
         };
+        let permit = cache.renders.acquire().await;
         let response = render.await?;
+        drop(permit);
         if response.status() != StatusCode::OK {
             return Ok(response);
         }
