@@ -236,11 +236,15 @@ where
     }
 }
 
-/// 200 with the document, or 304 when the request's validators match (RFC 9110 §13.1:
-/// If-None-Match wins; If-Modified-Since counts only without it).
 fn answer(doc: &Doc, request: &HeaderMap) -> Response {
-    let etag = doc
-        .headers
+    conditional(&doc.headers, doc.body.clone(), request)
+}
+
+/// A document with its headers (ETag, Last-Modified, Cache-Control, Content-Type), as a
+/// 200, or as a 304 with no body when the request's validators match (RFC 9110 §13.1:
+/// If-None-Match wins; If-Modified-Since counts only without it).
+pub fn conditional(headers: &HeaderMap, body: Bytes, request: &HeaderMap) -> Response {
+    let etag = headers
         .get(header::ETAG)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
@@ -253,7 +257,7 @@ fn answer(doc: &Doc, request: &HeaderMap) -> Response {
             request
                 .get(header::IF_MODIFIED_SINCE)
                 .and_then(|v| v.to_str().ok()),
-            doc.headers
+            headers
                 .get(header::LAST_MODIFIED)
                 .and_then(|v| v.to_str().ok()),
         ) {
@@ -267,24 +271,23 @@ fn answer(doc: &Doc, request: &HeaderMap) -> Response {
             _ => false,
         },
     };
-    let mut response = if not_modified {
+    if not_modified {
         let mut response = Response::new(Body::empty());
         *response.status_mut() = StatusCode::NOT_MODIFIED;
         for name in [header::ETAG, header::LAST_MODIFIED, header::CACHE_CONTROL] {
-            if let Some(value) = doc.headers.get(&name) {
+            if let Some(value) = headers.get(&name) {
                 response.headers_mut().insert(name, value.clone());
             }
         }
         return response;
-    } else {
-        Response::new(Body::from(doc.body.clone()))
-    };
-    *response.headers_mut() = doc.headers.clone();
+    }
+    let mut response = Response::new(Body::from(body));
+    *response.headers_mut() = headers.clone();
     response
 }
 
 /// Weak comparison (RFC 9110 §13.1.2): `W/` prefixes are ignored; `*` matches anything.
-pub fn etag_matches(if_none_match: &str, etag: &str) -> bool {
+fn etag_matches(if_none_match: &str, etag: &str) -> bool {
     if_none_match
         .split(',')
         .map(|tag| tag.trim().trim_start_matches("W/"))

@@ -2,9 +2,9 @@
 //! pages at `?page=K`), the comments feed of an item, and a user's sources as OPML. Every
 //! response carries an ETag and Last-Modified and answers a matching request with 304.
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Uri, header};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -15,7 +15,7 @@ use crate::export::{self, Format, Owner, Site, StreamKind};
 use crate::model::{ItemId, User};
 use crate::store::export::{self as export_store, Scope};
 use crate::store::{sources, users};
-use crate::web::cache::{self, etag_matches};
+use crate::web::cache;
 use crate::web::error::AppError;
 use crate::web::{AppState, assets};
 
@@ -240,7 +240,6 @@ async fn render_stream(
     format: Format,
     page: Option<u64>,
 ) -> Result<Response, AppError> {
-    let headers = &HeaderMap::new();
     let (owner, scope) = {
         let owner = state
             .store
@@ -280,13 +279,11 @@ async fn render_stream(
     } else {
         CURRENT_MAX_AGE_SECS
     };
-    Ok(conditional(
-        headers,
-        body,
-        format.content_type(),
-        last_modified,
-        max_age,
-    ))
+    // Always the whole document: the cache decides on 304s from its validators.
+    let (headers, body) = document(body, format.content_type(), last_modified, max_age);
+    let mut response = Response::new(Body::from(body));
+    *response.headers_mut() = headers;
+    Ok(response)
 }
 
 fn site(state: &AppState) -> Site {
@@ -310,47 +307,38 @@ fn is_service_name(text: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
-/// 200 with validators, or 304 with no body when the request's validators match
-/// (RFC 9110 §13.1: If-None-Match wins; If-Modified-Since counts only without it).
+/// 200 with validators, or 304 with no body when the request's validators match.
 fn conditional(
-    headers: &HeaderMap,
+    request: &HeaderMap,
     body: Vec<u8>,
     content_type: &'static str,
     last_modified: DateTime<Utc>,
     max_age_secs: u64,
 ) -> Response {
+    let (headers, body) = document(body, content_type, last_modified, max_age_secs);
+    cache::conditional(&headers, body, request)
+}
+
+/// An export's headers: an ETag over its bytes, Last-Modified, Cache-Control and its type.
+fn document(
+    body: Vec<u8>,
+    content_type: &'static str,
+    last_modified: DateTime<Utc>,
+    max_age_secs: u64,
+) -> (HeaderMap, Bytes) {
     let digest = Sha256::digest(&body);
     let etag = format!("\"{}\"", crate::web::session::hex(&digest[..16]));
-    let last_modified_text = last_modified
+    let last_modified = last_modified
         .format("%a, %d %b %Y %H:%M:%S GMT")
         .to_string();
-    let not_modified = match headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-    {
-        Some(tags) => etag_matches(tags, &etag),
-        None => headers
-            .get(header::IF_MODIFIED_SINCE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|text| DateTime::parse_from_rfc2822(text.trim()).ok())
-            .is_some_and(|since| last_modified.timestamp() <= since.timestamp()),
-    };
-    let mut builder = Response::builder()
-        .header(header::ETAG, &etag)
-        .header(header::LAST_MODIFIED, &last_modified_text)
-        .header(
-            header::CACHE_CONTROL,
-            format!("public, max-age={max_age_secs}"),
-        );
-    if not_modified {
-        builder = builder.status(StatusCode::NOT_MODIFIED);
-        return builder
-            .body(Body::empty())
-            .expect("static headers are valid");
-    }
-    builder
-        .status(StatusCode::OK)
-        .header(header::CONTENT_TYPE, HeaderValue::from_static(content_type))
-        .body(Body::from(body))
-        .expect("static headers are valid")
+    let mut headers = HeaderMap::new();
+    let value = |text: String| HeaderValue::from_str(&text).expect("ASCII header value");
+    headers.insert(header::ETAG, value(etag));
+    headers.insert(header::LAST_MODIFIED, value(last_modified));
+    headers.insert(
+        header::CACHE_CONTROL,
+        value(format!("public, max-age={max_age_secs}")),
+    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    (headers, Bytes::from(body))
 }
