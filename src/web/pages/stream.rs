@@ -44,29 +44,15 @@ pub async fn everyone_get(
     Query(params): Query<StreamParams>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let version = state.store.version();
     if state.store.read(users::count).await? == 0 {
         return Ok(setup_page(&ctx, &NewUserForm::default(), &FormErrors::new()).into_response());
     }
-    if ctx.user.is_none() {
-        let key = ctx.path.clone();
-        return cache::serve(
-            &state.pages,
-            version,
-            key,
-            cache::PAGE_TTL,
-            &headers,
-            async {
-                everyone_page(&state, &ctx, &params)
-                    .await
-                    .map(IntoResponse::into_response)
-            },
-        )
-        .await;
-    }
-    everyone_page(&state, &ctx, &params)
-        .await
-        .map(IntoResponse::into_response)
+    let render = async {
+        everyone_page(&state, &ctx, &params)
+            .await
+            .map(IntoResponse::into_response)
+    };
+    cached_for_anonymous(&state, &ctx, &headers, render).await
 }
 
 async fn everyone_page(
