@@ -49,15 +49,13 @@ pub fn page(conn: &Connection, scope: &Scope, page: Option<u64>) -> Result<Expor
     // The subscription document is the newest `limit` rows: read backwards from the end
     // instead of skipping everything before them. Archive pages skip index entries only.
     let newest_first = block.page.is_none();
-    let sql = if newest_first {
-        format!(
-            "SELECT i.id FROM items i INDEXED BY items_user_visible WHERE {filter} ORDER BY i.id DESC LIMIT :limit"
-        )
+    let order = if newest_first {
+        "ORDER BY i.id DESC LIMIT :limit"
     } else {
-        format!(
-            "SELECT i.id FROM items i INDEXED BY items_user_visible WHERE {filter} ORDER BY i.id LIMIT :limit OFFSET :offset"
-        )
+        "ORDER BY i.id LIMIT :limit OFFSET :offset"
     };
+    let sql =
+        format!("SELECT i.id FROM items i INDEXED BY items_user_visible WHERE {filter} {order}");
     let limit = block.limit as i64;
     let offset = block.offset as i64;
     let mut all: Vec<(&str, &dyn rusqlite::ToSql)> = params.clone();
