@@ -172,10 +172,6 @@ pub fn stream_page(conn: &Connection, query: &StreamQuery) -> Result<Page<Item>,
         return friends_page(conn, query, follower);
     }
     let limit = query.limit.clamp(1, MAX_PAGE_SIZE);
-    let (before_ms, before_id) = match query.before {
-        Some(cursor) => (cursor.bumped_at_ms, cursor.id.0),
-        None => (i64::MAX, i64::MAX),
-    };
     // Only the conditions this query needs, so that SQLite can walk the right index
     // (`items_user_bumped` for one user, `items_bumped` otherwise) in bump order.
     let mut sql = format!(
@@ -220,10 +216,11 @@ pub fn stream_page(conn: &Connection, query: &StreamQuery) -> Result<Page<Item>,
         );
         params.push((":commented_by", commented_by));
     }
-    if query.before.is_some() {
+    let cursor = query.before.map(|c| (c.bumped_at_ms, c.id.0));
+    if let Some((before_ms, before_id)) = &cursor {
         sql.push_str(" AND (i.bumped_at, i.id) < (:before_ms, :before_id)");
-        params.push((":before_ms", &before_ms));
-        params.push((":before_id", &before_id));
+        params.push((":before_ms", before_ms));
+        params.push((":before_id", before_id));
     }
     sql.push_str(" ORDER BY i.bumped_at DESC, i.id DESC LIMIT :limit");
     let limit_plus_one = limit as i64 + 1;
