@@ -97,13 +97,7 @@ pub async fn run(
             let params = json!({ "url": url });
             ids.push(sources::insert(
                 tx,
-                &sources::NewSource {
-                    user_id: user,
-                    kind: "feed",
-                    params: &params,
-                    title: "",
-                    schedule: "",
-                },
+                &sources::NewSource::feed(user, &params),
                 Utc::now(),
             )?);
         }

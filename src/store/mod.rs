@@ -273,13 +273,7 @@ pub(crate) mod tests {
                 let params = serde_json::json!({"url": format!("https://{name}.example/feed")});
                 let source = sources::insert(
                     tx,
-                    &sources::NewSource {
-                        user_id: user,
-                        kind: "feed",
-                        params: &params,
-                        title: "",
-                        schedule: "",
-                    },
+                    &sources::NewSource::feed(user, &params),
                     chrono::Utc::now(),
                 )?;
                 Ok((user, source))

@@ -428,17 +428,7 @@ mod tests {
         store
             .write_blocking(|tx| {
                 let params = serde_json::json!({"url": "https://x.example/"});
-                let source = insert(
-                    tx,
-                    &NewSource {
-                        user_id: owner,
-                        kind: "feed",
-                        params: &params,
-                        title: "",
-                        schedule: "",
-                    },
-                    Utc::now(),
-                )?;
+                let source = insert(tx, &NewSource::feed(owner, &params), Utc::now())?;
                 let new: Vec<NewItem> = (0..n_items)
                     .map(|n| NewItem {
                         external_id: n.to_string(),

@@ -17,6 +17,20 @@ pub struct NewSource<'a> {
     pub schedule: &'a str,
 }
 
+impl<'a> NewSource<'a> {
+    /// A `feed` source with `params` (`{"url": …}`), no title of its own and the default
+    /// schedule.
+    pub fn feed(user_id: UserId, params: &'a serde_json::Value) -> NewSource<'a> {
+        NewSource {
+            user_id,
+            kind: "feed",
+            params,
+            title: "",
+            schedule: "",
+        }
+    }
+}
+
 pub fn insert(
     tx: &Transaction<'_>,
     source: &NewSource<'_>,

@@ -293,17 +293,7 @@ fn insert_feed(app: &WebApp, user: UserId, url: &str) -> SourceId {
     let params = serde_json::json!({ "url": url });
     app.store
         .write_blocking(|tx| {
-            sources::insert(
-                tx,
-                &sources::NewSource {
-                    user_id: user,
-                    kind: "feed",
-                    params: &params,
-                    title: "",
-                    schedule: "",
-                },
-                Utc::now(),
-            )
+            sources::insert(tx, &sources::NewSource::feed(user, &params), Utc::now())
         })
         .unwrap()
 }

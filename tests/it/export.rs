@@ -93,17 +93,7 @@ fn ingest(store: &Store, user: UserId, url: &str, bytes: &[u8]) -> Vec<ItemId> {
                 .map(|s| s.id);
             let source = match existing {
                 Some(id) => id,
-                None => sources::insert(
-                    tx,
-                    &sources::NewSource {
-                        user_id: user,
-                        kind: "feed",
-                        params: &params,
-                        title: "",
-                        schedule: "",
-                    },
-                    Utc::now(),
-                )?,
+                None => sources::insert(tx, &sources::NewSource::feed(user, &params), Utc::now())?,
             };
             Ok(items::upsert(tx, source, user, &new_items, Utc::now())?.new_ids)
         })

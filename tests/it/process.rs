@@ -88,17 +88,7 @@ async fn sigkill_mid_poll_loses_nothing_and_makes_no_duplicates() {
             let params = serde_json::json!({ "url": url });
             store
                 .write_blocking(|tx| {
-                    sources::insert(
-                        tx,
-                        &sources::NewSource {
-                            user_id: user,
-                            kind: "feed",
-                            params: &params,
-                            title: "",
-                            schedule: "",
-                        },
-                        Utc::now(),
-                    )
+                    sources::insert(tx, &sources::NewSource::feed(user, &params), Utc::now())
                 })
                 .unwrap();
         }

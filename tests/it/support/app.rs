@@ -74,17 +74,7 @@ impl TestApp {
         let user = self.user;
         self.store
             .write_blocking(|tx| {
-                sources::insert(
-                    tx,
-                    &sources::NewSource {
-                        user_id: user,
-                        kind: "feed",
-                        params: &params,
-                        title: "",
-                        schedule: "",
-                    },
-                    Utc::now(),
-                )
+                sources::insert(tx, &sources::NewSource::feed(user, &params), Utc::now())
             })
             .unwrap()
     }
