@@ -226,11 +226,18 @@ pub fn stream_page(conn: &Connection, query: &StreamQuery) -> Result<Page<Item>,
     let limit_plus_one = limit as i64 + 1;
     params.push((":limit", &limit_plus_one));
     let mut stmt = conn.prepare_cached(&sql)?;
-    let mut items = stmt
+    let items = stmt
         .query_map(params.as_slice(), from_row)?
         .collect::<Result<Vec<_>, _>>()?;
-    let next = if items.len() > limit {
-        items.truncate(limit);
+    Ok(page_of(items, limit, false))
+}
+
+/// The first `limit` of `items` (newest bump first) as a page; it links on when more
+/// items were read than fit, or when `more` says others exist.
+fn page_of(mut items: Vec<Item>, limit: usize, more: bool) -> Page<Item> {
+    let more = more || items.len() > limit;
+    items.truncate(limit);
+    let next = if more {
         items.last().map(|item| Cursor {
             bumped_at_ms: to_ms(item.bumped_at),
             id: item.id,
@@ -238,7 +245,7 @@ pub fn stream_page(conn: &Connection, query: &StreamQuery) -> Result<Page<Item>,
     } else {
         None
     };
-    Ok(Page { items, next })
+    Page { items, next }
 }
 
 /// The stream of everyone `follower` follows: each one's own page (which walks their
@@ -273,17 +280,7 @@ fn friends_page(
         items.extend(page.items);
     }
     items.sort_by_key(|item| std::cmp::Reverse((item.bumped_at, item.id)));
-    more |= items.len() > limit;
-    items.truncate(limit);
-    let next = if more {
-        items.last().map(|item| Cursor {
-            bumped_at_ms: to_ms(item.bumped_at),
-            id: item.id,
-        })
-    } else {
-        None
-    };
-    Ok(Page { items, next })
+    Ok(page_of(items, limit, more))
 }
 
 pub fn get(conn: &Connection, id: ItemId) -> Result<Item, StoreError> {

@@ -142,10 +142,9 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
     {
-        let store = self.clone();
-        tokio::task::spawn_blocking(move || store.write_blocking(f))
-            .await
-            .map_err(|err| StoreError::Task(err.to_string()))?
+        let value = self.write_quiet(f).await?;
+        self.touch();
+        Ok(value)
     }
 
     /// [`Store::write`] for writes that change nothing a page shows (sessions, the
