@@ -198,7 +198,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .listen_addr()
         .map_err(|message| anyhow!("server.listen: {message}"))?;
     let store = open_store(&config)?;
-    let http: Arc<dyn connectors::Http> = Arc::new(HttpClient::new(&config.fetch)?);
+    let client = HttpClient::new(&config.fetch)?;
+    let http: Arc<dyn connectors::Http> = Arc::new(client.clone());
     let registry = Arc::new(Registry::default());
     let ingest = Ingest::new(
         store.clone(),
@@ -206,6 +207,16 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         registry.clone(),
         config.scheduler.clone(),
     );
+    if let Some(hub) = config.websub.hub_url() {
+        let site = crate::export::Site::new(&config.base_url()).with_hub(Some(hub.clone()));
+        tracing::info!(hub = %hub, "websub: feeds name this hub and it is pinged on new items");
+        ingest.set_publisher(crate::websub::Publisher::start(
+            hub,
+            site,
+            store.clone(),
+            client,
+        ));
+    }
     let shutdown = CancellationToken::new();
     let (scheduler_handle, scheduler_task) =
         scheduler::spawn(ingest, config.scheduler.clone(), shutdown.clone());

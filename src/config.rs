@@ -21,6 +21,7 @@ pub struct Config {
     pub fetch: FetchConfig,
     pub scheduler: SchedulerConfig,
     pub auth: AuthConfig,
+    pub websub: WebSubConfig,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -175,6 +176,27 @@ impl Default for AuthConfig {
     }
 }
 
+/// WebSub (W3C) publishing: feeds name a hub, and the hub hears when they change.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebSubConfig {
+    /// The hub's URL (`https://pubsubhubbub.appspot.com/`). Empty means off: feeds name no
+    /// hub and nothing is pinged. A hub on a private address must also be listed in
+    /// `fetch.allowed_private_origins`.
+    pub hub: String,
+}
+
+impl WebSubConfig {
+    /// The hub, when one is configured (checked by [`Config::validate`]).
+    pub fn hub_url(&self) -> Option<url::Url> {
+        let hub = self.hub.trim();
+        if hub.is_empty() {
+            return None;
+        }
+        url::Url::parse(hub).ok()
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{path}: cannot read: {source}")]
@@ -310,6 +332,14 @@ impl Config {
         if let Err(message) = crate::schedule::parse_schedule(&self.scheduler.default_schedule) {
             return Err(invalid("scheduler.default_schedule", message));
         }
+        let hub = self.websub.hub.trim();
+        if !hub.is_empty() {
+            match url::Url::parse(hub) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
+                Ok(_) => return Err(invalid("websub.hub", "must be an http or https URL".into())),
+                Err(err) => return Err(invalid("websub.hub", format!("`{hub}`: {err}"))),
+            }
+        }
         Ok(())
     }
 
@@ -340,7 +370,7 @@ fn apply_env(
     rest: &str,
     value: &str,
 ) -> Result<bool, ConfigError> {
-    const SECTIONS: [&str; 5] = ["server", "database", "fetch", "scheduler", "auth"];
+    const SECTIONS: [&str; 6] = ["server", "database", "fetch", "scheduler", "auth", "websub"];
     let lower = rest.to_ascii_lowercase();
     let Some((section, key)) = SECTIONS.iter().find_map(|section| {
         lower
@@ -470,6 +500,25 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("scheduler.default_schedule"), "{err}");
+    }
+
+    #[test]
+    fn bad_hub_is_named_with_the_file() {
+        let err = load_str("[websub]\nhub = \"ftp://hub.example/\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("websub.hub"), "{err}");
+        assert!(err.contains("tributary.toml"), "{err}");
+        let err = load_str("[websub]\nhub = \"not a url\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("websub.hub"), "{err}");
+        let config = load_str("[websub]\nhub = \"https://hub.example/\"\n", &[]).unwrap();
+        assert_eq!(
+            config.websub.hub_url().map(String::from).as_deref(),
+            Some("https://hub.example/")
+        );
+        assert_eq!(Config::default().websub.hub_url(), None);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! transaction. The only writer of items. A failed poll changes nothing but the source's
 //! error fields, its next attempt and the fetch log.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
@@ -14,6 +14,7 @@ use crate::normalize::{NormalizeCtx, normalize};
 use crate::schedule::{self, Outcome};
 use crate::store::sources::{FetchLogEntry, PollRecord};
 use crate::store::{Store, StoreError, items, sources};
+use crate::websub::Publisher;
 
 /// Warnings kept per poll report; the rest are counted.
 const MAX_WARNINGS: usize = 20;
@@ -36,6 +37,8 @@ struct Inner {
     http: Arc<dyn Http>,
     registry: Arc<Registry>,
     cfg: SchedulerConfig,
+    /// Hears about new items, when a WebSub hub is configured.
+    publisher: OnceLock<Publisher>,
 }
 
 /// What one poll did, for logs, the CLI and tests.
@@ -65,8 +68,15 @@ impl Ingest {
                 http,
                 registry,
                 cfg,
+                publisher: OnceLock::new(),
             }),
         }
+    }
+
+    /// Tells `publisher` whenever a poll stores new items. Set once; later calls are
+    /// ignored.
+    pub fn set_publisher(&self, publisher: Publisher) {
+        let _ = self.inner.publisher.set(publisher);
     }
 
     pub fn store(&self) -> &Store {
@@ -225,6 +235,11 @@ impl Ingest {
             .await?;
         if !upsert.new_ids.is_empty() || upsert.n_updated > 0 || retitled {
             self.inner.store.touch();
+        }
+        if !upsert.new_ids.is_empty()
+            && let Some(publisher) = self.inner.publisher.get()
+        {
+            publisher.items_landed(user_id, &source.kind);
         }
         Ok(PollReport {
             source_id,

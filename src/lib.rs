@@ -2,7 +2,7 @@
 //!
 //! Modules in reading order: `config` and `model` (plain data), `fetch` (the only outbound
 //! network), `normalize` (pure), `store` (the only SQL), `schedule` (pure timing),
-//! `ingest` (poll → normalize → store), `scheduler` (the loop), `web` (pages), `cli`.
+//! `ingest` (poll → normalize → store), `scheduler` (the loop), `web` (pages), `websub` (hub pings), `cli`.
 
 pub mod auth;
 pub mod cli;
@@ -18,3 +18,4 @@ pub mod social;
 pub mod sources;
 pub mod store;
 pub mod web;
+pub mod websub;

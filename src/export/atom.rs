@@ -98,6 +98,9 @@ fn feed_head(writer: &mut XmlWriter, meta: &FeedMeta) -> io::Result<()> {
     text_element(writer, "updated", &rfc3339(meta.updated))?;
     link(writer, "self", &meta.self_url, Some("application/atom+xml"))?;
     link(writer, "alternate", &meta.alternate_url, Some("text/html"))?;
+    if let Some(hub) = &meta.hub {
+        link(writer, "hub", hub, None)?;
+    }
     if let Some(url) = &meta.paging.current {
         link(writer, "current", url, Some("application/atom+xml"))?;
     }

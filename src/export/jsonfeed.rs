@@ -19,7 +19,17 @@ struct JsonFeed<'a> {
     next_url: Option<&'a str>,
     icon: &'a str,
     authors: Vec<Author<'a>>,
+    /// JSON Feed 1.1 `hubs`: where to subscribe for real-time notification.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hubs: Vec<Hub<'a>>,
     items: Vec<JsonItem<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct Hub<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    url: &'a str,
 }
 
 #[derive(Debug, Serialize)]
@@ -71,6 +81,14 @@ pub fn json_feed(meta: &FeedMeta, entries: &[ExportItem]) -> Vec<u8> {
                 .filter(|url| !url.is_empty())
                 .map(|u| u.as_str()),
         }],
+        hubs: meta
+            .hub
+            .iter()
+            .map(|url| Hub {
+                kind: "WebSub",
+                url,
+            })
+            .collect(),
         items: entries.iter().map(|entry| item(meta, entry)).collect(),
     };
     let mut bytes = serde_json::to_vec_pretty(&feed).expect("these structs always serialize");

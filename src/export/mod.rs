@@ -39,6 +39,8 @@ pub struct Site {
     pub base_url: String,
     /// The host part of `base_url`, without port (a tag URI authority is a DNS name).
     pub tag_host: String,
+    /// The WebSub hub stream feeds name with `rel="hub"`, when one is configured.
+    pub hub: Option<String>,
 }
 
 impl Site {
@@ -48,7 +50,17 @@ impl Site {
             .ok()
             .and_then(|url| url.host_str().map(str::to_owned))
             .unwrap_or_else(|| "localhost".to_owned());
-        Site { base_url, tag_host }
+        Site {
+            base_url,
+            tag_host,
+            hub: None,
+        }
+    }
+
+    /// The same site, naming `hub` in its stream feeds.
+    pub fn with_hub(mut self, hub: Option<url::Url>) -> Site {
+        self.hub = hub.map(String::from);
+        self
     }
 
     /// The permanent id of an item in every export.
@@ -129,6 +141,9 @@ pub struct FeedMeta {
     /// The newest change among the entries (or when the stream began, if it has none).
     pub updated: DateTime<Utc>,
     pub paging: Paging,
+    /// The WebSub hub, named on subscription documents only: archive pages never change
+    /// when new items arrive, so nobody needs to hear about them.
+    pub hub: Option<String>,
 }
 
 /// Which rows of a stream (counted from the oldest, 0-based) one document holds.
@@ -202,6 +217,15 @@ pub enum Format {
 }
 
 impl Format {
+    pub const ALL: [Format; 3] = [Format::Atom, Format::Rss, Format::Json];
+
+    /// The format of a stream document's file name (`feed.atom`, `feed.rss`, `feed.json`).
+    pub fn from_file_name(name: &str) -> Option<Format> {
+        Format::ALL
+            .into_iter()
+            .find(|format| name.strip_prefix("feed.") == Some(format.extension()))
+    }
+
     pub fn extension(self) -> &'static str {
         match self {
             Format::Atom => "atom",
@@ -266,6 +290,15 @@ pub fn stream_path(owner_name: &str, kind: StreamKind<'_>, format: Format) -> St
     }
 }
 
+/// Source kinds are short lower-case identifiers; only those name a service stream.
+pub fn is_service_name(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 32
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
 /// Everything a stream document says about itself: ids, links (self, alternate, paging),
 /// author, icon and the newest update.
 pub fn stream_meta(
@@ -311,6 +344,7 @@ pub fn stream_meta(
         author_url: site.url(&format!("/{}", owner.name)),
         updated: newest_update(entries, owner.created_at),
         paging: block.paging(&subscription_url),
+        hub: block.page.is_none().then(|| site.hub.clone()).flatten(),
     }
 }
 

@@ -13,6 +13,7 @@ use super::{ATOM_NS, ExportItem, FeedMeta, rfc822, xml_text};
 pub fn rss(meta: &FeedMeta, entries: &[ExportItem]) -> Vec<u8> {
     let mut links = vec![atom_link("self", &meta.self_url)];
     for (rel, url) in [
+        ("hub", &meta.hub),
         ("current", &meta.paging.current),
         ("prev-archive", &meta.paging.prev_archive),
         ("next-archive", &meta.paging.next_archive),
@@ -92,15 +93,19 @@ fn item(meta: &FeedMeta, entry: &ExportItem) -> Item {
     }
 }
 
+/// An `atom:link`; every rel but `hub` names another RSS document.
 fn atom_link(rel: &str, href: &str) -> Extension {
+    let mut attrs = BTreeMap::from([
+        ("rel".to_owned(), rel.to_owned()),
+        ("href".to_owned(), clean(href)),
+    ]);
+    if rel != "hub" {
+        attrs.insert("type".to_owned(), "application/rss+xml".to_owned());
+    }
     Extension {
         name: "atom:link".to_owned(),
         value: None,
-        attrs: BTreeMap::from([
-            ("rel".to_owned(), rel.to_owned()),
-            ("href".to_owned(), clean(href)),
-            ("type".to_owned(), "application/rss+xml".to_owned()),
-        ]),
+        attrs,
         children: BTreeMap::new(),
     }
 }

@@ -39,6 +39,8 @@ const IMPORTANT_HEADERS: [&str; 9] = [
     "link",
     "date",
 ];
+/// Bytes of a POST's reply that are read (and dropped) before the connection is reused.
+const POST_REPLY_LIMIT: usize = 64 * 1024;
 /// Past this many hosts the per-host semaphore map drops entries nobody is using.
 const HOST_MAP_PRUNE_AT: usize = 256;
 /// Initial body buffer, grown as the body arrives; never the advertised length, which a
@@ -92,6 +94,18 @@ impl HttpClient {
                 hosts: Mutex::new(HashMap::new()),
             }),
         })
+    }
+}
+
+impl HttpClient {
+    /// Sends a form POST (a WebSub publish ping) under the same guard, per-host permits and
+    /// deadline as GETs. Redirects are not followed; the reply body is read up to a small
+    /// limit and dropped. Any final status is `Ok`.
+    pub async fn post_form(&self, url: &Url, form: &[(&str, &str)]) -> Result<u16, FetchError> {
+        let secs = self.inner.cfg.timeout_secs;
+        tokio::time::timeout(Duration::from_secs(secs), self.inner.post_form(url, form))
+            .await
+            .unwrap_or(Err(FetchError::Timeout { secs }))
     }
 }
 
@@ -191,6 +205,22 @@ impl Inner {
             hint,
             headers: kept_headers,
         })
+    }
+
+    async fn post_form(&self, url: &Url, form: &[(&str, &str)]) -> Result<u16, FetchError> {
+        guard::check_url(url, &self.policy)?;
+        let _permit = self.permit(url).await;
+        let mut response = self
+            .client
+            .post(url.clone())
+            .form(form)
+            .send()
+            .await
+            .map_err(|err| request_error(&err, url))?;
+        let status = response.status().as_u16();
+        // Only the status matters; a reply too large or cut short changes nothing.
+        let _ = read_body(&mut response, POST_REPLY_LIMIT, url).await;
+        Ok(status)
     }
 
     /// Sends one GET, without following redirects.

@@ -356,6 +356,18 @@ pub fn is_following(
     Ok(found)
 }
 
+/// The names of the users who follow `followee`, whose friends streams show its items.
+pub fn follower_names(conn: &Connection, followee: UserId) -> Result<Vec<String>, StoreError> {
+    let names = conn
+        .prepare_cached(
+            "SELECT users.name FROM follows JOIN users ON users.id = follows.follower_id
+             WHERE follows.followee_id = :followee ORDER BY users.name",
+        )?
+        .query_map(named_params! { ":followee": followee.0 }, |row| row.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    Ok(names)
+}
+
 /// Visible items, followers and people followed, for a profile header.
 pub fn profile_counts(conn: &Connection, user: UserId) -> Result<ProfileCounts, StoreError> {
     conn.prepare_cached(

@@ -158,8 +158,8 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .route("/{user}/feed.rss", get(feeds::user_rss_get))
         .route("/{user}/feed.json", get(feeds::user_json_get))
         .route("/{user}/sources.opml", get(feeds::user_opml_get))
-        .route("/{user}/friends/feed.atom", get(feeds::friends_atom_get))
-        .route("/{user}/{service}/feed.atom", get(feeds::service_atom_get))
+        .route("/{user}/friends/{file}", get(feeds::friends_feed_get))
+        .route("/{user}/{service}/{file}", get(feeds::service_feed_get))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

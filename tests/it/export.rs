@@ -542,7 +542,11 @@ async fn every_export_route_answers_a_conditional_request_with_304() {
         "/ana/feed.json".to_owned(),
         "/ana/sources.opml".to_owned(),
         "/bob/friends/feed.atom".to_owned(),
+        "/bob/friends/feed.rss".to_owned(),
+        "/bob/friends/feed.json".to_owned(),
         "/ana/feed/feed.atom".to_owned(),
+        "/ana/feed/feed.rss".to_owned(),
+        "/ana/feed/feed.json".to_owned(),
         format!("/e/{item}/comments.atom"),
     ];
     let http = reqwest::Client::new();
@@ -588,7 +592,8 @@ async fn every_export_route_answers_a_conditional_request_with_304() {
         assert_eq!(stale.status(), StatusCode::OK, "{path} other ETag");
     }
     // The comments feed re-reads, and a new comment changes its ETag.
-    let comments = http.get(app.url(&paths[7])).send().await.unwrap();
+    let comments_path = paths.last().unwrap();
+    let comments = http.get(app.url(comments_path)).send().await.unwrap();
     let etag = comments.headers()["etag"].to_str().unwrap().to_owned();
     let feed = parse_feed(&comments.bytes().await.unwrap());
     assert_eq!(feed.entries.len(), 1);
@@ -596,7 +601,7 @@ async fn every_export_route_answers_a_conditional_request_with_304() {
         .write_blocking(|tx| social::add_comment(tx, ids[0], bob, "again", Utc::now()).map(|_| ()))
         .unwrap();
     let after = http
-        .get(app.url(&paths[7]))
+        .get(app.url(comments_path))
         .header("if-none-match", &etag)
         .send()
         .await
@@ -823,4 +828,146 @@ fn backup_and_opml_commands_work_on_a_live_database() {
         "{report}"
     );
     drop(store);
+}
+
+#[tokio::test]
+async fn subscription_feeds_name_the_websub_hub_and_archive_pages_do_not() {
+    let app = WebApp::start_with(NO_ORIGIN, |config| {
+        config.websub.hub = "https://hub.example/".to_owned();
+    })
+    .await;
+    let ana = app.create_user("ana", false);
+    let bob = app.create_user("bob", false);
+    ingest(
+        &app.store,
+        ana,
+        "https://src.example/feed",
+        rss_doc(&simple_items(120, "Post")).as_bytes(),
+    );
+    app.store
+        .write_blocking(|tx| social::follow(tx, bob, ana, Utc::now()))
+        .unwrap();
+    let client = app.client();
+    for path in [
+        "/ana/feed.atom",
+        "/ana/feed/feed.atom",
+        "/bob/friends/feed.atom",
+    ] {
+        let feed = parse_feed(client.get(path).await.body.as_bytes());
+        let hubs: Vec<&str> = feed
+            .links
+            .iter()
+            .filter(|link| link.rel.as_deref() == Some("hub"))
+            .map(|link| link.href.as_str())
+            .collect();
+        assert_eq!(hubs, ["https://hub.example/"], "{path}");
+    }
+    for path in [
+        "/ana/feed.rss",
+        "/ana/feed/feed.rss",
+        "/bob/friends/feed.rss",
+    ] {
+        let body = client.get(path).await.body;
+        assert!(
+            body.contains(r#"<atom:link href="https://hub.example/" rel="hub">"#),
+            "{path}: {body}"
+        );
+    }
+    for path in [
+        "/ana/feed.json",
+        "/ana/feed/feed.json",
+        "/bob/friends/feed.json",
+    ] {
+        let feed: serde_json::Value = serde_json::from_str(&client.get(path).await.body).unwrap();
+        assert_eq!(
+            feed["hubs"],
+            serde_json::json!([{ "type": "WebSub", "url": "https://hub.example/" }]),
+            "{path}"
+        );
+    }
+    // Archive pages never change when items arrive: no hub.
+    for path in ["/ana/feed.atom?page=1", "/ana/feed.rss?page=1"] {
+        let body = client.get(path).await.body;
+        assert!(
+            body.contains("rel=\"current\""),
+            "{path} is an archive page"
+        );
+        assert!(!body.contains("rel=\"hub\""), "{path}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&client.get("/ana/feed.json?page=1").await.body).unwrap();
+    assert!(json.get("hubs").is_none());
+
+    // Without a hub in the config, no feed names one.
+    let plain = WebApp::start(NO_ORIGIN).await;
+    let ana = plain.create_user("ana", false);
+    ingest(
+        &plain.store,
+        ana,
+        "https://src.example/feed",
+        rss_doc(&simple_items(3, "Post")).as_bytes(),
+    );
+    let client = plain.client();
+    for path in ["/ana/feed.atom", "/ana/feed.rss", "/ana/feed.json"] {
+        let body = client.get(path).await.body;
+        assert!(!body.contains("hub"), "{path}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn pages_autodiscover_the_feed_of_the_stream_they_show() {
+    let app = WebApp::start(NO_ORIGIN).await;
+    let ana = app.create_user("ana", false);
+    let bob = app.create_user("bob", false);
+    ingest(
+        &app.store,
+        ana,
+        "https://src.example/feed",
+        rss_doc(&simple_items(3, "Post")).as_bytes(),
+    );
+    app.store
+        .write_blocking(|tx| social::follow(tx, bob, ana, Utc::now()))
+        .unwrap();
+    let client = app.client();
+    for (page, feed_base) in [
+        ("/ana", "/ana/feed"),
+        ("/ana?service=feed", "/ana/feed/feed"),
+        ("/bob/friends", "/bob/friends/feed"),
+        ("/ana/likes", "/ana/feed"),
+    ] {
+        let html = client.get(page).await.body;
+        for (ext, media_type) in [
+            ("atom", "application/atom+xml"),
+            ("rss", "application/rss+xml"),
+            ("json", "application/feed+json"),
+        ] {
+            let href = format!("{feed_base}.{ext}");
+            assert!(
+                html.contains(&format!(r#"type="{media_type}""#))
+                    && html.contains(&format!(r#"href="{href}""#)),
+                "{page} should link {href}"
+            );
+            let feed = client.get(&href).await;
+            assert_eq!(feed.status, StatusCode::OK, "{href}");
+            assert!(
+                feed.headers["content-type"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with(media_type),
+                "{href}"
+            );
+        }
+    }
+    // Names that are not feeds of a stream are not found.
+    for path in [
+        "/bob/friends/feed.xml",
+        "/ana/feed/feed.html",
+        "/ana/Bad!/feed.rss",
+    ] {
+        assert_eq!(
+            client.get(path).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
 }

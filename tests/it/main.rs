@@ -16,3 +16,4 @@ mod web_settings;
 mod web_social;
 mod web_sources;
 mod web_stream;
+mod websub;

@@ -61,18 +61,20 @@ pub async fn user_json_get(
     stream_get(state, user, None, Format::Json, query.page, &uri, &headers).await
 }
 
-pub async fn friends_atom_get(
+/// `/{user}/friends/feed.{atom,rss,json}`.
+pub async fn friends_feed_get(
     State(state): State<AppState>,
-    Path(user): Path<String>,
+    Path((user, file)): Path<(String, String)>,
     Query(query): Query<PageQuery>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
+    let format = Format::from_file_name(&file).ok_or(AppError::NotFound)?;
     stream_get(
         state,
         user,
         Some(Stream::Friends),
-        Format::Atom,
+        format,
         query.page,
         &uri,
         &headers,
@@ -80,21 +82,23 @@ pub async fn friends_atom_get(
     .await
 }
 
-pub async fn service_atom_get(
+/// `/{user}/{service}/feed.{atom,rss,json}`: the items from one kind of source.
+pub async fn service_feed_get(
     State(state): State<AppState>,
-    Path((user, service)): Path<(String, String)>,
+    Path((user, service, file)): Path<(String, String, String)>,
     Query(query): Query<PageQuery>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    if !is_service_name(&service) {
+    let format = Format::from_file_name(&file).ok_or(AppError::NotFound)?;
+    if !export::is_service_name(&service) {
         return Err(AppError::NotFound);
     }
     stream_get(
         state,
         user,
         Some(Stream::Service(service)),
-        Format::Atom,
+        format,
         query.page,
         &uri,
         &headers,
@@ -150,6 +154,7 @@ pub async fn comments_atom_get(
         author_url: site.url(&format!("/{}", owner.name)),
         updated,
         paging: export::Paging::default(),
+        hub: None,
     };
     let body = export::atom::comments_atom(&meta, &entry, &comments);
     Ok(conditional(
@@ -287,7 +292,7 @@ async fn render_stream(
 }
 
 fn site(state: &AppState) -> Site {
-    Site::new(&state.config.base_url())
+    Site::new(&state.config.base_url()).with_hub(state.config.websub.hub_url())
 }
 
 fn owner_of(user: &User) -> Owner<'_> {
@@ -296,15 +301,6 @@ fn owner_of(user: &User) -> Owner<'_> {
         display_name: &user.display_name,
         created_at: user.created_at,
     }
-}
-
-/// Source kinds are short lower-case identifiers.
-fn is_service_name(text: &str) -> bool {
-    !text.is_empty()
-        && text.len() <= 32
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
 /// 200 with validators, or 304 with no body when the request's validators match.

@@ -168,6 +168,7 @@ pub fn render_lifestream(ctx: &PageCtx, page: &Lifestream, params: &StreamParams
         ctx,
         &page.header,
         Tab::Lifestream,
+        service(params).as_deref(),
         html! {
             (service_notice(params, &path))
             (stream_body(ctx, &page.stream, &path, params, empty))
@@ -346,6 +347,7 @@ async fn related_stream(
         ctx,
         &header,
         tab,
+        service(&params).as_deref(),
         html! {
             (service_notice(&params, &path))
             (stream_body(ctx, &stream, &path, &params, html! { p.empty { (empty) } }))
@@ -455,7 +457,14 @@ fn stream_body(
     }
 }
 
-fn user_page(ctx: &PageCtx, header: &Header, tab: Tab, body: Markup) -> Markup {
+/// A page of `{user}`'s; `service` is the `?service=` filter, if any.
+fn user_page(
+    ctx: &PageCtx,
+    header: &Header,
+    tab: Tab,
+    service: Option<&str>,
+    body: Markup,
+) -> Markup {
     let user = &header.profile.user;
     let name = shown_name(&user.display_name, &user.name);
     let title = match tab {
@@ -464,13 +473,27 @@ fn user_page(ctx: &PageCtx, header: &Header, tab: Tab, body: Markup) -> Markup {
         Tab::Likes => format!("{name} · Likes"),
         Tab::Discussions => format!("{name} · Discussions"),
     };
+    // Autodiscovery names the feed of the stream on the page: the friends stream, one
+    // service's items, or the user's own.
+    let service = service.filter(|kind| crate::export::is_service_name(kind));
+    let (feed_base, feed_title) = match (tab, service) {
+        (Tab::Friends, None) => (
+            format!("/{}/friends/feed", user.name),
+            format!("{name}'s friends"),
+        ),
+        (Tab::Lifestream, Some(kind)) => (
+            format!("/{}/{kind}/feed", user.name),
+            format!("{name}: {kind}"),
+        ),
+        _ => (format!("/{}/feed", user.name), name.to_owned()),
+    };
     let feeds = html! {
-        link rel="alternate" type="application/atom+xml" title={ (name) " (Atom)" }
-            href={ "/" (user.name) "/feed.atom" };
-        link rel="alternate" type="application/rss+xml" title={ (name) " (RSS)" }
-            href={ "/" (user.name) "/feed.rss" };
-        link rel="alternate" type="application/feed+json" title={ (name) " (JSON Feed)" }
-            href={ "/" (user.name) "/feed.json" };
+        link rel="alternate" type="application/atom+xml" title={ (feed_title) " (Atom)" }
+            href={ (feed_base) ".atom" };
+        link rel="alternate" type="application/rss+xml" title={ (feed_title) " (RSS)" }
+            href={ (feed_base) ".rss" };
+        link rel="alternate" type="application/feed+json" title={ (feed_title) " (JSON Feed)" }
+            href={ (feed_base) ".json" };
     };
     layout_with_head(
         ctx,

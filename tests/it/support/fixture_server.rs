@@ -32,6 +32,8 @@ use tokio::task::JoinHandle;
 
 /// Size of the chunks in which generated bodies ([`Reply::huge`]) are streamed.
 const HUGE_CHUNK_BYTES: usize = 64 * 1024;
+/// Longest request body recorded; longer ones are recorded empty.
+const MAX_RECORDED_BODY: usize = 1024 * 1024;
 /// Uncompressed block written repeatedly to build a gzip bomb.
 const BOMB_BLOCK_BYTES: usize = 64 * 1024;
 
@@ -50,6 +52,8 @@ pub struct RecordedRequest {
     pub query: Option<String>,
     /// Lower-case header names; repeated headers are joined with ", ".
     pub headers: BTreeMap<String, String>,
+    /// The request body (a POSTed form), up to [`MAX_RECORDED_BODY`] bytes.
+    pub body: Bytes,
 }
 
 impl RecordedRequest {
@@ -289,9 +293,13 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
-    let recorded = record(&request);
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, MAX_RECORDED_BODY)
+        .await
+        .unwrap_or_default();
+    let recorded = record(&parts, body);
     let path = recorded.path.clone();
-    let request_headers = request.headers().clone();
+    let request_headers = parts.headers;
     lock(&shared.requests).push(recorded);
     let reply = lock(&shared.replies).get(&path).cloned();
     match reply {
@@ -300,9 +308,9 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     }
 }
 
-fn record(request: &Request) -> RecordedRequest {
+fn record(request: &axum::http::request::Parts, body: Bytes) -> RecordedRequest {
     let mut headers: BTreeMap<String, String> = BTreeMap::new();
-    for (name, value) in request.headers() {
+    for (name, value) in &request.headers {
         let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
         headers
             .entry(name.as_str().to_owned())
@@ -313,10 +321,11 @@ fn record(request: &Request) -> RecordedRequest {
             .or_insert(value);
     }
     RecordedRequest {
-        method: request.method().as_str().to_owned(),
-        path: request.uri().path().to_owned(),
-        query: request.uri().query().map(str::to_owned),
+        method: request.method.as_str().to_owned(),
+        path: request.uri.path().to_owned(),
+        query: request.uri.query().map(str::to_owned),
         headers,
+        body,
     }
 }
 
