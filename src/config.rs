@@ -250,13 +250,14 @@ impl Config {
                 overridden = true;
             }
         }
+        let origin = if overridden {
+            format!("{origin} with TRIBUTARY_* overrides")
+        } else {
+            origin
+        };
         let config =
             Config::deserialize(toml::Value::Table(table)).map_err(|err| ConfigError::File {
-                path: PathBuf::from(if overridden {
-                    format!("{origin} with TRIBUTARY_* overrides")
-                } else {
-                    origin.clone()
-                }),
+                path: PathBuf::from(&origin),
                 message: one_line(&err.to_string()),
             })?;
         config.validate(&origin)?;
