@@ -919,7 +919,7 @@ async fn pages_autodiscover_the_feed_of_the_stream_they_show() {
     let app = WebApp::start(NO_ORIGIN).await;
     let ana = app.create_user("ana", false);
     let bob = app.create_user("bob", false);
-    ingest(
+    let ids = ingest(
         &app.store,
         ana,
         "https://src.example/feed",
@@ -958,6 +958,13 @@ async fn pages_autodiscover_the_feed_of_the_stream_they_show() {
             );
         }
     }
+    // An item page names its comments feed.
+    let item = ids[0].0;
+    let html = client.get(&format!("/e/{item}")).await.body;
+    assert!(
+        html.contains(&format!(r#"href="/e/{item}/comments.atom""#)),
+        "the item page should link its comments feed"
+    );
     // Names that are not feeds of a stream are not found.
     for path in [
         "/bob/friends/feed.xml",

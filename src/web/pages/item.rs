@@ -19,7 +19,7 @@ use crate::web::cards::{CardMode, CommentDraft, item_card};
 use crate::web::error::AppError;
 use crate::web::limit::describe_wait;
 use crate::web::session::{CsrfForm, CurrentUser, PageCtx};
-use crate::web::views::{csrf_field, layout, notice};
+use crate::web::views::{csrf_field, layout, layout_with_head, notice};
 
 use super::stream::{NextForm, back_to};
 
@@ -300,9 +300,17 @@ fn item_page(ctx: &PageCtx, full: &FullItem, draft: &CommentDraft<'_>) -> Markup
     } else {
         None
     };
-    layout(
+    // The comments feed exists for public items only.
+    let feeds = html! {
+        @if full.state.is_public() {
+            link rel="alternate" type="application/atom+xml" title="Comments (Atom)"
+                href={ "/e/" (item.id) "/comments.atom" };
+        }
+    };
+    layout_with_head(
         ctx,
         &title,
+        feeds,
         html! {
             (notice(status, false))
             (item_card(ctx, item, &full.social, CardMode::Full, draft, Utc::now()))
