@@ -121,7 +121,24 @@ pub fn upsert(
             }
         }
     }
+    index_new(tx, &report.new_ids)?;
     Ok(report)
+}
+
+/// Adds new items to the full-text index in one statement (see migration 0004).
+fn index_new(tx: &Transaction<'_>, ids: &[ItemId]) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let ids = serde_json::to_string(&ids.iter().map(|id| id.0).collect::<Vec<i64>>())
+        .unwrap_or_else(|_| "[]".into());
+    tx.prepare_cached(
+        "INSERT INTO items_fts (rowid, title, summary_text)
+         SELECT id, title, summary_text FROM items
+         WHERE id IN (SELECT value FROM json_each(:ids))",
+    )?
+    .execute(named_params! { ":ids": ids })?;
+    Ok(())
 }
 
 /// Deletes an item on purpose: it leaves every page and a tombstone keeps re-polls from

@@ -31,6 +31,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_visible_count",
         include_str!("migrations/0003_visible_count.sql"),
     ),
+    (
+        "0004_fts_batch",
+        include_str!("migrations/0004_fts_batch.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
