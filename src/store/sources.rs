@@ -306,11 +306,14 @@ pub fn log_fetch(
         ":n_updated": entry.n_updated as i64,
         ":message": entry.message,
     })?;
-    tx.prepare_cached(
-        "DELETE FROM fetch_log WHERE source_id = :id AND id NOT IN
-            (SELECT id FROM fetch_log WHERE source_id = :id ORDER BY id DESC LIMIT :keep)",
-    )?
-    .execute(named_params! { ":id": id.0, ":keep": MAX_FETCH_LOG_ROWS })?;
+    // The limit is part of the statement text: a bound LIMIT made SQLite prepare the
+    // statement again on every run.
+    tx.prepare_cached(&format!(
+        "DELETE FROM fetch_log WHERE source_id = :id AND id <=
+            (SELECT id FROM fetch_log WHERE source_id = :id ORDER BY id DESC
+             LIMIT 1 OFFSET {MAX_FETCH_LOG_ROWS})"
+    ))?
+    .execute(named_params! { ":id": id.0 })?;
     Ok(())
 }
 
@@ -380,4 +383,46 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Source> {
         created_at: from_ms(row.get(16)?),
         n_items: row.get::<_, i64>(17)?.max(0) as u64,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, Utc};
+
+    use super::*;
+    use crate::store::tests::{temp_store, user_with_feed};
+
+    #[test]
+    fn fetch_log_keeps_the_newest_rows_of_each_source() {
+        let (_dir, store) = temp_store();
+        let (_user, source) = user_with_feed(&store, "ana");
+        let start = Utc::now();
+        let n_written = MAX_FETCH_LOG_ROWS + 10;
+        store
+            .write_blocking(move |tx| {
+                for n in 0..n_written {
+                    log_fetch(
+                        tx,
+                        source,
+                        &FetchLogEntry {
+                            started_at: start + Duration::seconds(n),
+                            duration_ms: n,
+                            outcome: "ok",
+                            n_new: 0,
+                            n_updated: 0,
+                            message: None,
+                        },
+                    )?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        let rows = store
+            .read_blocking(move |conn| fetch_log(conn, source, 1000))
+            .unwrap();
+        assert_eq!(rows.len() as i64, MAX_FETCH_LOG_ROWS);
+        let mut kept: Vec<i64> = rows.iter().map(|row| row.duration_ms).collect();
+        kept.sort_unstable();
+        assert_eq!(kept, (10..n_written).collect::<Vec<i64>>());
+    }
 }
