@@ -1,7 +1,7 @@
 //! The polling loop: finds due sources, polls them with bounded concurrency, sleeps until
 //! the next one is due or someone wakes it. Timing rules live in `schedule` (pure).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -33,6 +33,40 @@ impl SchedulerHandle {
     }
 }
 
+/// Which sources are being polled, and which finished since a due list was read. The due
+/// list comes from a snapshot: a poll that commits while it is being read still looks due
+/// in it, and must not start again.
+#[derive(Debug, Default)]
+struct Polls {
+    in_flight: HashSet<SourceId>,
+    /// Source → the sequence number of its last finish.
+    finished: HashMap<SourceId, u64>,
+    /// Counts finishes; a due read remembers the value it started at.
+    finished_seq: u64,
+}
+
+impl Polls {
+    /// Marks `id` as polled, unless it is in flight or finished after the due read that
+    /// named it began (`read_at`).
+    fn start(&mut self, id: SourceId, read_at: u64) -> bool {
+        if self.finished.get(&id).is_some_and(|&seq| seq > read_at) {
+            return false;
+        }
+        self.in_flight.insert(id)
+    }
+
+    fn finish(&mut self, id: SourceId) {
+        self.in_flight.remove(&id);
+        self.finished_seq += 1;
+        self.finished.insert(id, self.finished_seq);
+    }
+
+    /// Finishes before `read_at` are visible to every due read from then on.
+    fn forget_finished_before(&mut self, read_at: u64) {
+        self.finished.retain(|_, seq| *seq > read_at);
+    }
+}
+
 /// Starts the loop on the runtime; it stops when `shutdown` is cancelled, letting polls in
 /// flight finish (each is one transaction, so stopping mid-poll loses nothing either).
 pub fn spawn(
@@ -44,10 +78,11 @@ pub fn spawn(
     let wake = handle.wake.clone();
     let task = tokio::spawn(async move {
         let limit = Arc::new(Semaphore::new(cfg.max_concurrent_polls.max(1)));
-        let in_flight: Arc<Mutex<HashSet<SourceId>>> = Arc::default();
+        let polls: Arc<Mutex<Polls>> = Arc::default();
         let mut tasks = JoinSet::new();
         loop {
             while tasks.try_join_next().is_some() {}
+            let read_at = polls.lock().expect("poll set").finished_seq;
             let due = match ingest
                 .store()
                 .read(move |conn| sources::due(conn, Utc::now(), DUE_BATCH))
@@ -59,13 +94,17 @@ pub fn spawn(
                     Vec::new()
                 }
             };
+            polls
+                .lock()
+                .expect("poll set")
+                .forget_finished_before(read_at);
             for id in due {
-                if !in_flight.lock().expect("in-flight set").insert(id) {
+                if !polls.lock().expect("poll set").start(id, read_at) {
                     continue;
                 }
                 let ingest = ingest.clone();
                 let limit = limit.clone();
-                let in_flight = in_flight.clone();
+                let polls = polls.clone();
                 let wake = wake.clone();
                 tasks.spawn(async move {
                     if let Ok(_permit) = limit.acquire_owned().await
@@ -73,7 +112,7 @@ pub fn spawn(
                     {
                         tracing::error!(source_id = %id, error = %err, "cannot record poll");
                     }
-                    in_flight.lock().expect("in-flight set").remove(&id);
+                    polls.lock().expect("poll set").finish(id);
                     // The finished poll may have freed a slot for more due sources.
                     wake.notify_one();
                 });
@@ -122,4 +161,28 @@ pub async fn poll_now(
         }
     }
     reports
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_poll_finished_during_a_due_read_is_not_started_again() {
+        let mut polls = Polls::default();
+        let (a, b) = (SourceId(1), SourceId(2));
+        let read_at = polls.finished_seq;
+        assert!(polls.start(a, read_at));
+        assert!(!polls.start(a, read_at), "in flight");
+        // A due read begins, then `a` commits and finishes: the read may still name it.
+        let read_at = polls.finished_seq;
+        polls.finish(a);
+        polls.forget_finished_before(read_at);
+        assert!(!polls.start(a, read_at), "finished after the read began");
+        assert!(polls.start(b, read_at));
+        // The next read began after the finish, so its snapshot is up to date.
+        let read_at = polls.finished_seq;
+        polls.forget_finished_before(read_at);
+        assert!(polls.start(a, read_at));
+    }
 }
