@@ -151,8 +151,10 @@ impl Ingest {
             base_url,
             next_page: _,
         } = poll;
-        // Sanitizing is CPU work; keep it off the async workers.
-        let (items, item_warnings) = tokio::task::spawn_blocking(move || {
+        let raw_items_empty = raw_items.is_empty();
+        // Sanitizing is CPU work; keep it off the async workers (a 304 has nothing to
+        // sanitize and skips the hop).
+        let normalize_all = move || {
             let ctx = NormalizeCtx {
                 base_url,
                 fetched_at,
@@ -170,9 +172,14 @@ impl Ingest {
                 items.push(item);
             }
             (items, warnings)
-        })
-        .await
-        .map_err(|err| IngestError::Task(err.to_string()))?;
+        };
+        let (items, item_warnings) = if raw_items_empty {
+            normalize_all()
+        } else {
+            tokio::task::spawn_blocking(normalize_all)
+                .await
+                .map_err(|err| IngestError::Task(err.to_string()))?
+        };
         warnings.extend(item_warnings);
         let n_warnings = warnings.len();
         warnings.truncate(MAX_WARNINGS);
