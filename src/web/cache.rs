@@ -21,8 +21,9 @@ use tokio::sync::watch;
 
 use crate::web::error::AppError;
 
-/// How long a page with relative times ("5 minutes ago") may be served from the cache.
-pub const PAGE_TTL: Duration = Duration::from_secs(15);
+/// The longest a page may be served from the cache. A page with relative times ("5
+/// minutes ago") is kept only until the first of them would read differently.
+pub const PAGE_TTL: Duration = Duration::from_secs(300);
 /// How long an export may be served from the cache (it holds no relative times).
 pub const FEED_TTL: Duration = Duration::from_secs(120);
 /// Bytes of bodies kept at most; past it the cache starts over.
@@ -206,7 +207,10 @@ where
             Lookup::Lead(lead) => lead,
         };
         let permit = cache.renders.acquire().await;
+        let _ = crate::web::views::take_label_change();
         let response = render.await?;
+        // Taken in the same poll that finished the render, on the same thread.
+        let ttl = crate::web::views::take_label_change().map_or(ttl, |change| change.min(ttl));
         drop(permit);
         if response.status() != StatusCode::OK {
             return Ok(response);

@@ -1,6 +1,8 @@
 //! Shared view pieces: the page layout, navigation, form fields, times, avatars. Pure
 //! functions of view data to markup; no store, no state.
 
+use std::cell::Cell;
+
 use chrono::{DateTime, Utc};
 use maud::{DOCTYPE, Markup, html};
 
@@ -115,8 +117,17 @@ pub fn notice(message: Option<&str>, is_error: bool) -> Markup {
     }
 }
 
+thread_local! {
+    /// The soonest moment (seconds after its `now`) a relative label rendered on this
+    /// thread changes; taken by the page cache to bound how long a page stays right.
+    static NEXT_LABEL_CHANGE: Cell<Option<i64>> = const { Cell::new(None) };
+}
+
 /// `<time>` with a relative label and the exact time on hover.
 pub fn time(at: DateTime<Utc>, now: DateTime<Utc>) -> Markup {
+    if let Some(secs) = label_changes_in(at, now) {
+        NEXT_LABEL_CHANGE.with(|next| next.set(Some(next.get().map_or(secs, |n| n.min(secs)))));
+    }
     html! {
         time datetime=(at.to_rfc3339()) title=(at.format("%Y-%m-%d %H:%M UTC").to_string()) {
             (relative_time(at, now))
@@ -134,6 +145,28 @@ pub fn relative_time(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
         86_400..2_592_000 => plural(secs / 86_400, "day"),
         _ => then.format("%Y-%m-%d").to_string(),
     }
+}
+
+/// Seconds until [`relative_time`] gives another label; `None` once it shows a date.
+pub fn label_changes_in(then: DateTime<Utc>, now: DateTime<Utc>) -> Option<i64> {
+    let secs = (now - then).num_seconds().max(0);
+    let step = match secs {
+        0..3600 => 60,
+        3600..86_400 => 3600,
+        86_400..2_592_000 => 86_400,
+        _ => return None,
+    };
+    Some(step - secs % step)
+}
+
+/// The soonest label change among the `<time>`s rendered on this thread since the last
+/// call, and forgets them. A render is synchronous, so a caller that takes before and
+/// after awaiting one sees at least that render's labels (and at most a few of another
+/// render's, which only makes the answer sooner).
+pub fn take_label_change() -> Option<std::time::Duration> {
+    NEXT_LABEL_CHANGE
+        .with(Cell::take)
+        .map(|secs| std::time::Duration::from_secs(secs.max(1) as u64))
 }
 
 fn plural(n: i64, unit: &str) -> String {
@@ -174,6 +207,34 @@ mod tests {
         );
         assert_eq!(relative_time(now - Duration::hours(5), now), "5 hours ago");
         assert_eq!(relative_time(now + Duration::hours(5), now), "just now");
+    }
+
+    #[test]
+    fn label_change_is_when_the_relative_label_first_reads_differently() {
+        let now = Utc::now();
+        for age in [
+            0, 1, 59, 60, 61, 3599, 3600, 7199, 86_399, 86_400, 2_591_999,
+        ] {
+            let then = now - Duration::seconds(age);
+            let label = relative_time(then, now);
+            let secs = label_changes_in(then, now).expect("still relative");
+            for before in [0, secs - 1] {
+                let at = now + Duration::seconds(before);
+                assert_eq!(relative_time(then, at), label, "age {age}, +{before} s");
+            }
+            let at = now + Duration::seconds(secs);
+            assert_ne!(relative_time(then, at), label, "age {age}, +{secs} s");
+        }
+        assert_eq!(label_changes_in(now - Duration::days(40), now), None);
+        // Rendering a time records it for the page cache, once.
+        let _ = take_label_change();
+        let _ = time(now - Duration::seconds(3590), now);
+        let _ = time(now - Duration::hours(3), now);
+        assert_eq!(
+            take_label_change(),
+            Some(std::time::Duration::from_secs(10))
+        );
+        assert_eq!(take_label_change(), None);
     }
 
     #[test]
