@@ -183,8 +183,16 @@ fn open_store(config: &Config) -> anyhow::Result<Store> {
     })
 }
 
+/// The fetcher, signing as the instance actor (key beside the database) when a server
+/// refuses unsigned ActivityPub reads.
+fn http_client(config: &Config) -> anyhow::Result<HttpClient> {
+    let key = crate::fetch::signing::InstanceKeyCell::beside(&config.database.path);
+    let signer = crate::fetch::signing::Signer::new(key, &config.base_url());
+    Ok(HttpClient::new(&config.fetch)?.with_signer(signer))
+}
+
 fn build_ingest(config: &Config, store: Store) -> anyhow::Result<Ingest> {
-    let http = HttpClient::new(&config.fetch)?;
+    let http = http_client(config)?;
     Ok(Ingest::new(
         store,
         Arc::new(http),
@@ -198,7 +206,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .listen_addr()
         .map_err(|message| anyhow!("server.listen: {message}"))?;
     let store = open_store(&config)?;
-    let http: Arc<dyn connectors::Http> = Arc::new(HttpClient::new(&config.fetch)?);
+    let http: Arc<dyn connectors::Http> = Arc::new(http_client(&config)?);
     let registry = Arc::new(Registry::default());
     let ingest = Ingest::new(
         store.clone(),
@@ -220,6 +228,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     );
     let state = web::AppState::new(store, Arc::new(config), sources)
         .with_context(|| "cannot read or create the cookie key beside the database".to_string())?;
+    // The instance actor's key: generated on the first run, read on the others.
+    if let Err(err) = state.instance_key.get().await {
+        tracing::warn!(error = %err, "no instance key: servers that demand signed reads will refuse");
+    }
     let stop = shutdown.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
@@ -477,7 +489,7 @@ async fn source_test(config: &Config, input: &str, json: bool) -> anyhow::Result
         let connector = registry
             .get(&kind)
             .expect("recognize returned a registered kind");
-        let http = HttpClient::new(&config.fetch)?;
+        let http = http_client(config)?;
         let poll = connector
             .poll(&http, &params, &PollState::default())
             .await?;

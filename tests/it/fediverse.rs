@@ -1,0 +1,675 @@
+//! The `activitypub` connector end to end: the fixture server plays a fediverse server
+//! (WebFinger, actor, outbox pages) serving documents of the shared corpus moved onto its
+//! own origin, and the real app polls it into a real SQLite file.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use tributary::fetch::HttpClient;
+use tributary::fetch::signing::{InstanceKeyCell, Signer};
+use tributary::ingest::Ingest;
+use tributary::model::SourceId;
+
+use crate::support::app::TestApp;
+use crate::support::fixture_server::{FixtureServer, Reply};
+use crate::support::web::WebApp;
+
+const AP: &str = "application/activity+json";
+
+fn corpus(relative: &str) -> String {
+    let root = std::env::var_os("TRIBUTARY_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus")));
+    let path = root.join("activitypub").join(relative);
+    std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+}
+
+/// A corpus document moved onto the fixture server: its actor becomes ours, its origin the
+/// server's.
+fn moved(relative: &str, old_actor: &str, old_origin: &str, server: &FixtureServer) -> Value {
+    let text = corpus(relative)
+        .replace(old_actor, &server.url("/users/ana"))
+        .replace(old_origin, &server.origin());
+    serde_json::from_str(&text).unwrap()
+}
+
+fn actor(server: &FixtureServer) -> Value {
+    json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": server.url("/users/ana"),
+        "type": "Person",
+        "preferredUsername": "ana",
+        "name": "Ana Lima",
+        "url": server.url("/@ana"),
+        "icon": { "type": "Image", "url": server.url("/avatar.png") },
+        "outbox": server.url("/users/ana/outbox"),
+    })
+}
+
+fn webfinger(server: &FixtureServer) -> Value {
+    json!({
+        "subject": format!("acct:ana@{}", server.addr()),
+        "links": [{ "rel": "self", "type": AP, "href": server.url("/users/ana") }],
+    })
+}
+
+fn ap(doc: &Value) -> Reply {
+    Reply::ok(doc.to_string()).content_type(AP)
+}
+
+/// WebFinger and the actor, with an outbox whose `first` is `/outbox/1`.
+fn serve_account(server: &FixtureServer) {
+    server.set(
+        "/.well-known/webfinger",
+        Reply::ok(webfinger(server).to_string()).content_type("application/jrd+json"),
+    );
+    server.set("/users/ana", ap(&actor(server)));
+    server.set(
+        "/users/ana/outbox",
+        ap(&json!({
+            "id": server.url("/users/ana/outbox"),
+            "type": "OrderedCollection",
+            "totalItems": 10,
+            "first": server.url("/outbox/1"),
+        })),
+    );
+}
+
+fn page(server: &FixtureServer, number: u32, items: Vec<Value>, next: Option<u32>) -> Reply {
+    let mut doc = json!({
+        "id": server.url(&format!("/outbox/{number}")),
+        "type": ["OrderedCollectionPage"],
+        "partOf": server.url("/users/ana/outbox"),
+        "orderedItems": items,
+    });
+    if let Some(next) = next {
+        doc["next"] = Value::String(server.url(&format!("/outbox/{next}")));
+    }
+    ap(&doc)
+}
+
+fn account_source(app: &TestApp, server: &FixtureServer) -> SourceId {
+    app.add_source(
+        "activitypub",
+        json!({ "account": format!("ana@{}", server.addr()) }),
+    )
+}
+
+/// `(external_id, kind, extra)` of every stored item of a source.
+fn stored(app: &TestApp, id: SourceId) -> Vec<(String, String, Value)> {
+    app.store
+        .read_blocking(move |conn| {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT external_id, kind, extra FROM items WHERE source_id = ?1 ORDER BY id",
+                )
+                .unwrap();
+            let rows = stmt
+                .query_map([id.0], |row| {
+                    let extra: String = row.get(2)?;
+                    Ok((
+                        row.get(0)?,
+                        row.get(1)?,
+                        serde_json::from_str(&extra).unwrap(),
+                    ))
+                })
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap();
+            Ok(rows)
+        })
+        .unwrap()
+}
+
+fn last_log_message(app: &TestApp, id: SourceId) -> String {
+    app.store
+        .read_blocking(move |conn| tributary::store::sources::fetch_log(conn, id, 1))
+        .unwrap()
+        .first()
+        .and_then(|row| row.message.clone())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn outbox_of_corpus_documents_becomes_items() {
+    let server = FixtureServer::start().await;
+    let other = FixtureServer::start().await;
+    serve_account(&server);
+    let masto = "http://mastodon.example.org/users/admin";
+    let masto_origin = "http://mastodon.example.org";
+    let cw = moved(
+        "pleroma-rebased/mastodon-post-activity.json",
+        masto,
+        masto_origin,
+        &server,
+    );
+    let photo = moved(
+        "pleroma-rebased/mastodon-create-with-attachment.json",
+        masto,
+        masto_origin,
+        &server,
+    );
+    let misskey = moved(
+        "pleroma-rebased/tesla_mock/mk.absturztau.be-93e7nm8wqg-activity.json",
+        "https://mk.absturztau.be/users/8ozbzjs3o8",
+        "https://mk.absturztau.be",
+        &server,
+    );
+    let question = moved(
+        "pleroma-rebased/mastodon-question-activity.json",
+        "https://mastodon.sdf.org/users/rinpatch",
+        "https://mastodon.sdf.org",
+        &server,
+    );
+    let video = moved(
+        "lemmy/peertube/objects/video.json",
+        "https://tilvids.com/accounts/thelinuxexperiment",
+        "https://tilvids.com",
+        &server,
+    );
+    let article = moved(
+        "lemmy/wordpress/objects/page.json",
+        "https://dbzer0.com/blog/author/db0/",
+        "https://dbzer0.com",
+        &server,
+    );
+    let private = moved(
+        "pleroma-rebased/mastodon-announce-private.json",
+        masto,
+        masto_origin,
+        &server,
+    );
+    let reply = moved(
+        "pleroma-rebased/create-pleroma-reply-to-misskey-thread.json",
+        "https://p.helene.moe/users/helene",
+        "https://p.helene.moe",
+        &server,
+    );
+    // A boost of a post on another server: fetched from its own id there.
+    let boost = json!({
+        "id": server.url("/users/ana/statuses/9/activity"),
+        "type": "Announce",
+        "actor": server.url("/users/ana"),
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "published": "2026-11-20T10:00:00Z",
+        "object": other.url("/notes/1"),
+    });
+    other.set(
+        "/notes/1",
+        ap(&json!({
+            "id": other.url("/notes/1"),
+            "type": "Note",
+            "attributedTo": { "id": other.url("/users/bo"), "name": "Bo Berg" },
+            "content": "<p>Bo's own words</p>",
+            "to": "as:Public",
+        })),
+    );
+    // An embedded object claiming another server's id: dropped with a warning.
+    let forged = json!({
+        "id": server.url("/users/ana/statuses/10/activity"),
+        "type": "Create",
+        "actor": server.url("/users/ana"),
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "object": {
+            "id": other.url("/notes/forged"),
+            "type": "Note",
+            "content": "<p>not really from there</p>",
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        },
+    });
+    server.set(
+        "/outbox/1",
+        page(&server, 1, vec![cw, photo, boost, forged, private], Some(2)),
+    );
+    server.set(
+        "/outbox/2",
+        page(
+            &server,
+            2,
+            vec![misskey, question, video, article, reply],
+            None,
+        ),
+    );
+
+    let other_origin = other.origin();
+    let app = TestApp::with_fetch(&server.origin(), |fetch| {
+        fetch.allowed_private_origins.push(other_origin)
+    });
+    let id = account_source(&app, &server);
+    let report = app.poll(id).await;
+    assert!(report.error.is_none(), "{report:?}");
+    let items = stored(&app, id);
+    let kinds: Vec<&str> = items.iter().map(|(_, kind, _)| kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["note", "photo", "share", "note", "note", "video", "article"],
+        "{items:#?}"
+    );
+    assert_eq!(items[0].2["content_warning"], "cw");
+    assert_eq!(items[2].2["shared_from"]["name"], "Bo Berg");
+    assert_eq!(items[2].2["shared_from"]["url"], other.url("/users/bo"));
+    assert!(
+        report.warnings.iter().any(|w| w.contains("/notes/forged")),
+        "{:?}",
+        report.warnings
+    );
+
+    let full = app.items(id);
+    let photo = full.iter().find(|i| i.kind.as_str() == "photo").unwrap();
+    assert!(photo.media[0].media_type.as_deref() == Some("image/jpeg"));
+    let article = full.iter().find(|i| i.kind.as_str() == "article").unwrap();
+    assert!(
+        article.tags.iter().any(|t| t == "3DPrinting"),
+        "{:?}",
+        article.tags
+    );
+    assert!(!article.title.is_empty());
+    let share = full.iter().find(|i| i.kind.as_str() == "share").unwrap();
+    assert!(share.content.as_str().contains("Bo's own words"));
+    let video = full.iter().find(|i| i.kind.as_str() == "video").unwrap();
+    assert!(!video.media.is_empty());
+    let question = full
+        .iter()
+        .find(|i| i.external_id.ends_with("102070944809637304"))
+        .unwrap();
+    assert!(
+        question.content.as_str().contains("<li>"),
+        "{}",
+        question.content.as_str()
+    );
+    // Titles and text went through the sanitizer: no script survives anywhere.
+    assert!(full.iter().all(|i| !i.content.as_str().contains("<script")));
+
+    let source = app.source(id);
+    assert_eq!(source.title, "Ana Lima");
+    // The WebFinger request used plain http only because the origin is allowed.
+    let finger = server.requests("/.well-known/webfinger");
+    assert_eq!(
+        finger[0].query.as_deref(),
+        Some(format!("resource=acct%3Aana%40127.0.0.1%3A{}", server.port()).as_str())
+    );
+    assert!(
+        server.requests("/users/ana")[0]
+            .header("accept")
+            .unwrap()
+            .starts_with("application/activity+json")
+    );
+}
+
+#[tokio::test]
+async fn replies_are_included_when_the_source_asks() {
+    let server = FixtureServer::start().await;
+    serve_account(&server);
+    let reply = moved(
+        "pleroma-rebased/create-pleroma-reply-to-misskey-thread.json",
+        "https://p.helene.moe/users/helene",
+        "https://p.helene.moe",
+        &server,
+    );
+    server.set("/outbox/1", page(&server, 1, vec![reply], None));
+    let app = TestApp::new(&server.origin());
+    let id = app.add_source(
+        "activitypub",
+        json!({ "account": format!("ana@{}", server.addr()), "include_replies": true }),
+    );
+    let report = app.poll(id).await;
+    assert!(report.error.is_none(), "{report:?}");
+    assert_eq!(stored(&app, id).len(), 1);
+}
+
+#[tokio::test]
+async fn looping_next_links_stop() {
+    let server = FixtureServer::start().await;
+    serve_account(&server);
+    let note = |n: u32| {
+        json!({
+            "id": server.url(&format!("/users/ana/statuses/{n}/activity")),
+            "type": "Create",
+            "actor": server.url("/users/ana"),
+            "to": "https://www.w3.org/ns/activitystreams#Public",
+            "object": {
+                "id": server.url(&format!("/users/ana/statuses/{n}")),
+                "type": "Note",
+                "content": format!("<p>post {n}</p>"),
+                "to": "https://www.w3.org/ns/activitystreams#Public",
+            },
+        })
+    };
+    server.set("/outbox/1", page(&server, 1, vec![note(1)], Some(2)));
+    server.set("/outbox/2", page(&server, 2, vec![note(2)], Some(1)));
+    let app = TestApp::new(&server.origin());
+    let id = account_source(&app, &server);
+    let report = app.poll(id).await;
+    assert!(report.error.is_none(), "{report:?}");
+    assert_eq!(stored(&app, id).len(), 2);
+    assert_eq!(server.hits("/outbox/1"), 1);
+    assert_eq!(server.hits("/outbox/2"), 1);
+    assert!(
+        report.warnings.iter().any(|w| w.contains("loop")),
+        "{:?}",
+        report.warnings
+    );
+}
+
+#[tokio::test]
+async fn actor_whose_id_differs_is_fetched_again_from_its_id() {
+    let server = FixtureServer::start().await;
+    serve_account(&server);
+    server.set(
+        "/.well-known/webfinger",
+        Reply::ok(
+            json!({ "links": [{ "rel": "self", "type": AP, "href": server.url("/@ana") }] })
+                .to_string(),
+        )
+        .content_type("application/jrd+json"),
+    );
+    // `/@ana` answers with the actor whose id is `/users/ana`.
+    server.set("/@ana", ap(&actor(&server)));
+    server.set("/outbox/1", page(&server, 1, vec![], None));
+    let app = TestApp::new(&server.origin());
+    let id = account_source(&app, &server);
+    let report = app.poll(id).await;
+    assert!(report.error.is_none(), "{report:?}");
+    assert_eq!(server.hits("/@ana"), 1);
+    assert_eq!(server.hits("/users/ana"), 1);
+
+    // An actor whose id names a document that names yet another id is refused.
+    let mut liar = actor(&server);
+    liar["id"] = Value::String(server.url("/users/someone-else"));
+    server.set("/users/ana", ap(&liar));
+    server.set("/@ana", ap(&actor(&server)));
+    let app = TestApp::new(&server.origin());
+    let id = account_source(&app, &server);
+    let report = app.poll(id).await;
+    let error = report.error.unwrap_or_default();
+    assert!(error.contains("names itself"), "{error}");
+}
+
+#[tokio::test]
+async fn documents_that_are_not_activitystreams_json_are_refused() {
+    let server = FixtureServer::start().await;
+    serve_account(&server);
+    server.set(
+        "/users/ana",
+        Reply::ok(actor(&server).to_string()).content_type("text/html"),
+    );
+    let app = TestApp::new(&server.origin());
+    let id = account_source(&app, &server);
+    let report = app.poll(id).await;
+    let error = report.error.unwrap_or_default();
+    assert!(error.contains("not ActivityStreams JSON"), "{error}");
+    assert_eq!(app.items(id).len(), 0);
+}
+
+/// Outbox refused even signed → Mastodon REST → items; the route is in the cursor and
+/// the fetch log says why.
+#[tokio::test]
+async fn outbox_refused_even_signed_falls_back_to_the_rest_api() {
+    let server = FixtureServer::start().await;
+    serve_account(&server);
+    server.set("/users/ana/outbox", Reply::status(401));
+    server.set(
+        "/api/v1/accounts/lookup",
+        Reply::ok(json!({ "id": "42", "username": "ana", "display_name": "Ana" }).to_string())
+            .content_type("application/json"),
+    );
+    server.set(
+        "/api/v1/accounts/42/statuses",
+        Reply::ok(
+            json!([{
+                "id": "7",
+                "uri": server.url("/users/ana/statuses/7"),
+                "url": server.url("/@ana/7"),
+                "created_at": "2026-11-20T10:00:00.000Z",
+                "visibility": "public",
+                "content": "<p>from the API</p>",
+                "spoiler_text": "",
+                "media_attachments": [{ "type": "image", "url": server.url("/m/1.png"), "description": "a heron" }],
+                "tags": [{ "name": "birds" }],
+                "account": { "display_name": "Ana", "url": server.url("/@ana") },
+            }, {
+                "id": "6",
+                "uri": server.url("/users/ana/statuses/6"),
+                "visibility": "direct",
+                "content": "<p>secret</p>",
+            }])
+            .to_string(),
+        )
+        .content_type("application/json"),
+    );
+    let app = TestApp::new(&server.origin());
+    let id = account_source(&app, &server);
+    let report = app.poll(id).await;
+    assert!(report.error.is_none(), "{report:?}");
+    let items = app.items(id);
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].kind.as_str(), "photo");
+    assert_eq!(items[0].media[0].alt.as_deref(), Some("a heron"));
+    assert_eq!(items[0].tags, ["birds"]);
+    // The outbox was asked twice: unsigned, then signed.
+    let outbox = server.requests("/users/ana/outbox");
+    assert_eq!(outbox.len(), 2);
+    assert!(outbox[0].header("signature").is_none());
+    assert!(outbox[1].header("signature").is_some());
+    let statuses = server.requests("/api/v1/accounts/42/statuses");
+    assert!(
+        statuses[0]
+            .query
+            .as_deref()
+            .unwrap_or("")
+            .contains("exclude_replies=true")
+    );
+    let source = app.source(id);
+    assert_eq!(source.state.cursor.as_ref().unwrap()["route"], "rest");
+    assert!(last_log_message(&app, id).contains("using the Mastodon API"));
+}
+
+#[tokio::test]
+async fn without_outbox_or_api_the_profile_feed_is_used() {
+    let server = FixtureServer::start().await;
+    serve_account(&server);
+    server.set("/users/ana/outbox", Reply::status(403));
+    server.set(
+        "/@ana.rss",
+        Reply::ok(crate::support::app::rss(&[(
+            "g1",
+            "From the feed",
+            "http://x.invalid/1",
+        )]))
+        .content_type("application/rss+xml"),
+    );
+    let app = TestApp::new(&server.origin());
+    let id = account_source(&app, &server);
+    let report = app.poll(id).await;
+    assert!(report.error.is_none(), "{report:?}");
+    assert_eq!(app.items(id).len(), 1);
+    assert_eq!(
+        app.source(id).state.cursor.as_ref().unwrap()["route"],
+        "feed"
+    );
+    assert!(last_log_message(&app, id).contains("using the feed"));
+}
+
+/// Diaspora has no ActivityPub: WebFinger names no actor, and its public Atom feed is
+/// used instead.
+#[tokio::test]
+async fn diaspora_profile_resolves_to_its_public_atom() {
+    let server = FixtureServer::start().await;
+    server.set(
+        "/u/ana",
+        Reply::ok("<html></html>").content_type("text/html"),
+    );
+    server.set(
+        "/public/ana.atom",
+        Reply::ok(crate::support::app::rss(&[(
+            "d1",
+            "A pod post",
+            "http://x.invalid/d1",
+        )]))
+        .content_type("application/atom+xml"),
+    );
+    let app = TestApp::new(&server.origin());
+    let id = app.add_source("activitypub", json!({ "url": server.url("/u/ana") }));
+    let report = app.poll(id).await;
+    assert!(report.error.is_none(), "{report:?}");
+    assert_eq!(app.items(id).len(), 1);
+    assert_eq!(
+        app.source(id).state.cursor.as_ref().unwrap()["feed"],
+        server.url("/public/ana.atom")
+    );
+}
+
+/// A server in secure mode: it verifies signatures with the public key the app publishes
+/// at `/actor`, and serves actor and outbox only to signed requests.
+#[tokio::test]
+async fn servers_that_demand_signatures_answer_signed_requests() {
+    let server = FixtureServer::start().await;
+    let web = WebApp::start(&server.origin()).await;
+    let response = reqwest::Client::new()
+        .get(web.url("/actor"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "application/activity+json"
+    );
+    let instance: Value = response.json().await.unwrap();
+    assert_eq!(instance["type"], "Application");
+    let pem = instance["publicKey"]["publicKeyPem"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        instance["publicKey"]["owner"], instance["id"],
+        "{instance:#}"
+    );
+
+    serve_account(&server);
+    server.set("/users/ana", ap(&actor(&server)).signed_only(&pem));
+    server.set(
+        "/users/ana/outbox",
+        ap(&json!({
+            "id": server.url("/users/ana/outbox"),
+            "type": "OrderedCollection",
+            "orderedItems": [{
+                "id": server.url("/users/ana/statuses/1/activity"),
+                "type": "Create",
+                "actor": server.url("/users/ana"),
+                "to": ["https://www.w3.org/ns/activitystreams#Public"],
+                "object": {
+                    "id": server.url("/users/ana/statuses/1"),
+                    "type": "Note",
+                    "content": "<p>only for signed eyes</p>",
+                    "to": ["https://www.w3.org/ns/activitystreams#Public"],
+                },
+            }],
+        }))
+        .signed_only(&pem),
+    );
+
+    // The app's fetcher, signing with the key beside the web app's database.
+    let fetch = tributary::config::FetchConfig {
+        allowed_private_origins: vec![server.origin()],
+        ..tributary::config::FetchConfig::default()
+    };
+    let signer = Signer::new(
+        InstanceKeyCell::beside(web.store.path()),
+        &web.state.config.base_url(),
+    );
+    let http = HttpClient::new(&fetch).unwrap().with_signer(signer);
+    let ingest = Ingest::new(
+        web.store.clone(),
+        Arc::new(http),
+        Arc::new(connectors::Registry::default()),
+        tributary::config::SchedulerConfig::default(),
+    );
+    let user = web.create_user("ana", false);
+    let params = json!({ "account": format!("ana@{}", server.addr()) });
+    let id = web
+        .store
+        .write_blocking(|tx| {
+            tributary::store::sources::insert(
+                tx,
+                &tributary::store::sources::NewSource {
+                    user_id: user,
+                    kind: "activitypub",
+                    params: &params,
+                    title: "",
+                    schedule: "",
+                },
+                chrono::Utc::now(),
+            )
+        })
+        .unwrap();
+    let report = ingest.poll_source(id).await.unwrap();
+    assert!(report.error.is_none(), "{report:?}");
+    assert_eq!(report.n_new, 1);
+    let outbox = server.requests("/users/ana/outbox");
+    assert_eq!(outbox.len(), 2, "unsigned first, then signed");
+    let signature = outbox[1].header("signature").unwrap();
+    assert!(signature.contains(&format!(
+        "keyId=\"{}\"",
+        instance["publicKey"]["id"].as_str().unwrap()
+    )));
+    assert!(signature.contains("headers=\"(request-target) host date\""));
+
+    // Without a signer, the same server refuses.
+    let unsigned = HttpClient::new(&fetch).unwrap();
+    let ingest = Ingest::new(
+        web.store.clone(),
+        Arc::new(unsigned),
+        Arc::new(connectors::Registry::default()),
+        tributary::config::SchedulerConfig::default(),
+    );
+    server.set("/api/v1/accounts/lookup", Reply::status(404));
+    let report = ingest.poll_source(id).await.unwrap();
+    assert!(report.error.is_some());
+}
+
+#[tokio::test]
+async fn history_walks_back_page_by_page() {
+    use connectors::Connector;
+    let server = FixtureServer::start().await;
+    serve_account(&server);
+    let note = |n: u32| {
+        json!({
+            "id": server.url(&format!("/users/ana/statuses/{n}")),
+            "type": "Note",
+            "attributedTo": server.url("/users/ana"),
+            "content": format!("<p>post {n}</p>"),
+            "to": "https://www.w3.org/ns/activitystreams#Public",
+        })
+    };
+    for n in 1..=8u32 {
+        let next = (n < 8).then_some(n + 1);
+        server.set(
+            &format!("/outbox/{n}"),
+            page(&server, n, vec![note(n)], next),
+        );
+    }
+    let fetch = tributary::config::FetchConfig {
+        allowed_private_origins: vec![server.origin()],
+        ..tributary::config::FetchConfig::default()
+    };
+    let http = HttpClient::new(&fetch).unwrap();
+    let connector = connectors::protocol::activitypub::ActivityPubConnector;
+    let params = json!({ "account": format!("ana@{}", server.addr()) });
+    let first = connector
+        .poll(&http, &params, &connectors::PollState::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        first.items.len(),
+        connectors::protocol::activitypub::MAX_PAGES_PER_POLL
+    );
+    let mut seen = first.items.len();
+    let mut next = first.next_page;
+    while let Some(page) = next {
+        let poll = connector.poll_page(&http, &params, &page).await.unwrap();
+        seen += poll.items.len();
+        next = poll.next_page;
+    }
+    assert_eq!(seen, 8);
+}
