@@ -388,7 +388,11 @@ async fn source(config: Config, command: SourceCommand) -> anyhow::Result<()> {
             };
             println!(
                 "added source {id} ({kind} {}) to {}'s stream; it is polled on the next pass of `tributary serve` or `tributary poll`",
-                params.get("url").and_then(|u| u.as_str()).unwrap_or(""),
+                params
+                    .get("url")
+                    .or_else(|| params.get("account"))
+                    .and_then(|u| u.as_str())
+                    .unwrap_or(""),
                 owner.name
             );
         }

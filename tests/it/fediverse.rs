@@ -673,3 +673,147 @@ async fn history_walks_back_page_by_page() {
     }
     assert_eq!(seen, 8);
 }
+
+/// `tributary source test @ana@127.0.0.1:PORT`: the real binary resolves the handle over
+/// WebFinger (plain http, since the origin is allowed), reads the outbox and prints the
+/// mapped items, storing nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn source_test_prints_the_items_of_a_handle() {
+    let server = FixtureServer::start().await;
+    serve_account(&server);
+    let cw = moved(
+        "pleroma-rebased/mastodon-post-activity.json",
+        "http://mastodon.example.org/users/admin",
+        "http://mastodon.example.org",
+        &server,
+    );
+    let photo = moved(
+        "pleroma-rebased/mastodon-create-with-attachment.json",
+        "http://mastodon.example.org/users/admin",
+        "http://mastodon.example.org",
+        &server,
+    );
+    server.set("/outbox/1", page(&server, 1, vec![cw, photo], None));
+    let dir = tempfile::tempdir().unwrap();
+    let handle = format!("@ana@{}", server.addr());
+    let origin = server.origin();
+    let run = move |json: bool| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tributary"));
+        command.current_dir(dir.path());
+        for (key, _) in std::env::vars() {
+            if key.starts_with("TRIBUTARY_") || key == "RUST_LOG" {
+                command.env_remove(key);
+            }
+        }
+        command
+            .env("TRIBUTARY_FETCH_ALLOWED_PRIVATE_ORIGINS", &origin)
+            .args(["source", "test", &handle]);
+        if json {
+            command.arg("--json");
+        }
+        let out = command.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!dir.path().join("tributary.db").exists());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let (table, lines) = tokio::task::spawn_blocking(move || (run(false), run(true)))
+        .await
+        .unwrap();
+    assert!(table.contains("2 items"), "{table}");
+    assert!(table.contains("photo"), "{table}");
+    let lines: Vec<Value> = lines
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["kind"], "note");
+    assert_eq!(lines[1]["kind"], "photo");
+    assert_eq!(lines[0]["author"], "Ana Lima");
+    assert!(
+        lines[0]["id"]
+            .as_str()
+            .unwrap()
+            .starts_with(&server.url("/users/ana/statuses/"))
+    );
+}
+
+/// A content warning collapses the item behind a `<details>` (no script needed) and a
+/// share names its original author, on the real stream page.
+#[tokio::test]
+async fn stream_shows_content_warnings_collapsed_and_who_a_share_is_from() {
+    let server = FixtureServer::start().await;
+    let other = FixtureServer::start().await;
+    serve_account(&server);
+    let cw = moved(
+        "pleroma-rebased/mastodon-post-activity.json",
+        "http://mastodon.example.org/users/admin",
+        "http://mastodon.example.org",
+        &server,
+    );
+    let boost = json!({
+        "id": server.url("/users/ana/statuses/9/activity"),
+        "type": "Announce",
+        "actor": server.url("/users/ana"),
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "object": other.url("/notes/1"),
+    });
+    other.set(
+        "/notes/1",
+        ap(&json!({
+            "id": other.url("/notes/1"),
+            "type": "Note",
+            "attributedTo": { "id": other.url("/users/bo"), "name": "Bo <b>Berg</b>" },
+            "content": "<p>Bo's own words</p>",
+            "to": "as:Public",
+        })),
+    );
+    server.set("/outbox/1", page(&server, 1, vec![cw, boost], None));
+    let web = WebApp::start(&server.origin()).await;
+    let fetch = tributary::config::FetchConfig {
+        allowed_private_origins: vec![server.origin(), other.origin()],
+        ..tributary::config::FetchConfig::default()
+    };
+    let ingest = Ingest::new(
+        web.store.clone(),
+        Arc::new(HttpClient::new(&fetch).unwrap()),
+        Arc::new(connectors::Registry::default()),
+        tributary::config::SchedulerConfig::default(),
+    );
+    let user = web.create_user("ana", false);
+    let params = json!({ "account": format!("ana@{}", server.addr()) });
+    let id = web
+        .store
+        .write_blocking(|tx| {
+            tributary::store::sources::insert(
+                tx,
+                &tributary::store::sources::NewSource {
+                    user_id: user,
+                    kind: "activitypub",
+                    params: &params,
+                    title: "",
+                    schedule: "",
+                },
+                chrono::Utc::now(),
+            )
+        })
+        .unwrap();
+    let report = ingest.poll_source(id).await.unwrap();
+    assert!(report.error.is_none(), "{report:?}");
+    let page = web.client().get("/ana").await;
+    assert!(
+        page.body
+            .contains("<details class=\"content-warning\"><summary>cw</summary>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("shared a post by "), "{}", page.body);
+    assert!(page.body.contains("Bo Berg"), "{}", page.body);
+    assert!(
+        page.body
+            .contains(&format!("href=\"{}\"", other.url("/users/bo")))
+    );
+}
