@@ -817,3 +817,93 @@ async fn stream_shows_content_warnings_collapsed_and_who_a_share_is_from() {
             .contains(&format!("href=\"{}\"", other.url("/users/bo")))
     );
 }
+
+/// More servers of the corpus in one outbox (Akkoma, Sharkey, Lemmy, Friendica, Mastodon),
+/// with replies included: alt text, Lemmy's image post, a Friendica reply, and an
+/// unlisted post.
+#[tokio::test]
+async fn more_servers_of_the_corpus_with_replies_included() {
+    let server = FixtureServer::start().await;
+    serve_account(&server);
+    let entries = vec![
+        moved(
+            "kitsune/objects/woem.space_notice_AkSIdFhjGIfvmcGK0G.json",
+            "https://woem.space/users/notsludgebomb",
+            "https://woem.space",
+            &server,
+        ),
+        moved(
+            "kitsune/objects/grimgreenfo.rest_notes_9wba8k9czodq0075.json",
+            "https://grimgreenfo.rest/users/9p6m3t2wmolj08kq",
+            "https://grimgreenfo.rest",
+            &server,
+        ),
+        moved(
+            "lemmy/lemmy/objects/page_image_and_link.json",
+            "https://enterprise.lemmy.ml/u/picard",
+            "https://enterprise.lemmy.ml",
+            &server,
+        ),
+        moved(
+            "lemmy/friendica/objects/note_1.json",
+            "https://soc.schuerz.at/profile/jakob",
+            "https://soc.schuerz.at",
+            &server,
+        ),
+        moved(
+            "lemmy/friendica/objects/page_2.json",
+            "https://pirati.ca/profile/heluecht",
+            "https://pirati.ca",
+            &server,
+        ),
+        moved(
+            "kitsune/objects/cyberpunk.lol_users_vantablack_statuses_112783753040965194.json",
+            "https://cyberpunk.lol/users/vantablack",
+            "https://cyberpunk.lol",
+            &server,
+        ),
+        moved(
+            "kitsune/objects/chaos.social_users_buffet_statuses_112880458964643197.json",
+            "https://chaos.social/users/buffet",
+            "https://chaos.social",
+            &server,
+        ),
+    ];
+    server.set("/outbox/1", page(&server, 1, entries, None));
+    let app = TestApp::new(&server.origin());
+    let id = app.add_source(
+        "activitypub",
+        json!({ "account": format!("ana@{}", server.addr()), "include_replies": true }),
+    );
+    let report = app.poll(id).await;
+    assert!(report.error.is_none(), "{report:?}");
+    let order: Vec<(String, String)> = stored(&app, id)
+        .into_iter()
+        .map(|(id, kind, _)| (id, kind))
+        .collect();
+    let kinds: Vec<&str> = order.iter().map(|(_, kind)| kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "note", "note", "article", "note", "article", "photo", "note"
+        ],
+        "{order:#?}"
+    );
+    let mut items = app.items(id);
+    items.sort_by_key(|i| i.id);
+    let lemmy = &items[2];
+    assert_eq!(lemmy.title, "Post with image and link");
+    assert_eq!(lemmy.media.len(), 1, "{:?}", lemmy.media);
+    assert_eq!(lemmy.media[0].media_type.as_deref(), Some("image/png"));
+    let photo = &items[5];
+    assert!(
+        photo.media[0]
+            .alt
+            .as_deref()
+            .is_some_and(|alt| alt.starts_with("tweet by @NotBrunoAgain")),
+        "{:?}",
+        photo.media
+    );
+    // Unlisted (public in `cc` only) counts as public.
+    assert!(items[6].external_id.ends_with("112880458964643197"));
+}

@@ -514,6 +514,10 @@ fn media(object: &Value) -> Vec<Media> {
         if has_type(attachment, "PropertyValue") || has_type(attachment, "Hashtag") {
             continue;
         }
+        // A link to a web page (Lemmy's link posts) is not media.
+        if string(attachment, "mediaType").is_some_and(|t| t.starts_with("text/")) {
+            continue;
+        }
         let Some(url) = values(attachment, "url")
             .into_iter()
             .find_map(link_url)
