@@ -546,6 +546,28 @@ async fn servers_that_demand_signatures_answer_signed_requests() {
         "{instance:#}"
     );
 
+    // The instance actor is found over WebFinger too; nobody else is.
+    let base = web.state.config.base_url();
+    let host = url::Url::parse(&base).unwrap();
+    let host = connectors::protocol::activitypub::target::authority(&host).unwrap();
+    let finger: Value = reqwest::Client::new()
+        .get(web.url(&format!(
+            "/.well-known/webfinger?resource=acct:actor@{host}"
+        )))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(finger["links"][0]["href"], instance["id"]);
+    let nobody = reqwest::Client::new()
+        .get(web.url("/.well-known/webfinger?resource=acct:ana@elsewhere.example"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(nobody.status().as_u16(), 404);
+
     serve_account(&server);
     server.set("/users/ana", ap(&actor(&server)).signed_only(&pem));
     server.set(
@@ -906,4 +928,108 @@ async fn more_servers_of_the_corpus_with_replies_included() {
     );
     // Unlisted (public in `cc` only) counts as public.
     assert!(items[6].external_id.ends_with("112880458964643197"));
+}
+
+/// The paste box: a handle is recognized, previewed through the outbox, and added as an
+/// `activitypub` source.
+#[tokio::test]
+async fn paste_box_previews_and_adds_a_handle() {
+    let server = FixtureServer::start().await;
+    serve_account(&server);
+    let cw = moved(
+        "pleroma-rebased/mastodon-post-activity.json",
+        "http://mastodon.example.org/users/admin",
+        "http://mastodon.example.org",
+        &server,
+    );
+    server.set("/outbox/1", page(&server, 1, vec![cw], None));
+    let web = WebApp::start(&server.origin()).await;
+    web.create_user("ana", false);
+    let client = web.logged_in("ana").await;
+    let handle = format!("@ana@{}", server.addr());
+    let page = client
+        .post_form(
+            "/settings/sources",
+            "/settings/sources/preview",
+            &[("input", &handle)],
+        )
+        .await;
+    assert_eq!(page.status, axum::http::StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("<li class=\"preview-item\">"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Ana Lima"), "{}", page.body);
+    assert!(page.body.contains("value=\"activitypub\""), "{}", page.body);
+    let params = format!("{{\"account\":\"ana@{}\"}}", server.addr());
+    let added = client
+        .post_form(
+            "/settings/sources",
+            "/settings/sources",
+            &[
+                ("kind", "activitypub"),
+                ("params", &params),
+                ("title", ""),
+                ("schedule", ""),
+            ],
+        )
+        .await;
+    assert_eq!(
+        added.status,
+        axum::http::StatusCode::SEE_OTHER,
+        "{}",
+        added.body
+    );
+    let list = web
+        .store
+        .read_blocking(|conn| tributary::store::sources::list(conn, None))
+        .unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].kind, "activitypub");
+    assert_eq!(list[0].params["account"], format!("ana@{}", server.addr()));
+}
+
+/// The next poll reads pages only until it meets the newest item of the previous one.
+#[tokio::test]
+async fn next_poll_stops_at_the_newest_item_seen() {
+    let server = FixtureServer::start().await;
+    serve_account(&server);
+    let note = |n: u32| {
+        json!({
+            "id": server.url(&format!("/users/ana/statuses/{n}")),
+            "type": "Note",
+            "attributedTo": server.url("/users/ana"),
+            "content": format!("<p>post {n}</p>"),
+            "to": "https://www.w3.org/ns/activitystreams#Public",
+        })
+    };
+    server.set("/outbox/1", page(&server, 1, vec![note(3)], Some(2)));
+    server.set("/outbox/2", page(&server, 2, vec![note(2)], Some(3)));
+    server.set("/outbox/3", page(&server, 3, vec![note(1)], None));
+    let app = TestApp::new(&server.origin());
+    let id = account_source(&app, &server);
+    assert!(app.poll(id).await.error.is_none());
+    assert_eq!(stored(&app, id).len(), 3);
+    assert_eq!(
+        app.source(id).state.cursor.as_ref().unwrap()["newest"],
+        server.url("/users/ana/statuses/3")
+    );
+
+    server.set(
+        "/outbox/1",
+        page(&server, 1, vec![note(4), note(3)], Some(2)),
+    );
+    let report = app.poll(id).await;
+    assert!(report.error.is_none(), "{report:?}");
+    assert_eq!(report.n_new, 1);
+    assert_eq!(
+        server.hits("/outbox/2"),
+        1,
+        "the second poll stopped at page 1"
+    );
+    assert_eq!(
+        app.source(id).state.cursor.as_ref().unwrap()["newest"],
+        server.url("/users/ana/statuses/4")
+    );
 }

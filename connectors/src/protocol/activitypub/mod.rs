@@ -308,7 +308,7 @@ impl Connector for ActivityPubConnector {
                 "the page {url} is not on the actor's server"
             )));
         }
-        let doc = run.get_document(&url).await?;
+        let (_, doc) = run.get_document(&url).await?;
         let mut items = Vec::new();
         let next = run.read_page(&doc, &actor, &mut items, None).await;
         let mut visited = visited;
@@ -567,11 +567,9 @@ impl<'a> Run<'a> {
         };
         let mut next_page = None;
         let mut n_pages = 0;
-        while let Some((page_url, doc)) = page.take() {
+        while let Some((_, doc)) = page.take() {
             n_pages += 1;
-            let next = self
-                .read_page(&(page_url, doc), actor, &mut items, newest_seen)
-                .await;
+            let next = self.read_page(&doc, actor, &mut items, newest_seen).await;
             let reached_seen = self.saw_newest;
             let Some(next) = next else { break };
             if visited.iter().any(|v| v == next.as_str()) {
@@ -629,7 +627,7 @@ impl<'a> Run<'a> {
     /// Maps the items of one collection page into `items`; returns its `next` link.
     async fn read_page(
         &mut self,
-        (page_url, doc): &(Url, Value),
+        doc: &Value,
         actor: &Actor,
         items: &mut Vec<RawItem>,
         newest_seen: Option<&str>,
@@ -663,7 +661,6 @@ impl<'a> Run<'a> {
                 Err(refusal) => self.note_refusal(&refusal, &entry),
             }
         }
-        let _ = page_url;
         first_id(doc, "next").and_then(http_url)
     }
 

@@ -97,6 +97,8 @@ pub enum Refusal {
     Reply,
     /// An Announce whose object must be fetched from its own id first.
     NeedsFetch(Url),
+    /// That fetch failed (the reason in words).
+    Unreachable(String),
 }
 
 impl Refusal {
@@ -112,6 +114,7 @@ impl Refusal {
             Refusal::NotPublic => "not_public",
             Refusal::Reply => "reply",
             Refusal::NeedsFetch(_) => "needs_fetch",
+            Refusal::Unreachable(_) => "unreachable",
         }
     }
 }
@@ -131,6 +134,7 @@ impl std::fmt::Display for Refusal {
             Refusal::NotPublic => write!(f, "not public"),
             Refusal::Reply => write!(f, "a reply (replies are not included)"),
             Refusal::NeedsFetch(url) => write!(f, "the shared object must be fetched from {url}"),
+            Refusal::Unreachable(why) => write!(f, "cannot fetch the shared object: {why}"),
         }
     }
 }
