@@ -129,3 +129,59 @@ fn refusals_are_classified() {
     );
     let _ = EXTRA_SHARED_FROM;
 }
+
+/// Every JSON document of the corpus with each property of it, and of its `object`,
+/// replaced by values of every other JSON type: still mapped or refused, never a panic.
+#[test]
+fn mutated_documents_never_panic() {
+    use serde_json::{Value, json};
+    let replacements = [
+        Value::Null,
+        json!(-1),
+        json!(1.5e300),
+        json!(""),
+        json!("not a url"),
+        json!("https://elsewhere.example/x"),
+        json!([]),
+        json!([null, 1, "x", {}, []]),
+        json!({}),
+        json!({ "id": 3, "type": ["Note", 7], "url": [{}] }),
+    ];
+    let mut files = Vec::new();
+    walk(&corpus_dir(), &mut files);
+    let mut n_variants = 0;
+    for path in &files {
+        let Ok(doc) = serde_json::from_slice::<Value>(&std::fs::read(path).unwrap()) else {
+            continue;
+        };
+        let Some(top) = doc.as_object() else { continue };
+        let mut variants = Vec::new();
+        for key in top.keys() {
+            for value in &replacements {
+                let mut changed = doc.clone();
+                changed[key.as_str()] = value.clone();
+                variants.push(changed);
+            }
+        }
+        if let Some(object) = doc.get("object").and_then(Value::as_object) {
+            for key in object.keys() {
+                for value in &replacements {
+                    let mut changed = doc.clone();
+                    changed["object"][key.as_str()] = value.clone();
+                    variants.push(changed);
+                }
+            }
+        }
+        for variant in variants {
+            let bytes = serde_json::to_vec(&variant).unwrap();
+            let outcome = catch_unwind(AssertUnwindSafe(|| classify_document(&bytes)));
+            assert!(
+                outcome.is_ok(),
+                "panicked on a variant of {}",
+                path.display()
+            );
+            n_variants += 1;
+        }
+    }
+    assert!(n_variants > 10_000, "only {n_variants} variants");
+}

@@ -463,6 +463,34 @@ async fn outbox_refused_even_signed_falls_back_to_the_rest_api() {
     let source = app.source(id);
     assert_eq!(source.state.cursor.as_ref().unwrap()["route"], "rest");
     assert!(last_log_message(&app, id).contains("using the Mastodon API"));
+
+    // History on this route walks back with `max_id`.
+    use connectors::Connector;
+    let fetch = tributary::config::FetchConfig {
+        allowed_private_origins: vec![server.origin()],
+        ..tributary::config::FetchConfig::default()
+    };
+    let http = HttpClient::new(&fetch).unwrap();
+    let connector = connectors::protocol::activitypub::ActivityPubConnector;
+    let params = json!({ "account": format!("ana@{}", server.addr()) });
+    let first = connector
+        .poll(&http, &params, &connectors::PollState::default())
+        .await
+        .unwrap();
+    let older = first.next_page.expect("a next page on the REST route");
+    assert_eq!(older["max_id"], "6");
+    let poll = connector.poll_page(&http, &params, &older).await.unwrap();
+    assert_eq!(poll.items.len(), 1);
+    let last = server.requests("/api/v1/accounts/42/statuses");
+    assert!(
+        last.last()
+            .unwrap()
+            .query
+            .as_deref()
+            .unwrap_or("")
+            .contains("max_id=6"),
+        "{last:?}"
+    );
 }
 
 #[tokio::test]

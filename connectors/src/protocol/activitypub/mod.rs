@@ -213,7 +213,7 @@ impl Connector for ActivityPubConnector {
         // 2. Mastodon's REST API.
         let mut errors = vec![format!("outbox: {outbox_error}")];
         if let Some(account) = &account {
-            match run.read_rest(account).await {
+            match run.read_rest(account, params.target.url.as_ref()).await {
                 Ok(mut poll) => {
                     run.warn(format!(
                         "using the Mastodon API: the outbox did not answer ({outbox_error})"
@@ -287,6 +287,9 @@ impl Connector for ActivityPubConnector {
         page: &Value,
     ) -> Result<Poll, ConnectorError> {
         let params = Params::from_json(params)?;
+        if string(page, "route") == Some("rest") {
+            return rest_page(http, &params, page).await;
+        }
         let url = string(page, "page").and_then(http_url).ok_or_else(|| {
             ConnectorError::Unsupported("a history page needs a `page` URL".to_owned())
         })?;
@@ -733,27 +736,54 @@ impl<'a> Run<'a> {
     }
 
     /// Mastodon's REST API: look the account up, read its latest public statuses.
-    async fn read_rest(&mut self, account: &Account) -> Result<Poll, ConnectorError> {
-        let origin = account_origin(self.http, account, None)
+    async fn read_rest(
+        &mut self,
+        account: &Account,
+        url: Option<&Url>,
+    ) -> Result<Poll, ConnectorError> {
+        let origin = account_origin(self.http, account, url)
             .ok_or_else(|| ConnectorError::Unsupported(format!("bad host in {account}")))?;
         let lookup = mastodon_api::lookup_url(&origin, &account.user)
             .ok_or_else(|| ConnectorError::Unsupported(format!("bad host in {account}")))?;
         let response = self.get_json(lookup).await?;
         let (id, _author, _name) = mastodon_api::parse_account(&response.body)
             .map_err(|why| ConnectorError::Invalid(format!("account lookup: {why}")))?;
-        let statuses = mastodon_api::statuses_url(&origin, &id, None)
-            .ok_or_else(|| ConnectorError::Invalid(format!("odd account id `{id}`")))?;
+        self.read_statuses(&origin, &id, None, 0).await
+    }
+
+    /// One page of statuses, older than `max_id` when given; `depth` counts the pages
+    /// walked back so far.
+    async fn read_statuses(
+        &mut self,
+        origin: &Url,
+        account_id: &str,
+        max_id: Option<&str>,
+        depth: usize,
+    ) -> Result<Poll, ConnectorError> {
+        let statuses = mastodon_api::statuses_url(origin, account_id, max_id)
+            .ok_or_else(|| ConnectorError::Invalid(format!("odd account id `{account_id}`")))?;
         let response = self.get_json(statuses).await?;
-        let (items, _oldest) = mastodon_api::parse_statuses(
+        let (items, oldest) = mastodon_api::parse_statuses(
             &response.body,
-            &origin,
+            origin,
             self.include_replies,
             &mut self.warnings,
         )
         .map_err(|why| ConnectorError::Invalid(format!("statuses: {why}")))?;
+        let next_page = oldest
+            .filter(|oldest| Some(oldest.as_str()) != max_id && depth < MAX_BACKFILL_PAGES)
+            .map(|oldest| {
+                json!({
+                    "route": "rest",
+                    "account_id": account_id,
+                    "max_id": oldest,
+                    "depth": depth + 1,
+                })
+            });
         Ok(Poll {
             items,
             base_url: Some(response.final_url.clone()),
+            next_page,
             ..Poll::default()
         })
     }
@@ -774,6 +804,29 @@ impl<'a> Run<'a> {
         }
         Ok(response)
     }
+}
+
+/// One older page of the REST route, named by a previous poll's `next_page`.
+async fn rest_page(http: &dyn Http, params: &Params, page: &Value) -> Result<Poll, ConnectorError> {
+    let account =
+        params.target.account.as_ref().ok_or_else(|| {
+            ConnectorError::Unsupported("the REST route needs an account".to_owned())
+        })?;
+    let origin = account_origin(http, account, params.target.url.as_ref())
+        .ok_or_else(|| ConnectorError::Unsupported(format!("bad host in {account}")))?;
+    let account_id = string(page, "account_id").unwrap_or("");
+    let max_id = string(page, "max_id");
+    let depth = page
+        .get("depth")
+        .and_then(Value::as_u64)
+        .and_then(|d| usize::try_from(d).ok())
+        .unwrap_or(0);
+    let mut run = Run::new(http, params.include_replies);
+    let mut poll = run
+        .read_statuses(&origin, account_id, max_id, depth)
+        .await?;
+    poll.warnings = run.finish_warnings();
+    Ok(poll)
 }
 
 fn check_actor(actor: Actor) -> Result<Actor, ConnectorError> {
