@@ -1,7 +1,8 @@
 //! The polling loop: finds due sources, polls them with bounded concurrency, sleeps until
 //! the next one is due or someone wakes it. Timing rules live in `schedule` (pure).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -45,9 +46,15 @@ pub fn spawn(
     let task = tokio::spawn(async move {
         let limit = Arc::new(Semaphore::new(cfg.max_concurrent_polls.max(1)));
         let in_flight: Arc<Mutex<HashSet<SourceId>>> = Arc::default();
+        // Polls that finished, by a counter taken when each finished: a scan whose read
+        // began before a poll's commit may still see that source as due, so it skips
+        // sources that finished after the scan's counter.
+        let finished: Arc<Mutex<HashMap<SourceId, u64>>> = Arc::default();
+        let counter = Arc::new(AtomicU64::new(0));
         let mut tasks = JoinSet::new();
         loop {
             while tasks.try_join_next().is_some() {}
+            let scan_started = counter.load(Ordering::SeqCst);
             let due = match ingest
                 .store()
                 .read(move |conn| sources::due(conn, Utc::now(), DUE_BATCH))
@@ -59,13 +66,22 @@ pub fn spawn(
                     Vec::new()
                 }
             };
+            finished
+                .lock()
+                .expect("finished map")
+                .retain(|_, at| *at > scan_started);
             for id in due {
+                if finished.lock().expect("finished map").contains_key(&id) {
+                    continue;
+                }
                 if !in_flight.lock().expect("in-flight set").insert(id) {
                     continue;
                 }
                 let ingest = ingest.clone();
                 let limit = limit.clone();
                 let in_flight = in_flight.clone();
+                let finished = finished.clone();
+                let counter = counter.clone();
                 let wake = wake.clone();
                 tasks.spawn(async move {
                     if let Ok(_permit) = limit.acquire_owned().await
@@ -73,6 +89,8 @@ pub fn spawn(
                     {
                         tracing::error!(source_id = %id, error = %err, "cannot record poll");
                     }
+                    let at = counter.fetch_add(1, Ordering::SeqCst) + 1;
+                    finished.lock().expect("finished map").insert(id, at);
                     in_flight.lock().expect("in-flight set").remove(&id);
                     // The finished poll may have freed a slot for more due sources.
                     wake.notify_one();
