@@ -164,8 +164,14 @@ impl Inner {
         if let (Signing::OnDenied, Some(signer)) = (req.sign, signer)
             && matches!(followed.0.status().as_u16(), 401 | 403)
         {
-            tracing::debug!(url = %req.url, "refused unsigned; retrying with a signature");
-            followed = self.follow(&req, Some(signer)).await?;
+            match signer.ready().await {
+                Ok(()) => {
+                    tracing::debug!(url = %req.url, "refused unsigned; retrying with a signature");
+                    followed = self.follow(&req, Some(signer)).await?;
+                }
+                // Without a key the refusal stands, and the connector hears it as such.
+                Err(err) => tracing::warn!(url = %req.url, error = %err, "cannot sign"),
+            }
         }
         let (mut response, current, n_hops, all_permanent) = followed;
 

@@ -27,6 +27,11 @@ impl Signer {
         }
     }
 
+    /// Loads (or makes) the key; an error means requests cannot be signed.
+    pub async fn ready(&self) -> Result<(), String> {
+        self.key.get().await.map(|_| ())
+    }
+
     /// The `Date` and `Signature` header values for a GET of `url`.
     pub async fn headers(&self, url: &Url) -> Result<(String, String), String> {
         let key = self.key.get().await?;

@@ -1061,3 +1061,42 @@ async fn next_poll_stops_at_the_newest_item_seen() {
         server.url("/users/ana/statuses/4")
     );
 }
+
+/// Profile URLs of servers without a readable outbox resolve to the feed their software
+/// offers: Lemmy's user feed, PeerTube's account videos, Pixelfed's Atom.
+#[tokio::test]
+async fn profile_urls_fall_back_to_the_feed_of_their_software() {
+    for (profile, feed) in [
+        ("/u/ana", "/feeds/u/ana.xml"),
+        ("/a/ana", "/feeds/videos.xml"),
+        ("/users/ana", "/users/ana.atom"),
+    ] {
+        let server = FixtureServer::start().await;
+        server.set(
+            feed,
+            Reply::ok(crate::support::app::rss(&[(
+                "f1",
+                "A post",
+                "http://x.invalid/f1",
+            )]))
+            .content_type("application/rss+xml"),
+        );
+        let app = TestApp::new(&server.origin());
+        let id = app.add_source("activitypub", json!({ "url": server.url(profile) }));
+        let report = app.poll(id).await;
+        assert!(report.error.is_none(), "{profile}: {report:?}");
+        assert_eq!(app.items(id).len(), 1, "{profile}");
+        let cursor = app.source(id).state.cursor.unwrap();
+        assert_eq!(cursor["route"], "feed", "{profile}");
+        assert!(
+            cursor["feed"].as_str().unwrap().contains(feed),
+            "{profile}: {cursor}"
+        );
+        if profile == "/a/ana" {
+            // PeerTube's actor lives at /accounts/NAME; its feed is asked by account name.
+            assert_eq!(server.hits("/accounts/ana"), 1);
+            let asked = server.requests("/feeds/videos.xml");
+            assert_eq!(asked[0].query.as_deref(), Some("accountName=ana"));
+        }
+    }
+}
