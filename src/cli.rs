@@ -114,6 +114,10 @@ pub enum SourceCommand {
         /// Use this connector instead of recognizing the input.
         #[arg(long)]
         kind: Option<String>,
+        /// A connector parameter beside the recognized ones (repeatable), such as
+        /// `include_replies=true`; see `tributary connectors`.
+        #[arg(long = "param", value_name = "KEY=VALUE")]
+        params: Vec<String>,
     },
     /// List sources, of one user or of everyone.
     List { user: Option<String> },
@@ -348,6 +352,7 @@ async fn source(config: Config, command: SourceCommand) -> anyhow::Result<()> {
             input,
             schedule,
             kind,
+            params: extra_params,
         } => {
             let store = open_store(&config)?;
             let registry = Registry::default();
@@ -362,6 +367,7 @@ async fn source(config: Config, command: SourceCommand) -> anyhow::Result<()> {
                     })?
             };
             let (kind, params) = recognize(&registry, &input, kind.as_deref())?;
+            let params = with_params(&registry, &kind, params, &extra_params)?;
             let schedule = match schedule {
                 Some(text) => schedule::parse_schedule(&text)
                     .map_err(|message| anyhow!("--schedule: {message}"))?,
@@ -432,7 +438,10 @@ async fn source(config: Config, command: SourceCommand) -> anyhow::Result<()> {
                     source.kind,
                     source.n_items,
                     source.next_poll_at.format("%Y-%m-%d %H:%M"),
-                    source.url().unwrap_or(&source.title),
+                    source
+                        .url()
+                        .or_else(|| source.params.get("account").and_then(|a| a.as_str()))
+                        .unwrap_or(&source.title),
                     status
                 );
             }
@@ -474,6 +483,34 @@ fn recognize(
     };
     let params = connector.validate(&params)?;
     Ok((connector.kind().to_owned(), params))
+}
+
+/// Adds `KEY=VALUE` parameters (a value that is JSON, such as `true`, stays JSON) and
+/// validates the result again.
+fn with_params(
+    registry: &Registry,
+    kind: &str,
+    mut params: serde_json::Value,
+    extra: &[String],
+) -> anyhow::Result<serde_json::Value> {
+    if extra.is_empty() {
+        return Ok(params);
+    }
+    let Some(map) = params.as_object_mut() else {
+        bail!("the {kind} connector's parameters are not an object");
+    };
+    for pair in extra {
+        let (key, value) = pair
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--param `{pair}`: write KEY=VALUE"))?;
+        let value = serde_json::from_str(value)
+            .unwrap_or_else(|_| serde_json::Value::String(value.to_owned()));
+        map.insert(key.trim().to_owned(), value);
+    }
+    let connector = registry
+        .get(kind)
+        .ok_or_else(|| anyhow!("no connector named `{kind}`"))?;
+    Ok(connector.validate(&params)?)
 }
 
 async fn source_test(config: &Config, input: &str, json: bool) -> anyhow::Result<()> {

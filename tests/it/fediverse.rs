@@ -1100,3 +1100,72 @@ async fn profile_urls_fall_back_to_the_feed_of_their_software() {
         }
     }
 }
+
+/// `source add USER @ana@host --param include_replies=true` stores an `activitypub` source
+/// with the option; `source list` shows the account.
+#[test]
+fn source_add_takes_a_handle_and_the_replies_option() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let command = |args: &[&str]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tributary"));
+        command.current_dir(dir.path());
+        for (key, _) in std::env::vars() {
+            if key.starts_with("TRIBUTARY_") || key == "RUST_LOG" {
+                command.env_remove(key);
+            }
+        }
+        command.args(args);
+        command
+    };
+    let mut add_user = command(&["user", "add", "ana", "--password-stdin"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    add_user
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long password here\n")
+        .unwrap();
+    assert!(add_user.wait().unwrap().success());
+    let out = command(&[
+        "source",
+        "add",
+        "ana",
+        "@ana@social.example",
+        "--param",
+        "include_replies=true",
+    ])
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("activitypub ana@social.example"));
+    let bad = command(&[
+        "source",
+        "add",
+        "ana",
+        "@bo@social.example",
+        "--param",
+        "include_replies=7",
+    ])
+    .output()
+    .unwrap();
+    assert!(!bad.status.success());
+    let list = command(&["source", "list"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&list.stdout).contains("ana@social.example"));
+
+    let store = tributary::store::Store::open(&dir.path().join("tributary.db"), 1).unwrap();
+    let sources = store
+        .read_blocking(|conn| tributary::store::sources::list(conn, None))
+        .unwrap();
+    assert_eq!(sources.len(), 1);
+    assert_eq!(
+        sources[0].params,
+        json!({ "account": "ana@social.example", "include_replies": true })
+    );
+}
