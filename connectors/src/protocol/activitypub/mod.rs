@@ -579,10 +579,10 @@ impl<'a> Run<'a> {
                 self.warn(format!("the outbox's pages loop back to {next}; stopped"));
                 break;
             }
-            if reached_seen || items.len() >= MAX_ITEMS_PER_POLL {
+            if reached_seen {
                 break;
             }
-            if n_pages >= MAX_PAGES_PER_POLL {
+            if n_pages >= MAX_PAGES_PER_POLL || items.len() >= MAX_ITEMS_PER_POLL {
                 next_page = Some(json!({
                     "page": next.as_str(), "actor": actor.id.as_str(), "visited": visited,
                 }));

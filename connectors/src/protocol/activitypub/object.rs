@@ -641,3 +641,110 @@ pub fn classify_document(bytes: &[u8]) -> Result<RawItem, Refusal> {
     };
     map_entry(&doc, &ctx)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
+
+    fn ana() -> Actor {
+        Actor {
+            id: Url::parse("https://social.example/users/ana").unwrap(),
+            name: Some("Ana".to_owned()),
+            preferred_username: Some("ana".to_owned()),
+            url: None,
+            icon: None,
+            outbox: None,
+        }
+    }
+
+    fn map(entry: serde_json::Value) -> Result<RawItem, Refusal> {
+        let actor = ana();
+        map_entry(
+            &entry,
+            &MapCtx {
+                actor: &actor,
+                include_replies: false,
+            },
+        )
+    }
+
+    fn create(object: serde_json::Value) -> serde_json::Value {
+        json!({
+            "id": "https://social.example/users/ana/statuses/1/activity",
+            "type": "Create",
+            "actor": "https://social.example/users/ana",
+            "to": [PUBLIC],
+            "object": object,
+        })
+    }
+
+    #[test]
+    fn own_public_note_maps() {
+        let item = map(create(json!({
+            "id": "https://social.example/users/ana/statuses/1",
+            "type": "Note",
+            "content": "<p>hi</p>",
+            "sensitive": true,
+            "to": PUBLIC,
+        })))
+        .unwrap();
+        assert_eq!(
+            item.external_id,
+            "https://social.example/users/ana/statuses/1"
+        );
+        assert_eq!(item.extra[EXTRA_CONTENT_WARNING], "Sensitive content");
+        assert_eq!(item.author.unwrap().name.as_deref(), Some("Ana"));
+    }
+
+    #[test]
+    fn the_trust_rule_and_addressing_refuse() {
+        let foreign = map(create(json!({
+            "id": "https://evil.example/notes/1", "type": "Note", "to": PUBLIC,
+        })));
+        assert_eq!(foreign.unwrap_err().class(), "foreign_origin");
+        let someone_else = map(json!({
+            "id": "https://social.example/activities/2", "type": "Create",
+            "actor": "https://social.example/users/bo", "to": PUBLIC,
+            "object": { "id": "https://social.example/notes/2", "type": "Note", "to": PUBLIC },
+        }));
+        assert_eq!(someone_else.unwrap_err().class(), "not_by_actor");
+        // The activity is public but the object is for followers only.
+        let followers = map(create(json!({
+            "id": "https://social.example/users/ana/statuses/3", "type": "Note",
+            "to": "https://social.example/users/ana/followers",
+        })));
+        assert_eq!(followers.unwrap_err().class(), "not_public");
+        let reply = map(create(json!({
+            "id": "https://social.example/users/ana/statuses/4", "type": "Note",
+            "to": PUBLIC, "inReplyTo": "https://other.example/notes/9",
+        })));
+        assert_eq!(reply.unwrap_err().class(), "reply");
+        let boost = map(json!({
+            "id": "https://social.example/users/ana/statuses/5/activity", "type": "Announce",
+            "actor": "https://social.example/users/ana", "cc": [PUBLIC],
+            "object": { "id": "https://other.example/notes/9", "type": "Note", "content": "forged" },
+        }));
+        assert_eq!(
+            boost.unwrap_err(),
+            Refusal::NeedsFetch(Url::parse("https://other.example/notes/9").unwrap())
+        );
+    }
+
+    #[test]
+    fn question_lists_its_options_escaped() {
+        let item = map(create(json!({
+            "id": "https://social.example/users/ana/statuses/6", "type": "Question",
+            "content": "<p>Which?</p>", "to": PUBLIC,
+            "oneOf": [{ "name": "<b>tea</b>" }, { "name": "a < b" }, { "name": 3 }],
+        })))
+        .unwrap();
+        let Some(Content::Html(html)) = item.content else {
+            panic!("no content")
+        };
+        assert!(html.contains("<li>tea</li>"), "{html}");
+        assert!(!html.contains("<b>"), "{html}");
+    }
+}
