@@ -1169,3 +1169,137 @@ fn source_add_takes_a_handle_and_the_replies_option() {
         json!({ "account": "ana@social.example", "include_replies": true })
     );
 }
+
+/// Every host in `text` except the W3C's (contexts, the public collection) moved under
+/// the fixture server: `https://a.example/x` → `http://127.0.0.1:PORT/_/a.example/x`, so
+/// nothing a document names can reach another machine.
+fn all_hosts_moved(text: &str, origin: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("http") {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let scheme_len = if rest.starts_with("https://") {
+            8
+        } else if rest.starts_with("http://") {
+            7
+        } else {
+            out.push_str("http");
+            rest = &rest[4..];
+            continue;
+        };
+        let host_end = rest[scheme_len..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '_')))
+            .map_or(rest.len(), |end| scheme_len + end);
+        let host = &rest[scheme_len..host_end];
+        if host.is_empty() || host == "www.w3.org" || host == "w3id.org" {
+            out.push_str(&rest[..host_end]);
+        } else {
+            out.push_str(&format!("{origin}/_/{host}"));
+        }
+        rest = &rest[host_end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn corpus_files(dir: &std::path::Path, files: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            corpus_files(&path, files);
+        } else {
+            files.push(path);
+        }
+    }
+}
+
+/// Every file of the corpus, served from the fixture server as the one entry of an outbox
+/// page of the actor it names (all of its hosts moved onto the server): each poll maps it
+/// or refuses it (a classified error, or a refusal that leaves the page empty); none
+/// panics, and nothing leaves the loopback server.
+#[tokio::test]
+async fn every_corpus_file_served_as_an_outbox_page_is_mapped_or_refused() {
+    use connectors::Connector;
+    let server = FixtureServer::start().await;
+    let origin = server.origin();
+    let root = std::env::var_os("TRIBUTARY_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus")))
+        .join("activitypub");
+    let mut files = Vec::new();
+    corpus_files(&root, &mut files);
+    files.sort();
+    assert!(files.len() >= 450, "{} files", files.len());
+    let fetch = tributary::config::FetchConfig {
+        allowed_private_origins: vec![origin.clone()],
+        ..tributary::config::FetchConfig::default()
+    };
+    let http = HttpClient::new(&fetch).unwrap();
+    let connector = connectors::protocol::activitypub::ActivityPubConnector;
+    let params = json!({ "account": "ana@social.example" });
+    let (mut n_mapped, mut n_empty, mut n_errors) = (0, 0, 0);
+    for (n, path) in files.iter().enumerate() {
+        let bytes = std::fs::read(path).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        let moved = all_hosts_moved(&text, &origin);
+        let doc: Option<Value> = serde_json::from_str(&moved).ok();
+        let actor_id = doc
+            .as_ref()
+            .and_then(|d| {
+                ["actor", "attributedTo"]
+                    .iter()
+                    .find_map(|key| match d.get(*key) {
+                        Some(Value::String(id)) => Some(id.clone()),
+                        Some(Value::Object(o)) => {
+                            o.get("id").and_then(Value::as_str).map(str::to_owned)
+                        }
+                        Some(Value::Array(a)) => a.iter().find_map(|v| match v {
+                            Value::String(id) => Some(id.clone()),
+                            other => other.get("id").and_then(Value::as_str).map(str::to_owned),
+                        }),
+                        _ => None,
+                    })
+            })
+            .filter(|id| id.starts_with(&origin))
+            .unwrap_or_else(|| format!("{origin}/_/nobody.example/actor"));
+        let actor_path = actor_id[origin.len()..].to_owned();
+        let actor_path = actor_path
+            .split(['?', '#'])
+            .next()
+            .unwrap_or("/")
+            .to_owned();
+        let actor_url = format!("{origin}{actor_path}");
+        server.set(
+            &actor_path,
+            ap(&json!({ "id": actor_url, "type": "Person", "outbox": format!("{actor_url}/outbox") })),
+        );
+        let page_path = format!("/_/pages/{n}");
+        let reply = match &doc {
+            Some(doc) => ap(&json!({
+                "id": format!("{origin}{page_path}"),
+                "type": "OrderedCollectionPage",
+                "orderedItems": [doc],
+            })),
+            None => Reply::ok(moved.clone().into_bytes()).content_type(AP),
+        };
+        server.set(&page_path, reply);
+        let page = json!({ "page": format!("{origin}{page_path}"), "actor": actor_url });
+        match connector.poll_page(&http, &params, &page).await {
+            Ok(poll) if poll.items.is_empty() => n_empty += 1,
+            Ok(poll) => {
+                assert_eq!(poll.items.len(), 1, "{}", path.display());
+                n_mapped += 1;
+            }
+            Err(err) => {
+                assert!(!err.class().is_empty());
+                n_errors += 1;
+            }
+        }
+    }
+    eprintln!("mapped {n_mapped}, refused {n_empty}, errors {n_errors}");
+    assert_eq!(n_mapped + n_empty + n_errors, files.len());
+    assert!(n_mapped >= 60, "only {n_mapped} mapped");
+    // Everything the documents named was asked of the fixture server only.
+    assert!(server.all_requests().iter().all(|r| r.method == "GET"));
+}
