@@ -498,8 +498,10 @@ async fn without_outbox_or_api_the_profile_feed_is_used() {
     let server = FixtureServer::start().await;
     serve_account(&server);
     server.set("/users/ana/outbox", Reply::status(403));
+    // The profile feed moved for good: followed, but the source keeps its account.
+    server.set("/@ana.rss", Reply::redirect(301, "/@ana/feed.rss"));
     server.set(
-        "/@ana.rss",
+        "/@ana/feed.rss",
         Reply::ok(crate::support::app::rss(&[(
             "g1",
             "From the feed",
@@ -517,6 +519,10 @@ async fn without_outbox_or_api_the_profile_feed_is_used() {
         "feed"
     );
     assert!(last_log_message(&app, id).contains("using the feed"));
+    assert_eq!(
+        app.source(id).params,
+        json!({ "account": format!("ana@{}", server.addr()) })
+    );
 }
 
 /// Diaspora has no ActivityPub: WebFinger names no actor, and its public Atom feed is

@@ -269,6 +269,9 @@ impl Connector for ActivityPubConnector {
                         poll.meta = meta(actor);
                     }
                     poll.next_page = None;
+                    // A moved feed is found again next time; the source's own parameters
+                    // (the person, not the feed) stay.
+                    poll.new_params = None;
                     let mut warnings = run.finish_warnings();
                     warnings.append(&mut poll.warnings);
                     poll.warnings = warnings;
