@@ -1309,3 +1309,42 @@ async fn every_corpus_file_served_as_an_outbox_page_is_mapped_or_refused() {
     // Everything the documents named was asked of the fixture server only.
     assert!(server.all_requests().iter().all(|r| r.method == "GET"));
 }
+
+/// Only requests that allow it are signed: a feed refused with 401 is asked once, and no
+/// key is made for it.
+#[tokio::test]
+async fn requests_that_do_not_allow_signing_are_never_retried_signed() {
+    use connectors::Http;
+    let server = FixtureServer::start().await;
+    server.set("/feed.xml", Reply::status(401));
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tributary.db");
+    let fetch = tributary::config::FetchConfig {
+        allowed_private_origins: vec![server.origin()],
+        ..tributary::config::FetchConfig::default()
+    };
+    let http = HttpClient::new(&fetch).unwrap().with_signer(Signer::new(
+        InstanceKeyCell::beside(&db),
+        "http://tributary.test",
+    ));
+    let url = url::Url::parse(&server.url("/feed.xml")).unwrap();
+    let response = http
+        .get(connectors::FetchRequest::new(
+            url.clone(),
+            connectors::http::ACCEPT_FEEDS,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(response.status, 401);
+    assert_eq!(server.hits("/feed.xml"), 1);
+    assert!(!tributary::instance_key::key_path(&db).exists());
+
+    let mut signed = connectors::FetchRequest::new(url, connectors::http::ACCEPT_FEEDS);
+    signed.sign = connectors::Signing::OnDenied;
+    assert_eq!(http.get(signed).await.unwrap().status, 401);
+    assert_eq!(server.hits("/feed.xml"), 3);
+    assert!(
+        tributary::instance_key::key_path(&db).exists(),
+        "made on first use"
+    );
+}
