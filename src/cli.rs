@@ -114,6 +114,10 @@ pub enum SourceCommand {
         /// Use this connector instead of recognizing the input.
         #[arg(long)]
         kind: Option<String>,
+        /// A connector parameter beside the recognized ones (repeatable), such as
+        /// `include_replies=true`; see `tributary connectors`.
+        #[arg(long = "param", value_name = "KEY=VALUE")]
+        params: Vec<String>,
     },
     /// List sources, of one user or of everyone.
     List { user: Option<String> },
@@ -183,8 +187,16 @@ fn open_store(config: &Config) -> anyhow::Result<Store> {
     })
 }
 
+/// The fetcher, signing as the instance actor (key beside the database) when a server
+/// refuses unsigned ActivityPub reads.
+fn http_client(config: &Config) -> anyhow::Result<HttpClient> {
+    let key = crate::fetch::signing::InstanceKeyCell::beside(&config.database.path);
+    let signer = crate::fetch::signing::Signer::new(key, &config.base_url());
+    Ok(HttpClient::new(&config.fetch)?.with_signer(signer))
+}
+
 fn build_ingest(config: &Config, store: Store) -> anyhow::Result<Ingest> {
-    let http = HttpClient::new(&config.fetch)?;
+    let http = http_client(config)?;
     Ok(Ingest::new(
         store,
         Arc::new(http),
@@ -198,7 +210,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .listen_addr()
         .map_err(|message| anyhow!("server.listen: {message}"))?;
     let store = open_store(&config)?;
-    let client = HttpClient::new(&config.fetch)?;
+    let client = http_client(&config)?;
     let http: Arc<dyn connectors::Http> = Arc::new(client.clone());
     let registry = Arc::new(Registry::default());
     let ingest = Ingest::new(
@@ -231,6 +243,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     );
     let state = web::AppState::new(store, Arc::new(config), sources)
         .with_context(|| "cannot read or create the cookie key beside the database".to_string())?;
+    // The instance actor's key: generated on the first run, read on the others.
+    if let Err(err) = state.instance_key.get().await {
+        tracing::warn!(error = %err, "no instance key: servers that demand signed reads will refuse");
+    }
     let stop = shutdown.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
@@ -347,6 +363,7 @@ async fn source(config: Config, command: SourceCommand) -> anyhow::Result<()> {
             input,
             schedule,
             kind,
+            params: extra_params,
         } => {
             let store = open_store(&config)?;
             let registry = Registry::default();
@@ -361,6 +378,7 @@ async fn source(config: Config, command: SourceCommand) -> anyhow::Result<()> {
                     })?
             };
             let (kind, params) = recognize(&registry, &input, kind.as_deref())?;
+            let params = with_params(&registry, &kind, params, &extra_params)?;
             let schedule = match schedule {
                 Some(text) => schedule::parse_schedule(&text)
                     .map_err(|message| anyhow!("--schedule: {message}"))?,
@@ -387,7 +405,11 @@ async fn source(config: Config, command: SourceCommand) -> anyhow::Result<()> {
             };
             println!(
                 "added source {id} ({kind} {}) to {}'s stream; it is polled on the next pass of `tributary serve` or `tributary poll`",
-                params.get("url").and_then(|u| u.as_str()).unwrap_or(""),
+                params
+                    .get("url")
+                    .or_else(|| params.get("account"))
+                    .and_then(|u| u.as_str())
+                    .unwrap_or(""),
                 owner.name
             );
         }
@@ -427,7 +449,10 @@ async fn source(config: Config, command: SourceCommand) -> anyhow::Result<()> {
                     source.kind,
                     source.n_items,
                     source.next_poll_at.format("%Y-%m-%d %H:%M"),
-                    source.url().unwrap_or(&source.title),
+                    source
+                        .url()
+                        .or_else(|| source.params.get("account").and_then(|a| a.as_str()))
+                        .unwrap_or(&source.title),
                     status
                 );
             }
@@ -471,6 +496,34 @@ fn recognize(
     Ok((connector.kind().to_owned(), params))
 }
 
+/// Adds `KEY=VALUE` parameters (a value that is JSON, such as `true`, stays JSON) and
+/// validates the result again.
+fn with_params(
+    registry: &Registry,
+    kind: &str,
+    mut params: serde_json::Value,
+    extra: &[String],
+) -> anyhow::Result<serde_json::Value> {
+    if extra.is_empty() {
+        return Ok(params);
+    }
+    let Some(map) = params.as_object_mut() else {
+        bail!("the {kind} connector's parameters are not an object");
+    };
+    for pair in extra {
+        let (key, value) = pair
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--param `{pair}`: write KEY=VALUE"))?;
+        let value = serde_json::from_str(value)
+            .unwrap_or_else(|_| serde_json::Value::String(value.to_owned()));
+        map.insert(key.trim().to_owned(), value);
+    }
+    let connector = registry
+        .get(kind)
+        .ok_or_else(|| anyhow!("no connector named `{kind}`"))?;
+    Ok(connector.validate(&params)?)
+}
+
 async fn source_test(config: &Config, input: &str, json: bool) -> anyhow::Result<()> {
     let fetched_at = Utc::now();
     let path = Path::new(input);
@@ -488,7 +541,7 @@ async fn source_test(config: &Config, input: &str, json: bool) -> anyhow::Result
         let connector = registry
             .get(&kind)
             .expect("recognize returned a registered kind");
-        let http = HttpClient::new(&config.fetch)?;
+        let http = http_client(config)?;
         let poll = connector
             .poll(&http, &params, &PollState::default())
             .await?;

@@ -10,6 +10,7 @@ pub mod config;
 pub mod export;
 pub mod fetch;
 pub mod ingest;
+pub mod instance_key;
 pub mod model;
 pub mod normalize;
 pub mod schedule;

@@ -17,6 +17,24 @@ pub trait Http: Send + Sync {
     /// Sends a GET, following redirects within the app's limits. Any final HTTP status is
     /// `Ok`; `Err` means no usable response (refused address, size, time, network).
     async fn get(&self, req: FetchRequest) -> Result<FetchResponse, FetchError>;
+
+    /// Whether the app lets connectors reach this URL's origin although it is not public
+    /// (a test or intranet origin allowed in the config). Connectors use it to pick plain
+    /// `http` where they would otherwise assume `https` (WebFinger on `user@host:port`).
+    fn allows_private_origin(&self, url: &Url) -> bool {
+        let _ = url;
+        false
+    }
+}
+
+/// Whether the app may sign a request with the instance's key (HTTP Signatures).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Signing {
+    /// Never signed.
+    #[default]
+    Never,
+    /// Sent unsigned first; repeated once, signed, when the answer is 401 or 403.
+    OnDenied,
 }
 
 #[derive(Clone, Debug)]
@@ -27,6 +45,8 @@ pub struct FetchRequest {
     pub validators: Validators,
     /// A lower body limit than the app's default, if the connector wants one.
     pub max_bytes: Option<usize>,
+    /// Whether the app may sign the request (ActivityPub servers in secure mode).
+    pub sign: Signing,
 }
 
 impl FetchRequest {
@@ -36,6 +56,7 @@ impl FetchRequest {
             accept,
             validators: Validators::default(),
             max_bytes: None,
+            sign: Signing::Never,
         }
     }
 

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub use error::ConnectorError;
-pub use http::{FetchError, FetchRequest, FetchResponse, Http, PollHint, Validators};
+pub use http::{FetchError, FetchRequest, FetchResponse, Http, PollHint, Signing, Validators};
 pub use item::{Content, ItemKind, Media, RawAuthor, RawItem};
 
 /// A connector turns user parameters into requests and responses into items.
@@ -126,6 +126,7 @@ pub struct Registry {
 impl Default for Registry {
     fn default() -> Self {
         let mut registry = Registry::empty();
+        registry.register(Arc::new(protocol::activitypub::ActivityPubConnector));
         registry.register(Arc::new(protocol::feed::FeedConnector));
         registry
     }

@@ -255,6 +255,7 @@ mod tests {
                 updated_at: None,
                 fetched_at: Utc::now(),
                 bumped_at: Utc::now(),
+                extra: Default::default(),
             },
             n_comments: 2,
         }

@@ -48,7 +48,7 @@ impl GuardPolicy {
         })
     }
 
-    fn origin_allowed(&self, url: &Url) -> bool {
+    pub fn origin_allowed(&self, url: &Url) -> bool {
         let origin = url.origin();
         self.allowed_origins.contains(&origin)
     }

@@ -4,6 +4,7 @@
 
 pub mod guard;
 pub mod headers;
+pub mod signing;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -11,13 +12,14 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use chrono::Utc;
-use connectors::{FetchError, FetchRequest, FetchResponse, Http, Validators};
+use connectors::{FetchError, FetchRequest, FetchResponse, Http, Signing, Validators};
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
 use crate::config::FetchConfig;
 use guard::{ForbiddenAddress, GuardPolicy, GuardedResolver};
+use signing::Signer;
 
 /// Longest wait for a TCP (and TLS) connection, within the whole-request deadline.
 const CONNECT_TIMEOUT_SECS: u64 = 10;
@@ -54,6 +56,8 @@ pub struct FetchSetupError(String);
 #[derive(Clone)]
 pub struct HttpClient {
     inner: Arc<Inner>,
+    /// Signs requests that may be signed ([`Signing::OnDenied`]) when a server refuses them.
+    signer: Option<Arc<Signer>>,
 }
 
 struct Inner {
@@ -93,7 +97,14 @@ impl HttpClient {
                 policy,
                 hosts: Mutex::new(HashMap::new()),
             }),
+            signer: None,
         })
+    }
+
+    /// Signs, as the instance actor, the requests that allow it and were refused unsigned.
+    pub fn with_signer(mut self, signer: Signer) -> HttpClient {
+        self.signer = Some(Arc::new(signer));
+        self
     }
 }
 
@@ -118,7 +129,8 @@ impl Http for HttpClient {
         // One deadline for everything, waiting for a per-host permit included: the caller
         // gets an answer within `timeout_secs` whatever the server does (slow headers,
         // dripping bodies, redirect chains).
-        let result = tokio::time::timeout(Duration::from_secs(secs), self.inner.fetch(req))
+        let signer = self.signer.as_deref();
+        let result = tokio::time::timeout(Duration::from_secs(secs), self.inner.fetch(req, signer))
             .await
             .unwrap_or(Err(FetchError::Timeout { secs }));
         let elapsed_ms = started.elapsed().as_millis() as u64;
@@ -135,10 +147,24 @@ impl Http for HttpClient {
         }
         result
     }
+
+    fn allows_private_origin(&self, url: &Url) -> bool {
+        // Only origins named in the config: `allow_private_networks` says nothing about
+        // whether a server speaks plain http.
+        self.inner.policy.origin_allowed(url)
+    }
 }
 
+/// A response after redirects: the response, its URL, the hops and whether all were
+/// permanent.
+type Followed = (reqwest::Response, Url, usize, bool);
+
 impl Inner {
-    async fn fetch(&self, req: FetchRequest) -> Result<FetchResponse, FetchError> {
+    async fn fetch(
+        &self,
+        req: FetchRequest,
+        signer: Option<&Signer>,
+    ) -> Result<FetchResponse, FetchError> {
         guard::check_url(&req.url, &self.policy)?;
         let _permit = self.permit(&req.url).await;
         let limit = req
@@ -146,37 +172,22 @@ impl Inner {
             .unwrap_or(self.cfg.max_body_bytes)
             .min(self.cfg.max_body_bytes);
 
-        let mut current = req.url.clone();
-        let mut n_hops = 0;
-        let mut all_permanent = true;
-        let mut response = loop {
-            let response = self.send(&current, &req).await?;
-            let status = response.status().as_u16();
-            if !is_redirect(status) {
-                break response;
+        let mut followed = self.follow(&req, None).await?;
+        // A server in secure mode refuses unsigned reads: ask once more, signed, every
+        // hop signed for its own URL.
+        if let (Signing::OnDenied, Some(signer)) = (req.sign, signer)
+            && matches!(followed.0.status().as_u16(), 401 | 403)
+        {
+            match signer.ready().await {
+                Ok(()) => {
+                    tracing::debug!(url = %req.url, "refused unsigned; retrying with a signature");
+                    followed = self.follow(&req, Some(signer)).await?;
+                }
+                // Without a key the refusal stands, and the connector hears it as such.
+                Err(err) => tracing::warn!(url = %req.url, error = %err, "cannot sign"),
             }
-            // A 3xx without Location is a final answer (RFC 9110 §15.4).
-            let Some(location) = response.headers().get(header::LOCATION) else {
-                break response;
-            };
-            let location = location.to_str().map_err(|_| {
-                FetchError::BadUrl(format!("{current} redirects to a non-ASCII Location"))
-            })?;
-            // RFC 9110 §10.2.2: Location may be relative to the URL that was requested.
-            let next = current.join(location).map_err(|err| {
-                FetchError::BadUrl(format!("{current} redirects to `{location}`: {err}"))
-            })?;
-            if n_hops >= self.cfg.max_redirects {
-                return Err(FetchError::TooManyRedirects {
-                    max: self.cfg.max_redirects,
-                });
-            }
-            guard::check_url(&next, &self.policy)?;
-            n_hops += 1;
-            all_permanent &= matches!(status, 301 | 308);
-            tracing::debug!(from = %current, to = %next, status, "following redirect");
-            current = next;
-        };
+        }
+        let (mut response, current, n_hops, all_permanent) = followed;
 
         let status = response.status().as_u16();
         let kept_headers = keep_headers(response.headers());
@@ -223,12 +234,63 @@ impl Inner {
         Ok(status)
     }
 
+    /// Sends the request and follows redirects by hand, each hop checked by the guard.
+    async fn follow(
+        &self,
+        req: &FetchRequest,
+        signer: Option<&Signer>,
+    ) -> Result<Followed, FetchError> {
+        let mut current = req.url.clone();
+        let mut n_hops = 0;
+        let mut all_permanent = true;
+        let response = loop {
+            let response = self.send(&current, req, signer).await?;
+            let status = response.status().as_u16();
+            if !is_redirect(status) {
+                break response;
+            }
+            // A 3xx without Location is a final answer (RFC 9110 §15.4).
+            let Some(location) = response.headers().get(header::LOCATION) else {
+                break response;
+            };
+            let location = location.to_str().map_err(|_| {
+                FetchError::BadUrl(format!("{current} redirects to a non-ASCII Location"))
+            })?;
+            // RFC 9110 §10.2.2: Location may be relative to the URL that was requested.
+            let next = current.join(location).map_err(|err| {
+                FetchError::BadUrl(format!("{current} redirects to `{location}`: {err}"))
+            })?;
+            if n_hops >= self.cfg.max_redirects {
+                return Err(FetchError::TooManyRedirects {
+                    max: self.cfg.max_redirects,
+                });
+            }
+            guard::check_url(&next, &self.policy)?;
+            n_hops += 1;
+            all_permanent &= matches!(status, 301 | 308);
+            tracing::debug!(from = %current, to = %next, status, "following redirect");
+            current = next;
+        };
+        Ok((response, current, n_hops, all_permanent))
+    }
+
     /// Sends one GET, without following redirects.
-    async fn send(&self, url: &Url, req: &FetchRequest) -> Result<reqwest::Response, FetchError> {
+    async fn send(
+        &self,
+        url: &Url,
+        req: &FetchRequest,
+        signer: Option<&Signer>,
+    ) -> Result<reqwest::Response, FetchError> {
         let mut request = self
             .client
             .get(url.clone())
             .header(header::ACCEPT, req.accept);
+        if let Some(signer) = signer {
+            let (date, signature) = signer.headers(url).await.map_err(FetchError::Network)?;
+            request = request
+                .header(header::DATE, date)
+                .header("signature", signature);
+        }
         // Stored validators came from a response header, but a stored value that is not
         // a valid header any more is skipped rather than failing the poll.
         if let Some(etag) = req.validators.etag.as_deref()

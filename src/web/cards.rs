@@ -72,8 +72,17 @@ pub fn item_card(
                 @if mode == CardMode::Full { h1.item-title { (title_link(item)) } }
                 @else { h2.item-title { (title_link(item)) } }
             }
-            (item_body(item, mode))
-            (thumbnails(item))
+            (shared_from(item))
+            @if let Some(warning) = content_warning(item) {
+                details.content-warning {
+                    summary { (warning) }
+                    (item_body(item, mode))
+                    (thumbnails(item))
+                }
+            } @else {
+                (item_body(item, mode))
+                (thumbnails(item))
+            }
             (actions(ctx, item, social, is_owner, &next))
             @if social.n_likes > 0 {
                 (likes_line(&social.likers, social.n_likes, match mode {
@@ -277,6 +286,47 @@ fn title_link(item: &Item) -> Markup {
     match item.url.as_ref().filter(|url| is_web(url)) {
         Some(url) => html! { a href=(url.as_str()) rel="noopener noreferrer" { (item.title) } },
         None => html! { a href={ "/e/" (item.id) } { (item.title) } },
+    }
+}
+
+/// Longest content warning or original author's name shown, in characters.
+const MAX_EXTRA_LABEL_CHARS: usize = 300;
+
+/// A content warning the source gave (fediverse `summary` + `sensitive`): the card shows
+/// the item collapsed behind it, in a `<details>` that needs no script.
+fn content_warning(item: &Item) -> Option<String> {
+    let warning = item.extra.get("content_warning")?.as_str()?.trim();
+    (!warning.is_empty()).then(|| warning.chars().take(MAX_EXTRA_LABEL_CHARS).collect())
+}
+
+/// "Shared a post by X", for a share (a boost) that names its original author.
+fn shared_from(item: &Item) -> Markup {
+    let Some(from) = item.extra.get("shared_from") else {
+        return html! {};
+    };
+    let name: Option<String> = from
+        .get("name")
+        .and_then(|n| n.as_str())
+        .map(|n| n.trim().chars().take(MAX_EXTRA_LABEL_CHARS).collect());
+    let url = from
+        .get("url")
+        .and_then(|u| u.as_str())
+        .and_then(|u| url::Url::parse(u).ok())
+        .filter(is_web);
+    let Some(name) = name
+        .filter(|n| !n.is_empty())
+        .or_else(|| url.as_ref().map(|u| u.to_string()))
+    else {
+        return html! { p.shared-from { "shared a post" } };
+    };
+    html! {
+        p.shared-from {
+            "shared a post by "
+            @match url {
+                Some(url) => a href=(url.as_str()) rel="noopener noreferrer nofollow" { (name) },
+                None => (name),
+            }
+        }
     }
 }
 

@@ -28,7 +28,7 @@ use crate::sources::Sources;
 use crate::store::Store;
 use error::AppError;
 use limit::RateLimiter;
-use pages::{auth, feeds, import, item, settings, sources, stream};
+use pages::{actor, auth, feeds, import, item, settings, sources, stream};
 
 /// Items on one page of a stream.
 pub const PAGE_SIZE: usize = 30;
@@ -49,12 +49,15 @@ pub struct AppState {
     pub comment_limiter: Arc<RateLimiter>,
     /// Rendered pages and exports for viewers without a session.
     pub pages: Arc<cache::PageCache>,
+    /// The instance actor's key (beside the database), loaded on first use.
+    pub instance_key: crate::instance_key::InstanceKeyCell,
 }
 
 impl AppState {
     /// Loads (or creates, on first run) the cookie key beside the database.
     pub fn new(store: Store, config: Arc<Config>, sources: Sources) -> std::io::Result<AppState> {
         let cookie_key = session::load_or_create_key(store.path())?;
+        let store_path = &store.path().to_path_buf();
         let login_limiter = Arc::new(RateLimiter::new(
             config.auth.max_failed_logins,
             Duration::from_secs(config.auth.failed_login_window_secs),
@@ -71,6 +74,7 @@ impl AppState {
             login_limiter,
             comment_limiter,
             pages: Arc::default(),
+            instance_key: crate::instance_key::InstanceKeyCell::beside(store_path),
         })
     }
 }
@@ -88,6 +92,8 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .merge(extra)
         .route("/", get(stream::everyone_get).post(auth::setup_post))
         .route("/healthz", get(healthz_get))
+        .route("/actor", get(actor::actor_get))
+        .route("/.well-known/webfinger", get(actor::webfinger_get))
         .route("/static/{hash}/{file}", get(assets::static_get))
         .route("/login", get(auth::login_get).post(auth::login_post))
         .route("/logout", post(auth::logout_post))

@@ -3,6 +3,7 @@
 
 mod browser;
 mod export;
+mod fediverse;
 mod fetch;
 mod ingest;
 mod normalize;

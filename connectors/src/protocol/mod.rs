@@ -1,4 +1,5 @@
 //! Protocol connectors: formats shared by many sites.
 
+pub mod activitypub;
 pub mod discover;
 pub mod feed;

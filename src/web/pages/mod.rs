@@ -1,5 +1,6 @@
 //! Page handlers, one file per area, functions named `<page>_<method>`.
 
+pub mod actor;
 pub mod auth;
 pub mod feeds;
 pub mod import;

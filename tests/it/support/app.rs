@@ -40,7 +40,13 @@ impl TestApp {
         };
         let mut scheduler = SchedulerConfig::default();
         tweak(&mut fetch, &mut scheduler);
-        let http = HttpClient::new(&fetch).unwrap();
+        // Signs as the instance actor (key beside the database, made on first use) when a
+        // server refuses unsigned ActivityPub reads, as the real app does.
+        let signer = tributary::fetch::signing::Signer::new(
+            tributary::fetch::signing::InstanceKeyCell::beside(&dir.path().join("tributary.db")),
+            "http://tributary.test",
+        );
+        let http = HttpClient::new(&fetch).unwrap().with_signer(signer);
         let ingest = Ingest::new(
             store.clone(),
             Arc::new(http),
@@ -75,6 +81,26 @@ impl TestApp {
         self.store
             .write_blocking(|tx| {
                 sources::insert(tx, &sources::NewSource::feed(user, &params), Utc::now())
+            })
+            .unwrap()
+    }
+
+    /// A source of any kind with these parameters.
+    pub fn add_source(&self, kind: &str, params: serde_json::Value) -> SourceId {
+        let user = self.user;
+        self.store
+            .write_blocking(|tx| {
+                sources::insert(
+                    tx,
+                    &sources::NewSource {
+                        user_id: user,
+                        kind,
+                        params: &params,
+                        title: "",
+                        schedule: "",
+                    },
+                    Utc::now(),
+                )
             })
             .unwrap()
     }

@@ -75,6 +75,8 @@ pub struct Reply {
     body: ReplyBody,
     etag: Option<String>,
     last_modified: Option<String>,
+    /// Answer 401 unless the request carries a valid HTTP Signature by this key.
+    signed_by: Option<rsa::RsaPublicKey>,
 }
 
 #[derive(Clone, Debug)]
@@ -98,7 +100,19 @@ impl Reply {
             body: ReplyBody::Bytes(body.into()),
             etag: None,
             last_modified: None,
+            signed_by: None,
         }
+    }
+
+    /// Served only to requests signed (draft-cavage HTTP Signatures, `rsa-sha256` over at
+    /// least `(request-target) host date`) by the key whose SPKI PEM is given; others get
+    /// 401. The signature is really verified.
+    pub fn signed_only(mut self, public_key_pem: &str) -> Reply {
+        use rsa::pkcs8::DecodePublicKey;
+        let key = rsa::RsaPublicKey::from_public_key_pem(public_key_pem)
+            .expect("the fixture's public key is a valid SPKI PEM");
+        self.signed_by = Some(key);
+        self
     }
 
     /// This status with an empty body.
@@ -299,13 +313,89 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         .unwrap_or_default();
     let recorded = record(&parts, body);
     let path = recorded.path.clone();
-    let request_headers = parts.headers;
+    let request_headers = parts.headers.clone();
     lock(&shared.requests).push(recorded);
     let reply = lock(&shared.replies).get(&path).cloned();
     match reply {
+        Some(reply) if reply.signed_by.is_some() => {
+            let key = reply.signed_by.as_ref().expect("checked above");
+            match verify_signature(&parts, key) {
+                Ok(()) => respond(reply, &request_headers),
+                Err(why) => {
+                    eprintln!("fixture server: refusing {path}: {why}");
+                    plain(StatusCode::UNAUTHORIZED, "a valid signature is required")
+                }
+            }
+        }
         Some(reply) => respond(reply, &request_headers),
         None => plain(StatusCode::NOT_FOUND, "no reply set for this path"),
     }
+}
+
+/// Checks a draft-cavage `Signature` header: `rsa-sha256`, covering `(request-target)`,
+/// `host` and `date`, a `Date` within five minutes, and the signature itself.
+fn verify_signature(
+    request: &axum::http::request::Parts,
+    key: &rsa::RsaPublicKey,
+) -> Result<(), String> {
+    use base64::Engine;
+    use rsa::pkcs1v15::{Signature, VerifyingKey};
+    use rsa::signature::Verifier;
+    let header_text = |name: &str| {
+        request
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let signature = header_text("signature").ok_or("no Signature header")?;
+    let mut fields = HashMap::new();
+    for part in signature.split(',') {
+        let (name, value) = part.split_once('=').ok_or("malformed Signature")?;
+        fields.insert(
+            name.trim().to_owned(),
+            value.trim().trim_matches('"').to_owned(),
+        );
+    }
+    if fields.get("algorithm").map(String::as_str) != Some("rsa-sha256") {
+        return Err("algorithm is not rsa-sha256".into());
+    }
+    let signed = fields.get("headers").ok_or("no headers list")?;
+    let names: Vec<&str> = signed.split(' ').collect();
+    for needed in ["(request-target)", "host", "date"] {
+        if !names.contains(&needed) {
+            return Err(format!("{needed} is not signed"));
+        }
+    }
+    let date = header_text("date").ok_or("no Date header")?;
+    let when = DateTime::parse_from_rfc2822(&date).map_err(|e| format!("bad Date: {e}"))?;
+    if (chrono::Utc::now() - when.to_utc()).num_seconds().abs() > 300 {
+        return Err("Date is not recent".into());
+    }
+    let mut lines = Vec::new();
+    for name in names {
+        if name == "(request-target)" {
+            let target = request
+                .uri
+                .path_and_query()
+                .map(|pq| pq.as_str().to_owned())
+                .unwrap_or_default();
+            lines.push(format!(
+                "(request-target): {} {target}",
+                request.method.as_str().to_ascii_lowercase()
+            ));
+        } else {
+            let value = header_text(name).ok_or(format!("signed header {name} missing"))?;
+            lines.push(format!("{name}: {value}"));
+        }
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(fields.get("signature").ok_or("no signature")?)
+        .map_err(|e| format!("signature is not base64: {e}"))?;
+    let signature = Signature::try_from(bytes.as_slice()).map_err(|e| e.to_string())?;
+    VerifyingKey::<sha2::Sha256>::new(key.clone())
+        .verify(lines.join("\n").as_bytes(), &signature)
+        .map_err(|_| "the signature does not verify".to_owned())
 }
 
 fn record(request: &axum::http::request::Parts, body: Bytes) -> RecordedRequest {
