@@ -27,6 +27,9 @@ pub struct FetchRequest {
     pub validators: Validators,
     /// A lower body limit than the app's default, if the connector wants one.
     pub max_bytes: Option<usize>,
+    /// Extra request headers (a site's token, a descriptive User-Agent). The app refuses
+    /// hop-by-hop, Host and the headers it sets itself.
+    pub headers: Vec<(String, String)>,
 }
 
 impl FetchRequest {
@@ -36,7 +39,13 @@ impl FetchRequest {
             accept,
             validators: Validators::default(),
             max_bytes: None,
+            headers: Vec::new(),
         }
+    }
+
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> FetchRequest {
+        self.headers.push((name.to_owned(), value.into()));
+        self
     }
 
     pub fn with_validators(mut self, validators: Validators) -> FetchRequest {
