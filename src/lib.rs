@@ -12,6 +12,7 @@ pub mod fetch;
 pub mod ingest;
 pub mod model;
 pub mod normalize;
+pub mod registry;
 pub mod schedule;
 pub mod scheduler;
 pub mod social;
