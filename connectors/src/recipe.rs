@@ -39,7 +39,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::http::{self, FetchRequest};
-use crate::item::{Content, ItemKind};
+use crate::item::{Content, ItemKind, Media, RawItem};
 use crate::protocol::{feed, json as json_connector};
 use crate::{Connector, ConnectorError, ConnectorInfo, Http, ParamInfo, Poll, PollState};
 
@@ -147,6 +147,9 @@ pub struct Recipe {
     pub patterns: Vec<Regex>,
     pub resolve: Option<Resolve>,
     pub extract: Vec<Extract>,
+    /// Items without attachments get the first image of their HTML body (Letterboxd
+    /// posters, Goodreads covers).
+    pub image_from_content: bool,
 }
 
 fn leak(text: String) -> &'static str {
@@ -308,6 +311,7 @@ impl Recipe {
             "resolve",
             "extract",
             "json",
+            "image_from_content",
         ])?;
         let name = top.str("name")?;
         if !is_name(&name) {
@@ -340,6 +344,11 @@ impl Recipe {
                 })?),
             };
         let schedule = top.opt_str("schedule")?.map(leak);
+        let image_from_content = match table.get("image_from_content") {
+            None => false,
+            Some(toml::Value::Boolean(b)) => *b,
+            Some(_) => return Err(top.err("image_from_content", "must be true or false")),
+        };
 
         let headers = match table.get("headers") {
             None => Vec::new(),
@@ -561,6 +570,7 @@ impl Recipe {
             patterns,
             resolve,
             extract,
+            image_from_content,
         })
     }
 
@@ -683,15 +693,18 @@ impl Recipe {
 
     fn postprocess(&self, poll: &mut Poll) {
         for item in &mut poll.items {
+            if self.image_from_content
+                && item.media.is_empty()
+                && let Some(image) = first_image(item, poll.base_url.as_ref())
+            {
+                item.media.push(image);
+            }
             if let Some(kind) = self.item_kind {
                 item.kind = kind;
             }
             for extract in &self.extract {
                 let haystack = if extract.from_content {
-                    match &item.content {
-                        Some(Content::Html(text) | Content::Text(text)) => Some(text.as_str()),
-                        None => None,
-                    }
+                    body_text(item)
                 } else {
                     item.title.as_deref()
                 };
@@ -705,6 +718,40 @@ impl Recipe {
             }
         }
     }
+}
+
+/// The item's body (content, else summary) as it came.
+fn body_text(item: &RawItem) -> Option<&str> {
+    match item.content.as_ref().or(item.summary.as_ref()) {
+        Some(Content::Html(text) | Content::Text(text)) => Some(text.as_str()),
+        None => None,
+    }
+}
+
+/// The first `<img src>` of the item's HTML body, as an image attachment.
+fn first_image(item: &RawItem, base: Option<&Url>) -> Option<Media> {
+    static IMG: OnceLock<Option<Regex>> = OnceLock::new();
+    let img = IMG
+        .get_or_init(|| Regex::new(r#"(?i)<img\b[^>]*?\ssrc\s*=\s*["']([^"'<>]+)["']"#).ok())
+        .as_ref()?;
+    let src = img.captures(body_text(item)?)?.get(1)?.as_str();
+    let src = crate::protocol::discover::decode_entities(src);
+    let url = match base {
+        Some(base) => base.join(&src).ok()?,
+        None => Url::parse(&src).ok()?,
+    };
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    Some(Media {
+        url,
+        media_type: None,
+        width: None,
+        height: None,
+        length: None,
+        thumbnail: None,
+        alt: item.title.clone(),
+    })
 }
 
 fn anchored(pattern: &str) -> String {

@@ -7,6 +7,8 @@ mod fetch;
 mod ingest;
 mod normalize;
 mod process;
+mod recipes;
+mod sites;
 mod stored;
 mod support;
 mod tidy;
