@@ -15,6 +15,7 @@ mod tidy;
 mod web_auth;
 mod web_cache;
 mod web_settings;
+mod web_sites;
 mod web_social;
 mod web_sources;
 mod web_stream;

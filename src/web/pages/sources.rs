@@ -54,6 +54,48 @@ pub struct AddForm {
     schedule: String,
 }
 
+/// The advanced form: a JSON document described by pointers (the `json` connector).
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct AdvancedForm {
+    #[serde(default)]
+    json_url: String,
+    #[serde(default)]
+    json_items: String,
+    #[serde(default)]
+    json_id: String,
+    #[serde(default)]
+    json_title: String,
+    #[serde(default)]
+    json_link: String,
+    #[serde(default)]
+    json_date: String,
+    #[serde(default)]
+    json_content: String,
+    #[serde(default)]
+    json_image: String,
+}
+
+impl AdvancedForm {
+    fn params(&self) -> serde_json::Value {
+        let mut map = serde_json::Map::new();
+        for (key, value) in [
+            ("url", &self.json_url),
+            ("items", &self.json_items),
+            ("id", &self.json_id),
+            ("title", &self.json_title),
+            ("link", &self.json_link),
+            ("date", &self.json_date),
+            ("content", &self.json_content),
+            ("image", &self.json_image),
+        ] {
+            if !value.trim().is_empty() {
+                map.insert(key.into(), value.trim().into());
+            }
+        }
+        serde_json::Value::Object(map)
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 pub struct EditForm {
     #[serde(default)]
@@ -124,6 +166,40 @@ pub async fn sources_preview_post(
             (choose_section(&ctx, &found))
         };
         Ok(layout(&ctx, "Choose a feed", body).into_response())
+    }
+}
+
+/// Previews a source described field by field; a refusal re-renders the form with the
+/// reason.
+pub async fn sources_advanced_post(
+    State(state): State<AppState>,
+    CurrentUser(_user, ctx): CurrentUser,
+    CsrfForm(form): CsrfForm<AdvancedForm>,
+) -> Result<Response, AppError> {
+    match state.sources.preview_params("json", form.params()).await {
+        Ok(preview) => {
+            let confirm = AddForm {
+                kind: preview.kind.clone(),
+                params: preview.params.to_string(),
+                title: preview.title.clone(),
+                schedule: String::new(),
+            };
+            let body = html! {
+                (advanced_box(&ctx, &form, None, true))
+                (preview_section(&ctx, &state, &preview, &confirm, &FieldErrors::new()))
+            };
+            Ok(layout(&ctx, "Preview a source", body).into_response())
+        }
+        Err(SourcesError::Input(message)) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            layout(
+                &ctx,
+                "Add a JSON source",
+                advanced_box(&ctx, &form, Some(&message), true),
+            ),
+        )
+            .into_response()),
+        Err(err) => Err(app_error(err)),
     }
 }
 
@@ -325,6 +401,7 @@ fn sources_page(
             h1 { "Sources" }
             (notice(message, false))
             (add_box(ctx, input, error))
+            (advanced_box(ctx, &AdvancedForm::default(), None, false))
             section.source-list {
                 h2 { @if everyone { "Everyone's sources" } @else { "Your sources" } }
                 @if is_admin {
@@ -382,6 +459,35 @@ fn add_box(ctx: &PageCtx, input: &str, error: Option<&str>) -> Markup {
                 (csrf_field(ctx))
                 (field("Paste a web address, feed or handle", "input", "text", input, error,
                     Some("A blog or site (its feed is found for you), or the address of an RSS, Atom or JSON feed.")))
+                button type="submit" { "Preview" }
+            }
+        }
+    }
+}
+
+/// The advanced form: any JSON document, its items found by JSON pointers. Folded away
+/// (a `<details>`, no script) unless it is being corrected.
+fn advanced_box(ctx: &PageCtx, form: &AdvancedForm, error: Option<&str>, open: bool) -> Markup {
+    html! {
+        details.advanced-source open[open] {
+            summary { "Advanced: a JSON document" }
+            form id="advanced-source" method="post" action="/settings/sources/advanced" {
+                (csrf_field(ctx))
+                (notice(error, true))
+                (field("Address of the JSON document", "json_url", "url", &form.json_url, None,
+                    Some("http or https.")))
+                (field("Items (JSON pointer)", "json_items", "text", &form.json_items, None,
+                    Some("Where the list of items is, e.g. /data/posts. Empty: the document is the list.")))
+                (field("Id", "json_id", "text", &form.json_id, None,
+                    Some("A pointer into each item, e.g. /id.")))
+                (field("Title", "json_title", "text", &form.json_title, None, Some("e.g. /title")))
+                (field("Link", "json_link", "text", &form.json_link, None,
+                    Some("A pointer, or a template such as https://site.example/p/{/slug}.")))
+                (field("Date", "json_date", "text", &form.json_date, None,
+                    Some("RFC 3339, RFC 2822 or unix seconds, e.g. /published_at.")))
+                (field("Content", "json_content", "text", &form.json_content, None,
+                    Some("HTML; it is cleaned before it is shown.")))
+                (field("Image", "json_image", "text", &form.json_image, None, Some("An image URL, e.g. /cover.")))
                 button type="submit" { "Preview" }
             }
         }
@@ -464,13 +570,27 @@ fn preview_section(
 /// The form that adds what was previewed: hidden kind and params, title and schedule.
 fn confirm_form(ctx: &PageCtx, state: &AppState, form: &AddForm, errors: &FieldErrors) -> Markup {
     let err = |key: &str| errors.get(key).map(String::as_str);
+    // A feed or JSON source shows its address; a site connector or recipe its parameters
+    // (`github · ana`).
     let url = serde_json::from_str::<serde_json::Value>(&form.params)
         .ok()
         .and_then(|params| {
-            params
+            let url = params
                 .get("url")
                 .and_then(|u| u.as_str())
-                .map(str::to_owned)
+                .map(str::to_owned);
+            url.or_else(|| {
+                let values: Vec<String> = params
+                    .as_object()?
+                    .values()
+                    .filter_map(|v| {
+                        v.as_str()
+                            .map(str::to_owned)
+                            .or(v.as_u64().map(|n| n.to_string()))
+                    })
+                    .collect();
+                (!values.is_empty()).then(|| values.join(" · "))
+            })
         });
     let schedule_help = format!(
         "When to check for new items, as in crontab, e.g. */15 * * * *. Empty: the default ({}).",

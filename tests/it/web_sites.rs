@@ -1,0 +1,154 @@
+//! Site handles and the advanced (JSON) form in the browser's flow: paste, preview, add.
+//! Requests reach the fixture server through `support::rewrite`.
+
+use reqwest::StatusCode;
+use tributary::store::sources;
+
+use crate::support::fixture_server::{FixtureServer, Reply};
+use crate::support::web::WebApp;
+
+const GITHUB_EVENTS: &str = include_str!("fixtures/sites/github_events.json");
+
+/// The unescaped value of the first `<input name=…>` on the page.
+fn input_value(body: &str, name: &str) -> String {
+    let at = body
+        .find(&format!("name=\"{name}\""))
+        .unwrap_or_else(|| panic!("no input {name} in:\n{body}"));
+    let tag = &body[at..at + body[at..].find('>').unwrap()];
+    let value_at = tag.find("value=\"").expect("the input has a value") + "value=\"".len();
+    let raw = &tag[value_at..value_at + tag[value_at..].find('"').unwrap()];
+    raw.replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+#[tokio::test]
+async fn pasting_a_github_profile_previews_and_adds_the_github_connector() {
+    let server = FixtureServer::start().await;
+    server.set(
+        "/api.github.com/users/ana/events/public",
+        Reply::ok(GITHUB_EVENTS).content_type("application/json"),
+    );
+    let app = WebApp::start_for_sites(&server.origin()).await;
+    app.create_user("ana", false);
+    let client = app.logged_in("ana").await;
+    let page = client
+        .post_form(
+            "/settings/sources",
+            "/settings/sources/preview",
+            &[("input", "https://github.com/ana")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body
+            .contains("Pushed 2 commits to ana/tributary (main)"),
+        "{}",
+        page.body
+    );
+    assert_eq!(input_value(&page.body, "kind"), "github");
+    let params = input_value(&page.body, "params");
+    let added = client
+        .post_form(
+            "/settings/sources",
+            "/settings/sources",
+            &[
+                ("kind", "github"),
+                ("params", &params),
+                ("title", ""),
+                ("schedule", ""),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    let stored = app
+        .store
+        .read_blocking(|conn| sources::list(conn, None))
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].kind, "github");
+    assert_eq!(stored[0].params, serde_json::json!({ "user": "ana" }));
+}
+
+#[tokio::test]
+async fn the_advanced_form_previews_a_json_document_and_explains_bad_fields() {
+    let server = FixtureServer::start().await;
+    server.set(
+        "/api.example/v1/posts",
+        Reply::ok(
+            r#"{"posts": [
+                {"slug": "hello", "name": "Hello from JSON", "at": "2026-11-30T10:00:00Z"},
+                {"slug": "older", "name": "An older post", "at": "2026-11-01T10:00:00Z"}
+            ]}"#,
+        )
+        .content_type("application/json"),
+    );
+    let app = WebApp::start_for_sites(&server.origin()).await;
+    app.create_user("ana", false);
+    let client = app.logged_in("ana").await;
+
+    let sources_page = client.get("/settings/sources").await;
+    assert!(
+        sources_page
+            .body
+            .contains("action=\"/settings/sources/advanced\"")
+    );
+
+    let fields = [
+        ("json_url", "https://api.example/v1/posts"),
+        ("json_items", "/posts"),
+        ("json_id", "/slug"),
+        ("json_title", "/name"),
+        ("json_link", "https://site.example/p/{/slug}"),
+        ("json_date", "/at"),
+    ];
+    let page = client
+        .post_form("/settings/sources", "/settings/sources/advanced", &fields)
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Hello from JSON"), "{}", page.body);
+    assert!(page.body.contains("An older post"));
+    assert_eq!(input_value(&page.body, "kind"), "json");
+    let params: serde_json::Value =
+        serde_json::from_str(&input_value(&page.body, "params")).unwrap();
+    assert_eq!(params["items"], "/posts");
+    assert_eq!(params["link"], "https://site.example/p/{/slug}");
+    // The form is kept, filled in, for corrections.
+    assert_eq!(input_value(&page.body, "json_title"), "/name");
+
+    let added = client
+        .post_form(
+            "/settings/sources",
+            "/settings/sources",
+            &[
+                ("kind", "json"),
+                ("params", &params.to_string()),
+                ("title", "My JSON"),
+                ("schedule", ""),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+
+    // A field that is not a pointer comes back with the reason, the form still filled.
+    let bad = client
+        .post_form(
+            "/settings/sources",
+            "/settings/sources/advanced",
+            &[
+                ("json_url", "https://api.example/v1/posts"),
+                ("json_items", "posts"),
+                ("json_id", "/slug"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("JSON pointer"), "{}", bad.body);
+    assert_eq!(input_value(&bad.body, "json_items"), "posts");
+    // Without a CSRF token nothing is fetched.
+    server.clear_requests();
+    let refused = client.post_raw("/settings/sources/advanced", &fields).await;
+    assert_ne!(refused.status, StatusCode::OK);
+    assert_eq!(server.total_hits(), 0);
+}
