@@ -561,3 +561,43 @@ fn tributary_connectors_lists_operator_recipes_and_reports_broken_ones() {
     assert!(stderr.contains("bad.toml"), "{stderr}");
     assert!(stderr.contains("key `title`"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn source_test_previews_a_json_source_given_field_by_field() {
+    let server = FixtureServer::start().await;
+    server.set(
+        "/posts.json",
+        Reply::ok(r#"{"posts": [{"id": 1, "t": "From the CLI", "at": "2026-11-30T10:00:00Z"}]}"#)
+            .content_type("application/json"),
+    );
+    let url = server.url("/posts.json");
+    let origin = server.origin();
+    let out = tokio::task::spawn_blocking(move || {
+        let dir = tempfile::tempdir().unwrap();
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tributary"));
+        for (key, _) in std::env::vars() {
+            if key.starts_with("TRIBUTARY_") || key == "RUST_LOG" {
+                command.env_remove(key);
+            }
+        }
+        command
+            .current_dir(dir.path())
+            .env("TRIBUTARY_FETCH_ALLOWED_PRIVATE_ORIGINS", origin)
+            .args(["source", "test", "--json", "--kind", "json", &url])
+            .args(["--param", "items=/posts", "--param", "id=/id"])
+            .args(["--param", "title=/t", "--param", "date=/at"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(line["title"], "From the CLI");
+    assert_eq!(line["published"], "2026-11-30T10:00:00+00:00");
+}

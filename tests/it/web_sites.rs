@@ -96,12 +96,12 @@ async fn the_advanced_form_previews_a_json_document_and_explains_bad_fields() {
     );
 
     let fields = [
-        ("json_url", "https://api.example/v1/posts"),
-        ("json_items", "/posts"),
-        ("json_id", "/slug"),
-        ("json_title", "/name"),
-        ("json_link", "https://site.example/p/{/slug}"),
-        ("json_date", "/at"),
+        ("adv_url", "https://api.example/v1/posts"),
+        ("adv_items", "/posts"),
+        ("adv_id", "/slug"),
+        ("adv_title", "/name"),
+        ("adv_link", "https://site.example/p/{/slug}"),
+        ("adv_date", "/at"),
     ];
     let page = client
         .post_form("/settings/sources", "/settings/sources/advanced", &fields)
@@ -115,7 +115,7 @@ async fn the_advanced_form_previews_a_json_document_and_explains_bad_fields() {
     assert_eq!(params["items"], "/posts");
     assert_eq!(params["link"], "https://site.example/p/{/slug}");
     // The form is kept, filled in, for corrections.
-    assert_eq!(input_value(&page.body, "json_title"), "/name");
+    assert_eq!(input_value(&page.body, "adv_title"), "/name");
 
     let added = client
         .post_form(
@@ -137,18 +137,69 @@ async fn the_advanced_form_previews_a_json_document_and_explains_bad_fields() {
             "/settings/sources",
             "/settings/sources/advanced",
             &[
-                ("json_url", "https://api.example/v1/posts"),
-                ("json_items", "posts"),
-                ("json_id", "/slug"),
+                ("adv_url", "https://api.example/v1/posts"),
+                ("adv_items", "posts"),
+                ("adv_id", "/slug"),
             ],
         )
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.body.contains("JSON pointer"), "{}", bad.body);
-    assert_eq!(input_value(&bad.body, "json_items"), "posts");
+    assert_eq!(input_value(&bad.body, "adv_items"), "posts");
     // Without a CSRF token nothing is fetched.
     server.clear_requests();
     let refused = client.post_raw("/settings/sources/advanced", &fields).await;
     assert_ne!(refused.status, StatusCode::OK);
     assert_eq!(server.total_hits(), 0);
+}
+
+#[tokio::test]
+async fn the_advanced_form_reads_a_web_page_with_css_selectors() {
+    let server = FixtureServer::start().await;
+    server.set(
+        "/news.example/",
+        Reply::ok(
+            r#"<html><body><ul>
+              <li class="story"><a class="t" href="/s/1">Town hall reopens</a><time datetime="2026-11-30T08:00:00Z">today</time></li>
+              <li class="story"><a class="t" href="/s/2">Market moves <script>alert(1)</script></a></li>
+            </ul></body></html>"#,
+        )
+        .content_type("text/html; charset=utf-8"),
+    );
+    let app = WebApp::start_for_sites(&server.origin()).await;
+    app.create_user("ana", false);
+    let client = app.logged_in("ana").await;
+    let page = client
+        .post_form(
+            "/settings/sources",
+            "/settings/sources/advanced",
+            &[
+                ("adv_connector", "html"),
+                ("adv_url", "https://news.example/"),
+                ("adv_items", "li.story"),
+                ("adv_title", "a.t"),
+                ("adv_link", "a.t"),
+                ("adv_date", "time"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Town hall reopens"), "{}", page.body);
+    assert!(!page.body.contains("<script>alert(1)"));
+    assert_eq!(input_value(&page.body, "kind"), "html");
+
+    let bad = client
+        .post_form(
+            "/settings/sources",
+            "/settings/sources/advanced",
+            &[
+                ("adv_connector", "html"),
+                ("adv_url", "https://news.example/"),
+                ("adv_items", "li[["),
+                ("adv_title", "a"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("not a CSS selector"), "{}", bad.body);
 }

@@ -2,4 +2,5 @@
 
 pub mod discover;
 pub mod feed;
+pub mod html;
 pub mod json;

@@ -34,7 +34,8 @@ pub struct SiteSettings {
     pub github_token: Option<String>,
 }
 
-/// Registers the site connectors, the built-in recipes and the generic `json` connector
+/// Registers the site connectors, the built-in recipes and the generic `json` and `html`
+/// connectors
 /// before `feed`. Called again with the app's settings, it replaces them in place.
 pub fn register_all(registry: &mut Registry, settings: &SiteSettings) {
     registry.register_before_feed(Arc::new(github::GitHubConnector::with_token(
@@ -50,6 +51,7 @@ pub fn register_all(registry: &mut Registry, settings: &SiteSettings) {
         )));
     }
     registry.register_before_feed(Arc::new(crate::protocol::json::JsonConnector));
+    registry.register_before_feed(Arc::new(crate::protocol::html::HtmlConnector));
 }
 
 /// Parses what a person pasted as a URL: with or without `http(s)://`, never with

@@ -54,39 +54,52 @@ pub struct AddForm {
     schedule: String,
 }
 
-/// The advanced form: a JSON document described by pointers (the `json` connector).
+/// The advanced form: a JSON document described by pointers (the `json` connector), or a
+/// web page described by CSS selectors (the `html` connector).
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct AdvancedForm {
+    /// `json` or `html`.
     #[serde(default)]
-    json_url: String,
+    adv_connector: String,
     #[serde(default)]
-    json_items: String,
+    adv_url: String,
     #[serde(default)]
-    json_id: String,
+    adv_items: String,
     #[serde(default)]
-    json_title: String,
+    adv_id: String,
     #[serde(default)]
-    json_link: String,
+    adv_title: String,
     #[serde(default)]
-    json_date: String,
+    adv_link: String,
     #[serde(default)]
-    json_content: String,
+    adv_date: String,
     #[serde(default)]
-    json_image: String,
+    adv_content: String,
+    #[serde(default)]
+    adv_image: String,
 }
 
 impl AdvancedForm {
+    /// The connector the form names; anything else reads as `json`.
+    fn kind(&self) -> &'static str {
+        if self.adv_connector == "html" {
+            "html"
+        } else {
+            "json"
+        }
+    }
+
     fn params(&self) -> serde_json::Value {
         let mut map = serde_json::Map::new();
         for (key, value) in [
-            ("url", &self.json_url),
-            ("items", &self.json_items),
-            ("id", &self.json_id),
-            ("title", &self.json_title),
-            ("link", &self.json_link),
-            ("date", &self.json_date),
-            ("content", &self.json_content),
-            ("image", &self.json_image),
+            ("url", &self.adv_url),
+            ("items", &self.adv_items),
+            ("id", &self.adv_id),
+            ("title", &self.adv_title),
+            ("link", &self.adv_link),
+            ("date", &self.adv_date),
+            ("content", &self.adv_content),
+            ("image", &self.adv_image),
         ] {
             if !value.trim().is_empty() {
                 map.insert(key.into(), value.trim().into());
@@ -176,7 +189,11 @@ pub async fn sources_advanced_post(
     CurrentUser(_user, ctx): CurrentUser,
     CsrfForm(form): CsrfForm<AdvancedForm>,
 ) -> Result<Response, AppError> {
-    match state.sources.preview_params("json", form.params()).await {
+    match state
+        .sources
+        .preview_params(form.kind(), form.params())
+        .await
+    {
         Ok(preview) => {
             let confirm = AddForm {
                 kind: preview.kind.clone(),
@@ -194,7 +211,7 @@ pub async fn sources_advanced_post(
             StatusCode::UNPROCESSABLE_ENTITY,
             layout(
                 &ctx,
-                "Add a JSON source",
+                "Add a source field by field",
                 advanced_box(&ctx, &form, Some(&message), true),
             ),
         )
@@ -465,29 +482,41 @@ fn add_box(ctx: &PageCtx, input: &str, error: Option<&str>) -> Markup {
     }
 }
 
-/// The advanced form: any JSON document, its items found by JSON pointers. Folded away
-/// (a `<details>`, no script) unless it is being corrected.
+/// The advanced form: any JSON document (items found by JSON pointers) or web page (by
+/// CSS selectors). Folded away (a `<details>`, no script) unless it is being corrected.
 fn advanced_box(ctx: &PageCtx, form: &AdvancedForm, error: Option<&str>, open: bool) -> Markup {
+    let is_html = form.kind() == "html";
     html! {
         details.advanced-source open[open] {
-            summary { "Advanced: a JSON document" }
+            summary { "Advanced: a JSON document or a web page, field by field" }
             form id="advanced-source" method="post" action="/settings/sources/advanced" {
                 (csrf_field(ctx))
                 (notice(error, true))
-                (field("Address of the JSON document", "json_url", "url", &form.json_url, None,
+                fieldset {
+                    legend { "Read it as" }
+                    div.choice {
+                        input type="radio" name="adv_connector" id="adv-json" value="json" checked[!is_html];
+                        label for="adv-json" { "JSON: fields are JSON pointers such as /title" }
+                    }
+                    div.choice {
+                        input type="radio" name="adv_connector" id="adv-html" value="html" checked[is_html];
+                        label for="adv-html" { "Web page: fields are CSS selectors such as h2 a" }
+                    }
+                }
+                (field("Address", "adv_url", "url", &form.adv_url, None,
                     Some("http or https.")))
-                (field("Items (JSON pointer)", "json_items", "text", &form.json_items, None,
-                    Some("Where the list of items is, e.g. /data/posts. Empty: the document is the list.")))
-                (field("Id", "json_id", "text", &form.json_id, None,
-                    Some("A pointer into each item, e.g. /id.")))
-                (field("Title", "json_title", "text", &form.json_title, None, Some("e.g. /title")))
-                (field("Link", "json_link", "text", &form.json_link, None,
-                    Some("A pointer, or a template such as https://site.example/p/{/slug}.")))
-                (field("Date", "json_date", "text", &form.json_date, None,
-                    Some("RFC 3339, RFC 2822 or unix seconds, e.g. /published_at.")))
-                (field("Content", "json_content", "text", &form.json_content, None,
+                (field("Items", "adv_items", "text", &form.adv_items, None,
+                    Some("JSON: where the list is, e.g. /data/posts (empty: the document is the list). Page: the selector of each item, e.g. article.post.")))
+                (field("Id", "adv_id", "text", &form.adv_id, None,
+                    Some("Inside each item, e.g. /id. Empty: the link.")))
+                (field("Title", "adv_title", "text", &form.adv_title, None, Some("e.g. /title or h2")))
+                (field("Link", "adv_link", "text", &form.adv_link, None,
+                    Some("JSON: a pointer or a template such as https://site.example/p/{/slug}. Page: a selector; its href is read.")))
+                (field("Date", "adv_date", "text", &form.adv_date, None,
+                    Some("RFC 3339, RFC 2822 or unix seconds, e.g. /published_at or time.")))
+                (field("Content", "adv_content", "text", &form.adv_content, None,
                     Some("HTML; it is cleaned before it is shown.")))
-                (field("Image", "json_image", "text", &form.json_image, None, Some("An image URL, e.g. /cover.")))
+                (field("Image", "adv_image", "text", &form.adv_image, None, Some("An image URL, e.g. /cover or img.")))
                 button type="submit" { "Preview" }
             }
         }
