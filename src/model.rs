@@ -115,6 +115,9 @@ pub struct Item {
     pub kind: ItemKind,
     pub media: Vec<Media>,
     pub tags: Vec<String>,
+    /// Small site facts (points, comments, rating, who a share came from); untrusted
+    /// values, escaped by the views.
+    pub extra: serde_json::Map<String, serde_json::Value>,
     pub published_at: DateTime<Utc>,
     pub updated_at: Option<DateTime<Utc>>,
     pub fetched_at: DateTime<Utc>,

@@ -248,6 +248,7 @@ mod tests {
                 kind: ItemKind::Note,
                 media: Vec::new(),
                 tags: vec!["x<y".into(), String::new()],
+                extra: serde_json::Map::new(),
                 published_at: Utc::now(),
                 updated_at: None,
                 fetched_at: Utc::now(),

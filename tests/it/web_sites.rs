@@ -203,3 +203,67 @@ async fn the_advanced_form_reads_a_web_page_with_css_selectors() {
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.body.contains("not a CSS selector"), "{}", bad.body);
 }
+
+#[tokio::test]
+async fn cards_show_points_comments_and_who_a_share_came_from() {
+    let server = FixtureServer::start().await;
+    server.set(
+        "/hn.algolia.com/api/v1/search_by_date",
+        Reply::ok(include_str!("fixtures/sites/hn_search.json")).content_type("application/json"),
+    );
+    server.set(
+        "/public.api.bsky.app/xrpc/app.bsky.feed.getAuthorFeed",
+        Reply::ok(include_str!("fixtures/sites/bsky_feed.json")).content_type("application/json"),
+    );
+    let app = WebApp::start_for_sites(&server.origin()).await;
+    let user = app.create_user("ana", false);
+    let ingest = tributary::ingest::Ingest::new(
+        app.store.clone(),
+        std::sync::Arc::new(crate::support::rewrite::Rewrite::new(&server.origin())),
+        std::sync::Arc::new(connectors::Registry::default()),
+        tributary::config::SchedulerConfig::default(),
+    );
+    for (kind, params) in [
+        ("hackernews", serde_json::json!({ "user": "ana" })),
+        (
+            "bluesky",
+            serde_json::json!({ "actor": "did:plc:ana4abc7defgh2ijklmn3opq" }),
+        ),
+    ] {
+        let id = app
+            .store
+            .write_blocking(|tx| {
+                sources::insert(
+                    tx,
+                    &sources::NewSource {
+                        user_id: user,
+                        kind,
+                        params: &params,
+                        title: "",
+                        schedule: "",
+                    },
+                    chrono::Utc::now(),
+                )
+            })
+            .unwrap();
+        let report = ingest.poll_source(id).await.unwrap();
+        assert!(report.error.is_none(), "{kind}: {:?}", report.error);
+    }
+    let page = app.client().get("/ana").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("312 points"), "{}", page.body);
+    assert!(
+        page.body.contains(
+            "<a href=\"https://news.ycombinator.com/item?id=42000001\" rel=\"nofollow\">87 comments</a>"
+        ),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains(
+            "shared from <a href=\"https://bsky.app/profile/bob.example.com\" rel=\"nofollow\">Bob</a>"
+        ),
+        "{}",
+        page.body
+    );
+}
