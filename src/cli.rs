@@ -170,6 +170,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Export(command) => export(config, command).await,
             Command::Import(command) => import(config, command).await,
             Command::CheckConfig => {
+                let built = crate::registry::build(&config.connectors)?;
+                for problem in &built.problems {
+                    eprintln!("warning: {problem}; the other recipes are loaded");
+                }
                 println!("configuration is valid; effective values:\n");
                 print!("{}", config.printable());
                 Ok(())

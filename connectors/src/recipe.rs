@@ -19,7 +19,7 @@
 //! pattern = '^UC[A-Za-z0-9_-]{22}$'
 //! ```
 //!
-//! Patterns are matched against the pasted text with its scheme, a leading `www.` or `m.`,
+//! Patterns (anchored at both ends) are matched against the pasted text with its scheme, a leading `www.` or `m.`,
 //! and the fragment removed and the host lower-cased (`youtube.com/@ana?x=1`); their named
 //! captures become parameters. Every parameter value must match the parameter's own
 //! `pattern` before it is put, percent-encoded, into the URL template.
@@ -447,7 +447,9 @@ impl Recipe {
                     let Some(source) = item.as_str() else {
                         return Err(top.err(&key, "must be a string (a regex)"));
                     };
-                    let regex = top.regex(&key, source)?;
+                    // Anchored whatever the author wrote: a pattern matches the whole
+                    // input, never a URL that merely contains a known one.
+                    let regex = top.regex(&key, &anchored(source))?;
                     for capture in regex.capture_names().flatten() {
                         if !params.iter().any(|p| p.name == capture) {
                             return Err(top.err(
@@ -945,6 +947,11 @@ pattern = '^[a-z-]+$'
             "https://example.org/ana/feed?shelf=read"
         );
         assert!(recipe.recognize("example.org/~admin").is_none());
+        assert!(
+            recipe
+                .recognize("evil.example/?u=example.org/~ana")
+                .is_none()
+        );
         assert!(recipe.recognize("example.org/~Ana").is_none());
         assert!(
             recipe

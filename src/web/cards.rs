@@ -369,7 +369,11 @@ const MAX_FACT_CHARS: usize = 80;
 
 fn truncate_fact(text: &str, max_chars: usize) -> String {
     let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    crate::normalize::truncate_chars(&line, max_chars)
+    if line.chars().count() <= max_chars {
+        return line;
+    }
+    let cut: String = line.chars().take(max_chars.saturating_sub(1)).collect();
+    format!("{cut}…")
 }
 
 fn thumbnails(item: &Item) -> Markup {
