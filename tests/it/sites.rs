@@ -663,3 +663,52 @@ async fn hostile_api_answers_fail_cleanly() {
             .await;
     }
 }
+
+#[tokio::test]
+async fn github_and_stack_exchange_page_back_by_page_number() {
+    let server = FixtureServer::start().await;
+    let http = Rewrite::new(&server.origin());
+    let params = json!({ "user": "ana" });
+    server.set(
+        GITHUB_EVENTS_PATH,
+        json_reply(GITHUB_EVENTS).header(
+            "link",
+            "<https://api.github.com/user/1/events/public?per_page=100&page=2>; rel=\"next\", <https://api.github.com/user/1/events/public?per_page=100&page=3>; rel=\"last\"",
+        ),
+    );
+    let first = GitHubConnector::default()
+        .poll(&http, &params, &PollState::default())
+        .await
+        .unwrap();
+    assert_eq!(first.next_page, Some(json!({ "page": 2 })));
+    server.set(GITHUB_EVENTS_PATH, json_reply("[]"));
+    let older = GitHubConnector::default()
+        .poll_page(&http, &params, &json!({ "page": 2 }))
+        .await
+        .unwrap();
+    assert!(older.items.is_empty());
+    assert!(older.next_page.is_none(), "no Link rel=next, no next page");
+    let query = server.requests(GITHUB_EVENTS_PATH)[1]
+        .query
+        .clone()
+        .unwrap();
+    assert!(query.contains("page=2"), "{query}");
+    // GitHub keeps 300 events at most: there is no page 4 to ask for.
+    assert!(
+        GitHubConnector::default()
+            .poll_page(&http, &params, &json!({ "page": 4 }))
+            .await
+            .is_err()
+    );
+
+    server.set(SE_PATH, json_reply(SE_TIMELINE));
+    let se_params = json!({ "user_id": 123, "site": "stackoverflow" });
+    let page2 = StackExchangeConnector
+        .poll_page(&http, &se_params, &json!({ "page": 2 }))
+        .await
+        .unwrap();
+    assert_eq!(page2.items.len(), 2);
+    assert_eq!(page2.next_page, Some(json!({ "page": 3 })));
+    let query = server.requests(SE_PATH)[0].query.clone().unwrap();
+    assert!(query.contains("page=2"), "{query}");
+}

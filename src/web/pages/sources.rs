@@ -475,7 +475,7 @@ fn add_box(ctx: &PageCtx, input: &str, error: Option<&str>) -> Markup {
             form id="add-source" method="post" action="/settings/sources/preview" {
                 (csrf_field(ctx))
                 (field("Paste a web address, feed or handle", "input", "text", input, error,
-                    Some("A blog or site (its feed is found for you), or the address of an RSS, Atom or JSON feed.")))
+                    Some("A blog or site (its feed is found for you), a feed address, or a profile or handle such as github.com/ana, @ana.bsky.social or youtube.com/@ana.")))
                 button type="submit" { "Preview" }
             }
         }
