@@ -34,11 +34,45 @@ pub fn build(config: &ConnectorsConfig) -> Result<Built, RecipesDirError> {
     let settings = SiteSettings {
         github_token: Some(config.github_token.trim().to_owned()).filter(|t| !t.is_empty()),
     };
-    let (recipes, problems) = if config.recipes_dir.trim().is_empty() {
+    let (mut recipes, mut problems) = if config.recipes_dir.trim().is_empty() {
         (Vec::new(), Vec::new())
     } else {
         read_recipes(Path::new(config.recipes_dir.trim()))?
     };
+    // An operator recipe may replace a built-in recipe, never a connector written in code
+    // (`feed`, `github`…): sources of that kind would silently change meaning.
+    let builtin = Registry::default();
+    let embedded: Vec<&str> = connectors::recipe::embedded()
+        .iter()
+        .map(|recipe| recipe.name)
+        .collect();
+    recipes.retain(|(recipe, path)| {
+        let taken = builtin.get(recipe.name).is_some() && !embedded.contains(&recipe.name);
+        if taken {
+            problems.push(RecipeError {
+                file: path.display().to_string(),
+                key: "name".into(),
+                message: format!(
+                    "`{}` is a built-in connector's name; choose another",
+                    recipe.name
+                ),
+            });
+        }
+        !taken
+    });
+    // Two operator files with the same name: the first (in file-name order) wins.
+    let mut seen = std::collections::BTreeSet::new();
+    recipes.retain(|(recipe, path)| {
+        let first = seen.insert(recipe.name);
+        if !first {
+            problems.push(RecipeError {
+                file: path.display().to_string(),
+                key: "name".into(),
+                message: format!("another file already defines `{}`", recipe.name),
+            });
+        }
+        first
+    });
     let operator_recipes = recipes
         .iter()
         .map(|(recipe, path)| (recipe.name.to_owned(), path.clone()))

@@ -466,15 +466,37 @@ fn operator_recipes_load_beside_built_ins_and_a_malformed_one_is_reported() {
     )
     .unwrap();
     std::fs::write(dir.path().join("notes.txt"), "not a recipe").unwrap();
+    // A built-in recipe may be replaced; a connector written in code may not.
+    std::fs::write(
+        dir.path().join("medium.toml"),
+        OPERATOR_RECIPE
+            .replace("name = \"zine\"", "name = \"medium\"")
+            .replace("title = \"Zine\"", "title = \"My Medium\"")
+            .replace("zine\\.example", "medium\\.example"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("github.toml"),
+        OPERATOR_RECIPE.replace("name = \"zine\"", "name = \"github\""),
+    )
+    .unwrap();
     let built = tributary::registry::build(&ConnectorsConfig {
         recipes_dir: dir.path().display().to_string(),
         github_token: String::new(),
     })
     .unwrap();
-    assert_eq!(built.problems.len(), 1, "{:?}", built.problems);
+    assert_eq!(built.problems.len(), 2, "{:?}", built.problems);
     let problem = &built.problems[0];
     assert!(problem.file.ends_with("broken.toml"), "{problem}");
     assert_eq!(problem.key, "patterns[0]");
+    let taken = &built.problems[1];
+    assert!(taken.file.ends_with("github.toml"), "{taken}");
+    assert_eq!(taken.key, "name");
+    assert_eq!(built.registry.get("github").unwrap().info().title, "GitHub");
+    assert_eq!(
+        built.registry.get("medium").unwrap().info().title,
+        "My Medium"
+    );
     assert!(built.registry.get("broken").is_none());
     let (connector, params) = built
         .registry
