@@ -114,10 +114,11 @@ pub enum SourceCommand {
         /// Use this connector instead of recognizing the input.
         #[arg(long)]
         kind: Option<String>,
-        /// A connector parameter beside the recognized ones (repeatable), such as
-        /// `include_replies=true`; see `tributary connectors`.
-        #[arg(long = "param", value_name = "KEY=VALUE")]
-        params: Vec<String>,
+        /// A connector parameter, KEY=VALUE (repeatable), beside or instead of what the
+        /// input gives: `include_replies=true`, or for the json connector (with --kind)
+        /// `--param items=/posts --param title=/title`.
+        #[arg(long, value_name = "KEY=VALUE", value_parser = param_pair)]
+        param: Vec<(String, String)>,
     },
     /// List sources, of one user or of everyone.
     List { user: Option<String> },
@@ -129,6 +130,12 @@ pub enum SourceCommand {
         /// One JSON object per item instead of a table.
         #[arg(long)]
         json: bool,
+        /// Use this connector instead of recognizing the input.
+        #[arg(long)]
+        kind: Option<String>,
+        /// A connector parameter, KEY=VALUE (repeatable; with --kind).
+        #[arg(long, value_name = "KEY=VALUE", value_parser = param_pair)]
+        param: Vec<(String, String)>,
     },
 }
 
@@ -160,18 +167,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::User(command) => user(config, command).await,
             Command::Source(command) => source(config, command).await,
             Command::Poll { source } => poll(config, source.map(SourceId)).await,
-            Command::Connectors => {
-                connectors_list();
-                Ok(())
-            }
+            Command::Connectors => connectors_list(&config),
             Command::Export(command) => export(config, command).await,
             Command::Import(command) => import(config, command).await,
             Command::CheckConfig => {
+                let built = crate::registry::build(&config.connectors)?;
+                for problem in &built.problems {
+                    eprintln!("warning: {problem}; the other recipes are loaded");
+                }
                 println!("configuration is valid; effective values:\n");
-                print!(
-                    "{}",
-                    toml::to_string(&config).context("cannot print the config")?
-                );
+                print!("{}", config.printable());
                 Ok(())
             }
         }
@@ -200,9 +205,15 @@ fn build_ingest(config: &Config, store: Store) -> anyhow::Result<Ingest> {
     Ok(Ingest::new(
         store,
         Arc::new(http),
-        Arc::new(Registry::default()),
+        Arc::new(build_registry(config)?),
         config.scheduler.clone(),
     ))
+}
+
+/// The connectors for this config: built-ins, the GitHub token, the operator's recipes
+/// (each refused one is logged with its file and key).
+fn build_registry(config: &Config) -> anyhow::Result<Registry> {
+    Ok(crate::registry::build_logged(&config.connectors)?.registry)
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
@@ -212,7 +223,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let store = open_store(&config)?;
     let client = http_client(&config)?;
     let http: Arc<dyn connectors::Http> = Arc::new(client.clone());
-    let registry = Arc::new(Registry::default());
+    let registry = Arc::new(build_registry(&config)?);
     let ingest = Ingest::new(
         store.clone(),
         http.clone(),
@@ -363,10 +374,10 @@ async fn source(config: Config, command: SourceCommand) -> anyhow::Result<()> {
             input,
             schedule,
             kind,
-            params: extra_params,
+            param,
         } => {
             let store = open_store(&config)?;
-            let registry = Registry::default();
+            let registry = build_registry(&config)?;
             let owner = {
                 let lookup = user.clone();
                 store
@@ -377,8 +388,7 @@ async fn source(config: Config, command: SourceCommand) -> anyhow::Result<()> {
                         other => other.into(),
                     })?
             };
-            let (kind, params) = recognize(&registry, &input, kind.as_deref())?;
-            let params = with_params(&registry, &kind, params, &extra_params)?;
+            let (kind, params) = recognize(&registry, &input, kind.as_deref(), &param)?;
             let schedule = match schedule {
                 Some(text) => schedule::parse_schedule(&text)
                     .map_err(|message| anyhow!("--schedule: {message}"))?,
@@ -409,7 +419,8 @@ async fn source(config: Config, command: SourceCommand) -> anyhow::Result<()> {
                     .get("url")
                     .or_else(|| params.get("account"))
                     .and_then(|u| u.as_str())
-                    .unwrap_or(""),
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| params.to_string()),
                 owner.name
             );
         }
@@ -468,66 +479,86 @@ async fn source(config: Config, command: SourceCommand) -> anyhow::Result<()> {
                 })?;
             println!("removed source {id}; its items are hidden, comments and likes are kept");
         }
-        SourceCommand::Test { input, json } => source_test(&config, &input, json).await?,
+        SourceCommand::Test {
+            input,
+            json,
+            kind,
+            param,
+        } => source_test(&config, &input, json, kind.as_deref(), &param).await?,
     }
     Ok(())
+}
+
+/// `KEY=VALUE` of `--param`.
+fn param_pair(text: &str) -> Result<(String, String), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not KEY=VALUE"))?;
+    let key = key.trim();
+    if key.is_empty() {
+        return Err(format!("`{text}` has no key"));
+    }
+    Ok((key.to_owned(), value.to_owned()))
 }
 
 fn recognize(
     registry: &Registry,
     input: &str,
     kind: Option<&str>,
+    extra: &[(String, String)],
 ) -> anyhow::Result<(String, serde_json::Value)> {
     let (connector, params) = match kind {
         Some(kind) => {
             let connector = registry
                 .get(kind)
                 .ok_or_else(|| anyhow!("no connector named `{kind}`; see `tributary connectors`"))?;
-            let params = connector.recognize(input).ok_or_else(|| {
-                anyhow!("the {kind} connector does not understand `{input}`")
-            })?;
+            let params = match connector.recognize(input) {
+                Some(params) => params,
+                // With --param, the input is the connector's URL (the generic json
+                // connector recognizes nothing by itself).
+                None if !extra.is_empty() => serde_json::json!({ "url": input }),
+                None => bail!(
+                    "the {kind} connector does not understand `{input}`; give its parameters with --param KEY=VALUE"
+                ),
+            };
             (connector, params)
         }
         None => registry.recognize(input).ok_or_else(|| {
             anyhow!("no connector recognizes `{input}`; give a feed URL such as https://blog.example/feed.xml")
         })?,
     };
+    let mut params = params;
+    if !extra.is_empty() {
+        let Some(map) = params.as_object_mut() else {
+            bail!(
+                "the {} connector's parameters are not an object",
+                connector.kind()
+            );
+        };
+        for (key, value) in extra {
+            // `true` and `false` are switches (`include_replies=true`); the rest is text.
+            let value = match value.as_str() {
+                "true" => serde_json::Value::Bool(true),
+                "false" => serde_json::Value::Bool(false),
+                _ => serde_json::Value::String(value.clone()),
+            };
+            map.insert(key.clone(), value);
+        }
+    }
     let params = connector.validate(&params)?;
     Ok((connector.kind().to_owned(), params))
 }
 
-/// Adds `KEY=VALUE` parameters (a value that is JSON, such as `true`, stays JSON) and
-/// validates the result again.
-fn with_params(
-    registry: &Registry,
-    kind: &str,
-    mut params: serde_json::Value,
-    extra: &[String],
-) -> anyhow::Result<serde_json::Value> {
-    if extra.is_empty() {
-        return Ok(params);
-    }
-    let Some(map) = params.as_object_mut() else {
-        bail!("the {kind} connector's parameters are not an object");
-    };
-    for pair in extra {
-        let (key, value) = pair
-            .split_once('=')
-            .ok_or_else(|| anyhow!("--param `{pair}`: write KEY=VALUE"))?;
-        let value = serde_json::from_str(value)
-            .unwrap_or_else(|_| serde_json::Value::String(value.to_owned()));
-        map.insert(key.trim().to_owned(), value);
-    }
-    let connector = registry
-        .get(kind)
-        .ok_or_else(|| anyhow!("no connector named `{kind}`"))?;
-    Ok(connector.validate(&params)?)
-}
-
-async fn source_test(config: &Config, input: &str, json: bool) -> anyhow::Result<()> {
+async fn source_test(
+    config: &Config,
+    input: &str,
+    json: bool,
+    kind: Option<&str>,
+    extra: &[(String, String)],
+) -> anyhow::Result<()> {
     let fetched_at = Utc::now();
     let path = Path::new(input);
-    let (raw_items, base_url, warnings) = if path.is_file() {
+    let (raw_items, base_url, warnings) = if kind.is_none() && path.is_file() {
         let bytes =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         let absolute = std::fs::canonicalize(path)?;
@@ -536,8 +567,8 @@ async fn source_test(config: &Config, input: &str, json: bool) -> anyhow::Result
         let parsed = connectors::protocol::feed::parse(&bytes, &base)?;
         (parsed.items, None, parsed.warnings)
     } else {
-        let registry = Registry::default();
-        let (kind, params) = recognize(&registry, input, None)?;
+        let registry = build_registry(config)?;
+        let (kind, params) = recognize(&registry, input, kind, extra)?;
         let connector = registry
             .get(&kind)
             .expect("recognize returned a registered kind");
@@ -757,7 +788,7 @@ async fn import(config: Config, command: ImportCommand) -> anyhow::Result<()> {
     let store = open_store(&config)?;
     let owner = find_user(&store, &user).await?;
     let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-    let registry = Registry::default();
+    let registry = build_registry(&config)?;
     let report =
         web::pages::import::run_import(&store, &registry, &config.fetch, owner.id, &bytes).await?;
     for message in &report.messages {
@@ -781,27 +812,52 @@ async fn import(config: Config, command: ImportCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn connectors_list() {
-    let registry = Registry::default();
-    for connector in registry.iter() {
+fn connectors_list(config: &Config) -> anyhow::Result<()> {
+    let built = crate::registry::build(&config.connectors)?;
+    let builtin_recipes: Vec<&str> = connectors::recipe::embedded()
+        .iter()
+        .map(|recipe| recipe.name)
+        .collect();
+    let mut out = std::io::stdout().lock();
+    for connector in built.registry.iter() {
         let info = connector.info();
-        println!("{}  —  {}", info.kind, info.title);
-        println!("    {}", info.description);
+        let origin = match built
+            .operator_recipes
+            .iter()
+            .find(|(kind, _)| kind == info.kind)
+        {
+            Some((_, path)) => format!("  (recipe from {})", path.display()),
+            None if builtin_recipes.contains(&info.kind) => "  (built-in recipe)".to_owned(),
+            None => String::new(),
+        };
+        writeln!(out, "{}  —  {}{origin}", info.kind, info.title)?;
+        if !info.description.is_empty() {
+            writeln!(out, "    {}", info.description)?;
+        }
         for param in &info.params {
-            println!(
+            writeln!(
+                out,
                 "    param {}{}: {}",
                 param.name,
                 if param.required { " (required)" } else { "" },
                 param.help
-            );
+            )?;
         }
-        println!(
+        writeln!(
+            out,
             "    example: tributary source add USER {}",
             info.example_input
-        );
-        if info.can_backfill {
-            println!("    can walk history back to older items");
+        )?;
+        if let Some(schedule) = info.default_schedule {
+            writeln!(out, "    default schedule: {schedule}")?;
         }
-        println!();
+        if info.can_backfill {
+            writeln!(out, "    can walk history back to older items")?;
+        }
+        writeln!(out)?;
     }
+    for problem in &built.problems {
+        eprintln!("warning: {problem}; the other recipes are loaded");
+    }
+    Ok(())
 }

@@ -22,6 +22,17 @@ pub struct Config {
     pub scheduler: SchedulerConfig,
     pub auth: AuthConfig,
     pub websub: WebSubConfig,
+    pub connectors: ConnectorsConfig,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConnectorsConfig {
+    /// A folder of extra recipe files (`*.toml`), read at start. Empty means none.
+    pub recipes_dir: String,
+    /// A GitHub token (no scopes needed): raises GitHub's limit from 60 to 5,000 requests
+    /// an hour. Empty means none.
+    pub github_token: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -330,6 +341,14 @@ impl Config {
                 "must be at least 1".into(),
             ));
         }
+        let token = &self.connectors.github_token;
+        if !token.is_empty() && (token.len() > 255 || !token.bytes().all(|b| b.is_ascii_graphic()))
+        {
+            return Err(invalid(
+                "connectors.github_token",
+                "must be a token without spaces, such as ghp_… or github_pat_…".into(),
+            ));
+        }
         if let Err(message) = crate::schedule::parse_schedule(&self.scheduler.default_schedule) {
             return Err(invalid("scheduler.default_schedule", message));
         }
@@ -353,6 +372,15 @@ impl Config {
         })
     }
 
+    /// The configuration as TOML, for `check-config`, with secrets replaced.
+    pub fn printable(&self) -> String {
+        let mut shown = self.clone();
+        if !shown.connectors.github_token.is_empty() {
+            shown.connectors.github_token = "(set, hidden)".into();
+        }
+        toml::to_string(&shown).unwrap_or_default()
+    }
+
     /// The public base URL without a trailing slash.
     pub fn base_url(&self) -> String {
         if self.server.base_url.is_empty() {
@@ -371,7 +399,15 @@ fn apply_env(
     rest: &str,
     value: &str,
 ) -> Result<bool, ConfigError> {
-    const SECTIONS: [&str; 6] = ["server", "database", "fetch", "scheduler", "auth", "websub"];
+    const SECTIONS: [&str; 7] = [
+        "server",
+        "database",
+        "fetch",
+        "scheduler",
+        "auth",
+        "connectors",
+        "websub",
+    ];
     let lower = rest.to_ascii_lowercase();
     let Some((section, key)) = SECTIONS.iter().find_map(|section| {
         lower
@@ -520,6 +556,27 @@ mod tests {
             Some("https://hub.example/")
         );
         assert_eq!(Config::default().websub.hub_url(), None);
+    }
+
+    #[test]
+    fn bad_github_token_is_named() {
+        let err = load_str("[connectors]\ngithub_token = \"two words\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("connectors.github_token"), "{err}");
+        assert!(err.contains("tributary.toml"), "{err}");
+        let config = load_str("", &[("TRIBUTARY_CONNECTORS_RECIPES_DIR", "/srv/recipes")]).unwrap();
+        assert_eq!(config.connectors.recipes_dir, "/srv/recipes");
+    }
+
+    /// The effective configuration as `check-config` prints it, with secrets replaced.
+    #[test]
+    fn printed_config_hides_the_token() {
+        let mut config = Config::default();
+        config.connectors.github_token = "ghp_secret".into();
+        let text = config.printable();
+        assert!(!text.contains("ghp_secret"), "{text}");
+        assert!(text.contains("github_token"), "{text}");
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod ingest;
 pub mod instance_key;
 pub mod model;
 pub mod normalize;
+pub mod registry;
 pub mod schedule;
 pub mod scheduler;
 pub mod social;

@@ -115,13 +115,13 @@ pub struct Item {
     pub kind: ItemKind,
     pub media: Vec<Media>,
     pub tags: Vec<String>,
+    /// Small connector facts (points, comments, rating, a content warning, who a share
+    /// came from); untrusted plain values, escaped wherever they are shown.
+    pub extra: serde_json::Map<String, serde_json::Value>,
     pub published_at: DateTime<Utc>,
     pub updated_at: Option<DateTime<Utc>>,
     pub fetched_at: DateTime<Utc>,
     pub bumped_at: DateTime<Utc>,
-    /// Small connector facts (a content warning, who a share is from); untrusted plain
-    /// values, escaped wherever they are shown.
-    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A configured source of one user.

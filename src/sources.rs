@@ -167,6 +167,28 @@ impl Sources {
         self.discover_feed(url).await
     }
 
+    /// The preview of a source a person described field by field (the "advanced" form:
+    /// the generic `json` connector). The connector checks the parameters first; its
+    /// refusal is an input error in words.
+    pub async fn preview_params(
+        &self,
+        kind: &str,
+        params: serde_json::Value,
+    ) -> Result<Preview, SourcesError> {
+        let connector = self.connector(kind)?;
+        let params = connector
+            .validate(&params)
+            .map_err(|err| SourcesError::Input(capitalized(&err.to_string())))?;
+        self.preview(&Candidate {
+            kind: kind.to_owned(),
+            url: url_of(&params),
+            params,
+            title: None,
+            preview: None,
+        })
+        .await
+    }
+
     /// The preview of one candidate: fetched now unless discovery already read it.
     pub async fn preview(&self, candidate: &Candidate) -> Result<Preview, SourcesError> {
         if let Some(preview) = &candidate.preview {

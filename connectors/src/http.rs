@@ -47,6 +47,9 @@ pub struct FetchRequest {
     pub max_bytes: Option<usize>,
     /// Whether the app may sign the request (ActivityPub servers in secure mode).
     pub sign: Signing,
+    /// Extra request headers (a site's token, a descriptive User-Agent). The app refuses
+    /// hop-by-hop, Host and the headers it sets itself.
+    pub headers: Vec<(String, String)>,
 }
 
 impl FetchRequest {
@@ -57,7 +60,13 @@ impl FetchRequest {
             validators: Validators::default(),
             max_bytes: None,
             sign: Signing::Never,
+            headers: Vec::new(),
         }
+    }
+
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> FetchRequest {
+        self.headers.push((name.to_owned(), value.into()));
+        self
     }
 
     pub fn with_validators(mut self, validators: Validators) -> FetchRequest {

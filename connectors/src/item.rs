@@ -25,6 +25,8 @@ pub struct RawItem {
     pub in_reply_to: Option<Url>,
     /// Small site facts: score, repo, counts.
     pub extra: serde_json::Map<String, serde_json::Value>,
+    /// For a share (a repost, a boost): who wrote the original.
+    pub shared_from: Option<RawAuthor>,
 }
 
 impl RawItem {
@@ -43,6 +45,7 @@ impl RawItem {
             tags: Vec::new(),
             in_reply_to: None,
             extra: serde_json::Map::new(),
+            shared_from: None,
         }
     }
 }

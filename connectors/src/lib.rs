@@ -8,6 +8,8 @@ pub mod error;
 pub mod http;
 pub mod item;
 pub mod protocol;
+pub mod recipe;
+pub mod site;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -126,6 +128,7 @@ pub struct Registry {
 impl Default for Registry {
     fn default() -> Self {
         let mut registry = Registry::empty();
+        site::register_all(&mut registry, &site::SiteSettings::default());
         registry.register(Arc::new(protocol::activitypub::ActivityPubConnector));
         registry.register(Arc::new(protocol::feed::FeedConnector));
         registry
@@ -152,6 +155,37 @@ impl Registry {
     /// Connectors in registration order.
     pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Connector>> {
         self.ordered.iter()
+    }
+
+    /// Registers `connector` just before the catch-all `feed` (or last, without one), so
+    /// its recognition is asked first. A connector of the same kind is replaced in place.
+    pub fn register_before_feed(&mut self, connector: Arc<dyn Connector>) {
+        let kind = connector.kind();
+        if let Some(slot) = self.ordered.iter_mut().find(|c| c.kind() == kind) {
+            *slot = connector.clone();
+        } else {
+            let at = self
+                .ordered
+                .iter()
+                .position(|c| c.kind() == "feed")
+                .unwrap_or(self.ordered.len());
+            self.ordered.insert(at, connector.clone());
+        }
+        self.by_kind.insert(kind, connector);
+    }
+
+    /// The registry with the app's site settings (a GitHub token) and the operator's
+    /// recipes, which replace built-in ones of the same name.
+    pub fn with_settings(
+        settings: &site::SiteSettings,
+        extra_recipes: Vec<recipe::Recipe>,
+    ) -> Registry {
+        let mut registry = Registry::default();
+        site::register_all(&mut registry, settings);
+        for recipe in extra_recipes {
+            registry.register_before_feed(Arc::new(recipe::RecipeConnector::new(recipe)));
+        }
+        registry
     }
 
     /// The first connector that understands `input`, with the parameters it derived.

@@ -251,11 +251,11 @@ mod tests {
                 kind: ItemKind::Note,
                 media: Vec::new(),
                 tags: vec!["x<y".into(), String::new()],
+                extra: serde_json::Map::new(),
                 published_at: Utc::now(),
                 updated_at: None,
                 fetched_at: Utc::now(),
                 bumped_at: Utc::now(),
-                extra: Default::default(),
             },
             n_comments: 2,
         }

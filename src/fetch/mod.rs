@@ -30,8 +30,10 @@ const MAX_KEPT_HEADERS: usize = 64;
 const MAX_KEPT_HEADER_BYTES: usize = 4096;
 /// Headers kept first, whatever else the response carries, so junk headers cannot push
 /// them out.
-const IMPORTANT_HEADERS: [&str; 9] = [
+const IMPORTANT_HEADERS: [&str; 11] = [
     "content-type",
+    "x-ratelimit-remaining",
+    "x-ratelimit-reset",
     "etag",
     "last-modified",
     "cache-control",
@@ -303,6 +305,12 @@ impl Inner {
         {
             request = request.header(header::IF_MODIFIED_SINCE, value);
         }
+        let same_origin = url.origin() == req.url.origin();
+        for (name, value) in &req.headers {
+            if let Some((name, value)) = extra_header(name, value, same_origin) {
+                request = request.header(name, value);
+            }
+        }
         request.send().await.map_err(|err| request_error(&err, url))
     }
 
@@ -327,6 +335,50 @@ impl Inner {
         // request goes ahead unthrottled rather than failing.
         semaphore.acquire_owned().await.ok()
     }
+}
+
+/// Request headers a connector may not set: hop-by-hop ones, framing, Host, and the ones
+/// this client sets itself.
+const REFUSED_REQUEST_HEADERS: [&str; 20] = [
+    "host",
+    "connection",
+    "keep-alive",
+    "proxy-authorization",
+    "proxy-authenticate",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "content-length",
+    "content-encoding",
+    "accept",
+    "accept-encoding",
+    "if-none-match",
+    "if-modified-since",
+    "cookie",
+    "referer",
+    // Set by the instance's signer alone.
+    "date",
+    "signature",
+];
+
+/// A connector's extra request header, checked: refused names and values that are not
+/// valid header text are dropped, and `Authorization` is only sent to the origin it was
+/// meant for, never to a redirect target elsewhere.
+fn extra_header(name: &str, value: &str, same_origin: bool) -> Option<(HeaderName, HeaderValue)> {
+    let name = HeaderName::from_bytes(name.trim().as_bytes()).ok()?;
+    if REFUSED_REQUEST_HEADERS.contains(&name.as_str()) {
+        return None;
+    }
+    if !same_origin && name == header::AUTHORIZATION {
+        return None;
+    }
+    let mut value = HeaderValue::from_str(value.trim()).ok()?;
+    if name == header::AUTHORIZATION {
+        value.set_sensitive(true);
+    }
+    Some((name, value))
 }
 
 fn is_redirect(status: u16) -> bool {
@@ -465,6 +517,21 @@ mod tests {
         assert_eq!(kept.len(), MAX_KEPT_HEADERS);
         assert_eq!(kept[0], ("etag".to_owned(), "\"v1\"".to_owned()));
         assert!(kept.iter().all(|(name, _)| name != "link"));
+    }
+
+    #[test]
+    fn extra_headers_refuse_hop_by_hop_and_keep_tokens_on_their_origin() {
+        assert!(extra_header("Host", "evil.example", true).is_none());
+        assert!(extra_header("Transfer-Encoding", "chunked", true).is_none());
+        assert!(extra_header("Connection", "close", true).is_none());
+        assert!(extra_header("X-Bad\nName", "v", true).is_none());
+        assert!(extra_header("X-Ok", "line\nbreak", true).is_none());
+        let (name, value) = extra_header("Authorization", "Bearer t", true).unwrap();
+        assert_eq!(name, header::AUTHORIZATION);
+        assert!(value.is_sensitive());
+        assert!(extra_header("Authorization", "Bearer t", false).is_none());
+        let (name, _) = extra_header("User-Agent", "Tributary test", false).unwrap();
+        assert_eq!(name, header::USER_AGENT);
     }
 
     #[test]

@@ -97,13 +97,32 @@ pub fn normalize(raw: RawItem, ctx: &NormalizeCtx) -> (NewItem, Vec<String>) {
         .updated
         .map(|_| updated_from_feed.unwrap_or(ctx.fetched_at));
 
-    let extra = if json_len(&raw.extra) > MAX_EXTRA_JSON_BYTES {
+    let mut raw_extra = raw.extra;
+    // A share's original author is a small fact of the item, kept as plain strings.
+    if let Some(original) = &raw.shared_from {
+        let mut from = serde_json::Map::new();
+        if let Some(name) = original
+            .name
+            .as_deref()
+            .map(|name| plain_line(name, MAX_AUTHOR_CHARS))
+            && !name.is_empty()
+        {
+            from.insert("name".into(), name.into());
+        }
+        if let Some(url) = web_url(original.url.as_ref(), "shared-from link", &mut warn) {
+            from.insert("url".into(), url.as_str().into());
+        }
+        if !from.is_empty() {
+            raw_extra.insert("shared_from".into(), serde_json::Value::Object(from));
+        }
+    }
+    let extra = if json_len(&raw_extra) > MAX_EXTRA_JSON_BYTES {
         warn(format!(
             "extra data over {MAX_EXTRA_JSON_BYTES} bytes dropped"
         ));
         serde_json::Map::new()
     } else {
-        raw.extra
+        raw_extra
     };
 
     let mut item = NewItem {
@@ -702,6 +721,21 @@ mod tests {
         raw.extra
             .insert("blob".to_string(), "x".repeat(MAX_EXTRA_JSON_BYTES).into());
         check(raw, |item| assert!(item.extra.is_empty()));
+    }
+
+    #[test]
+    fn shared_from_becomes_plain_extra() {
+        let mut raw = raw_item();
+        raw.shared_from = Some(connectors::RawAuthor {
+            name: Some("<b>Bo</b>".into()),
+            url: Some(url("https://bsky.app/profile/bo.example")),
+            avatar: None,
+        });
+        check(raw, |item| {
+            let from = item.extra.get("shared_from").expect("kept");
+            assert_eq!(from["url"], "https://bsky.app/profile/bo.example");
+            assert!(!from["name"].as_str().unwrap().contains('<'));
+        });
     }
 
     #[test]

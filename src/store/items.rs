@@ -351,7 +351,10 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Item> {
         updated_at: row.get::<_, Option<i64>>(16)?.map(from_ms),
         fetched_at: from_ms(row.get(17)?),
         bumped_at: from_ms(row.get(18)?),
-        extra: serde_json::from_str(&row.get::<_, String>(19)?).unwrap_or_default(),
+        extra: row
+            .get::<_, Option<String>>(19)?
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default(),
     })
 }
 

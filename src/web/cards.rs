@@ -83,6 +83,7 @@ pub fn item_card(
                 (item_body(item, mode))
                 (thumbnails(item))
             }
+            (facts(item))
             (actions(ctx, item, social, is_owner, &next))
             @if social.n_likes > 0 {
                 (likes_line(&social.likers, social.n_likes, match mode {
@@ -358,6 +359,62 @@ fn excerpt(text: &str, max_chars: usize) -> String {
         _ => cut,
     };
     format!("{}…", at_word.trim_end())
+}
+
+/// The small site facts a connector kept (`extra`): who a share came from, points,
+/// comments, a rating. Values are untrusted: numbers and short texts only, escaped, and
+/// links only to http(s).
+fn facts(item: &Item) -> Markup {
+    let extra = &item.extra;
+    let web = |value: Option<&serde_json::Value>| {
+        value
+            .and_then(serde_json::Value::as_str)
+            .and_then(|text| url::Url::parse(text).ok())
+            .filter(|url| matches!(url.scheme(), "http" | "https"))
+    };
+    let count = |key: &str| extra.get(key).and_then(serde_json::Value::as_i64);
+    let short = |value: Option<&serde_json::Value>| {
+        value
+            .and_then(serde_json::Value::as_str)
+            .map(|text| truncate_fact(text, MAX_FACT_CHARS))
+            .filter(|text| !text.is_empty())
+    };
+    let points = count("points");
+    let comments = count("comments");
+    let discussion = web(extra.get("discussion_url"));
+    let rating = short(extra.get("rating"));
+    if points.is_none() && comments.is_none() && rating.is_none() {
+        return html! {};
+    }
+    html! {
+        p.item-facts {
+            @if let Some(points) = points {
+                " " span.fact { (points) (if points == 1 { " point" } else { " points" }) }
+            }
+            @if let Some(comments) = comments {
+                " " span.fact {
+                    @let label = format!("{comments} {}", if comments == 1 { "comment" } else { "comments" });
+                    @if let Some(url) = &discussion { a href=(url.as_str()) rel="nofollow" { (label) } }
+                    @else { (label) }
+                }
+            }
+            @if let Some(rating) = &rating {
+                " " span.fact { "rated " (rating) }
+            }
+        }
+    }
+}
+
+/// Longest fact text shown.
+const MAX_FACT_CHARS: usize = 80;
+
+fn truncate_fact(text: &str, max_chars: usize) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() <= max_chars {
+        return line;
+    }
+    let cut: String = line.chars().take(max_chars.saturating_sub(1)).collect();
+    format!("{cut}…")
 }
 
 fn thumbnails(item: &Item) -> Markup {

@@ -123,6 +123,10 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
             post(sources::sources_preview_post),
         )
         .route(
+            "/settings/sources/advanced",
+            post(sources::sources_advanced_post),
+        )
+        .route(
             "/settings/sources/{id}",
             get(sources::source_get).post(sources::source_edit_post),
         )

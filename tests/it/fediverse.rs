@@ -92,7 +92,7 @@ fn page(server: &FixtureServer, number: u32, items: Vec<Value>, next: Option<u32
 fn account_source(app: &TestApp, server: &FixtureServer) -> SourceId {
     app.add_source(
         "activitypub",
-        json!({ "account": format!("ana@{}", server.addr()) }),
+        &json!({ "account": format!("ana@{}", server.addr()) }),
     )
 }
 
@@ -311,7 +311,7 @@ async fn replies_are_included_when_the_source_asks() {
     let app = TestApp::new(&server.origin());
     let id = app.add_source(
         "activitypub",
-        json!({ "account": format!("ana@{}", server.addr()), "include_replies": true }),
+        &json!({ "account": format!("ana@{}", server.addr()), "include_replies": true }),
     );
     let report = app.poll(id).await;
     assert!(report.error.is_none(), "{report:?}");
@@ -544,7 +544,7 @@ async fn diaspora_profile_resolves_to_its_public_atom() {
         .content_type("application/atom+xml"),
     );
     let app = TestApp::new(&server.origin());
-    let id = app.add_source("activitypub", json!({ "url": server.url("/u/ana") }));
+    let id = app.add_source("activitypub", &json!({ "url": server.url("/u/ana") }));
     let report = app.poll(id).await;
     assert!(report.error.is_none(), "{report:?}");
     assert_eq!(app.items(id).len(), 1);
@@ -929,7 +929,7 @@ async fn more_servers_of_the_corpus_with_replies_included() {
     let app = TestApp::new(&server.origin());
     let id = app.add_source(
         "activitypub",
-        json!({ "account": format!("ana@{}", server.addr()), "include_replies": true }),
+        &json!({ "account": format!("ana@{}", server.addr()), "include_replies": true }),
     );
     let report = app.poll(id).await;
     assert!(report.error.is_none(), "{report:?}");
@@ -1088,7 +1088,7 @@ async fn profile_urls_fall_back_to_the_feed_of_their_software() {
             .content_type("application/rss+xml"),
         );
         let app = TestApp::new(&server.origin());
-        let id = app.add_source("activitypub", json!({ "url": server.url(profile) }));
+        let id = app.add_source("activitypub", &json!({ "url": server.url(profile) }));
         let report = app.poll(id).await;
         assert!(report.error.is_none(), "{profile}: {report:?}");
         assert_eq!(app.items(id).len(), 1, "{profile}");

@@ -282,7 +282,7 @@ fn is_tag_delimiter(byte: u8) -> bool {
 
 /// Decodes the character references that show up in attribute values: the named ones
 /// of XML plus `&nbsp;`, and decimal or hex numeric references. Others stay as written.
-fn decode_entities(text: &str) -> String {
+pub fn decode_entities(text: &str) -> String {
     if !text.contains('&') {
         return text.to_owned();
     }

@@ -87,64 +87,7 @@ impl Connector for FeedConnector {
         state: &PollState,
     ) -> Result<Poll, ConnectorError> {
         let url = url_param(params)?;
-        let request =
-            FetchRequest::new(url, http::ACCEPT_FEEDS).with_validators(state.validators.clone());
-        let response = http.get(request).await?;
-        let new_params = response
-            .moved_permanently_to
-            .as_ref()
-            .map(|moved| json!({ "url": moved.as_str() }));
-
-        if response.status == 304 {
-            // RFC 9111 section 4.3.4: a 304 may carry fresher validators; each one it omits
-            // stays as stored.
-            let mut state = state.clone();
-            if let Some(etag) = response.validators.etag {
-                state.validators.etag = Some(etag);
-            }
-            if let Some(last_modified) = response.validators.last_modified {
-                state.validators.last_modified = Some(last_modified);
-            }
-            return Ok(Poll {
-                not_modified: true,
-                state,
-                hint: response.hint,
-                new_params,
-                ..Poll::default()
-            });
-        }
-
-        let response = response.check_status()?;
-        // A server that sends new validators (or none) with the very same bytes: nothing
-        // to parse, sanitize or store. The RSS `ttl` seen with those bytes still applies.
-        let digest = body_digest(&response.body);
-        let seen = state.cursor.as_ref().and_then(BodySeen::from_cursor);
-        if let Some(seen) = seen.filter(|seen| seen.sha256 == digest) {
-            let ttl_hint = seen.ttl_minutes.map(ttl_hint);
-            return Ok(Poll {
-                not_modified: true,
-                state: PollState {
-                    validators: response.validators.clone(),
-                    cursor: state.cursor.clone(),
-                },
-                hint: response.hint.max(ttl_hint.unwrap_or_default()),
-                new_params,
-                ..Poll::default()
-            });
-        }
-        let (mut poll, ttl_minutes) = poll_from_document(&response)?;
-        poll.state = PollState {
-            validators: response.validators.clone(),
-            cursor: Some(
-                BodySeen {
-                    sha256: digest,
-                    ttl_minutes,
-                }
-                .to_cursor(),
-            ),
-        };
-        poll.new_params = new_params;
-        Ok(poll)
+        poll_request(http, FetchRequest::new(url, http::ACCEPT_FEEDS), state).await
     }
 
     async fn poll_page(
@@ -153,19 +96,96 @@ impl Connector for FeedConnector {
         _params: &serde_json::Value,
         page: &serde_json::Value,
     ) -> Result<Poll, ConnectorError> {
-        let url = url_param(page)?;
-        let response = http.get(FetchRequest::new(url, http::ACCEPT_FEEDS)).await?;
-        if response.status == 304 {
-            // No validators were sent, so a 304 is the origin's oddity; it means no items.
-            return Ok(Poll {
-                not_modified: true,
-                hint: response.hint,
-                ..Poll::default()
-            });
-        }
-        let response = response.check_status()?;
-        Ok(poll_from_document(&response)?.0)
+        poll_page_request(
+            http,
+            FetchRequest::new(url_param(page)?, http::ACCEPT_FEEDS),
+        )
+        .await
     }
+}
+
+/// One poll of the feed `request` names (its URL and any extra headers), with the
+/// validators and body digest of `state`. Recipes over feeds call this with their own URL.
+pub async fn poll_request(
+    http: &dyn Http,
+    request: FetchRequest,
+    state: &PollState,
+) -> Result<Poll, ConnectorError> {
+    let request = request.with_validators(state.validators.clone());
+    let response = http.get(request).await?;
+    let new_params = response
+        .moved_permanently_to
+        .as_ref()
+        .map(|moved| json!({ "url": moved.as_str() }));
+
+    if response.status == 304 {
+        // RFC 9111 section 4.3.4: a 304 may carry fresher validators; each one it omits
+        // stays as stored.
+        let mut state = state.clone();
+        if let Some(etag) = response.validators.etag {
+            state.validators.etag = Some(etag);
+        }
+        if let Some(last_modified) = response.validators.last_modified {
+            state.validators.last_modified = Some(last_modified);
+        }
+        return Ok(Poll {
+            not_modified: true,
+            state,
+            hint: response.hint,
+            new_params,
+            ..Poll::default()
+        });
+    }
+
+    let response = response.check_status()?;
+    // A server that sends new validators (or none) with the very same bytes: nothing
+    // to parse, sanitize or store. The RSS `ttl` seen with those bytes still applies.
+    let digest = body_digest(&response.body);
+    let seen = state.cursor.as_ref().and_then(BodySeen::from_cursor);
+    if let Some(seen) = seen.filter(|seen| seen.sha256 == digest) {
+        let ttl_hint = seen.ttl_minutes.map(ttl_hint);
+        return Ok(Poll {
+            not_modified: true,
+            state: PollState {
+                validators: response.validators.clone(),
+                cursor: state.cursor.clone(),
+            },
+            hint: response.hint.max(ttl_hint.unwrap_or_default()),
+            new_params,
+            ..Poll::default()
+        });
+    }
+    let (mut poll, ttl_minutes) = poll_from_document(&response)?;
+    poll.state = PollState {
+        validators: response.validators.clone(),
+        cursor: Some(
+            BodySeen {
+                sha256: digest,
+                ttl_minutes,
+            }
+            .to_cursor(),
+        ),
+    };
+    poll.new_params = new_params;
+    Ok(poll)
+}
+
+/// One older page of a feed: an RFC 5005 archive document, fetched without validators.
+pub async fn poll_page_request(
+    http: &dyn Http,
+    request: FetchRequest,
+) -> Result<Poll, ConnectorError> {
+    let response = http.get(request).await?;
+    if response.status == 304 {
+        // No validators were sent, so a 304 is the origin's oddity; it means no items.
+        return Ok(Poll {
+            not_modified: true,
+            hint: response.hint,
+            ..Poll::default()
+        });
+    }
+    let response = response.check_status()?;
+    Ok(poll_from_document(&response)?.0)
 }
 
 /// What the feed connector remembers of the last document it parsed: its SHA-256 (hex)

@@ -3,3 +3,5 @@
 pub mod activitypub;
 pub mod discover;
 pub mod feed;
+pub mod html;
+pub mod json;

@@ -54,6 +54,61 @@ pub struct AddForm {
     schedule: String,
 }
 
+/// The advanced form: a JSON document described by pointers (the `json` connector), or a
+/// web page described by CSS selectors (the `html` connector).
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct AdvancedForm {
+    /// `json` or `html`.
+    #[serde(default)]
+    adv_connector: String,
+    #[serde(default)]
+    adv_url: String,
+    #[serde(default)]
+    adv_items: String,
+    #[serde(default)]
+    adv_id: String,
+    #[serde(default)]
+    adv_title: String,
+    #[serde(default)]
+    adv_link: String,
+    #[serde(default)]
+    adv_date: String,
+    #[serde(default)]
+    adv_content: String,
+    #[serde(default)]
+    adv_image: String,
+}
+
+impl AdvancedForm {
+    /// The connector the form names; anything else reads as `json`.
+    fn kind(&self) -> &'static str {
+        if self.adv_connector == "html" {
+            "html"
+        } else {
+            "json"
+        }
+    }
+
+    fn params(&self) -> serde_json::Value {
+        let mut map = serde_json::Map::new();
+        for (key, value) in [
+            ("url", &self.adv_url),
+            ("items", &self.adv_items),
+            ("id", &self.adv_id),
+            ("title", &self.adv_title),
+            ("link", &self.adv_link),
+            ("date", &self.adv_date),
+            ("content", &self.adv_content),
+            ("image", &self.adv_image),
+        ] {
+            if !value.trim().is_empty() {
+                map.insert(key.into(), value.trim().into());
+            }
+        }
+        serde_json::Value::Object(map)
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 pub struct EditForm {
     #[serde(default)]
@@ -124,6 +179,44 @@ pub async fn sources_preview_post(
             (choose_section(&ctx, &found))
         };
         Ok(layout(&ctx, "Choose a feed", body).into_response())
+    }
+}
+
+/// Previews a source described field by field; a refusal re-renders the form with the
+/// reason.
+pub async fn sources_advanced_post(
+    State(state): State<AppState>,
+    CurrentUser(_user, ctx): CurrentUser,
+    CsrfForm(form): CsrfForm<AdvancedForm>,
+) -> Result<Response, AppError> {
+    match state
+        .sources
+        .preview_params(form.kind(), form.params())
+        .await
+    {
+        Ok(preview) => {
+            let confirm = AddForm {
+                kind: preview.kind.clone(),
+                params: preview.params.to_string(),
+                title: preview.title.clone(),
+                schedule: String::new(),
+            };
+            let body = html! {
+                (advanced_box(&ctx, &form, None, true))
+                (preview_section(&ctx, &state, &preview, &confirm, &FieldErrors::new()))
+            };
+            Ok(layout(&ctx, "Preview a source", body).into_response())
+        }
+        Err(SourcesError::Input(message)) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            layout(
+                &ctx,
+                "Add a source field by field",
+                advanced_box(&ctx, &form, Some(&message), true),
+            ),
+        )
+            .into_response()),
+        Err(err) => Err(app_error(err)),
     }
 }
 
@@ -325,6 +418,7 @@ fn sources_page(
             h1 { "Sources" }
             (notice(message, false))
             (add_box(ctx, input, error))
+            (advanced_box(ctx, &AdvancedForm::default(), None, false))
             section.source-list {
                 h2 { @if everyone { "Everyone's sources" } @else { "Your sources" } }
                 @if is_admin {
@@ -381,7 +475,48 @@ fn add_box(ctx: &PageCtx, input: &str, error: Option<&str>) -> Markup {
             form id="add-source" method="post" action="/settings/sources/preview" {
                 (csrf_field(ctx))
                 (field("Paste a web address, feed or handle", "input", "text", input, error,
-                    Some("A blog or site (its feed is found for you), or the address of an RSS, Atom or JSON feed.")))
+                    Some("A blog or site (its feed is found for you), a feed address, or a profile or handle such as github.com/ana, @ana.bsky.social or youtube.com/@ana.")))
+                button type="submit" { "Preview" }
+            }
+        }
+    }
+}
+
+/// The advanced form: any JSON document (items found by JSON pointers) or web page (by
+/// CSS selectors). Folded away (a `<details>`, no script) unless it is being corrected.
+fn advanced_box(ctx: &PageCtx, form: &AdvancedForm, error: Option<&str>, open: bool) -> Markup {
+    let is_html = form.kind() == "html";
+    html! {
+        details.advanced-source open[open] {
+            summary { "Advanced: a JSON document or a web page, field by field" }
+            form id="advanced-source" method="post" action="/settings/sources/advanced" {
+                (csrf_field(ctx))
+                (notice(error, true))
+                fieldset {
+                    legend { "Read it as" }
+                    div.choice {
+                        input type="radio" name="adv_connector" id="adv-json" value="json" checked[!is_html];
+                        label for="adv-json" { "JSON: fields are JSON pointers such as /title" }
+                    }
+                    div.choice {
+                        input type="radio" name="adv_connector" id="adv-html" value="html" checked[is_html];
+                        label for="adv-html" { "Web page: fields are CSS selectors such as h2 a" }
+                    }
+                }
+                (field("Address", "adv_url", "url", &form.adv_url, None,
+                    Some("http or https.")))
+                (field("Items", "adv_items", "text", &form.adv_items, None,
+                    Some("JSON: where the list is, e.g. /data/posts (empty: the document is the list). Page: the selector of each item, e.g. article.post.")))
+                (field("Id", "adv_id", "text", &form.adv_id, None,
+                    Some("Inside each item, e.g. /id. Empty: the link.")))
+                (field("Title", "adv_title", "text", &form.adv_title, None, Some("e.g. /title or h2")))
+                (field("Link", "adv_link", "text", &form.adv_link, None,
+                    Some("JSON: a pointer or a template such as https://site.example/p/{/slug}. Page: a selector; its href is read.")))
+                (field("Date", "adv_date", "text", &form.adv_date, None,
+                    Some("RFC 3339, RFC 2822 or unix seconds, e.g. /published_at or time.")))
+                (field("Content", "adv_content", "text", &form.adv_content, None,
+                    Some("HTML; it is cleaned before it is shown.")))
+                (field("Image", "adv_image", "text", &form.adv_image, None, Some("An image URL, e.g. /cover or img.")))
                 button type="submit" { "Preview" }
             }
         }
@@ -464,13 +599,27 @@ fn preview_section(
 /// The form that adds what was previewed: hidden kind and params, title and schedule.
 fn confirm_form(ctx: &PageCtx, state: &AppState, form: &AddForm, errors: &FieldErrors) -> Markup {
     let err = |key: &str| errors.get(key).map(String::as_str);
+    // A feed or JSON source shows its address; a site connector or recipe its parameters
+    // (`github · ana`).
     let url = serde_json::from_str::<serde_json::Value>(&form.params)
         .ok()
         .and_then(|params| {
-            params
+            let url = params
                 .get("url")
                 .and_then(|u| u.as_str())
-                .map(str::to_owned)
+                .map(str::to_owned);
+            url.or_else(|| {
+                let values: Vec<String> = params
+                    .as_object()?
+                    .values()
+                    .filter_map(|v| {
+                        v.as_str()
+                            .map(str::to_owned)
+                            .or(v.as_u64().map(|n| n.to_string()))
+                    })
+                    .collect();
+                (!values.is_empty()).then(|| values.join(" · "))
+            })
         });
     let schedule_help = format!(
         "When to check for new items, as in crontab, e.g. */15 * * * *. Empty: the default ({}).",

@@ -75,18 +75,21 @@ impl TestApp {
         }
     }
 
-    pub fn add_feed(&self, url: &str) -> SourceId {
-        let params = serde_json::json!({ "url": url });
-        let user = self.user;
-        self.store
-            .write_blocking(|tx| {
-                sources::insert(tx, &sources::NewSource::feed(user, &params), Utc::now())
-            })
-            .unwrap()
+    /// A test instance whose fetcher sends every request to the fixture server at
+    /// `origin`, by way of [`super::rewrite::Rewrite`]: for site connectors and recipes,
+    /// which only talk to their own constant hosts.
+    pub fn for_sites(origin: &str) -> TestApp {
+        let mut app = TestApp::new(origin);
+        app.ingest = Ingest::new(
+            app.store.clone(),
+            Arc::new(super::rewrite::Rewrite::new(origin)),
+            Arc::new(connectors::Registry::default()),
+            SchedulerConfig::default(),
+        );
+        app
     }
 
-    /// A source of any kind with these parameters.
-    pub fn add_source(&self, kind: &str, params: serde_json::Value) -> SourceId {
+    pub fn add_source(&self, kind: &str, params: &serde_json::Value) -> SourceId {
         let user = self.user;
         self.store
             .write_blocking(|tx| {
@@ -95,12 +98,22 @@ impl TestApp {
                     &sources::NewSource {
                         user_id: user,
                         kind,
-                        params: &params,
+                        params,
                         title: "",
                         schedule: "",
                     },
                     Utc::now(),
                 )
+            })
+            .unwrap()
+    }
+
+    pub fn add_feed(&self, url: &str) -> SourceId {
+        let params = serde_json::json!({ "url": url });
+        let user = self.user;
+        self.store
+            .write_blocking(|tx| {
+                sources::insert(tx, &sources::NewSource::feed(user, &params), Utc::now())
             })
             .unwrap()
     }

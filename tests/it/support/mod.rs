@@ -5,4 +5,5 @@
 pub mod app;
 pub mod browser;
 pub mod fixture_server;
+pub mod rewrite;
 pub mod web;

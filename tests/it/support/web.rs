@@ -46,9 +46,29 @@ impl WebApp {
         WebApp::serve(dir, store, config).await
     }
 
+    /// A server whose fetcher sends every request to the fixture server (see
+    /// `support::rewrite`), for pasting site handles and URLs.
+    pub async fn start_for_sites(fixture_origin: &str) -> WebApp {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::default();
+        config.database.path = dir.path().join("tributary.db");
+        let store = Store::open(&config.database.path, 2).unwrap();
+        let http = Arc::new(super::rewrite::Rewrite::new(fixture_origin));
+        WebApp::serve_with_http(dir, store, config, http).await
+    }
+
     /// Serves an existing database again (a restart).
     pub async fn serve(dir: tempfile::TempDir, store: Store, config: Config) -> WebApp {
         let http = Arc::new(HttpClient::new(&config.fetch).unwrap());
+        WebApp::serve_with_http(dir, store, config, http).await
+    }
+
+    async fn serve_with_http(
+        dir: tempfile::TempDir,
+        store: Store,
+        config: Config,
+        http: Arc<dyn connectors::Http>,
+    ) -> WebApp {
         let registry = Arc::new(connectors::Registry::default());
         let sources = Sources::new(store.clone(), registry, http, SchedulerHandle::default());
         let state = AppState::new(store.clone(), Arc::new(config), sources).unwrap();

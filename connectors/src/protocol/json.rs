@@ -1,0 +1,470 @@
+//! The generic `json` connector: any JSON document with a list of items in it. The
+//! parameters say where the list is (an RFC 6901 JSON pointer, `/data/items`) and where
+//! each field of an item is: a pointer into the item (`/title`), or a template that mixes
+//! text and pointers (`https://example.com/p/{/id}`).
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use crate::http::FetchRequest;
+use crate::item::{Content, ItemKind, Media, RawItem};
+use crate::{Connector, ConnectorError, ConnectorInfo, Http, ParamInfo, Poll, PollState};
+
+/// Items kept from one document.
+pub const MAX_ITEMS: usize = 500;
+/// Longest pointer or template accepted.
+const MAX_SPEC_CHARS: usize = 500;
+/// A body larger than this is refused.
+const MAX_JSON_BYTES: usize = 4 * 1024 * 1024;
+
+/// Where the items and their fields are in a JSON document.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct JsonSpec {
+    /// Pointer to the array of items; empty for a top-level array.
+    pub items: String,
+    pub id: Option<String>,
+    pub title: Option<String>,
+    pub link: Option<String>,
+    pub date: Option<String>,
+    pub content: Option<String>,
+    pub image: Option<String>,
+    pub kind: Option<ItemKind>,
+}
+
+const FIELDS: [&str; 6] = ["id", "title", "link", "date", "content", "image"];
+
+impl JsonSpec {
+    /// Reads the spec from source parameters; every pointer and template is checked.
+    pub fn from_params(params: &Value) -> Result<JsonSpec, ConnectorError> {
+        let field = |name: &str| -> Result<Option<String>, ConnectorError> {
+            match params.get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(text)) if text.trim().is_empty() => Ok(None),
+                Some(Value::String(text)) => {
+                    let text = text.trim().to_owned();
+                    check_template(&text)
+                        .map_err(|why| ConnectorError::Unsupported(format!("\"{name}\": {why}")))?;
+                    Ok(Some(text))
+                }
+                Some(_) => Err(ConnectorError::Unsupported(format!(
+                    "\"{name}\" must be a JSON pointer such as /title"
+                ))),
+            }
+        };
+        let items = field("items")?.unwrap_or_default();
+        if !items.is_empty() && !items.starts_with('/') {
+            return Err(ConnectorError::Unsupported(
+                "\"items\" must be a JSON pointer such as /data/items".into(),
+            ));
+        }
+        let kind = match params.get("kind").and_then(Value::as_str) {
+            None | Some("") => None,
+            Some(name) => Some(ItemKind::parse(name).ok_or_else(|| {
+                ConnectorError::Unsupported(format!("\"kind\": `{name}` is not a kind of item"))
+            })?),
+        };
+        let spec = JsonSpec {
+            items,
+            id: field("id")?,
+            title: field("title")?,
+            link: field("link")?,
+            date: field("date")?,
+            content: field("content")?,
+            image: field("image")?,
+            kind,
+        };
+        if spec.id.is_none() && spec.link.is_none() && spec.title.is_none() {
+            return Err(ConnectorError::Unsupported(
+                "needs at least one of \"id\", \"link\" or \"title\" to tell items apart".into(),
+            ));
+        }
+        Ok(spec)
+    }
+
+    pub fn to_params(&self, url: &Url) -> Value {
+        let mut map = serde_json::Map::new();
+        map.insert("url".into(), url.as_str().into());
+        map.insert("items".into(), self.items.clone().into());
+        for (name, value) in FIELDS.iter().zip([
+            &self.id,
+            &self.title,
+            &self.link,
+            &self.date,
+            &self.content,
+            &self.image,
+        ]) {
+            if let Some(value) = value {
+                map.insert((*name).into(), value.clone().into());
+            }
+        }
+        if let Some(kind) = self.kind {
+            map.insert("kind".into(), kind.as_str().into());
+        }
+        Value::Object(map)
+    }
+}
+
+/// A field spec is a pointer (`/a/b`) or a template with `{/pointer}` parts.
+fn check_template(text: &str) -> Result<(), String> {
+    if text.chars().count() > MAX_SPEC_CHARS {
+        return Err(format!("longer than {MAX_SPEC_CHARS} characters"));
+    }
+    if text.starts_with('/') {
+        return Ok(());
+    }
+    let mut rest = text;
+    let mut n_parts = 0;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let close = after
+            .find('}')
+            .ok_or_else(|| "a `{` without its `}`".to_owned())?;
+        if !after[..close].starts_with('/') {
+            return Err(format!(
+                "`{{{}}}` must be a JSON pointer such as {{/id}}",
+                &after[..close]
+            ));
+        }
+        n_parts += 1;
+        rest = &after[close + 1..];
+    }
+    if n_parts == 0 {
+        return Err("must be a JSON pointer such as /title, or a template with {/id}".into());
+    }
+    Ok(())
+}
+
+/// The text a field spec gives for one item.
+fn field_text(item: &Value, spec: &str) -> Option<String> {
+    if spec.starts_with('/') {
+        return scalar_text(item.pointer(spec)?);
+    }
+    let mut out = String::new();
+    let mut rest = spec;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let close = after.find('}')?;
+        out.push_str(&scalar_text(item.pointer(&after[..close])?)?);
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) if !text.trim().is_empty() => Some(text.trim().to_owned()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// RFC 3339, RFC 2822, or unix seconds (milliseconds when it is too large for seconds).
+pub fn parse_date(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
+        return Some(time.with_timezone(&Utc));
+    }
+    if let Ok(time) = DateTime::parse_from_rfc2822(text) {
+        return Some(time.with_timezone(&Utc));
+    }
+    let number = text
+        .parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite() && *n > 0.0)?;
+    let secs = if number > 1e11 {
+        number / 1000.0
+    } else {
+        number
+    };
+    DateTime::from_timestamp(secs as i64, 0)
+}
+
+/// Maps a parsed document to items; pure.
+pub fn map_document(
+    document: &Value,
+    spec: &JsonSpec,
+    base: &Url,
+) -> Result<(Vec<RawItem>, Vec<String>), ConnectorError> {
+    let list = if spec.items.is_empty() {
+        Some(document)
+    } else {
+        document.pointer(&spec.items)
+    };
+    let list = list.and_then(Value::as_array).ok_or_else(|| {
+        ConnectorError::Invalid(format!(
+            "there is no list of items at `{}`",
+            if spec.items.is_empty() {
+                "/"
+            } else {
+                &spec.items
+            }
+        ))
+    })?;
+    let mut items = Vec::new();
+    let mut warnings = Vec::new();
+    if list.len() > MAX_ITEMS {
+        warnings.push(format!(
+            "{} items in the document; only the first {MAX_ITEMS} are read",
+            list.len()
+        ));
+    }
+    for (idx, entry) in list.iter().take(MAX_ITEMS).enumerate() {
+        let get = |spec: &Option<String>| spec.as_deref().and_then(|s| field_text(entry, s));
+        let link = get(&spec.link)
+            .and_then(|l| base.join(&l).ok())
+            .filter(|u| matches!(u.scheme(), "http" | "https"));
+        let title = get(&spec.title);
+        let id = get(&spec.id)
+            .or_else(|| link.as_ref().map(|l| l.to_string()))
+            .or_else(|| {
+                title.as_ref().map(|t| {
+                    Sha256::digest(t.as_bytes())
+                        .iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect::<String>()
+                })
+            });
+        let Some(id) = id else {
+            warnings.push(format!("item {idx} has no id, link or title; skipped"));
+            continue;
+        };
+        let mut item = RawItem::new(id);
+        item.url = link;
+        item.title = title;
+        item.published = get(&spec.date).and_then(|d| parse_date(&d));
+        item.content = get(&spec.content).map(Content::Html);
+        if let Some(image) = get(&spec.image)
+            .and_then(|i| base.join(&i).ok())
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+        {
+            item.media.push(Media {
+                url: image,
+                media_type: None,
+                width: None,
+                height: None,
+                length: None,
+                thumbnail: None,
+                alt: None,
+            });
+        }
+        item.kind = spec.kind.unwrap_or(if item.media.is_empty() {
+            if item.url.is_some() && item.content.is_none() {
+                ItemKind::Link
+            } else {
+                ItemKind::Note
+            }
+        } else {
+            ItemKind::Photo
+        });
+        items.push(item);
+    }
+    Ok((items, warnings))
+}
+
+/// Fetches and maps one JSON document.
+pub async fn poll_request(
+    http: &dyn Http,
+    request: FetchRequest,
+    spec: &JsonSpec,
+    state: &PollState,
+) -> Result<Poll, ConnectorError> {
+    let mut request = request.with_validators(state.validators.clone());
+    request.max_bytes = Some(request.max_bytes.unwrap_or(MAX_JSON_BYTES));
+    let response = http.get(request).await?;
+    if response.status == 304 {
+        return Ok(Poll {
+            not_modified: true,
+            state: state.clone(),
+            hint: response.hint,
+            ..Poll::default()
+        });
+    }
+    let response = response.check_status()?;
+    let document: Value = serde_json::from_slice(&response.body)
+        .map_err(|err| ConnectorError::Invalid(format!("not JSON: {err}")))?;
+    let (items, warnings) = map_document(&document, spec, &response.final_url)?;
+    Ok(Poll {
+        items,
+        warnings,
+        state: PollState {
+            validators: response.validators.clone(),
+            cursor: None,
+        },
+        hint: response.hint,
+        base_url: Some(response.final_url.clone()),
+        ..Poll::default()
+    })
+}
+
+pub struct JsonConnector;
+
+fn url_param(params: &Value) -> Result<Url, ConnectorError> {
+    let raw = params
+        .get("url")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .ok_or_else(|| ConnectorError::Unsupported("needs a \"url\"".into()))?;
+    let url = Url::parse(raw).map_err(|err| {
+        ConnectorError::Unsupported(format!("\"{raw}\" is not a full web address ({err})"))
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(ConnectorError::Unsupported(format!(
+            "\"{raw}\" is not an http or https address"
+        )));
+    }
+    Ok(url)
+}
+
+#[async_trait::async_trait]
+impl Connector for JsonConnector {
+    fn kind(&self) -> &'static str {
+        "json"
+    }
+
+    fn info(&self) -> ConnectorInfo {
+        let param = |name, help, required| ParamInfo {
+            name,
+            help,
+            required,
+        };
+        ConnectorInfo {
+            kind: "json",
+            title: "JSON",
+            description: "Any JSON document with a list of items, mapped with JSON pointers",
+            params: vec![
+                param("url", "Address of the JSON document", true),
+                param(
+                    "items",
+                    "JSON pointer to the list of items, e.g. /data/items (empty: the document is the list)",
+                    false,
+                ),
+                param(
+                    "id",
+                    "Pointer (/id) or template ({/id}) of an item's stable id",
+                    false,
+                ),
+                param("title", "Pointer or template of the title", false),
+                param(
+                    "link",
+                    "Pointer or template of the permalink, e.g. https://example.com/p/{/slug}",
+                    false,
+                ),
+                param(
+                    "date",
+                    "Pointer to the date (RFC 3339, RFC 2822 or unix seconds)",
+                    false,
+                ),
+                param("content", "Pointer to the body (HTML; sanitized)", false),
+                param("image", "Pointer to an image URL", false),
+                param(
+                    "kind",
+                    "Kind of every item: note, article, photo, link…",
+                    false,
+                ),
+            ],
+            default_schedule: None,
+            can_backfill: false,
+            example_input: "--kind json https://api.example/posts.json (with items=/posts title=/title link=/url)",
+        }
+    }
+
+    /// Never recognizes pasted text: a JSON URL says nothing about where its items are.
+    fn recognize(&self, _input: &str) -> Option<Value> {
+        None
+    }
+
+    fn validate(&self, params: &Value) -> Result<Value, ConnectorError> {
+        let url = url_param(params)?;
+        Ok(JsonSpec::from_params(params)?.to_params(&url))
+    }
+
+    async fn poll(
+        &self,
+        http: &dyn Http,
+        params: &Value,
+        state: &PollState,
+    ) -> Result<Poll, ConnectorError> {
+        let url = url_param(params)?;
+        let spec = JsonSpec::from_params(params)?;
+        poll_request(
+            http,
+            FetchRequest::new(url, "application/json"),
+            &spec,
+            state,
+        )
+        .await
+    }
+}
+
+/// Parameters of a `json` source from `key=value` pairs (the CLI's `--param`).
+pub fn params_from_pairs(url: &str, pairs: &[(String, String)]) -> Value {
+    let mut map = serde_json::Map::new();
+    map.insert("url".into(), url.into());
+    for (key, value) in pairs {
+        map.insert(key.clone(), value.clone().into());
+    }
+    Value::Object(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn base() -> Url {
+        Url::parse("https://api.example/v1/posts.json").unwrap()
+    }
+
+    #[test]
+    fn maps_items_with_pointers_and_templates() {
+        let doc = json!({"data": {"posts": [
+            {"id": 7, "t": "Hello", "slug": "hello", "at": "2026-03-01T10:00:00Z", "body": "<p>x</p>", "img": "/i/7.png"},
+            {"id": 8, "t": "No date", "slug": "nd", "at": 1767225600},
+            {"junk": true}
+        ]}});
+        let spec = JsonSpec::from_params(&json!({
+            "items": "/data/posts", "id": "/id", "title": "/t",
+            "link": "https://example.com/p/{/slug}", "date": "/at",
+            "content": "/body", "image": "/img"
+        }))
+        .unwrap();
+        let (items, warnings) = map_document(&doc, &spec, &base()).unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(items[0].external_id, "7");
+        assert_eq!(
+            items[0].url.as_ref().unwrap().as_str(),
+            "https://example.com/p/hello"
+        );
+        assert_eq!(
+            items[0].media[0].url.as_str(),
+            "https://api.example/i/7.png"
+        );
+        assert_eq!(items[0].kind, ItemKind::Photo);
+        assert_eq!(items[1].published.unwrap().timestamp(), 1767225600);
+    }
+
+    #[test]
+    fn bad_specs_are_named() {
+        let err = JsonSpec::from_params(&json!({"items": "data", "id": "/id"})).unwrap_err();
+        assert!(err.to_string().contains("items"), "{err}");
+        let err = JsonSpec::from_params(&json!({"title": "{title}"})).unwrap_err();
+        assert!(err.to_string().contains("title"), "{err}");
+        let err = JsonSpec::from_params(&json!({"date": "/d"})).unwrap_err();
+        assert!(err.to_string().contains("tell items apart"), "{err}");
+        let err = JsonSpec::from_params(&json!({"id": "/id", "kind": "poem"})).unwrap_err();
+        assert!(err.to_string().contains("kind"), "{err}");
+    }
+
+    #[test]
+    fn missing_list_is_invalid() {
+        let spec = JsonSpec::from_params(&json!({"items": "/nope", "id": "/id"})).unwrap();
+        assert!(map_document(&json!({}), &spec, &base()).is_err());
+        assert!(map_document(&json!({"nope": 3}), &spec, &base()).is_err());
+    }
+}
