@@ -236,23 +236,6 @@ pub fn map_page(html: &str, spec: &HtmlSpec, base: &Url) -> (Vec<RawItem>, Vec<S
 
 pub struct HtmlConnector;
 
-fn url_param(params: &Value) -> Result<Url, ConnectorError> {
-    let raw = params
-        .get("url")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .ok_or_else(|| ConnectorError::Unsupported("needs a \"url\"".into()))?;
-    let url = Url::parse(raw).map_err(|err| {
-        ConnectorError::Unsupported(format!("\"{raw}\" is not a full web address ({err})"))
-    })?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(ConnectorError::Unsupported(format!(
-            "\"{raw}\" is not an http or https address"
-        )));
-    }
-    Ok(url)
-}
-
 #[async_trait::async_trait]
 impl Connector for HtmlConnector {
     fn kind(&self) -> &'static str {
@@ -316,7 +299,7 @@ impl Connector for HtmlConnector {
     }
 
     fn validate(&self, params: &Value) -> Result<Value, ConnectorError> {
-        let url = url_param(params)?;
+        let url = super::http_url_param(params)?;
         Ok(HtmlSpec::from_params(params)?.to_params(&url))
     }
 
@@ -326,7 +309,7 @@ impl Connector for HtmlConnector {
         params: &Value,
         state: &PollState,
     ) -> Result<Poll, ConnectorError> {
-        let url = url_param(params)?;
+        let url = super::http_url_param(params)?;
         let spec = HtmlSpec::from_params(params)?;
         let mut request = FetchRequest::new(url, "text/html, application/xhtml+xml;q=0.9")
             .with_validators(state.validators.clone());

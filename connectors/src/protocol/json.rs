@@ -303,23 +303,6 @@ pub async fn poll_request(
 
 pub struct JsonConnector;
 
-fn url_param(params: &Value) -> Result<Url, ConnectorError> {
-    let raw = params
-        .get("url")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .ok_or_else(|| ConnectorError::Unsupported("needs a \"url\"".into()))?;
-    let url = Url::parse(raw).map_err(|err| {
-        ConnectorError::Unsupported(format!("\"{raw}\" is not a full web address ({err})"))
-    })?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(ConnectorError::Unsupported(format!(
-            "\"{raw}\" is not an http or https address"
-        )));
-    }
-    Ok(url)
-}
-
 #[async_trait::async_trait]
 impl Connector for JsonConnector {
     fn kind(&self) -> &'static str {
@@ -379,7 +362,7 @@ impl Connector for JsonConnector {
     }
 
     fn validate(&self, params: &Value) -> Result<Value, ConnectorError> {
-        let url = url_param(params)?;
+        let url = super::http_url_param(params)?;
         Ok(JsonSpec::from_params(params)?.to_params(&url))
     }
 
@@ -389,7 +372,7 @@ impl Connector for JsonConnector {
         params: &Value,
         state: &PollState,
     ) -> Result<Poll, ConnectorError> {
-        let url = url_param(params)?;
+        let url = super::http_url_param(params)?;
         let spec = JsonSpec::from_params(params)?;
         poll_request(
             http,

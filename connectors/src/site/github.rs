@@ -192,11 +192,7 @@ impl Connector for GitHubConnector {
         page: &Value,
     ) -> Result<Poll, ConnectorError> {
         let user = user_param(params)?;
-        let number = page
-            .get("page")
-            .and_then(Value::as_u64)
-            .filter(|n| (2..=MAX_PAGE).contains(n))
-            .ok_or_else(|| ConnectorError::Unsupported("no such page of events".into()))?;
+        let number = super::page_number(page, 2..=MAX_PAGE)?;
         let mut poll = self
             .fetch(http, self.request(events_url(&user, number)?))
             .await?;

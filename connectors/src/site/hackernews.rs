@@ -105,11 +105,7 @@ impl Connector for HackerNewsConnector {
         page: &Value,
     ) -> Result<Poll, ConnectorError> {
         let user = user_param(params)?;
-        let number = page
-            .get("page")
-            .and_then(Value::as_u64)
-            .filter(|n| (1..=MAX_PAGE).contains(n))
-            .ok_or_else(|| ConnectorError::Unsupported("no such page".into()))?;
+        let number = super::page_number(page, 1..=MAX_PAGE)?;
         fetch(http, &user, number).await
     }
 }

@@ -94,11 +94,7 @@ impl Connector for LobstersConnector {
         page: &Value,
     ) -> Result<Poll, ConnectorError> {
         let user = user_param(params)?;
-        let number = page
-            .get("page")
-            .and_then(Value::as_u64)
-            .filter(|n| (2..=MAX_PAGE).contains(n))
-            .ok_or_else(|| ConnectorError::Unsupported("no such page".into()))?;
+        let number = super::page_number(page, 2..=MAX_PAGE)?;
         let url = super::api_url(SITE_BASE, &format!("/newest/{user}/page/{number}.json"))?;
         fetch(http, url, number, &PollState::default()).await
     }

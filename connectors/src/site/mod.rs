@@ -14,6 +14,7 @@ pub mod stackexchange;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::Value;
 use url::Url;
 
 use crate::http::{FetchRequest, FetchResponse, PollHint};
@@ -106,14 +107,10 @@ pub fn query_param(url: &Url, name: &str) -> Option<String> {
 }
 
 /// A required string parameter.
-pub fn str_param<'a>(
-    params: &'a serde_json::Value,
-    name: &str,
-    what: &str,
-) -> Result<&'a str, ConnectorError> {
+pub fn str_param<'a>(params: &'a Value, name: &str, what: &str) -> Result<&'a str, ConnectorError> {
     params
         .get(name)
-        .and_then(serde_json::Value::as_str)
+        .and_then(Value::as_str)
         .map(str::trim)
         .filter(|value| !value.is_empty())
         .ok_or_else(|| ConnectorError::Unsupported(format!("needs a \"{name}\" parameter: {what}")))
@@ -124,11 +121,11 @@ pub fn str_param<'a>(
 pub async fn get_json(
     http: &dyn Http,
     mut request: FetchRequest,
-) -> Result<(FetchResponse, serde_json::Value), ConnectorError> {
+) -> Result<(FetchResponse, Value), ConnectorError> {
     request.max_bytes = Some(request.max_bytes.unwrap_or(MAX_API_BYTES));
     let response = http.get(request).await?;
     if response.status == 304 {
-        return Ok((response, serde_json::Value::Null));
+        return Ok((response, Value::Null));
     }
     let response = response.check_status()?;
     let value = serde_json::from_slice(&response.body)
@@ -209,16 +206,28 @@ pub fn api_url(base: &str, path: &str) -> Result<Url, ConnectorError> {
 }
 
 /// A string field of a JSON object.
-pub fn s<'a>(value: &'a serde_json::Value, pointer: &str) -> Option<&'a str> {
+pub fn s<'a>(value: &'a Value, pointer: &str) -> Option<&'a str> {
     value
         .pointer(pointer)
-        .and_then(serde_json::Value::as_str)
+        .and_then(Value::as_str)
         .filter(|text| !text.is_empty())
 }
 
 /// An integer field of a JSON object.
-pub fn n(value: &serde_json::Value, pointer: &str) -> Option<i64> {
-    value.pointer(pointer).and_then(serde_json::Value::as_i64)
+pub fn n(value: &Value, pointer: &str) -> Option<i64> {
+    value.pointer(pointer).and_then(Value::as_i64)
+}
+
+/// The number of a paging token (`{"page": N}`) from an earlier poll, if it is one of
+/// `pages`: a token is stored data, so it is checked like any other input.
+pub(crate) fn page_number(
+    page: &Value,
+    pages: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ConnectorError> {
+    page.get("page")
+        .and_then(Value::as_u64)
+        .filter(|n| pages.contains(n))
+        .ok_or_else(|| ConnectorError::Unsupported("no such page".into()))
 }
 
 #[cfg(test)]

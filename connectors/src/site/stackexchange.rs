@@ -126,11 +126,7 @@ impl Connector for StackExchangeConnector {
         page: &Value,
     ) -> Result<Poll, ConnectorError> {
         let (id, site) = params_of(params)?;
-        let number = page
-            .get("page")
-            .and_then(Value::as_u64)
-            .filter(|n| (2..=MAX_PAGE).contains(n))
-            .ok_or_else(|| ConnectorError::Unsupported("no such page".into()))?;
+        let number = super::page_number(page, 2..=MAX_PAGE)?;
         fetch(http, id, &site, number).await
     }
 }
