@@ -137,3 +137,18 @@ pub struct Media {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alt: Option<String>,
 }
+
+impl Media {
+    /// A media file known only by its address.
+    pub fn at(url: Url) -> Media {
+        Media {
+            url,
+            media_type: None,
+            width: None,
+            height: None,
+            length: None,
+            thumbnail: None,
+            alt: None,
+        }
+    }
+}

@@ -746,13 +746,8 @@ fn first_image(item: &RawItem, base: Option<&Url>) -> Option<Media> {
         return None;
     }
     Some(Media {
-        url,
-        media_type: None,
-        width: None,
-        height: None,
-        length: None,
-        thumbnail: None,
         alt: item.title.clone(),
+        ..Media::at(url)
     })
 }
 

@@ -829,14 +829,6 @@ mod tests {
     }
 
     fn media_at(address: &str) -> Media {
-        Media {
-            url: url(address),
-            media_type: None,
-            width: None,
-            height: None,
-            length: None,
-            thumbnail: None,
-            alt: None,
-        }
+        Media::at(url(address))
     }
 }

@@ -215,13 +215,8 @@ pub fn map_page(html: &str, spec: &HtmlSpec, base: &Url) -> (Vec<RawItem>, Vec<S
             .map(Content::Html);
         if let Some(image) = get("image").and_then(absolute) {
             item.media.push(Media {
-                url: image,
-                media_type: None,
-                width: None,
-                height: None,
-                length: None,
-                thumbnail: None,
                 alt: item.title.clone(),
+                ..Media::at(image)
             });
         }
         item.kind = spec.kind.unwrap_or(if item.media.is_empty() {

@@ -242,15 +242,7 @@ pub fn map_document(
             .and_then(|i| base.join(&i).ok())
             .filter(|u| matches!(u.scheme(), "http" | "https"))
         {
-            item.media.push(Media {
-                url: image,
-                media_type: None,
-                width: None,
-                height: None,
-                length: None,
-                thumbnail: None,
-                alt: None,
-            });
+            item.media.push(Media::at(image));
         }
         item.kind = spec.kind.unwrap_or(if item.media.is_empty() {
             if item.url.is_some() && item.content.is_none() {
