@@ -8,7 +8,7 @@ use url::Url;
 use super::json::{http_url, plain_text, same_origin, small_number, string};
 use super::object::{
     EXTRA_CONTENT_WARNING, EXTRA_SHARED_FROM, MAX_CONTENT_WARNING_CHARS, MAX_MEDIA_PER_ITEM,
-    MAX_TAGS_PER_ITEM,
+    MAX_TAGS_PER_ITEM, with_poll_options,
 };
 use crate::item::{Content, ItemKind, Media, RawAuthor, RawItem};
 
@@ -196,30 +196,14 @@ fn map_status(status: &Value, origin: &Url) -> Option<RawItem> {
 }
 
 fn poll_html(body: &Value, content: &str) -> String {
-    let mut html = content.to_owned();
-    let options: Vec<String> = body
+    let options = body
         .get("poll")
         .and_then(|p| p.get("options"))
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter_map(|o| string(o, "title"))
-        .map(|t| {
-            format!(
-                "<li>{}</li>",
-                plain_text(t, 200)
-                    .replace('&', "&amp;")
-                    .replace('<', "&lt;")
-                    .replace('>', "&gt;")
-            )
-        })
-        .collect();
-    if !options.is_empty() {
-        html.push_str("<ul>");
-        html.extend(options);
-        html.push_str("</ul>");
-    }
-    html
+        .filter_map(|o| string(o, "title"));
+    with_poll_options(content.to_owned(), options)
 }
 
 fn date(doc: &Value, key: &str) -> Option<DateTime<Utc>> {

@@ -471,11 +471,17 @@ fn permalink(object: &Value) -> Option<Url> {
 }
 
 /// A Question's options, appended to its text as a list.
-fn question_html(object: &Value, mut html: String) -> String {
-    let options: Vec<String> = values(object, "oneOf")
+fn question_html(object: &Value, html: String) -> String {
+    let options = values(object, "oneOf")
         .into_iter()
         .chain(values(object, "anyOf"))
-        .filter_map(|option| language_string(option, "name"))
+        .filter_map(|option| language_string(option, "name"));
+    with_poll_options(html, options)
+}
+
+/// `html` followed by a poll's options as a list of escaped plain text.
+pub fn with_poll_options<'a>(mut html: String, options: impl Iterator<Item = &'a str>) -> String {
+    let items: String = options
         .take(MAX_POLL_OPTIONS)
         .map(|name| {
             let text = plain_text(name, 200)
@@ -485,9 +491,9 @@ fn question_html(object: &Value, mut html: String) -> String {
             format!("<li>{text}</li>")
         })
         .collect();
-    if !options.is_empty() {
+    if !items.is_empty() {
         html.push_str("<ul>");
-        html.extend(options);
+        html.push_str(&items);
         html.push_str("</ul>");
     }
     html
