@@ -40,7 +40,7 @@ use url::Url;
 
 use crate::http::{self, FetchRequest};
 use crate::item::{Content, ItemKind, Media, RawItem};
-use crate::protocol::{feed, json as json_connector};
+use crate::protocol::{feed, html as html_connector, json as json_connector};
 use crate::{Connector, ConnectorError, ConnectorInfo, Http, ParamInfo, Poll, PollState};
 
 /// The built-in recipes, by file name.
@@ -102,6 +102,7 @@ pub struct RecipeError {
 pub enum Backend {
     Feed,
     Json(json_connector::JsonSpec),
+    Html(html_connector::HtmlSpec),
 }
 
 #[derive(Clone, Debug)]
@@ -311,6 +312,7 @@ impl Recipe {
             "resolve",
             "extract",
             "json",
+            "html",
             "image_from_content",
         ])?;
         let name = top.str("name")?;
@@ -537,8 +539,10 @@ impl Recipe {
 
         let backend = match top.opt_str("connector")?.as_deref() {
             None | Some("feed") => {
-                if table.contains_key("json") {
-                    return Err(top.err("json", "only for connector = \"json\""));
+                for key in ["json", "html"] {
+                    if table.contains_key(key) {
+                        return Err(top.err(key, format!("only for connector = \"{key}\"")));
+                    }
                 }
                 Backend::Feed
             }
@@ -552,8 +556,20 @@ impl Recipe {
                     .map_err(|err| top.err("json", err.to_string()))?;
                 Backend::Json(spec)
             }
+            Some("html") => {
+                let Some(toml::Value::Table(spec)) = table.get("html") else {
+                    return Err(
+                        top.err("html", "an html recipe needs an [html] table of selectors")
+                    );
+                };
+                let spec_value =
+                    serde_json::to_value(spec).map_err(|err| top.err("html", err.to_string()))?;
+                let spec = html_connector::HtmlSpec::from_params(&spec_value)
+                    .map_err(|err| top.err("html", err.to_string()))?;
+                Backend::Html(spec)
+            }
             Some(other) => {
-                return Err(top.err("connector", format!("`{other}` is not feed or json")));
+                return Err(top.err("connector", format!("`{other}` is not feed, json or html")));
             }
         };
 
@@ -876,6 +892,15 @@ impl Connector for RecipeConnector {
                 json_connector::poll_request(
                     http,
                     recipe.request(url, "application/json"),
+                    spec,
+                    state,
+                )
+                .await?
+            }
+            Backend::Html(spec) => {
+                html_connector::poll_request(
+                    http,
+                    recipe.request(url, html_connector::ACCEPT_HTML),
                     spec,
                     state,
                 )

@@ -414,6 +414,80 @@ content = "/html"
 }
 
 #[tokio::test]
+async fn a_recipe_over_the_html_connector_reads_selectors() {
+    let recipe = Recipe::parse(
+        "zine.toml",
+        r#"
+name = "zine"
+title = "Zine"
+example = "zine.example/ana"
+url = "https://zine.example/{user}/"
+connector = "html"
+patterns = ['^zine\.example/(?P<user>[a-z]+)/?$']
+
+[[params]]
+name = "user"
+pattern = '^[a-z]+$'
+
+[html]
+items = "article.post"
+title = "h2"
+link = "h2 a"
+date = "time"
+content = ".body"
+"#,
+    )
+    .unwrap();
+    let server = FixtureServer::start().await;
+    server.set(
+        "/zine.example/ana/",
+        Reply::ok(
+            r#"<html><body>
+              <article class="post"><h2><a href="/ana/1">First &amp; best</a></h2>
+                <time datetime="2026-11-30T10:00:00Z">Yesterday</time>
+                <div class="body"><p>Hello <script>x()</script></p></div></article>
+              <article class="post"><h2><a href="/ana/2">Second</a></h2></article>
+            </body></html>"#,
+        )
+        .content_type("text/html; charset=utf-8"),
+    );
+    let http = Rewrite::new(&server.origin());
+    let connector = RecipeConnector::new(recipe);
+    assert_eq!(
+        connector.recognize("https://zine.example/ana/"),
+        Some(json!({ "user": "ana" }))
+    );
+    let poll = connector
+        .poll(&http, &json!({ "user": "ana" }), &PollState::default())
+        .await
+        .unwrap();
+    assert_eq!(poll.items.len(), 2, "{:?}", poll.warnings);
+    assert_eq!(poll.items[0].title.as_deref(), Some("First & best"));
+    assert_eq!(
+        poll.items[0].url.as_ref().unwrap().as_str(),
+        "https://zine.example/ana/1"
+    );
+    assert_eq!(
+        poll.items[0].published,
+        Some("2026-11-30T10:00:00Z".parse::<DateTime<Utc>>().unwrap())
+    );
+    let accept = server.requests("/zine.example/ana/")[0]
+        .header("accept")
+        .unwrap_or_default()
+        .to_owned();
+    assert!(accept.starts_with("text/html"), "{accept}");
+
+    // A recipe naming the html connector without selectors is refused, with the key.
+    let err = Recipe::parse(
+        "broken.toml",
+        "name = \"broken\"\ntitle = \"B\"\nexample = \"b.example/x\"\nurl = \"https://b.example/\"\nconnector = \"html\"\npatterns = ['^b\\.example/x$']\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("broken.toml") && err.contains("html"), "{err}");
+}
+
+#[tokio::test]
 async fn the_generic_json_connector_stores_sanitized_items() {
     let server = FixtureServer::start().await;
     server.set(

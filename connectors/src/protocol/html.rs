@@ -306,33 +306,45 @@ impl Connector for HtmlConnector {
     ) -> Result<Poll, ConnectorError> {
         let url = super::http_url_param(params)?;
         let spec = HtmlSpec::from_params(params)?;
-        let mut request = FetchRequest::new(url, "text/html, application/xhtml+xml;q=0.9")
-            .with_validators(state.validators.clone());
-        request.max_bytes = Some(MAX_PAGE_BYTES);
-        let response = http.get(request).await?;
-        if response.status == 304 {
-            return Ok(Poll {
-                not_modified: true,
-                state: state.clone(),
-                hint: response.hint,
-                ..Poll::default()
-            });
-        }
-        let response = response.check_status()?;
-        let text = String::from_utf8_lossy(&response.body);
-        let (items, warnings) = map_page(&text, &spec, &response.final_url);
-        Ok(Poll {
-            items,
-            warnings,
-            state: PollState {
-                validators: response.validators.clone(),
-                cursor: None,
-            },
-            hint: response.hint,
-            base_url: Some(response.final_url.clone()),
-            ..Poll::default()
-        })
+        poll_request(http, FetchRequest::new(url, ACCEPT_HTML), &spec, state).await
     }
+}
+
+/// What a page request accepts.
+pub const ACCEPT_HTML: &str = "text/html, application/xhtml+xml;q=0.9";
+
+/// Fetches and maps one page (also used by recipes over this connector).
+pub async fn poll_request(
+    http: &dyn Http,
+    request: FetchRequest,
+    spec: &HtmlSpec,
+    state: &PollState,
+) -> Result<Poll, ConnectorError> {
+    let mut request = request.with_validators(state.validators.clone());
+    request.max_bytes = Some(request.max_bytes.unwrap_or(MAX_PAGE_BYTES));
+    let response = http.get(request).await?;
+    if response.status == 304 {
+        return Ok(Poll {
+            not_modified: true,
+            state: state.clone(),
+            hint: response.hint,
+            ..Poll::default()
+        });
+    }
+    let response = response.check_status()?;
+    let text = String::from_utf8_lossy(&response.body);
+    let (items, warnings) = map_page(&text, spec, &response.final_url);
+    Ok(Poll {
+        items,
+        warnings,
+        state: PollState {
+            validators: response.validators.clone(),
+            cursor: None,
+        },
+        hint: response.hint,
+        base_url: Some(response.final_url.clone()),
+        ..Poll::default()
+    })
 }
 
 #[cfg(test)]
