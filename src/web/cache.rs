@@ -26,8 +26,8 @@ use crate::web::error::AppError;
 pub const PAGE_TTL: Duration = Duration::from_secs(300);
 /// How long an export may be served from the cache (it holds no relative times).
 pub const FEED_TTL: Duration = Duration::from_secs(120);
-/// Bytes of bodies kept at most; past it the cache starts over.
-const MAX_BYTES: usize = 24 * 1024 * 1024;
+/// Bytes of bodies kept at most; past it the oldest copies go until a quarter is free.
+const MAX_BYTES: usize = 16 * 1024 * 1024;
 /// A document larger than this is not kept.
 const MAX_ENTRY_BYTES: usize = 2 * 1024 * 1024;
 /// Cache renders at once (about one per core).
@@ -145,8 +145,7 @@ impl PageCache {
             return;
         }
         if inner.bytes + size > MAX_BYTES {
-            inner.entries.clear();
-            inner.bytes = 0;
+            inner.evict_oldest((MAX_BYTES * 3 / 4).saturating_sub(size));
         }
         let entry = Entry {
             stored_at: Instant::now(),
@@ -170,6 +169,25 @@ impl PageCache {
 }
 
 impl Inner {
+    /// Drops the longest-kept copies until at most `keep_bytes` are held, so a burst of
+    /// pages seen once (random item pages) does not push out every stream page at once.
+    fn evict_oldest(&mut self, keep_bytes: usize) {
+        let mut by_age: Vec<(Instant, String)> = self
+            .entries
+            .iter()
+            .map(|(key, entry)| (entry.stored_at, key.clone()))
+            .collect();
+        by_age.sort_unstable();
+        for (_, key) in by_age {
+            if self.bytes <= keep_bytes {
+                break;
+            }
+            if let Some(entry) = self.entries.remove(&key) {
+                self.bytes = self.bytes.saturating_sub(entry.doc.body.len() + key.len());
+            }
+        }
+    }
+
     /// Drops every copy when the content changed since they were stored.
     fn sync(&mut self, version: u64) {
         if version > self.version {
@@ -371,6 +389,9 @@ mod tests {
         let inner = cache.inner.lock().unwrap();
         assert!(inner.bytes <= MAX_BYTES, "{} bytes held", inner.bytes);
         assert!(!inner.entries.is_empty());
+        // The newest copies are the ones kept.
+        assert!(inner.entries.contains_key("/u39"));
+        assert!(!inner.entries.contains_key("/u0"));
     }
 
     #[test]
