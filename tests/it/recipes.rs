@@ -425,6 +425,8 @@ const RECIPE_CASES: &[RecipeCase] = &[
             },
         ],
     },
+    // A photo post's picture is the first <img> of its description (image_from_content). The
+    // kind is decided from the feed before that, so a captioned photo stays an Article.
     RecipeCase {
         recipe: "tumblr",
         params: &[("blog", "ana")],
@@ -440,8 +442,11 @@ const RECIPE_CASES: &[RecipeCase] = &[
                 text: "Ink study of the harbour cranes",
                 date: "2026-11-29T00:44:07Z",
                 tags: &["ink", "sketchbook", "harbour"],
-                media: None,
-                n_media: 0,
+                media: Some(
+                    Attachment::at("https://64.media.tumblr.com/6b1f0c3e9a2d4e8f7a5b3c1d0e9f8a7b/4c2e1a0b9d8f7e6c-3a/s1280x1920/9f2b7d4e1c0a3b5d6e8f.jpg")
+                        .alt("Ink study of the harbour cranes, done on the bench by the ferry."),
+                ),
+                n_media: 1,
             },
             Expected {
                 link: "https://ana.tumblr.com/post/767998877665544332/on-carrying-a-sketchbook-everywhere",
