@@ -332,6 +332,8 @@ const RSS: &str = "application/rss+xml; charset=utf-8";
 const ATOM: &str = "application/atom+xml; charset=utf-8";
 
 const RECIPE_CASES: &[RecipeCase] = &[
+    // An image post's preview is the first <img> of its content (image_from_content); its
+    // kind was decided from the text before that, so it stays an Article.
     RecipeCase {
         recipe: "reddit_subreddit",
         params: &[("subreddit", "rust")],
@@ -357,8 +359,11 @@ const RECIPE_CASES: &[RecipeCase] = &[
                 text: "submitted by",
                 date: "2026-11-30T09:41:27Z",
                 tags: &["r/rust"],
-                media: None,
-                n_media: 0,
+                media: Some(
+                    Attachment::at("https://b.thumbs.redditmedia.com/Qx7aL2mZp0d9cR4hVt3sN8yKfWuE1jB6oGiHnXlPqYs.jpg")
+                        .alt("My desk for Advent of Code this year"),
+                ),
+                n_media: 1,
             },
         ],
     },
