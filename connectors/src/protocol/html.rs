@@ -320,31 +320,11 @@ pub async fn poll_request(
     spec: &HtmlSpec,
     state: &PollState,
 ) -> Result<Poll, ConnectorError> {
-    let mut request = request.with_validators(state.validators.clone());
-    request.max_bytes = Some(request.max_bytes.unwrap_or(MAX_PAGE_BYTES));
-    let response = http.get(request).await?;
-    if response.status == 304 {
-        return Ok(Poll {
-            not_modified: true,
-            state: state.clone(),
-            hint: response.hint,
-            ..Poll::default()
-        });
-    }
-    let response = response.check_status()?;
-    let text = String::from_utf8_lossy(&response.body);
-    let (items, warnings) = map_page(&text, spec, &response.final_url);
-    Ok(Poll {
-        items,
-        warnings,
-        state: PollState {
-            validators: response.validators.clone(),
-            cursor: None,
-        },
-        hint: response.hint,
-        base_url: Some(response.final_url.clone()),
-        ..Poll::default()
+    super::poll_document(http, request, MAX_PAGE_BYTES, state, |response| {
+        let text = String::from_utf8_lossy(&response.body);
+        Ok(map_page(&text, spec, &response.final_url))
     })
+    .await
 }
 
 #[cfg(test)]

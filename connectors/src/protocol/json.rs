@@ -265,32 +265,12 @@ pub async fn poll_request(
     spec: &JsonSpec,
     state: &PollState,
 ) -> Result<Poll, ConnectorError> {
-    let mut request = request.with_validators(state.validators.clone());
-    request.max_bytes = Some(request.max_bytes.unwrap_or(MAX_JSON_BYTES));
-    let response = http.get(request).await?;
-    if response.status == 304 {
-        return Ok(Poll {
-            not_modified: true,
-            state: state.clone(),
-            hint: response.hint,
-            ..Poll::default()
-        });
-    }
-    let response = response.check_status()?;
-    let document: Value = serde_json::from_slice(&response.body)
-        .map_err(|err| ConnectorError::Invalid(format!("not JSON: {err}")))?;
-    let (items, warnings) = map_document(&document, spec, &response.final_url)?;
-    Ok(Poll {
-        items,
-        warnings,
-        state: PollState {
-            validators: response.validators.clone(),
-            cursor: None,
-        },
-        hint: response.hint,
-        base_url: Some(response.final_url.clone()),
-        ..Poll::default()
+    super::poll_document(http, request, MAX_JSON_BYTES, state, |response| {
+        let document: Value = serde_json::from_slice(&response.body)
+            .map_err(|err| ConnectorError::Invalid(format!("not JSON: {err}")))?;
+        map_document(&document, spec, &response.final_url)
     })
+    .await
 }
 
 pub struct JsonConnector;

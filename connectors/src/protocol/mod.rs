@@ -9,7 +9,9 @@ pub mod json;
 use serde_json::Value;
 use url::Url;
 
-use crate::ConnectorError;
+use crate::http::{FetchRequest, FetchResponse};
+use crate::item::RawItem;
+use crate::{ConnectorError, Http, Poll, PollState};
 
 /// The `"url"` parameter of the generic connectors: a full http or https address.
 pub(crate) fn http_url_param(params: &Value) -> Result<Url, ConnectorError> {
@@ -27,4 +29,40 @@ pub(crate) fn http_url_param(params: &Value) -> Result<Url, ConnectorError> {
         )));
     }
     Ok(url)
+}
+
+/// One document of a generic connector: sent with the stored validators (a 304 keeps
+/// `state`), capped at `max_bytes` unless the request says less, any other status
+/// classified, and the body turned into items by `map`.
+pub(crate) async fn poll_document(
+    http: &dyn Http,
+    request: FetchRequest,
+    max_bytes: usize,
+    state: &PollState,
+    map: impl FnOnce(&FetchResponse) -> Result<(Vec<RawItem>, Vec<String>), ConnectorError>,
+) -> Result<Poll, ConnectorError> {
+    let mut request = request.with_validators(state.validators.clone());
+    request.max_bytes = Some(request.max_bytes.unwrap_or(max_bytes));
+    let response = http.get(request).await?;
+    if response.status == 304 {
+        return Ok(Poll {
+            not_modified: true,
+            state: state.clone(),
+            hint: response.hint,
+            ..Poll::default()
+        });
+    }
+    let response = response.check_status()?;
+    let (items, warnings) = map(&response)?;
+    Ok(Poll {
+        items,
+        warnings,
+        state: PollState {
+            validators: response.validators.clone(),
+            cursor: None,
+        },
+        hint: response.hint,
+        base_url: Some(response.final_url.clone()),
+        ..Poll::default()
+    })
 }
