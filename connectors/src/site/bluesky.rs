@@ -213,14 +213,13 @@ async fn fetch(http: &dyn Http, did: &str, cursor: Option<&str>) -> Result<Poll,
         .get("feed")
         .and_then(Value::as_array)
         .ok_or_else(|| ConnectorError::Invalid("the answer has no `feed` list".into()))?;
-    for (idx, entry) in feed.iter().enumerate() {
-        match map_feed_entry(entry) {
-            Some(item) => poll.items.push(item),
-            None => poll
-                .warnings
-                .push(format!("post {idx} has no uri, author or date; skipped")),
-        }
-    }
+    super::push_mapped(
+        &mut poll,
+        feed,
+        "post",
+        "has no uri, author or date",
+        map_feed_entry,
+    );
     if let Some(next) = s(&body, "/cursor").filter(|c| c.len() <= MAX_CURSOR_CHARS)
         && !feed.is_empty()
     {

@@ -125,14 +125,7 @@ async fn fetch(http: &dyn Http, user: &str, page: u64) -> Result<Poll, Connector
         .get("hits")
         .and_then(Value::as_array)
         .ok_or_else(|| ConnectorError::Invalid("the answer has no `hits` list".into()))?;
-    for (idx, hit) in hits.iter().enumerate() {
-        match map_hit(hit) {
-            Some(item) => poll.items.push(item),
-            None => poll
-                .warnings
-                .push(format!("hit {idx} has no id or date; skipped")),
-        }
-    }
+    super::push_mapped(&mut poll, hits, "hit", "has no id or date", map_hit);
     let n_pages = body.get("nbPages").and_then(Value::as_u64).unwrap_or(0);
     if page + 1 < n_pages && page < MAX_PAGE {
         poll.next_page = Some(json!({ "page": page + 1 }));

@@ -124,14 +124,7 @@ async fn fetch(
     let stories = body
         .as_array()
         .ok_or_else(|| ConnectorError::Invalid("the answer is not a list of stories".into()))?;
-    for (idx, story) in stories.iter().enumerate() {
-        match map_story(story) {
-            Some(item) => poll.items.push(item),
-            None => poll
-                .warnings
-                .push(format!("story {idx} has no id or date; skipped")),
-        }
-    }
+    super::push_mapped(&mut poll, stories, "story", "has no id or date", map_story);
     if !stories.is_empty() && page < MAX_PAGE {
         poll.next_page = Some(json!({ "page": page + 1 }));
     }

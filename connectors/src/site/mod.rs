@@ -18,7 +18,8 @@ use serde_json::Value;
 use url::Url;
 
 use crate::http::{FetchRequest, FetchResponse, PollHint};
-use crate::{ConnectorError, Http, Registry};
+use crate::item::RawItem;
+use crate::{ConnectorError, Http, Poll, Registry};
 
 /// Longest title built from a post's text, in characters.
 pub const MAX_TITLE_CHARS: usize = 120;
@@ -228,6 +229,25 @@ pub(crate) fn page_number(
         .and_then(Value::as_u64)
         .filter(|n| pages.contains(n))
         .ok_or_else(|| ConnectorError::Unsupported("no such page".into()))
+}
+
+/// Maps each element of a site's list of posts into `poll`; an element `map` cannot use is
+/// skipped with the warning "{what} {index} {missing}; skipped".
+pub(crate) fn push_mapped(
+    poll: &mut Poll,
+    list: &[Value],
+    what: &str,
+    missing: &str,
+    map: impl Fn(&Value) -> Option<RawItem>,
+) {
+    for (idx, element) in list.iter().enumerate() {
+        match map(element) {
+            Some(item) => poll.items.push(item),
+            None => poll
+                .warnings
+                .push(format!("{what} {idx} {missing}; skipped")),
+        }
+    }
 }
 
 #[cfg(test)]
