@@ -18,6 +18,8 @@ use url::Url;
 use super::text::{html_to_text, raw_text_kind, text_to_html};
 use crate::model::SafeHtml;
 
+mod fast;
+
 /// Deeper element nesting than this is not real content: html5ever's scope checks walk the stack
 /// of open elements, so parsing time grows with depth squared (20,000 nested `<div>` take over a
 /// second). Such input is kept as plain text instead. DOMPurify uses the same order of limit.
@@ -124,14 +126,25 @@ const REFERRER_POLICY: &str = "no-referrer";
 /// Sanitizes untrusted HTML. Relative URLs resolve against `base` when it is an http(s) URL and
 /// are dropped otherwise. The output is stable: sanitizing it again returns it unchanged.
 pub fn sanitize(html: &str, base: Option<&Url>) -> SafeHtml {
+    let base = base.filter(|base| matches!(base.scheme(), "http" | "https"));
+    // Well-nested markup of the common elements needs no tree; the fast path writes what
+    // ammonia would, and hands everything else over.
+    if let Some(cleaned) = fast::clean(html, base) {
+        return SafeHtml::assume_sanitized(cleaned);
+    }
+    SafeHtml::assume_sanitized(sanitize_with_ammonia(html, base))
+}
+
+/// The full parser and the ammonia policy, for any input.
+fn sanitize_with_ammonia(html: &str, base: Option<&Url>) -> String {
     // Nesting needs a start tag per level: with fewer `<` than the limit, the input cannot
     // be too deep, and the tokenizer pass that measures depth is skipped.
     let could_be_deep = html.bytes().filter(|&b| b == b'<').count() > MAX_NESTING_DEPTH;
     if could_be_deep && nesting_exceeds(html, MAX_NESTING_DEPTH) {
         // The text has no nesting left, so this does not come back here a second time.
-        return text_to_html(&html_to_text(html));
+        return text_to_html(&html_to_text(html)).into_string();
     }
-    let cleaned = POLICY.with_borrow_mut(|cached| {
+    POLICY.with_borrow_mut(|cached| {
         let base_key = base.map(Url::as_str).unwrap_or("");
         match cached {
             Some((key, builder)) if key == base_key => builder.clean(html).to_string(),
@@ -142,8 +155,7 @@ pub fn sanitize(html: &str, base: Option<&Url>) -> SafeHtml {
                 cleaned
             }
         }
-    });
-    SafeHtml::assume_sanitized(cleaned)
+    })
 }
 
 thread_local! {

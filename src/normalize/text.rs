@@ -57,12 +57,11 @@ fn fast_text(html: &str) -> Option<String> {
                 if name_len == 0 {
                     return None;
                 }
-                let name =
-                    LocalName::from(rest[name_start..name_start + name_len].to_ascii_lowercase());
-                if raw_text_kind(&name).is_some() {
+                let name = &rest[name_start..name_start + name_len];
+                if is_raw_text_name(name) {
                     return None;
                 }
-                if is_block(&name) {
+                if is_block_name(name) {
                     sink.pending_newline.set(true);
                 }
                 // Skip to the end of the tag; attribute values may hold `>` in quotes.
@@ -108,7 +107,7 @@ fn fast_text(html: &str) -> Option<String> {
                 at += semi + 1;
             }
             _ => {
-                let next = html[at..].find(['<', '&']).map_or(html.len(), |n| at + n);
+                let next = memchr::memchr2(b'<', b'&', &bytes[at..]).map_or(html.len(), |n| at + n);
                 run.push_str(&html[at..next]);
                 at = next;
             }
@@ -209,24 +208,48 @@ struct TextSink {
 }
 
 impl TextSink {
+    /// Appends the words of `chunk`; runs of whitespace and control characters between
+    /// words become one space (or the newline a block boundary asked for).
     fn push_text(&self, chunk: &str) {
         let mut text = self.text.borrow_mut();
-        for c in chunk.chars() {
-            if c.is_whitespace() || c.is_control() {
-                self.pending_space.set(true);
-                continue;
-            }
-            if !text.is_empty() {
-                if self.pending_newline.get() {
-                    text.push('\n');
-                } else if self.pending_space.get() {
-                    text.push(' ');
+        let bytes = chunk.as_bytes();
+        let mut word_start = None;
+        let mut at = 0;
+        while at < bytes.len() {
+            let (separator, len) = match bytes[at] {
+                // ASCII whitespace and controls are exactly the bytes up to space, and DEL.
+                b @ 0..0x80 => (b <= b' ' || b == 0x7f, 1),
+                _ => match chunk[at..].chars().next() {
+                    Some(c) => (c.is_whitespace() || c.is_control(), c.len_utf8()),
+                    None => break,
+                },
+            };
+            if separator {
+                if let Some(start) = word_start.take() {
+                    self.push_word(&mut text, &chunk[start..at]);
                 }
+                self.pending_space.set(true);
+            } else if word_start.is_none() {
+                word_start = Some(at);
             }
-            self.pending_space.set(false);
-            self.pending_newline.set(false);
-            text.push(c);
+            at += len;
         }
+        if let Some(start) = word_start {
+            self.push_word(&mut text, &chunk[start..]);
+        }
+    }
+
+    fn push_word(&self, text: &mut String, word: &str) {
+        if !text.is_empty() {
+            if self.pending_newline.get() {
+                text.push('\n');
+            } else if self.pending_space.get() {
+                text.push(' ');
+            }
+        }
+        self.pending_space.set(false);
+        self.pending_newline.set(false);
+        text.push_str(word);
     }
 }
 
@@ -286,42 +309,77 @@ pub(super) fn raw_text_kind(name: &LocalName) -> Option<RawKind> {
     }
 }
 
-fn is_block(name: &LocalName) -> bool {
+/// [`raw_text_kind`] by name, in any case.
+fn is_raw_text_name(name: &str) -> bool {
+    lowercase_name(name, |name| {
+        matches!(
+            name,
+            "script"
+                | "style"
+                | "xmp"
+                | "iframe"
+                | "noembed"
+                | "noframes"
+                | "noscript"
+                | "textarea"
+                | "title"
+        )
+    })
+}
+
+/// [`is_block`] by name, in any case.
+fn is_block_name(name: &str) -> bool {
+    lowercase_name(name, is_block)
+}
+
+/// Calls `check` with `name` lower-cased, without allocating for the short names of HTML.
+fn lowercase_name(name: &str, check: impl Fn(&str) -> bool) -> bool {
+    let mut buf = [0u8; 16];
+    let Some(lower) = buf.get_mut(..name.len()) else {
+        // No element either list names is this long.
+        return false;
+    };
+    lower.copy_from_slice(name.as_bytes());
+    lower.make_ascii_lowercase();
+    std::str::from_utf8(lower).is_ok_and(check)
+}
+
+/// Elements that start a new line in extracted text (lower-case names).
+fn is_block(name: &str) -> bool {
     matches!(
-        *name,
-        local_name!("p")
-            | local_name!("br")
-            | local_name!("div")
-            | local_name!("li")
-            | local_name!("ul")
-            | local_name!("ol")
-            | local_name!("dl")
-            | local_name!("dt")
-            | local_name!("dd")
-            | local_name!("h1")
-            | local_name!("h2")
-            | local_name!("h3")
-            | local_name!("h4")
-            | local_name!("h5")
-            | local_name!("h6")
-            | local_name!("hr")
-            | local_name!("pre")
-            | local_name!("blockquote")
-            | local_name!("figure")
-            | local_name!("figcaption")
-            | local_name!("table")
-            | local_name!("tr")
-            | local_name!("caption")
-            | local_name!("details")
-            | local_name!("summary")
-            | local_name!("section")
-            | local_name!("article")
-            | local_name!("aside")
-            | local_name!("header")
-            | local_name!("footer")
-            | local_name!("nav")
-            | local_name!("main")
-            | local_name!("address")
+        name,
+        "p" | "br"
+            | "div"
+            | "li"
+            | "ul"
+            | "ol"
+            | "dl"
+            | "dt"
+            | "dd"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "hr"
+            | "pre"
+            | "blockquote"
+            | "figure"
+            | "figcaption"
+            | "table"
+            | "tr"
+            | "caption"
+            | "details"
+            | "summary"
+            | "section"
+            | "article"
+            | "aside"
+            | "header"
+            | "footer"
+            | "nav"
+            | "main"
+            | "address"
     )
 }
 

@@ -1024,22 +1024,19 @@ fn item_kind(item: &RawItem) -> ItemKind {
     if let Some(kind) = main {
         return kind;
     }
-    let text_chars = item
-        .content
-        .as_ref()
-        .or(item.summary.as_ref())
-        .map(visible_text_chars)
-        .unwrap_or(0);
+    let body = item.content.as_ref().or(item.summary.as_ref());
+    let has_more_text_than =
+        |limit: usize| body.is_some_and(|body| visible_text_chars(body, limit + 1) > limit);
     let has_image = item.media.iter().any(|media| {
         media
             .media_type
             .as_deref()
             .is_some_and(|mime| mime.to_ascii_lowercase().starts_with("image/"))
     });
-    if has_image && text_chars <= PHOTO_MAX_TEXT_CHARS {
+    if has_image && !has_more_text_than(PHOTO_MAX_TEXT_CHARS) {
         return ItemKind::Photo;
     }
-    match (&item.title, text_chars > 0) {
+    match (&item.title, has_more_text_than(0)) {
         (None, _) => ItemKind::Note,
         (Some(_), true) => ItemKind::Article,
         (Some(_), false) => ItemKind::Link,
@@ -1047,10 +1044,14 @@ fn item_kind(item: &RawItem) -> ItemKind {
 }
 
 /// Characters outside HTML tags, ignoring whitespace: a rough measure of how much there is
-/// to read.
-fn visible_text_chars(content: &Content) -> usize {
+/// to read. Counting stops at `stop`: callers only ask whether there is more than some amount.
+fn visible_text_chars(content: &Content, stop: usize) -> usize {
     match content {
-        Content::Text(text) => text.chars().filter(|c| !c.is_whitespace()).count(),
+        Content::Text(text) => text
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .take(stop)
+            .count(),
         Content::Html(html) => {
             let mut in_tag = false;
             let mut n_chars = 0;
@@ -1058,7 +1059,12 @@ fn visible_text_chars(content: &Content) -> usize {
                 match c {
                     '<' => in_tag = true,
                     '>' => in_tag = false,
-                    c if !in_tag && !c.is_whitespace() => n_chars += 1,
+                    c if !in_tag && !c.is_whitespace() => {
+                        n_chars += 1;
+                        if n_chars == stop {
+                            break;
+                        }
+                    }
                     _ => {}
                 }
             }
