@@ -9,11 +9,6 @@ mod serve;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// mimalloc: less memory held per thread than glibc's arenas, and faster small allocations
-/// (parsing and sanitizing allocate many short strings).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]

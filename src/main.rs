@@ -1,10 +1,5 @@
 //! The `tributary` binary: parse the command line, start logging, hand over to `cli`.
 
-/// mimalloc: less memory held per thread than glibc's arenas, and faster small allocations
-/// (parsing and sanitizing allocate many short strings).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
