@@ -2,7 +2,8 @@
 //! (every write is an IMMEDIATE transaction) and a small pool of read-only connections.
 //!
 //! Functions in the submodules are plain sync functions over a `Connection` or a
-//! `Transaction`; `Store::read`/`Store::write` run them on the blocking pool.
+//! `Transaction`; `Store::read`/`Store::write` run them on the blocking pool. WAL
+//! checkpoints run on a thread of their own (`Checkpointer`), never inside a commit.
 
 pub mod export;
 pub mod items;
@@ -13,7 +14,7 @@ pub mod users;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -73,6 +74,70 @@ pub struct Store {
     /// so a burst of requests queues here instead of parking blocking threads on the
     /// connection pool (which costs threads, memory and tail latency).
     read_permits: Arc<tokio::sync::Semaphore>,
+    checkpointer: Arc<Checkpointer>,
+}
+
+/// Least time between two checkpoints, so a burst of commits shares one.
+const CHECKPOINT_SPACING: Duration = Duration::from_millis(250);
+
+/// Copies committed pages from the WAL into the database file on a thread of its own, so
+/// the writer never stops for a checkpoint and its fsync (SQLite's automatic checkpoint
+/// runs inside the commit that crosses its threshold, on the writer's time).
+#[derive(Default)]
+struct Checkpointer {
+    /// Commits happened since the last checkpoint.
+    pending: Mutex<bool>,
+    wake: Condvar,
+}
+
+impl Checkpointer {
+    fn committed(&self) {
+        *self
+            .pending
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = true;
+        self.wake.notify_one();
+    }
+
+    /// Starts the thread; it ends within a second of the last `Store` clone going away.
+    fn start(path: &Path) -> Result<Arc<Checkpointer>, StoreError> {
+        let conn = Connection::open(path)?;
+        configure(&conn)?;
+        let checkpointer = Arc::new(Checkpointer::default());
+        let weak: Weak<Checkpointer> = Arc::downgrade(&checkpointer);
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || {
+                while let Some(checkpointer) = weak.upgrade() {
+                    if checkpointer.wait_for_commits() {
+                        // PASSIVE never waits for readers or the writer; what it cannot
+                        // copy now, the next round copies.
+                        if let Err(err) =
+                            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                        {
+                            tracing::warn!(error = %err, "WAL checkpoint failed");
+                        }
+                        drop(checkpointer);
+                        std::thread::sleep(CHECKPOINT_SPACING);
+                    }
+                }
+            })
+            .map_err(|err| StoreError::Task(format!("cannot start the checkpointer: {err}")))?;
+        Ok(checkpointer)
+    }
+
+    /// Waits up to a second for commits; true if there were some.
+    fn wait_for_commits(&self) -> bool {
+        let pending = self
+            .pending
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (mut pending, _) = self
+            .wake
+            .wait_timeout_while(pending, Duration::from_secs(1), |pending| !*pending)
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        std::mem::replace(&mut *pending, false)
+    }
 }
 
 impl Store {
@@ -83,7 +148,10 @@ impl Store {
         // WAL lets readers work while the writer writes; NORMAL sync is durable across
         // process crashes (the WAL is fsynced at checkpoints), which is what we promise.
         writer.pragma_update(None, "journal_mode", "WAL")?;
+        // Checkpoints run on the checkpointer's thread instead.
+        writer.pragma_update(None, "wal_autocheckpoint", 0)?;
         migrate(&mut writer)?;
+        let checkpointer = Checkpointer::start(path)?;
         let manager = SqliteConnectionManager::file(path)
             .with_flags(
                 OpenFlags::SQLITE_OPEN_READ_ONLY
@@ -101,6 +169,7 @@ impl Store {
             path: path.to_owned(),
             version: Arc::new(AtomicU64::new(1)),
             read_permits: Arc::new(tokio::sync::Semaphore::new(n_readers.max(1) as usize)),
+            checkpointer,
         })
     }
 
@@ -188,6 +257,7 @@ impl Store {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let value = f(&tx)?;
         tx.commit()?;
+        self.checkpointer.committed();
         Ok(value)
     }
 
