@@ -189,10 +189,23 @@ pub fn stream_page(conn: &Connection, query: &StreamQuery) -> Result<Page<Item>,
         return friends_page(conn, query, follower);
     }
     let limit = query.limit.clamp(1, MAX_PAGE_SIZE);
+    let items = stream_rows(conn, query, limit, COLUMNS, from_row)?;
+    Ok(page_of(items, limit, false))
+}
+
+/// Up to `limit + 1` rows of the stream `query` describes (ignoring `followed_by`), newest
+/// bump first, as `columns` mapped by `map_row`.
+fn stream_rows<T>(
+    conn: &Connection,
+    query: &StreamQuery,
+    limit: usize,
+    columns: &str,
+    map_row: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>, StoreError> {
     // Only the conditions this query needs, so that SQLite can walk the right index
     // (`items_user_bumped` for one user, `items_bumped` otherwise) in bump order.
     let mut sql = format!(
-        "SELECT {COLUMNS} FROM items i
+        "SELECT {columns} FROM items i
          JOIN sources s ON s.id = i.source_id
          JOIN users u ON u.id = i.user_id
          WHERE s.deleted_at IS NULL"
@@ -243,10 +256,10 @@ pub fn stream_page(conn: &Connection, query: &StreamQuery) -> Result<Page<Item>,
     let limit_plus_one = limit as i64 + 1;
     params.push((":limit", &limit_plus_one));
     let mut stmt = conn.prepare_cached(&sql)?;
-    let items = stmt
-        .query_map(params.as_slice(), from_row)?
+    let rows = stmt
+        .query_map(params.as_slice(), map_row)?
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(page_of(items, limit, false))
+    Ok(rows)
 }
 
 /// The first `limit` of `items` (newest bump first) as a page; it links on when more
@@ -265,9 +278,10 @@ fn page_of(mut items: Vec<Item>, limit: usize, more: bool) -> Page<Item> {
     Page { items, next }
 }
 
-/// The stream of everyone `follower` follows: each one's own page (which walks their
-/// `items_user_bumped` entries), merged. Bounded by followees × page size however large
-/// the instance is, where one query over everybody's items in bump order is not.
+/// The stream of everyone `follower` follows: the keys of each one's own page (which
+/// walks their `items_user_bumped` entries), merged, then the full rows of the page's
+/// items only. Bounded by followees × page size however large the instance is, where one
+/// query over everybody's items in bump order is not.
 fn friends_page(
     conn: &Connection,
     query: &StreamQuery,
@@ -280,7 +294,7 @@ fn friends_page(
             row.get(0).map(UserId)
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    let mut items = Vec::new();
+    let mut keys: Vec<(i64, i64)> = Vec::new();
     let mut more = false;
     for followee in followees {
         if query.user.is_some_and(|user| user != followee) {
@@ -289,14 +303,27 @@ fn friends_page(
         let one = StreamQuery {
             user: Some(followee),
             followed_by: None,
-            limit,
             ..query.clone()
         };
-        let page = stream_page(conn, &one)?;
-        more |= page.next.is_some();
-        items.extend(page.items);
+        let mut rows = stream_rows(conn, &one, limit, "i.bumped_at, i.id", |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?;
+        more |= rows.len() > limit;
+        rows.truncate(limit);
+        keys.extend(rows);
     }
-    items.sort_by_key(|item| std::cmp::Reverse((item.bumped_at, item.id)));
+    keys.sort_unstable_by(|a, b| b.cmp(a));
+    more |= keys.len() > limit;
+    keys.truncate(limit);
+    let mut items = Vec::with_capacity(keys.len());
+    for (_, id) in keys {
+        match get(conn, ItemId(id)) {
+            Ok(item) => items.push(item),
+            // Deleted since the keys were read.
+            Err(StoreError::NotFound) => {}
+            Err(err) => return Err(err),
+        }
+    }
     Ok(page_of(items, limit, more))
 }
 
