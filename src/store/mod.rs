@@ -3,7 +3,8 @@
 //!
 //! Functions in the submodules are plain sync functions over a `Connection` or a
 //! `Transaction`; `Store::read`/`Store::write` run them on the blocking pool. WAL
-//! checkpoints run on a thread of their own (`Checkpointer`), never inside a commit.
+//! checkpoints run on a thread of their own (`Checkpointer`); the writer checkpoints only
+//! as a backstop, so that the WAL is started over.
 
 pub mod export;
 pub mod items;
@@ -77,11 +78,18 @@ pub struct Store {
     checkpointer: Arc<Checkpointer>,
 }
 
+/// The writer's own checkpoint threshold, in pages (about 40 MB of WAL); SQLite's default
+/// is 1,000.
+const WAL_BACKSTOP_PAGES: i64 = 10_000;
+
+/// A reset WAL is truncated to this many bytes.
+const WAL_SIZE_LIMIT: i64 = 64 << 20;
+
 /// Least time between two checkpoints, so a burst of commits shares one.
 const CHECKPOINT_SPACING: Duration = Duration::from_millis(250);
 
 /// Copies committed pages from the WAL into the database file on a thread of its own, so
-/// the writer never stops for a checkpoint and its fsync (SQLite's automatic checkpoint
+/// the writer seldom stops for a checkpoint and its fsync (SQLite's automatic checkpoint
 /// runs inside the commit that crosses its threshold, on the writer's time).
 #[derive(Default)]
 struct Checkpointer {
@@ -148,8 +156,13 @@ impl Store {
         // WAL lets readers work while the writer writes; NORMAL sync is durable across
         // process crashes (the WAL is fsynced at checkpoints), which is what we promise.
         writer.pragma_update(None, "journal_mode", "WAL")?;
-        // Checkpoints run on the checkpointer's thread instead.
-        writer.pragma_update(None, "wal_autocheckpoint", 0)?;
+        // Checkpoints run on the checkpointer's thread. Under a steady stream of writes its
+        // PASSIVE checkpoints never catch up with the end of the WAL, and only a complete
+        // checkpoint lets the next writer start the WAL over; so the writer still
+        // checkpoints, rarely, once the WAL holds WAL_BACKSTOP_PAGES (by then the thread
+        // has copied nearly all of it), and a WAL grown by a burst is cut back.
+        writer.pragma_update(None, "wal_autocheckpoint", WAL_BACKSTOP_PAGES)?;
+        writer.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
         migrate(&mut writer)?;
         let checkpointer = Checkpointer::start(path)?;
         let manager = SqliteConnectionManager::file(path)
