@@ -240,7 +240,7 @@ def serving(args, work, bench_bin):
             while f.read(1 << 24):
                 pass
         for name, env in routes:
-            wrk(base, 2, env, lua, args.connections)
+            wrk(base, 1, env, lua, args.connections)
         for r in range(args.rounds):
             for name, env in routes:
                 res = wrk(base, args.seconds, env, lua, args.connections)
@@ -364,12 +364,12 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--feeds", type=int, default=500)
     ap.add_argument("--hosts", type=int, default=4)
-    ap.add_argument("--parse-feeds", type=int, default=500)
+    ap.add_argument("--parse-feeds", type=int, default=250)
     ap.add_argument("--memory-feeds", type=int, default=2860)
     ap.add_argument("--items", type=int, default=1_000_000)
     ap.add_argument("--users", type=int, default=100)
-    ap.add_argument("--seconds", type=int, default=8)
-    ap.add_argument("--cold-seconds", type=int, default=5)
+    ap.add_argument("--seconds", type=int, default=4)
+    ap.add_argument("--cold-seconds", type=int, default=4)
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--only", choices=["ingest", "serve"], default=None)
     args = ap.parse_args()
