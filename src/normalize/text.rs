@@ -2,12 +2,12 @@
 
 use std::cell::{Cell, RefCell};
 
+use html5ever::LocalName;
 use html5ever::tendril::StrTendril;
 use html5ever::tokenizer::states::RawKind;
 use html5ever::tokenizer::{
     BufferQueue, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
 };
-use html5ever::{LocalName, local_name};
 
 use super::MAX_TITLE_CHARS;
 use super::sanitize::sanitize;
@@ -295,36 +295,18 @@ impl TokenSink for TextSink {
 
 /// Elements whose content is not text a reader sees. Their content is tokenized the way the
 /// HTML parser would (raw text), so a `<p>` inside `<style>` does not leak out.
-pub(super) fn raw_text_kind(name: &LocalName) -> Option<RawKind> {
-    match *name {
-        local_name!("script") => Some(RawKind::ScriptData),
-        local_name!("style")
-        | local_name!("xmp")
-        | local_name!("iframe")
-        | local_name!("noembed")
-        | local_name!("noframes")
-        | local_name!("noscript") => Some(RawKind::Rawtext),
-        local_name!("textarea") | local_name!("title") => Some(RawKind::Rcdata),
+pub(super) fn raw_text_kind(name: &str) -> Option<RawKind> {
+    match name {
+        "script" => Some(RawKind::ScriptData),
+        "style" | "xmp" | "iframe" | "noembed" | "noframes" | "noscript" => Some(RawKind::Rawtext),
+        "textarea" | "title" => Some(RawKind::Rcdata),
         _ => None,
     }
 }
 
 /// [`raw_text_kind`] by name, in any case.
 fn is_raw_text_name(name: &str) -> bool {
-    lowercase_name(name, |name| {
-        matches!(
-            name,
-            "script"
-                | "style"
-                | "xmp"
-                | "iframe"
-                | "noembed"
-                | "noframes"
-                | "noscript"
-                | "textarea"
-                | "title"
-        )
-    })
+    lowercase_name(name, |name| raw_text_kind(name).is_some())
 }
 
 /// [`is_block`] by name, in any case.
