@@ -69,7 +69,7 @@ pub enum StoreError {
 pub struct Store {
     writer: Arc<Mutex<Connection>>,
     /// Async writes go to the writer thread, which runs them one after another.
-    jobs: std::sync::mpsc::Sender<WriteJob>,
+    jobs: std::sync::mpsc::Sender<Box<dyn WriteJob>>,
     readers: r2d2::Pool<SqliteConnectionManager>,
     path: PathBuf,
     /// Bumped after every committed write that may change what pages show.
@@ -88,8 +88,50 @@ const WAL_BACKSTOP_PAGES: i64 = 10_000;
 /// A reset WAL is truncated to this many bytes.
 const WAL_SIZE_LIMIT: i64 = 64 << 20;
 
-/// A write for the writer thread: commits on the writer connection and answers its caller.
-type WriteJob = Box<dyn FnOnce(&Mutex<Connection>, &Checkpointer) + Send>;
+/// Answers a write's caller once the commit of its group is known.
+type Reply = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+
+/// A write for the writer thread.
+trait WriteJob: Send {
+    /// Runs inside the transaction of its group and hands back how to answer its caller:
+    /// `Ok` if its changes are to stay, `Err` if they are to be rolled back (then its own
+    /// error is the answer, whatever the commit does).
+    fn run(self: Box<Self>, tx: &Transaction<'_>) -> Result<Reply, Reply>;
+    /// Answers without running: no transaction could be had.
+    fn refuse(self: Box<Self>, err: StoreError);
+}
+
+struct Write<T, F> {
+    f: F,
+    answer: tokio::sync::oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<T, F> WriteJob for Write<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+{
+    fn run(self: Box<Self>, tx: &Transaction<'_>) -> Result<Reply, Reply> {
+        let Write { f, answer } = *self;
+        // The caller may have gone away; the write stands either way.
+        match f(tx) {
+            Ok(value) => Ok(Box::new(move |committed| {
+                let _ = answer.send(committed.map(|()| value));
+            })),
+            Err(err) => Err(Box::new(move |_| {
+                let _ = answer.send(Err(err));
+            })),
+        }
+    }
+
+    fn refuse(self: Box<Self>, err: StoreError) {
+        let _ = self.answer.send(Err(err));
+    }
+}
+
+/// Most writes committed together. Writes queue while the writer is busy; it takes every
+/// queued one (up to this many) into one transaction, so a burst pays one commit.
+const MAX_GROUP: usize = 64;
 
 /// Starts the thread that runs async writes in order. A thread of its own, instead of a
 /// blocking-pool task per write contending for the writer's lock, saves a thread wake-up
@@ -98,21 +140,130 @@ type WriteJob = Box<dyn FnOnce(&Mutex<Connection>, &Checkpointer) + Send>;
 fn start_writer(
     conn: Arc<Mutex<Connection>>,
     checkpointer: Arc<Checkpointer>,
-) -> Result<std::sync::mpsc::Sender<WriteJob>, StoreError> {
-    let (jobs, queue) = std::sync::mpsc::channel::<WriteJob>();
+) -> Result<std::sync::mpsc::Sender<Box<dyn WriteJob>>, StoreError> {
+    let (jobs, queue) = std::sync::mpsc::channel::<Box<dyn WriteJob>>();
     std::thread::Builder::new()
         .name("sqlite-writer".into())
         .spawn(move || {
-            while let Ok(job) = queue.recv() {
-                // A panicking write rolls its transaction back as it unwinds; its caller
-                // sees the answer dropped, and the writes after it go on.
-                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    job(&conn, &checkpointer)
-                }));
+            while let Ok(first) = queue.recv() {
+                let mut group = std::collections::VecDeque::from([first]);
+                while group.len() < MAX_GROUP {
+                    match queue.try_recv() {
+                        Ok(job) => group.push_back(job),
+                        Err(_) => break,
+                    }
+                }
+                let mut conn = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                commit_group(&mut conn, &checkpointer, group);
             }
         })
         .map_err(|err| StoreError::Task(format!("cannot start the writer: {err}")))?;
     Ok(jobs)
+}
+
+/// Runs queued writes in one IMMEDIATE transaction and answers each after the commit.
+/// With more than one, each runs inside a savepoint, so a write that fails or panics
+/// rolls back only its own changes. If SQLite abandons the transaction itself (it does on
+/// some I/O and full-disk errors), the writes it held are answered with that error and
+/// the rest go on in a new transaction.
+fn commit_group(
+    conn: &mut Connection,
+    checkpointer: &Checkpointer,
+    mut jobs: std::collections::VecDeque<Box<dyn WriteJob>>,
+) {
+    while !jobs.is_empty() {
+        let grouped = jobs.len() > 1;
+        let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+            Ok(tx) => tx,
+            Err(err) => {
+                let err = StoreError::from(err);
+                for job in jobs.drain(..) {
+                    job.refuse(shared_error(&err));
+                }
+                return;
+            }
+        };
+        let mut replies: Vec<Reply> = Vec::new();
+        let mut lost: Option<StoreError> = None;
+        while let Some(job) = jobs.pop_front() {
+            if grouped && let Err(err) = tx.execute_batch("SAVEPOINT write_job") {
+                let err = StoreError::from(err);
+                job.refuse(shared_error(&err));
+                lost = Some(err);
+                break;
+            }
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run(&tx)));
+            if tx.is_autocommit() {
+                // SQLite rolled the whole transaction back under this write.
+                let err = StoreError::Task("SQLite abandoned the write transaction".into());
+                if let Ok(Ok(reply) | Err(reply)) = outcome {
+                    reply(Err(shared_error(&err)));
+                }
+                lost = Some(err);
+                break;
+            }
+            let keep = match outcome {
+                Ok(Ok(reply)) => {
+                    replies.push(reply);
+                    true
+                }
+                Ok(Err(reply)) => {
+                    // Its error is its answer; the commit does not change it.
+                    reply(Ok(()));
+                    false
+                }
+                // A panicking write dropped its answer; its caller sees that.
+                Err(_) => false,
+            };
+            if !grouped {
+                if !keep {
+                    drop(tx);
+                    return;
+                }
+                break;
+            }
+            let end = if keep {
+                "RELEASE write_job"
+            } else {
+                "ROLLBACK TO write_job; RELEASE write_job"
+            };
+            if let Err(err) = tx.execute_batch(end) {
+                lost = Some(err.into());
+                break;
+            }
+        }
+        if let Some(err) = lost {
+            drop(tx);
+            for reply in replies {
+                reply(Err(shared_error(&err)));
+            }
+            continue;
+        }
+        match tx.commit() {
+            Ok(()) => {
+                checkpointer.committed();
+                for reply in replies {
+                    reply(Ok(()));
+                }
+            }
+            Err(err) => {
+                let err = StoreError::from(err);
+                for reply in replies {
+                    reply(Err(shared_error(&err)));
+                }
+            }
+        }
+    }
+}
+
+/// A copy of `err` for each of several callers (errors are not `Clone`).
+fn shared_error(err: &StoreError) -> StoreError {
+    match err {
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(code, message)) => {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(*code, message.clone()))
+        }
+        other => StoreError::Task(other.to_string()),
+    }
 }
 
 /// Least time between two checkpoints, so a burst of commits shares one.
@@ -275,10 +426,7 @@ impl Store {
         F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
     {
         let (answer, answered) = tokio::sync::oneshot::channel();
-        let job: WriteJob = Box::new(move |conn, checkpointer| {
-            // The caller may have gone away; the write stands either way.
-            let _ = answer.send(commit_on(conn, checkpointer, f));
-        });
+        let job: Box<dyn WriteJob> = Box::new(Write { f, answer });
         self.jobs
             .send(job)
             .map_err(|_| StoreError::Task("the writer thread stopped".into()))?;
@@ -428,6 +576,68 @@ pub(crate) mod tests {
             .pragma_query_value(None, "user_version", |row| row.get(0))
             .unwrap();
         assert_eq!(version, MIGRATIONS.len() as i64);
+    }
+
+    /// Writes queued behind a busy writer commit as one group; one that fails or panics
+    /// rolls back only its own rows, and every caller gets its own answer.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn grouped_writes_fail_alone() {
+        use std::future::Future;
+        use std::pin::Pin;
+        type Pending<'a> = Pin<Box<dyn Future<Output = Result<i64, StoreError>> + Send + 'a>>;
+
+        let (_dir, store) = temp_store();
+        store
+            .write_blocking(|tx| Ok(tx.execute_batch("CREATE TABLE t (x INTEGER)")?))
+            .unwrap();
+        let insert = |tx: &Transaction<'_>, x: i64| -> Result<i64, StoreError> {
+            tx.execute("INSERT INTO t (x) VALUES (?1)", [x])?;
+            Ok(x)
+        };
+        // The first write holds the writer until the others are queued behind it.
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let blocker: Pending = Box::pin(store.write(move |tx| {
+            released.recv().unwrap();
+            insert(tx, 0)
+        }));
+        let writes: Vec<Pending> = vec![
+            Box::pin(store.write(move |tx| insert(tx, 1))),
+            Box::pin(store.write(move |tx| {
+                insert(tx, 2)?;
+                Err(StoreError::Conflict("two".into()))
+            })),
+            Box::pin(store.write(move |tx| {
+                insert(tx, 3)?;
+                panic!("a write that panics");
+            })),
+            Box::pin(store.write(move |tx| insert(tx, 4))),
+        ];
+        // Each future sends its job when first polled.
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let mut writes = writes;
+        let mut blocker = blocker;
+        assert!(blocker.as_mut().poll(&mut cx).is_pending());
+        for write in &mut writes {
+            assert!(write.as_mut().poll(&mut cx).is_pending());
+        }
+        release.send(()).unwrap();
+        assert_eq!(blocker.await.unwrap(), 0);
+        let mut answers = Vec::new();
+        for write in writes {
+            answers.push(write.await);
+        }
+        assert!(matches!(answers[0], Ok(1)));
+        assert!(matches!(&answers[1], Err(StoreError::Conflict(m)) if m == "two"));
+        assert!(matches!(answers[2], Err(StoreError::Task(_))));
+        assert!(matches!(answers[3], Ok(4)));
+        let kept: Vec<i64> = store
+            .read_blocking(|conn| {
+                let mut stmt = conn.prepare("SELECT x FROM t ORDER BY x")?;
+                let rows = stmt.query_map([], |row| row.get(0))?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            })
+            .unwrap();
+        assert_eq!(kept, vec![0, 1, 4]);
     }
 
     #[test]
