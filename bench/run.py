@@ -68,8 +68,13 @@ def corpus(work, feeds, name):
     path = os.path.join(work, name)
     if not os.path.exists(os.path.join(path, "manifest.tsv")):
         log("generating %d feeds in %s" % (feeds, path))
-        subprocess.run([sys.executable, GEN_FEEDS, "--out", path, "--feeds", str(feeds),
+        # Into a scratch directory first, so an interrupted run leaves no half corpus.
+        part = path + ".part"
+        shutil.rmtree(part, ignore_errors=True)
+        subprocess.run([sys.executable, GEN_FEEDS, "--out", part, "--feeds", str(feeds),
                         "--seed", "42"], check=True, stdout=subprocess.DEVNULL)
+        shutil.rmtree(path, ignore_errors=True)
+        os.rename(part, path)
     return path
 
 
@@ -357,8 +362,10 @@ def table(args, ing, srv):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--bin", required=True, help="the release tributary-bench binary")
-    ap.add_argument("--python", required=True, help="the venv's python with reader")
+    ap.add_argument("--prepare", action="store_true",
+                    help="only generate the feed corpora (bench/run does this during the build)")
+    ap.add_argument("--bin", help="the release tributary-bench binary")
+    ap.add_argument("--python", help="the venv's python with reader")
     ap.add_argument("--work", default=os.path.join(ROOT, "target", "bench"))
     ap.add_argument("--results", default=None)
     ap.add_argument("--rounds", type=int, default=3)
@@ -374,6 +381,14 @@ def main():
     ap.add_argument("--only", choices=["ingest", "serve"], default=None)
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
+    if args.prepare:
+        if args.only == "serve":
+            return
+        corpus(args.work, args.feeds, "corpus")
+        corpus(args.work, args.memory_feeds, "corpus-100k")
+        return
+    if not args.bin or not args.python:
+        ap.error("--bin and --python are needed (bench/run passes them)")
     started = time.time()
     ing = ingest(args, args.work, args.bin, args.python) if args.only != "serve" else None
     srv = serving(args, args.work, args.bin) if args.only != "ingest" else None
