@@ -37,6 +37,8 @@ struct Inner {
     http: Arc<dyn Http>,
     registry: Arc<Registry>,
     cfg: SchedulerConfig,
+    /// `cfg.default_schedule`, parsed once (it is the schedule of most sources).
+    default_schedule: cron::Schedule,
     /// Hears about new items, when a WebSub hub is configured.
     publisher: OnceLock<Publisher>,
 }
@@ -62,12 +64,18 @@ impl Ingest {
         registry: Arc<Registry>,
         cfg: SchedulerConfig,
     ) -> Ingest {
+        // Validated with the config; should it still not parse, every 30 minutes.
+        let default_schedule = schedule::parse_schedule(&cfg.default_schedule)
+            .and_then(|text| schedule::compile(&text))
+            .or_else(|_| schedule::compile("0 */30 * * * *"))
+            .expect("the built-in fallback schedule parses");
         Ingest {
             inner: Arc::new(Inner {
                 store,
                 http,
                 registry,
                 cfg,
+                default_schedule,
                 publisher: OnceLock::new(),
             }),
         }
@@ -89,10 +97,18 @@ impl Ingest {
 
     /// Polls one source now and records the outcome. `Err` only when storage fails; a
     /// source that fails to poll is an `Ok` report with `error` set.
-    #[tracing::instrument(skip_all, fields(source_id = %id))]
     pub async fn poll_source(&self, id: SourceId) -> Result<PollReport, IngestError> {
-        let store = &self.inner.store;
-        let source = store.read(move |conn| sources::get(conn, id)).await?;
+        let source = self
+            .inner
+            .store
+            .read(move |conn| sources::get(conn, id))
+            .await?;
+        self.poll_loaded(source).await
+    }
+
+    /// [`Ingest::poll_source`] for a source already read from the store.
+    #[tracing::instrument(skip_all, fields(source_id = %source.id))]
+    pub async fn poll_loaded(&self, source: Source) -> Result<PollReport, IngestError> {
         let started_at = Utc::now();
         let clock = Instant::now();
         let result = match self.inner.registry.get(&source.kind) {
@@ -187,7 +203,6 @@ impl Ingest {
             warnings.push(format!("… and {} more", n_warnings - MAX_WARNINGS));
         }
 
-        let cfg = self.inner.cfg.clone();
         let schedule = self.schedule_of(&source);
         let next_poll_at = schedule::next_poll_at(
             &schedule,
@@ -195,7 +210,7 @@ impl Ingest {
             hint.not_before,
             Outcome::Success,
             source.id,
-            &cfg,
+            &self.inner.cfg,
         );
         let title = meta
             .title
@@ -336,17 +351,12 @@ impl Ingest {
 
     /// The source's own schedule, else the configured default. Both were validated when
     /// stored; should one still not parse, the default applies.
-    fn schedule_of(&self, source: &Source) -> cron::Schedule {
-        let default = || {
-            schedule::parse_schedule(&self.inner.cfg.default_schedule)
-                .and_then(|text| schedule::compile(&text))
-                .or_else(|_| schedule::compile("0 */30 * * * *"))
-                .expect("the built-in fallback schedule parses")
-        };
+    fn schedule_of(&self, source: &Source) -> std::borrow::Cow<'_, cron::Schedule> {
+        use std::borrow::Cow;
         if source.schedule.is_empty() {
-            default()
-        } else {
-            schedule::compile(&source.schedule).unwrap_or_else(|_| default())
+            return Cow::Borrowed(&self.inner.default_schedule);
         }
+        schedule::compile(&source.schedule)
+            .map_or(Cow::Borrowed(&self.inner.default_schedule), Cow::Owned)
     }
 }
