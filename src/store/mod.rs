@@ -38,6 +38,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0004_fts_batch",
         include_str!("migrations/0004_fts_batch.sql"),
     ),
+    (
+        "0005_fetch_log_by_id",
+        include_str!("migrations/0005_fetch_log_by_id.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -186,7 +190,7 @@ fn commit_group(
         let mut replies: Vec<Reply> = Vec::new();
         let mut lost: Option<StoreError> = None;
         while let Some(job) = jobs.pop_front() {
-            if grouped && let Err(err) = tx.execute_batch("SAVEPOINT write_job") {
+            if grouped && let Err(err) = run_cached(&tx, &["SAVEPOINT write_job"]) {
                 let err = StoreError::from(err);
                 job.refuse(shared_error(&err));
                 lost = Some(err);
@@ -222,12 +226,12 @@ fn commit_group(
                 }
                 break;
             }
-            let end = if keep {
-                "RELEASE write_job"
+            let end: &[&str] = if keep {
+                &["RELEASE write_job"]
             } else {
-                "ROLLBACK TO write_job; RELEASE write_job"
+                &["ROLLBACK TO write_job", "RELEASE write_job"]
             };
-            if let Err(err) = tx.execute_batch(end) {
+            if let Err(err) = run_cached(&tx, end) {
                 lost = Some(err.into());
                 break;
             }
@@ -254,6 +258,15 @@ fn commit_group(
             }
         }
     }
+}
+
+/// Runs statements without results through the statement cache (parsing a savepoint
+/// statement costs more than running it).
+fn run_cached(conn: &Connection, statements: &[&str]) -> Result<(), rusqlite::Error> {
+    for sql in statements {
+        conn.prepare_cached(sql)?.execute([])?;
+    }
+    Ok(())
 }
 
 /// A copy of `err` for each of several callers (errors are not `Clone`).
