@@ -166,7 +166,7 @@ pub async fn poll_now(
         let source = match source {
             Ok(source) => source,
             Err(err) => {
-                tracing::error!(source_id = %id, error = %err, "cannot record poll");
+                tracing::error!(source_id = %id, error = %err, "cannot read the source to poll");
                 continue;
             }
         };
