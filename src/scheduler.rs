@@ -137,8 +137,8 @@ pub fn spawn(
 
 /// Polls the given sources now, at most `max_concurrent` at a time; reports in the order
 /// the polls finish. Used by `tributary poll` and tests. The sources are read in one go
-/// (a read per poll cost more than a poll answered 304); one that is gone by then is
-/// logged and left out.
+/// (a read per poll was about a third of the CPU time of a poll answered 304); one that
+/// is gone by then is logged and left out.
 pub async fn poll_now(
     ingest: &Ingest,
     ids: Vec<SourceId>,
