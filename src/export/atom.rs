@@ -268,31 +268,42 @@ mod tests {
         }
     }
 
-    #[track_caller]
-    fn check_titles(entries: &[ExportItem], expected: &[&str]) {
+    /// The subscription document of ana's stream in `format`, with `n_archive_pages`
+    /// archive pages before it.
+    fn stream_doc(
+        format: Format,
+        display_name: &str,
+        n_archive_pages: u64,
+        entries: &[ExportItem],
+    ) -> Vec<u8> {
         let site = Site::new("https://t.example");
         let owner = Owner {
             name: "ana",
-            display_name: "Ana \u{1b}",
+            display_name,
             created_at: Utc::now(),
         };
         let block = Block {
             offset: 0,
             limit: 50,
             page: None,
-            n_archive_pages: 0,
+            n_archive_pages,
         };
+        let meta = stream_meta(
+            &site,
+            owner,
+            StreamKind::User,
+            format,
+            &block,
+            entries,
+            "/i.svg",
+        );
+        format.render(&meta, entries)
+    }
+
+    #[track_caller]
+    fn check_titles(entries: &[ExportItem], expected: &[&str]) {
         for format in [Format::Atom, Format::Rss, Format::Json] {
-            let meta = stream_meta(
-                &site,
-                owner,
-                StreamKind::User,
-                format,
-                &block,
-                entries,
-                "/i.svg",
-            );
-            let bytes = format.render(&meta, entries);
+            let bytes = stream_doc(format, "Ana \u{1b}", 0, entries);
             let feed = feed_rs::parser::parse(&bytes[..]).unwrap_or_else(|err| {
                 panic!("{format:?}: {err}\n{}", String::from_utf8_lossy(&bytes))
             });
@@ -330,18 +341,6 @@ mod tests {
     /// gets back the HTML that was stored.
     #[test]
     fn content_in_cdata_reads_back_exactly() {
-        let site = Site::new("https://t.example");
-        let owner = Owner {
-            name: "ana",
-            display_name: "Ana",
-            created_at: Utc::now(),
-        };
-        let block = Block {
-            offset: 0,
-            limit: 50,
-            page: None,
-            n_archive_pages: 0,
-        };
         let html = [
             "<p>]]></p>",
             "<![CDATA[ x ]]>",
@@ -354,16 +353,7 @@ mod tests {
             .enumerate()
             .map(|(n, html)| item(n as i64 + 1, "t", html))
             .collect();
-        let meta = stream_meta(
-            &site,
-            owner,
-            StreamKind::User,
-            Format::Atom,
-            &block,
-            &entries,
-            "/i.svg",
-        );
-        let bytes = atom(&meta, &entries);
+        let bytes = stream_doc(Format::Atom, "Ana", 0, &entries);
         let text = String::from_utf8(bytes.clone()).unwrap();
         assert!(
             text.contains("<content type=\"html\"><![CDATA[<p>]]]]><![CDATA[></p>]]></content>"),
@@ -390,29 +380,8 @@ mod tests {
 
     #[test]
     fn entry_carries_thread_count_and_replies_link() {
-        let site = Site::new("https://t.example");
-        let owner = Owner {
-            name: "ana",
-            display_name: "",
-            created_at: Utc::now(),
-        };
-        let block = Block {
-            offset: 0,
-            limit: 50,
-            page: None,
-            n_archive_pages: 2,
-        };
         let entries = [item(5, "t", "")];
-        let meta = stream_meta(
-            &site,
-            owner,
-            StreamKind::User,
-            Format::Atom,
-            &block,
-            &entries,
-            "/i.svg",
-        );
-        let text = String::from_utf8(atom(&meta, &entries)).unwrap();
+        let text = String::from_utf8(stream_doc(Format::Atom, "", 2, &entries)).unwrap();
         assert!(text.contains("<thr:total>2</thr:total>"), "{text}");
         assert!(
             text.contains("href=\"https://t.example/e/5/comments.atom\" thr:count=\"2\""),
