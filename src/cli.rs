@@ -635,32 +635,31 @@ async fn source_test(
 
 async fn poll(config: Config, only: Option<SourceId>) -> anyhow::Result<()> {
     let store = open_store(&config)?;
-    let ids = match only {
-        Some(id) => {
+    let to_poll = match only {
+        Some(id) => vec![
             store
                 .read(move |conn| sources::get(conn, id))
                 .await
                 .map_err(|err| match err {
                     StoreError::NotFound => anyhow!("no source with id {id}"),
                     other => other.into(),
-                })?;
-            vec![id]
-        }
+                })?,
+        ],
         None => store
             .read(|conn| sources::list(conn, None))
             .await?
             .into_iter()
             .filter(|source| source.enabled)
-            .map(|source| source.id)
             .collect(),
     };
-    if ids.is_empty() {
+    if to_poll.is_empty() {
         println!("no enabled sources to poll");
         return Ok(());
     }
+    let n_sources = to_poll.len();
     let ingest = build_ingest(&config, store)?;
     let reports =
-        scheduler::poll_now(&ingest, ids.clone(), config.scheduler.max_concurrent_polls).await;
+        scheduler::poll_sources(&ingest, to_poll, config.scheduler.max_concurrent_polls).await;
     let mut n_failed = 0;
     for report in &reports {
         match &report.error {
@@ -675,15 +674,14 @@ async fn poll(config: Config, only: Option<SourceId>) -> anyhow::Result<()> {
             ),
         }
     }
-    if reports.len() < ids.len() {
+    if reports.len() < n_sources {
         bail!(
-            "{} of {} polls could not be recorded",
-            ids.len() - reports.len(),
-            ids.len()
+            "{} of {n_sources} polls could not be recorded",
+            n_sources - reports.len()
         );
     }
     if n_failed > 0 {
-        bail!("{n_failed} of {} sources failed", ids.len());
+        bail!("{n_failed} of {n_sources} sources failed");
     }
     Ok(())
 }

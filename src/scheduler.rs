@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::SchedulerConfig;
 use crate::ingest::{Ingest, PollReport};
-use crate::model::SourceId;
+use crate::model::{Source, SourceId};
 use crate::store::sources;
 
 /// The loop never sleeps longer than this, so a clock change or a missed wake-up costs
@@ -136,7 +136,7 @@ pub fn spawn(
 }
 
 /// Polls the given sources now, at most `max_concurrent` at a time; reports in the order
-/// the polls finish. Used by `tributary poll` and tests. The sources are read in one go
+/// the polls finish. Used by tests and the benchmarks. The sources are read in one go
 /// (a read per poll was about a third of the CPU time of a poll answered 304); one that
 /// is gone by then is logged and left out.
 pub async fn poll_now(
@@ -160,16 +160,28 @@ pub async fn poll_now(
             return Vec::new();
         }
     };
-    let limit = Arc::new(Semaphore::new(max_concurrent.max(1)));
-    let mut tasks = JoinSet::new();
-    for (id, source) in loaded {
-        let source = match source {
-            Ok(source) => source,
+    let sources = loaded
+        .into_iter()
+        .filter_map(|(id, source)| match source {
+            Ok(source) => Some(source),
             Err(err) => {
                 tracing::error!(source_id = %id, error = %err, "cannot read the source to poll");
-                continue;
+                None
             }
-        };
+        })
+        .collect();
+    poll_sources(ingest, sources, max_concurrent).await
+}
+
+/// [`poll_now`] for sources already read from the store.
+pub async fn poll_sources(
+    ingest: &Ingest,
+    sources: Vec<Source>,
+    max_concurrent: usize,
+) -> Vec<PollReport> {
+    let limit = Arc::new(Semaphore::new(max_concurrent.max(1)));
+    let mut tasks = JoinSet::new();
+    for source in sources {
         let ingest = ingest.clone();
         let limit = limit.clone();
         tasks.spawn(async move {
