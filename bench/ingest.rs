@@ -1,6 +1,7 @@
 //! Tributary's side of the ingest benchmarks. E1/E2/E3 run the real pipeline (the fetcher
-//! with its guard, the feed connector, normalize, one write transaction per poll) through
-//! `scheduler::poll_now`, exactly as `tributary poll` does. P1 times parse + sanitize + map
+//! with its guard, the feed connector, normalize, one write per poll) through
+//! `scheduler::poll_now`: one read of the sources, then `poll_sources` as `tributary poll`
+//! runs it. P1 times parse + sanitize + map
 //! alone on files held in memory, one thread, like the Python side.
 
 use std::path::{Path, PathBuf};
