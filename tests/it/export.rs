@@ -20,8 +20,6 @@ use crate::support::web::WebApp;
 const BIN: &str = env!("CARGO_BIN_EXE_tributary");
 /// Any origin: these tests never fetch.
 const NO_ORIGIN: &str = "http://127.0.0.1:9";
-/// Where the corpus Atom archive is written for `.ci/run` to validate with jing.
-const EXPORT_DIR_ENV: &str = "TRIBUTARY_EXPORT_ATOM_DIR";
 
 // ---------------------------------------------------------------------------------------
 // Helpers.
@@ -239,12 +237,18 @@ fn run_ok(command: &mut Command) -> String {
 }
 
 // ---------------------------------------------------------------------------------------
-// The corpus archive (what `.ci/run` validates with jing).
+// The corpus archive (`schema.rs` validates it with jing).
 
-#[test]
-fn corpus_stream_exports_a_complete_atom_archive() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("tributary.db");
+/// The whole corpus in one user's stream, exported with `tributary export atom` into
+/// `dir/atom`.
+pub struct CorpusArchive {
+    pub db: PathBuf,
+    pub out: PathBuf,
+    pub n_items: u64,
+}
+
+pub fn export_corpus_archive(dir: &Path) -> CorpusArchive {
+    let db = dir.join("tributary.db");
     let store = Store::open(&db, 2).unwrap();
     let user = create_user(&store, "ana");
     let mut files = Vec::new();
@@ -269,18 +273,20 @@ fn corpus_stream_exports_a_complete_atom_archive() {
         })
         .unwrap();
     assert!(n_items > 1000, "only {n_items} items from the corpus");
-    let out = std::env::var_os(EXPORT_DIR_ENV)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| dir.path().join("atom"));
-    if out.exists() {
-        std::fs::remove_dir_all(&out).unwrap();
-    }
+    let out = dir.join("atom");
     drop(store);
     run_ok(
         tributary(&db)
             .args(["export", "atom", "ana", "--out"])
             .arg(&out),
     );
+    CorpusArchive { db, out, n_items }
+}
+
+#[test]
+fn corpus_stream_exports_a_complete_atom_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let CorpusArchive { db, out, n_items } = export_corpus_archive(dir.path());
     let store = Store::open(&db, 2).unwrap();
     let n_files = std::fs::read_dir(&out).unwrap().count() as u64;
     assert_eq!(n_files, tributary::export::n_archive_pages(n_items) + 1);

@@ -9,6 +9,7 @@ mod ingest;
 mod normalize;
 mod process;
 mod recipes;
+mod schema;
 mod sites;
 mod stored;
 mod support;

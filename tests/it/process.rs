@@ -412,3 +412,37 @@ fn source_test_reads_a_file_and_prints_json_lines() {
     // The store was not touched.
     assert!(!dir.path().join("tributary.db").exists());
 }
+
+/// `tests/run` with none of its tools on the PATH and installing forbidden stops before it
+/// runs anything, naming every missing tool and the one command that installs them all.
+#[test]
+fn test_entry_point_without_its_tools_stops_with_the_install_command() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    // A `cargo` that leaves a mark if anything runs it.
+    let marker = dir.path().join("cargo-ran");
+    let cargo = bin.join("cargo");
+    std::fs::write(&cargo, format!("#!/bin/sh\ntouch '{}'\n", marker.display())).unwrap();
+    std::fs::set_permissions(&cargo, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/run");
+    let output = Command::new("/bin/bash")
+        .arg(&script)
+        .env_clear()
+        .env("PATH", &bin)
+        .env("TRIBUTARY_TEST_NO_INSTALL", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
+    for tool in ["chromium (", "chromedriver (", "jing ("] {
+        assert!(stderr.contains(tool), "{tool} is not named: {stderr}");
+    }
+    assert!(
+        stderr.contains("sudo apt-get install -y chromium chromium-driver jing\n"),
+        "{stderr}"
+    );
+    assert!(!marker.exists(), "cargo ran although tools were missing");
+}

@@ -1,8 +1,8 @@
 //! Headless Chromium driven over WebDriver: a private `chromedriver` on a free loopback
 //! port, one browser session per test, killed (with the browser) when the guard drops.
 //!
-//! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them). Without
-//! `chromedriver` a browser test fails, unless `TRIBUTARY_SKIP_BROWSER=1` says to skip it.
+//! Needs Debian's `chromium` and `chromium-driver` (`tests/run` installs them); without
+//! them the group is skipped or fails as `support::tools` says.
 //! The browser may only reach 127.0.0.1: every host name resolves to nothing, and the
 //! background services that would phone home are off.
 
@@ -13,6 +13,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator, elements::Element};
+
+use super::tools::BROWSER;
 use serde_json::{Value, json};
 
 /// Browser tests run one at a time: each starts a whole Chromium, and the machine is shared.
@@ -67,27 +69,17 @@ impl Drop for Driver {
 }
 
 impl Browser {
-    /// Starts chromedriver and a headless Chromium. `None` only when the browser tests are
-    /// skipped on purpose (`TRIBUTARY_SKIP_BROWSER=1`); a missing chromedriver otherwise
-    /// fails the test with instructions.
+    /// Starts chromedriver and a headless Chromium. `None` when the browser group is
+    /// skipped (`support::tools::BROWSER`).
     pub async fn start(options: BrowserOptions) -> Option<Browser> {
-        if std::env::var("TRIBUTARY_SKIP_BROWSER").is_ok_and(|v| v == "1") {
-            eprintln!("TRIBUTARY_SKIP_BROWSER=1: skipping this browser test");
-            return None;
-        }
-        let Some(chromedriver) = find_chromedriver() else {
-            panic!(
-                "chromedriver was not found (looked at $TRIBUTARY_CHROMEDRIVER and on $PATH). \
-                 Install Debian's browser and driver: `apt-get install -y chromium chromium-driver` \
-                 (.ci/run does this), or set TRIBUTARY_SKIP_BROWSER=1 to skip the browser tests."
-            );
-        };
+        let tools = BROWSER.tools()?;
+        let (chromedriver, chromium) = (&tools[0], &tools[1]);
         let turn = ONE_BROWSER_AT_A_TIME.lock().await;
         let dir = tempfile::tempdir().expect("a temp dir for the browser profile");
         let port = free_port();
         let log_path = dir.path().join("chromedriver.log");
         let log = std::fs::File::create(&log_path).expect("create the chromedriver log");
-        let mut command = Command::new(&chromedriver);
+        let mut command = Command::new(chromedriver);
         command
             .arg(format!("--port={port}"))
             .stdin(Stdio::null())
@@ -102,7 +94,7 @@ impl Browser {
         wait_until_ready(&webdriver, &log_path).await;
 
         let profile = driver.dir.path().join("profile");
-        let capabilities = capabilities(options, &profile);
+        let capabilities = capabilities(options, &profile, chromium);
         let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(capabilities)
             .connect(&webdriver)
@@ -318,7 +310,11 @@ pub fn screenshot_dir() -> PathBuf {
     }
 }
 
-fn capabilities(options: BrowserOptions, profile: &Path) -> serde_json::Map<String, Value> {
+fn capabilities(
+    options: BrowserOptions,
+    profile: &Path,
+    chromium: &Path,
+) -> serde_json::Map<String, Value> {
     let mut args = vec![
         "--headless=new".to_owned(),
         "--no-sandbox".to_owned(),
@@ -355,10 +351,11 @@ fn capabilities(options: BrowserOptions, profile: &Path) -> serde_json::Map<Stri
     if !options.javascript {
         prefs["profile.managed_default_content_settings.javascript"] = json!(2);
     }
-    let mut chrome = json!({ "args": args, "prefs": prefs });
-    if let Some(binary) = std::env::var_os("TRIBUTARY_CHROME") {
-        chrome["binary"] = json!(binary.to_string_lossy());
-    }
+    let chrome = json!({
+        "args": args,
+        "prefs": prefs,
+        "binary": chromium.to_string_lossy(),
+    });
     let capabilities = json!({
         "browserName": "chrome",
         "pageLoadStrategy": "normal",
@@ -368,18 +365,6 @@ fn capabilities(options: BrowserOptions, profile: &Path) -> serde_json::Map<Stri
         Value::Object(map) => map,
         _ => unreachable!("built as an object"),
     }
-}
-
-/// `$TRIBUTARY_CHROMEDRIVER`, else `chromedriver` on `$PATH`.
-fn find_chromedriver() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("TRIBUTARY_CHROMEDRIVER") {
-        let path = PathBuf::from(path);
-        return path.is_file().then_some(path);
-    }
-    let paths = std::env::var_os("PATH")?;
-    std::env::split_paths(&paths)
-        .map(|dir| dir.join("chromedriver"))
-        .find(|candidate| candidate.is_file())
 }
 
 /// A port that was free a moment ago (chromedriver needs an explicit one).

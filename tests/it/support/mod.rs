@@ -6,4 +6,5 @@ pub mod app;
 pub mod browser;
 pub mod fixture_server;
 pub mod rewrite;
+pub mod tools;
 pub mod web;

@@ -1,0 +1,136 @@
+//! Test groups that need a tool from outside the Rust toolchain (a browser, a schema
+//! validator), and what happens when the tool is absent.
+//!
+//! Under `tests/run` (which sets `TRIBUTARY_TEST_EVERY_GROUP=1` after installing every
+//! tool) a missing tool fails the test. Under plain `cargo test` the group is skipped: its
+//! first test prints one line naming the group, how many tests it holds and how to get
+//! the tool, and each of its tests returns without checking anything.
+//! `TRIBUTARY_SKIP=browser,jing` skips groups on purpose under plain `cargo test`.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+/// Set by `tests/run`: every group must run.
+const EVERY_GROUP_ENV: &str = "TRIBUTARY_TEST_EVERY_GROUP";
+/// Comma-separated group names to skip under plain `cargo test`.
+const SKIP_ENV: &str = "TRIBUTARY_SKIP";
+
+/// A group of tests: the tests in one file of `tests/it/`, and the commands they need.
+pub struct Group {
+    pub name: &'static str,
+    /// Commands looked up on `$PATH`, each with an environment variable that may name it
+    /// instead.
+    pub commands: &'static [(&'static str, &'static str)],
+    /// The Debian packages that bring the commands.
+    pub packages: &'static str,
+    /// The group's source file, to count its tests.
+    source: &'static str,
+}
+
+/// The browser tests: headless Chromium driven by chromedriver.
+pub const BROWSER: Group = Group {
+    name: "browser",
+    commands: &[
+        ("chromedriver", "TRIBUTARY_CHROMEDRIVER"),
+        ("chromium", "TRIBUTARY_CHROME"),
+    ],
+    packages: "chromium chromium-driver",
+    source: include_str!("../browser.rs"),
+};
+
+/// Exports checked against their schemas by jing.
+pub const JING: Group = Group {
+    name: "jing",
+    commands: &[("jing", "TRIBUTARY_JING")],
+    packages: "jing",
+    source: include_str!("../schema.rs"),
+};
+
+/// Groups whose skip line was printed already.
+static ANNOUNCED: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
+
+impl Group {
+    /// The paths of the group's commands, in the order of `commands`, or `None` when the
+    /// group is skipped (see the module comment). Panics under `tests/run` when a command
+    /// is missing.
+    pub fn tools(&self) -> Option<Vec<PathBuf>> {
+        let every_group = std::env::var(EVERY_GROUP_ENV).is_ok_and(|value| value == "1");
+        if !every_group && self.skipped_on_purpose() {
+            self.announce(&format!("{SKIP_ENV} names it"));
+            return None;
+        }
+        let mut found = Vec::new();
+        let mut missing = Vec::new();
+        for (command, env) in self.commands {
+            match find_command(command, env) {
+                Some(path) => found.push(path),
+                None => missing.push(*command),
+            }
+        }
+        if missing.is_empty() {
+            return Some(found);
+        }
+        let (missing, is, them) = match missing.as_slice() {
+            [one] => (one.to_string(), "is", "it"),
+            many => (many.join(" and "), "are", "them"),
+        };
+        if every_group {
+            panic!(
+                "the {} tests need {missing}, which {is} not on the PATH: \
+                 install Debian's `{}` (tests/run does this)",
+                self.name, self.packages
+            );
+        }
+        self.announce(&format!(
+            "{missing} {is} not on the PATH; `tests/run` installs {them} \
+             (or `apt-get install -y {}`)",
+            self.packages
+        ));
+        None
+    }
+
+    /// How many tests the group's file holds.
+    pub fn n_tests(&self) -> usize {
+        self.source
+            .lines()
+            .map(str::trim_start)
+            .filter(|line| line.starts_with("#[test]") || line.starts_with("#[tokio::test"))
+            .count()
+    }
+
+    fn skipped_on_purpose(&self) -> bool {
+        std::env::var(SKIP_ENV).is_ok_and(|names| {
+            names
+                .split(',')
+                .any(|name| name.trim().eq_ignore_ascii_case(self.name))
+        })
+    }
+
+    /// One line per group and process, written past the test harness's capture so that it
+    /// shows however the run goes.
+    fn announce(&self, why: &str) {
+        let mut announced = ANNOUNCED
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        if announced.insert(self.name) {
+            let n_tests = self.n_tests();
+            let tests = if n_tests == 1 { "test" } else { "tests" };
+            let line = format!("skipped group `{}` ({n_tests} {tests}): {why}\n", self.name);
+            let _ = std::io::stderr().write_all(line.as_bytes());
+        }
+    }
+}
+
+/// `$ENV` when it names a file, else `command` on `$PATH`.
+fn find_command(command: &str, env: &str) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(env) {
+        let path = PathBuf::from(path);
+        return path.is_file().then_some(path);
+    }
+    let paths = std::env::var_os("PATH")?;
+    std::env::split_paths(&paths)
+        .map(|dir| dir.join(command))
+        .find(|candidate| candidate.is_file())
+}
