@@ -84,6 +84,8 @@ fn every_corpus_feed_parses_without_panicking() {
     // Set TRIBUTARY_CORPUS_VERBOSE=1 to list each failing file with its reason.
     let verbose = std::env::var_os("TRIBUTARY_CORPUS_VERBOSE").is_some();
     let mut panics = Vec::new();
+    // Parsed with no items and no warning saying why: a silent success.
+    let mut silent_empty = Vec::new();
     let mut n_with_items = 0;
     let mut n_empty = 0;
     let mut n_items = 0;
@@ -114,6 +116,9 @@ fn every_corpus_feed_parses_without_panicking() {
                 n_warnings += parsed.warnings.len();
                 if parsed.items.is_empty() {
                     n_empty += 1;
+                    if parsed.warnings.is_empty() {
+                        silent_empty.push(relative.display().to_string());
+                    }
                 } else {
                     n_with_items += 1;
                     n_items += parsed.items.len();
@@ -132,7 +137,7 @@ fn every_corpus_feed_parses_without_panicking() {
 
     println!("corpus: {} files under {}", files.len(), dir.display());
     println!("  parsed with items: {n_with_items} ({n_items} items, {n_warnings} warnings)");
-    println!("  parsed, no items:  {n_empty}");
+    println!("  parsed, no items:  {n_empty} (each with a warning saying why)");
     for (class, count) in &errors {
         println!("  error {class}: {count}");
     }
@@ -141,6 +146,11 @@ fn every_corpus_feed_parses_without_panicking() {
         panics.is_empty(),
         "the parser panicked on:\n{}",
         panics.join("\n")
+    );
+    assert!(
+        silent_empty.is_empty(),
+        "parsed with no items and no warning:\n{}",
+        silent_empty.join("\n")
     );
     assert!(
         n_with_items >= MIN_FILES_WITH_ITEMS,
@@ -276,5 +286,42 @@ fn rss_content_encoded_is_html_content() {
             .iter()
             .any(|item| matches!(item.content, Some(Content::Html(_)))),
         "no HTML content in encoding_ISO-8859-1.xml"
+    );
+}
+
+/// See: #15. Atom 0.3 is read like Atom 1.0.
+#[test]
+fn issue_15_atom_03_corpus_feed_has_its_entries() {
+    let parsed = parse_corpus_file("rome/rome/atom_0.3.xml");
+    assert_eq!(parsed.items.len(), 2, "{:?}", parsed.warnings);
+    let first = &parsed.items[0];
+    assert_eq!(first.title.as_deref(), Some("atom_0.3.feed.entry[0].title"));
+    assert_eq!(first.external_id, "atom_0.3.feed.entry[0]^id");
+    // `issued` is the published date, `modified` the updated one; `created` stands back.
+    assert_eq!(
+        first.published.map(|date| date.to_rfc3339()),
+        Some("2000-01-01T01:00:00+00:00".to_owned())
+    );
+    assert_eq!(
+        first.updated.map(|date| date.to_rfc3339()),
+        Some("2000-01-01T00:00:00+00:00".to_owned())
+    );
+}
+
+/// See: #15. An RSS 0.90 document (RDF with Netscape's namespace) gives its 60 items.
+#[test]
+fn issue_15_rss_090_corpus_feed_has_its_items() {
+    let parsed = parse_corpus_file("miniflux/parser/rdf_UTF8.xml");
+    assert_eq!(parsed.items.len(), 60, "{:?}", parsed.warnings);
+    let first = &parsed.items[0];
+    assert_eq!(
+        first.title.as_deref(),
+        Some("OLED-TVs: Vorsichtsmaßnahmen gegen Einbrennen")
+    );
+    assert!(
+        first
+            .url
+            .as_ref()
+            .is_some_and(|url| url.as_str().starts_with("https://www.heise.de/newsticker/meldung/OLED-TVs"))
     );
 }

@@ -940,3 +940,204 @@ async fn content_type_charset_decodes_undeclared_bytes() {
         .expect("a poll");
     assert_eq!(poll.meta.title.as_deref(), Some("Привет"));
 }
+
+// --- Formats and fallbacks (#15) -----------------------------------------------------------
+
+/// See: #15.
+#[test]
+fn issue_15_atom_03_is_read_like_atom_10() {
+    let item = only_item(
+        r#"<?xml version="1.0"?>
+<feed version="0.3" xmlns="http://purl.org/atom/ns#"><title>Old blog</title>
+<entry><title>Hello</title><link rel="alternate" type="text/html" href="https://blog.example/hello"/>
+<id>tag:blog.example,2004:1</id><issued>2004-01-02T03:04:05Z</issued><modified>2004-01-03T00:00:00Z</modified>
+<author><name>Ana</name><url>https://blog.example/ana</url></author>
+<content type="text/html" mode="escaped">&lt;p&gt;Hi &lt;b&gt;there&lt;/b&gt;&lt;/p&gt;</content></entry></feed>"#,
+    );
+    assert_eq!(item.title.as_deref(), Some("Hello"));
+    assert_eq!(item.external_id, "tag:blog.example,2004:1");
+    assert_eq!(item.url.as_ref().map(Url::as_str), Some("https://blog.example/hello"));
+    assert_eq!(item.published, Some(Utc.with_ymd_and_hms(2004, 1, 2, 3, 4, 5).unwrap()));
+    assert_eq!(item.updated, Some(Utc.with_ymd_and_hms(2004, 1, 3, 0, 0, 0).unwrap()));
+    assert_eq!(item.content, Some(Content::Html("<p>Hi <b>there</b></p>".into())));
+    let author = item.author.expect("an author");
+    assert_eq!(author.name.as_deref(), Some("Ana"));
+    assert_eq!(author.url.as_ref().map(Url::as_str), Some("https://blog.example/ana"));
+}
+
+/// See: #15. Atom 0.3 `mode="base64"` content is decoded.
+#[test]
+fn issue_15_atom_03_base64_content_is_decoded() {
+    let item = only_item(
+        r#"<feed xmlns="http://purl.org/atom/ns#"><entry><id>x</id><title>t</title>
+<content type="text/html" mode="base64">PHA+aGk8L3A+</content></entry></feed>"#,
+    );
+    assert_eq!(item.content, Some(Content::Html("<p>hi</p>".into())));
+}
+
+/// See: #15.
+#[test]
+fn issue_15_rss_in_the_userland_namespace_is_rss_20() {
+    let item = only_item(
+        r#"<rss version="2.0" xmlns="http://backend.userland.com/rss2"><channel><title>c</title>
+<item><title>One</title><link>https://blog.example/1</link></item></channel></rss>"#,
+    );
+    assert_eq!(item.title.as_deref(), Some("One"));
+}
+
+/// See: #15. RSS 0.90 items and RSS 1.0 items with and without a link.
+#[test]
+fn issue_15_rdf_items_without_link_use_rdf_about() {
+    let parsed = parse_ok(
+        r#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">
+<channel rdf:about="https://blog.example/"><title>c</title></channel>
+<item rdf:about="https://blog.example/a"><title>A</title></item>
+<item rdf:about="urn:x-blog:b"><title>B</title></item>
+<item rdf:about="https://blog.example/c"><title>C</title><link>https://blog.example/c.html</link></item>
+</rdf:RDF>"#,
+    );
+    let got: Vec<(Option<&str>, &str)> = parsed
+        .items
+        .iter()
+        .map(|item| (item.url.as_ref().map(Url::as_str), item.external_id.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (Some("https://blog.example/a"), "https://blog.example/a"),
+            (None, "urn:x-blog:b"),
+            (Some("https://blog.example/c.html"), "https://blog.example/c.html"),
+        ]
+    );
+    assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+    let netscape = parse_ok(
+        r#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://my.netscape.com/rdf/simple/0.9/">
+<channel><title>c</title><link>https://blog.example/</link></channel>
+<item><title>Old</title><link>https://blog.example/old</link></item></rdf:RDF>"#,
+    );
+    assert_eq!(netscape.items.len(), 1);
+}
+
+/// See: #15. dc:title, dc:description, dcterms dates and xhtml:body fill what an RSS
+/// item lacks; a permalink guid is the link.
+#[test]
+fn issue_15_rss_item_fallbacks() {
+    let item = only_item(
+        r#"<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" xmlns:xhtml="http://www.w3.org/1999/xhtml"><channel><title>c</title>
+<item><dc:title>From DC</dc:title><guid>https://blog.example/p/1</guid>
+<dcterms:issued>2005-07-04T10:00:00Z</dcterms:issued><dcterms:modified>2005-07-05T10:00:00Z</dcterms:modified>
+<xhtml:body><xhtml:p>Body <xhtml:em>text</xhtml:em></xhtml:p></xhtml:body></item></channel></rss>"#,
+    );
+    assert_eq!(item.title.as_deref(), Some("From DC"));
+    assert_eq!(item.url.as_ref().map(Url::as_str), Some("https://blog.example/p/1"));
+    assert_eq!(item.external_id, "https://blog.example/p/1");
+    assert_eq!(item.published, Some(Utc.with_ymd_and_hms(2005, 7, 4, 10, 0, 0).unwrap()));
+    assert_eq!(item.updated, Some(Utc.with_ymd_and_hms(2005, 7, 5, 10, 0, 0).unwrap()));
+    assert_eq!(item.content, Some(Content::Html("<p>Body <em>text</em></p>".into())));
+}
+
+/// See: #15. `isPermaLink="false"` keeps the guid an id only.
+#[test]
+fn issue_15_guid_that_is_not_a_permalink_is_no_link() {
+    let item = only_item(&rss(
+        r#"<item><title>t</title><guid isPermaLink="false">https://blog.example/p/2</guid></item>"#,
+    ));
+    assert_eq!(item.url, None);
+    assert_eq!(item.external_id, "https://blog.example/p/2");
+}
+
+/// See: #15. One unreadable construct costs its entry at most, never the document.
+#[test]
+fn issue_15_a_bad_title_type_does_not_reject_the_document() {
+    for title in [
+        r#"<title type="">Odd</title>"#,
+        r#"<title type="application/xhtml+xml"><div xmlns="http://www.w3.org/1999/xhtml">Odd</div></title>"#,
+        r#"<title type="text"></title>"#,
+    ] {
+        let parsed = parse_ok(&format!(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>f</title>
+<entry><id>1</id>{title}<link href="https://blog.example/1"/></entry>
+<entry><id>2</id><title>Fine</title><link href="https://blog.example/2"/></entry></feed>"#
+        ));
+        assert_eq!(parsed.items.len(), 2, "{title}: {:?}", parsed.warnings);
+        assert_eq!(parsed.items[1].title.as_deref(), Some("Fine"));
+    }
+}
+
+/// See: #15. An entry feed-rs cannot read even after repairs is skipped with a warning.
+#[test]
+fn issue_15_an_unreadable_entry_is_skipped_with_a_warning() {
+    let parsed = parse_ok(
+        r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>f</title>
+<entry><id>1</id><title>Kept</title></entry>
+<entry><id>2</id><title>t</title><content src="https://blog.example/x" type="not a type">text</content></entry></feed>"#,
+    );
+    assert_eq!(parsed.items.len(), 1, "{:?}", parsed.warnings);
+    assert!(
+        parsed.warnings.iter().any(|w| w.starts_with("entry 2: skipped")),
+        "{:?}",
+        parsed.warnings
+    );
+}
+
+/// See: #15. Internal-subset entities are expanded; external ones never are.
+#[test]
+fn issue_15_internal_dtd_entities_are_expanded() {
+    let item = only_item(
+        r#"<?xml version="1.0"?>
+<!DOCTYPE rss [<!ENTITY site "https://blog.example"><!ENTITY ext SYSTEM "http://x.invalid/e">]>
+<rss version="2.0"><channel><title>c</title>
+<item><title>Entity &ext;</title><guid isPermaLink="false">&site;/id/1</guid><link>&site;/1</link></item></channel></rss>"#,
+    );
+    assert_eq!(item.external_id, "https://blog.example/id/1");
+    assert_eq!(item.url.as_ref().map(Url::as_str), Some("https://blog.example/1"));
+}
+
+/// See: #15. A quadratic blow-up through one long entity is refused.
+#[test]
+fn issue_15_entity_expansion_past_the_cap_is_refused() {
+    let value = "x".repeat(4000);
+    let refs = "&big;".repeat(300);
+    let document = format!(
+        r#"<!DOCTYPE rss [<!ENTITY big "{value}">]><rss version="2.0"><channel><title>c</title><item><title>{refs}</title></item></channel></rss>"#
+    );
+    let err = parse(document.as_bytes(), &base()).unwrap_err();
+    assert!(err.to_string().contains("refused"), "{err}");
+}
+
+/// See: #15. A feed that parses to nothing says why.
+#[test]
+fn issue_15_a_document_with_no_readable_entries_says_so() {
+    let parsed = parse_ok(
+        r#"<feed xmlns="http://example.invalid/not-atom"><entry><title>a</title></entry><entry><title>b</title></entry></feed>"#,
+    );
+    assert!(parsed.items.is_empty());
+    assert!(
+        parsed.warnings[0].starts_with("2 entries in the document, none readable"),
+        "{:?}",
+        parsed.warnings
+    );
+    let empty = parse_ok(r#"<rss version="2.0"><channel><title>c</title></channel></rss>"#);
+    assert_eq!(empty.warnings, vec!["the document has no entries".to_owned()]);
+}
+
+/// See: #15. An iTunes summary is the description of an item that has none.
+#[test]
+fn issue_15_itunes_summary_stands_in_for_a_description() {
+    let item = only_item(
+        r#"<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"><channel><title>c</title>
+<item><title>Episode</title><link>https://pod.example/1</link><itunes:summary>About the episode</itunes:summary></item></channel></rss>"#,
+    );
+    assert_eq!(item.summary, Some(Content::Text("About the episode".into())));
+}
+
+/// See: #15. An Atom entry whose only content is an enclosure is kept with its media.
+#[test]
+fn issue_15_atom_entry_with_only_an_enclosure_is_kept() {
+    let item = only_item(
+        r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>f</title>
+<entry><link rel="enclosure" type="audio/mpeg" length="1234" href="https://pod.example/1.mp3"/></entry></feed>"#,
+    );
+    assert_eq!(item.media.len(), 1);
+    assert_eq!(item.media[0].url.as_str(), "https://pod.example/1.mp3");
+}

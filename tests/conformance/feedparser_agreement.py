@@ -423,6 +423,10 @@ def compare(rel: str, path: Path, raw: bytes, parsed, trib, quirks: list[Quirk])
     result = Result(rel)
     code, stdout, stderr, window = trib
     if code != 0:
+        # A document in which feedparser finds no entry either (an AtomPub service
+        # document, an empty channel): both read nothing, and Tributary says why.
+        if not feedparser_entries(parsed, lambda: read_feedparser(raw, path, sanitize=False)):
+            return result
         last = (stderr.strip().splitlines() or ["(no message)"])[-1]
         result.problems.append(("tributary-error", f"exit {code}: {last[:200]}"))
         return result

@@ -16,6 +16,10 @@ use crate::{
     Connector, ConnectorError, ConnectorInfo, Http, ParamInfo, Poll, PollState, SourceMeta,
 };
 
+mod lift;
+
+use lift::{Dialect, LiftError, Plan};
+
 /// Entries beyond this many in one document are dropped with a warning.
 pub const MAX_ITEMS_PER_DOCUMENT: usize = 1000;
 /// Media attachments kept per item; the rest are dropped with a warning.
@@ -254,17 +258,10 @@ pub fn parse_with_charset(
         None => (document, Vec::new()),
     };
 
-    let feed = match parse_with_feed_rs(document, base) {
-        Ok(feed) => feed,
-        Err(err) => {
-            // Feeds that call themselves RSS 0.93, 0.94 or give no version are read as RSS
-            // 2.0, which is a superset of all of them.
-            let Some(patched) = patch_rss_version(document) else {
-                return Err(classify_parse_error(document, &err));
-            };
-            parse_with_feed_rs(&patched, base).map_err(|_| classify_parse_error(document, &err))?
-        }
-    };
+    let (mut feed, dialect) = read_document(document, base, &mut warnings)?;
+    if dialect.is_rdf() {
+        rdf_about_as_id(&mut feed);
+    }
 
     let meta = source_meta(&feed, base);
     let ttl_minutes = feed.ttl.filter(|ttl| *ttl > 0);
@@ -290,6 +287,27 @@ pub fn parse_with_charset(
         };
         if let Some(item) = dedup.admit(item, &mut warnings) {
             items.push(item);
+        }
+    }
+
+    if items.is_empty() {
+        let n_entries = match dialect {
+            Dialect::Other => n_entries,
+            _ => std::str::from_utf8(document)
+                .ok()
+                .and_then(|text| lift::split(text, dialect))
+                .map_or(n_entries, |split| split.entries.len().max(n_entries)),
+        };
+        if n_entries > 0 {
+            let reason = warnings
+                .first()
+                .unwrap_or("none is in a form the feed reader knows")
+                .to_owned();
+            warnings.push_front(format!(
+                "{n_entries} entries in the document, none readable: {reason}"
+            ));
+        } else {
+            warnings.push_front("the document has no entries".to_owned());
         }
     }
 
@@ -401,6 +419,138 @@ fn charset_of(content_type: &str) -> Option<&str> {
             .eq_ignore_ascii_case("charset")
             .then(|| value.trim().trim_matches(['"', '\'']))
     })
+}
+
+/// Reads a document with feed-rs. What feed-rs cannot read is lifted into what it can
+/// first (`lift`: Atom 0.3, RSS 0.90, Userland RSS, RDF items without a link, internal
+/// entities). When the whole document fails, the text constructs feed-rs refuses are
+/// repaired; when it still fails, each entry is read on its own and the ones that fail
+/// cost a warning, not the document. RSS items that lack a title, link, date or text get
+/// the fallbacks of `lift::lift` (a second read, only for such documents).
+fn read_document(
+    document: &[u8],
+    base: &Url,
+    warnings: &mut Warnings,
+) -> Result<(model::Feed, Dialect), ConnectorError> {
+    let sniffed = std::str::from_utf8(document)
+        .ok()
+        .and_then(|text| Some((text, lift::sniff(text)?)));
+    let Some((text, sniff)) = sniffed else {
+        let feed = parse_with_patch(document, base)
+            .map_err(|err| classify_parse_error(document, &err))?;
+        return Ok((feed, Dialect::Other));
+    };
+    let dialect = sniff.dialect;
+    let plan = Plan::needed(sniff);
+    let lifted = if plan.is_empty() {
+        None
+    } else {
+        match lift::lift(text, dialect, plan) {
+            Ok(bytes) => Some(bytes),
+            Err(LiftError::Entities(reason)) => {
+                return Err(ConnectorError::Invalid(format!(
+                    "the document is refused: {reason}"
+                )));
+            }
+            // Not well-formed: feed-rs gives its own verdict below.
+            Err(LiftError::Xml(_)) => None,
+        }
+    };
+    let first = lifted.as_deref().unwrap_or(document);
+    match parse_with_patch(first, base) {
+        Ok(feed) => {
+            let wants_fallbacks = dialect == Dialect::Rss
+                && !plan.items
+                && feed.entries.iter().any(lacks_what_a_fallback_gives);
+            if wants_fallbacks
+                && let Ok(bytes) = lift::lift(text, dialect, Plan { items: true, ..plan })
+                && let Ok(with_fallbacks) = parse_with_patch(&bytes, base)
+            {
+                return Ok((with_fallbacks, dialect));
+            }
+            Ok((feed, dialect))
+        }
+        Err(err) => {
+            let repair = Plan {
+                repair_text: true,
+                items: dialect.is_rss(),
+                ..plan
+            };
+            let Ok(repaired) = lift::lift(text, dialect, repair) else {
+                return Err(classify_parse_error(document, &err));
+            };
+            if let Ok(feed) = parse_with_patch(&repaired, base) {
+                return Ok((feed, dialect));
+            }
+            let repaired = String::from_utf8(repaired).unwrap_or_default();
+            read_entry_by_entry(&repaired, dialect, base, warnings)
+                .map(|feed| (feed, dialect))
+                .ok_or_else(|| classify_parse_error(document, &err))
+        }
+    }
+}
+
+/// Whether an RSS entry lacks something `lift` might find elsewhere in its item.
+fn lacks_what_a_fallback_gives(entry: &Entry) -> bool {
+    entry.title.is_none()
+        || entry.links.is_empty()
+        || entry.published.is_none()
+        || (entry.content.is_none() && entry.summary.is_none())
+}
+
+/// The feed with each entry read on its own (the document's head and tail around it);
+/// an entry that cannot be read is a warning. `None` when the head and tail alone cannot
+/// be read either.
+fn read_entry_by_entry(
+    text: &str,
+    dialect: Dialect,
+    base: &Url,
+    warnings: &mut Warnings,
+) -> Option<model::Feed> {
+    let split = lift::split(text, dialect)?;
+    let mut feed = parse_with_patch(split.document(text, None).as_bytes(), base).ok()?;
+    for entry_idx in 0..split.entries.len() {
+        match parse_with_patch(split.document(text, Some(entry_idx)).as_bytes(), base) {
+            Ok(one) => feed.entries.extend(one.entries),
+            Err(err) => warnings.push(format!(
+                "entry {}: skipped, it cannot be read: {}",
+                entry_idx + 1,
+                one_line(&err.to_string(), MAX_ERROR_CHARS)
+            )),
+        }
+    }
+    Some(feed)
+}
+
+/// In RDF, an item's `rdf:about` names it (RSS 1.0 "5.5"); `lift` makes it the link of
+/// items that have none. One that is not an http(s) URL is the item's id instead.
+fn rdf_about_as_id(feed: &mut model::Feed) {
+    for entry in &mut feed.entries {
+        let only_other_links = !entry.links.is_empty()
+            && entry.links.iter().all(|link| {
+                let href = link.href.trim().to_ascii_lowercase();
+                !(href.starts_with("http://") || href.starts_with("https://"))
+            });
+        if entry.id.trim().is_empty() && only_other_links {
+            entry.id = entry.links.remove(0).href;
+            entry.links.clear();
+        }
+    }
+}
+
+/// feed-rs, and for an `<rss>` root whose version feed-rs refuses, again as RSS 2.0: feeds
+/// that call themselves RSS 0.93, 0.94 or give no version are a subset of it.
+fn parse_with_patch(
+    document: &[u8],
+    base: &Url,
+) -> Result<model::Feed, feed_rs::parser::ParseFeedError> {
+    match parse_with_feed_rs(document, base) {
+        Ok(feed) => Ok(feed),
+        Err(err) => match patch_rss_version(document) {
+            Some(patched) => parse_with_feed_rs(&patched, base).map_err(|_| err),
+            None => Err(err),
+        },
+    }
 }
 
 fn parse_with_feed_rs(
@@ -800,14 +950,26 @@ fn map_entry(
             }
         }
     });
-    let summary = entry.summary.as_ref().and_then(text_to_content);
+    // An iTunes summary or a Media RSS description (feed-rs keeps both on the media
+    // object) stands in for a missing description.
+    let summary = entry.summary.as_ref().and_then(text_to_content).or_else(|| {
+        if content.is_some() {
+            return None;
+        }
+        entry
+            .media
+            .iter()
+            .filter_map(|object| object.description.as_ref())
+            .find_map(text_to_content)
+    });
+    let media = entry_media(entry, is_json, json_images, base, &label, warnings);
 
     if entry.id.trim().is_empty()
         && url.is_none()
         && title.is_none()
         && content.is_none()
         && summary.is_none()
-        && entry.media.is_empty()
+        && media.is_empty()
     {
         warnings.push(format!(
             "{label}: dropped, it has no id, link, title or text"
@@ -824,7 +986,7 @@ fn map_entry(
         base,
     );
     let mut item = RawItem::new(external_id);
-    item.media = entry_media(entry, is_json, json_images, base, &label, warnings);
+    item.media = media;
     item.url = url;
     item.title = title;
     item.content = content;
@@ -1470,6 +1632,15 @@ impl Warnings {
         } else {
             self.n_dropped += 1;
         }
+    }
+
+    fn first(&self) -> Option<&str> {
+        self.kept.first().map(String::as_str)
+    }
+
+    /// Puts a warning first, as the summary of the ones after it.
+    fn push_front(&mut self, warning: String) {
+        self.kept.insert(0, warning);
     }
 
     fn finish(mut self) -> Vec<String> {
