@@ -318,10 +318,8 @@ fn issue_15_rss_090_corpus_feed_has_its_items() {
         first.title.as_deref(),
         Some("OLED-TVs: Vorsichtsmaßnahmen gegen Einbrennen")
     );
-    assert!(
-        first
-            .url
-            .as_ref()
-            .is_some_and(|url| url.as_str().starts_with("https://www.heise.de/newsticker/meldung/OLED-TVs"))
-    );
+    assert!(first.url.as_ref().is_some_and(|url| {
+        url.as_str()
+            .starts_with("https://www.heise.de/newsticker/meldung/OLED-TVs")
+    }));
 }

@@ -956,13 +956,28 @@ fn issue_15_atom_03_is_read_like_atom_10() {
     );
     assert_eq!(item.title.as_deref(), Some("Hello"));
     assert_eq!(item.external_id, "tag:blog.example,2004:1");
-    assert_eq!(item.url.as_ref().map(Url::as_str), Some("https://blog.example/hello"));
-    assert_eq!(item.published, Some(Utc.with_ymd_and_hms(2004, 1, 2, 3, 4, 5).unwrap()));
-    assert_eq!(item.updated, Some(Utc.with_ymd_and_hms(2004, 1, 3, 0, 0, 0).unwrap()));
-    assert_eq!(item.content, Some(Content::Html("<p>Hi <b>there</b></p>".into())));
+    assert_eq!(
+        item.url.as_ref().map(Url::as_str),
+        Some("https://blog.example/hello")
+    );
+    assert_eq!(
+        item.published,
+        Some(Utc.with_ymd_and_hms(2004, 1, 2, 3, 4, 5).unwrap())
+    );
+    assert_eq!(
+        item.updated,
+        Some(Utc.with_ymd_and_hms(2004, 1, 3, 0, 0, 0).unwrap())
+    );
+    assert_eq!(
+        item.content,
+        Some(Content::Html("<p>Hi <b>there</b></p>".into()))
+    );
     let author = item.author.expect("an author");
     assert_eq!(author.name.as_deref(), Some("Ana"));
-    assert_eq!(author.url.as_ref().map(Url::as_str), Some("https://blog.example/ana"));
+    assert_eq!(
+        author.url.as_ref().map(Url::as_str),
+        Some("https://blog.example/ana")
+    );
 }
 
 /// See: #15. Atom 0.3 `mode="base64"` content is decoded.
@@ -999,14 +1014,22 @@ fn issue_15_rdf_items_without_link_use_rdf_about() {
     let got: Vec<(Option<&str>, &str)> = parsed
         .items
         .iter()
-        .map(|item| (item.url.as_ref().map(Url::as_str), item.external_id.as_str()))
+        .map(|item| {
+            (
+                item.url.as_ref().map(Url::as_str),
+                item.external_id.as_str(),
+            )
+        })
         .collect();
     assert_eq!(
         got,
         vec![
             (Some("https://blog.example/a"), "https://blog.example/a"),
             (None, "urn:x-blog:b"),
-            (Some("https://blog.example/c.html"), "https://blog.example/c.html"),
+            (
+                Some("https://blog.example/c.html"),
+                "https://blog.example/c.html"
+            ),
         ]
     );
     assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
@@ -1029,11 +1052,23 @@ fn issue_15_rss_item_fallbacks() {
 <xhtml:body><xhtml:p>Body <xhtml:em>text</xhtml:em></xhtml:p></xhtml:body></item></channel></rss>"#,
     );
     assert_eq!(item.title.as_deref(), Some("From DC"));
-    assert_eq!(item.url.as_ref().map(Url::as_str), Some("https://blog.example/p/1"));
+    assert_eq!(
+        item.url.as_ref().map(Url::as_str),
+        Some("https://blog.example/p/1")
+    );
     assert_eq!(item.external_id, "https://blog.example/p/1");
-    assert_eq!(item.published, Some(Utc.with_ymd_and_hms(2005, 7, 4, 10, 0, 0).unwrap()));
-    assert_eq!(item.updated, Some(Utc.with_ymd_and_hms(2005, 7, 5, 10, 0, 0).unwrap()));
-    assert_eq!(item.content, Some(Content::Html("<p>Body <em>text</em></p>".into())));
+    assert_eq!(
+        item.published,
+        Some(Utc.with_ymd_and_hms(2005, 7, 4, 10, 0, 0).unwrap())
+    );
+    assert_eq!(
+        item.updated,
+        Some(Utc.with_ymd_and_hms(2005, 7, 5, 10, 0, 0).unwrap())
+    );
+    assert_eq!(
+        item.content,
+        Some(Content::Html("<p>Body <em>text</em></p>".into()))
+    );
 }
 
 /// See: #15. `isPermaLink="false"` keeps the guid an id only.
@@ -1074,7 +1109,10 @@ fn issue_15_an_unreadable_entry_is_skipped_with_a_warning() {
     );
     assert_eq!(parsed.items.len(), 1, "{:?}", parsed.warnings);
     assert!(
-        parsed.warnings.iter().any(|w| w.starts_with("entry 2: skipped")),
+        parsed
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("entry 2: skipped")),
         "{:?}",
         parsed.warnings
     );
@@ -1090,7 +1128,10 @@ fn issue_15_internal_dtd_entities_are_expanded() {
 <item><title>Entity &ext;</title><guid isPermaLink="false">&site;/id/1</guid><link>&site;/1</link></item></channel></rss>"#,
     );
     assert_eq!(item.external_id, "https://blog.example/id/1");
-    assert_eq!(item.url.as_ref().map(Url::as_str), Some("https://blog.example/1"));
+    assert_eq!(
+        item.url.as_ref().map(Url::as_str),
+        Some("https://blog.example/1")
+    );
 }
 
 /// See: #15. A quadratic blow-up through one long entity is refused.
@@ -1118,7 +1159,10 @@ fn issue_15_a_document_with_no_readable_entries_says_so() {
         parsed.warnings
     );
     let empty = parse_ok(r#"<rss version="2.0"><channel><title>c</title></channel></rss>"#);
-    assert_eq!(empty.warnings, vec!["the document has no entries".to_owned()]);
+    assert_eq!(
+        empty.warnings,
+        vec!["the document has no entries".to_owned()]
+    );
 }
 
 /// See: #15. An iTunes summary is the description of an item that has none.
@@ -1128,7 +1172,10 @@ fn issue_15_itunes_summary_stands_in_for_a_description() {
         r#"<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"><channel><title>c</title>
 <item><title>Episode</title><link>https://pod.example/1</link><itunes:summary>About the episode</itunes:summary></item></channel></rss>"#,
     );
-    assert_eq!(item.summary, Some(Content::Text("About the episode".into())));
+    assert_eq!(
+        item.summary,
+        Some(Content::Text("About the episode".into()))
+    );
 }
 
 /// See: #15. An Atom entry whose only content is an enclosure is kept with its media.

@@ -2,6 +2,7 @@
 //! HTTP server on 127.0.0.1, the real binary where a test needs a process.
 
 mod browser;
+mod conformance;
 mod export;
 mod fediverse;
 mod fetch;

@@ -437,11 +437,16 @@ fn test_entry_point_without_its_tools_stops_with_the_install_command() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
-    for tool in ["chromium (", "chromedriver (", "jing ("] {
+    for tool in [
+        "chromium (",
+        "chromedriver (",
+        "jing (",
+        "python3 with venv (",
+    ] {
         assert!(stderr.contains(tool), "{tool} is not named: {stderr}");
     }
     assert!(
-        stderr.contains("sudo apt-get install -y chromium chromium-driver jing\n"),
+        stderr.contains("sudo apt-get install -y chromium chromium-driver jing python3-venv\n"),
         "{stderr}"
     );
     assert!(!marker.exists(), "cargo ran although tools were missing");

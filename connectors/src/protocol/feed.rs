@@ -436,8 +436,8 @@ fn read_document(
         .ok()
         .and_then(|text| Some((text, lift::sniff(text)?)));
     let Some((text, sniff)) = sniffed else {
-        let feed = parse_with_patch(document, base)
-            .map_err(|err| classify_parse_error(document, &err))?;
+        let feed =
+            parse_with_patch(document, base).map_err(|err| classify_parse_error(document, &err))?;
         return Ok((feed, Dialect::Other));
     };
     let dialect = sniff.dialect;
@@ -463,7 +463,14 @@ fn read_document(
                 && !plan.items
                 && feed.entries.iter().any(lacks_what_a_fallback_gives);
             if wants_fallbacks
-                && let Ok(bytes) = lift::lift(text, dialect, Plan { items: true, ..plan })
+                && let Ok(bytes) = lift::lift(
+                    text,
+                    dialect,
+                    Plan {
+                        items: true,
+                        ..plan
+                    },
+                )
                 && let Ok(with_fallbacks) = parse_with_patch(&bytes, base)
             {
                 return Ok((with_fallbacks, dialect));
@@ -952,16 +959,20 @@ fn map_entry(
     });
     // An iTunes summary or a Media RSS description (feed-rs keeps both on the media
     // object) stands in for a missing description.
-    let summary = entry.summary.as_ref().and_then(text_to_content).or_else(|| {
-        if content.is_some() {
-            return None;
-        }
-        entry
-            .media
-            .iter()
-            .filter_map(|object| object.description.as_ref())
-            .find_map(text_to_content)
-    });
+    let summary = entry
+        .summary
+        .as_ref()
+        .and_then(text_to_content)
+        .or_else(|| {
+            if content.is_some() {
+                return None;
+            }
+            entry
+                .media
+                .iter()
+                .filter_map(|object| object.description.as_ref())
+                .find_map(text_to_content)
+        });
     let media = entry_media(entry, is_json, json_images, base, &label, warnings);
 
     if entry.id.trim().is_empty()

@@ -5,7 +5,7 @@
 //! tool) a missing tool fails the test. Under plain `cargo test` the group is skipped: its
 //! first test prints one line naming the group, how many tests it holds and how to get
 //! the tool, and each of its tests returns without checking anything.
-//! `TRIBUTARY_SKIP=browser,jing` skips groups on purpose under plain `cargo test`.
+//! `TRIBUTARY_SKIP=browser,jing,feedparser` skips groups on purpose under plain `cargo test`.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -20,11 +20,11 @@ const SKIP_ENV: &str = "TRIBUTARY_SKIP";
 /// A group of tests: the tests in one file of `tests/it/`, and the commands they need.
 pub struct Group {
     pub name: &'static str,
-    /// Commands looked up on `$PATH`, each with an environment variable that may name it
-    /// instead.
+    /// Commands looked up on `$PATH` (or, with a `/`, relative to the repository), each
+    /// with an environment variable that may name it instead.
     pub commands: &'static [(&'static str, &'static str)],
-    /// The Debian packages that bring the commands.
-    pub packages: &'static str,
+    /// What gets the commands, as a command to run.
+    pub install: &'static str,
     /// The group's source file, to count its tests.
     source: &'static str,
 }
@@ -36,7 +36,7 @@ pub const BROWSER: Group = Group {
         ("chromedriver", "TRIBUTARY_CHROMEDRIVER"),
         ("chromium", "TRIBUTARY_CHROME"),
     ],
-    packages: "chromium chromium-driver",
+    install: "apt-get install -y chromium chromium-driver",
     source: include_str!("../browser.rs"),
 };
 
@@ -44,8 +44,18 @@ pub const BROWSER: Group = Group {
 pub const JING: Group = Group {
     name: "jing",
     commands: &[("jing", "TRIBUTARY_JING")],
-    packages: "jing",
+    install: "apt-get install -y jing",
     source: include_str!("../schema.rs"),
+};
+
+/// The feed connector read side by side with Python's feedparser, from the venv that
+/// `tests/run` prepares.
+pub const FEEDPARSER: Group = Group {
+    name: "feedparser",
+    commands: &[("target/test-venv/bin/python", "TRIBUTARY_FEEDPARSER_PYTHON")],
+    install: "python3 -m venv target/test-venv && \
+              target/test-venv/bin/pip install -r tests/conformance/requirements.txt",
+    source: include_str!("../conformance.rs"),
 };
 
 /// Groups whose skip line was printed already.
@@ -78,15 +88,14 @@ impl Group {
         };
         if every_group {
             panic!(
-                "the {} tests need {missing}, which {is} not on the PATH: \
-                 install Debian's `{}` (tests/run does this)",
-                self.name, self.packages
+                "the {} tests need {missing}, which {is} not there: \
+                 `{}` (tests/run does this)",
+                self.name, self.install
             );
         }
         self.announce(&format!(
-            "{missing} {is} not on the PATH; `tests/run` installs {them} \
-             (or `apt-get install -y {}`)",
-            self.packages
+            "{missing} {is} not there; `tests/run` installs {them} (or `{}`)",
+            self.install
         ));
         None
     }
@@ -123,10 +132,15 @@ impl Group {
     }
 }
 
-/// `$ENV` when it names a file, else `command` on `$PATH`.
+/// `$ENV` when it names a file, else `command` on `$PATH` (or in the repository, for a
+/// path).
 fn find_command(command: &str, env: &str) -> Option<PathBuf> {
     if let Some(path) = std::env::var_os(env) {
         let path = PathBuf::from(path);
+        return path.is_file().then_some(path);
+    }
+    if command.contains('/') {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(command);
         return path.is_file().then_some(path);
     }
     let paths = std::env::var_os("PATH")?;

@@ -360,9 +360,7 @@ impl Lifter<'_> {
                 Event::Start(_) => depth += 1,
                 Event::End(_) => depth -= 1,
                 Event::Eof => {
-                    return Err(LiftError::Xml(
-                        "the document ends inside an element".into(),
-                    ));
+                    return Err(LiftError::Xml("the document ends inside an element".into()));
                 }
                 _ => {}
             }
@@ -453,10 +451,9 @@ impl Lifter<'_> {
     fn rewrite_end(&self, end: &BytesEnd, ns: Option<&str>) -> BytesEnd<'static> {
         let name = end.name();
         match (ns, self.plan.atom03) {
-            (Some(ATOM03), true) => BytesEnd::new(renamed(
-                name.as_ref(),
-                atom03_name(local_of(name.as_ref())),
-            )),
+            (Some(ATOM03), true) => {
+                BytesEnd::new(renamed(name.as_ref(), atom03_name(local_of(name.as_ref()))))
+            }
             _ => BytesEnd::new(name.as_ref().to_owned()),
         }
     }
@@ -508,7 +505,8 @@ impl Lifter<'_> {
     /// An Atom 0.3 entry (already renamed): `created` is the published date only when
     /// there is no `issued`; text constructs get Atom 1.0 types.
     fn lift_atom03_entry(&self, children: Vec<Node>) -> Vec<Node> {
-        let has_published = direct_children(&children).any(|node| node.is(Some(ATOM10), "published"));
+        let has_published =
+            direct_children(&children).any(|node| node.is(Some(ATOM10), "published"));
         let mut out = Vec::with_capacity(children.len());
         let mut nodes = children.into_iter().peekable();
         let mut depth = 0usize;
@@ -607,7 +605,11 @@ impl Lifter<'_> {
                 Event::Start(start) | Event::Empty(start) if depth == 0 => {
                     let is_start = matches!(node.event, Event::Start(_));
                     let local = node.local().unwrap_or_default();
-                    let subtree_end = if is_start { subtree_end(&children, idx) } else { idx };
+                    let subtree_end = if is_start {
+                        subtree_end(&children, idx)
+                    } else {
+                        idx
+                    };
                     let inner = &children[(idx + 1).min(subtree_end)..subtree_end];
                     match (node.ns.as_deref(), local) {
                         (ns, "title") if is_rss_ns(ns) => found.title = true,
@@ -750,7 +752,11 @@ fn atom03_name(local: &str) -> &str {
 /// text/plain; `mode` is xml (the default), escaped or base64.
 fn atom03_type(declared: &str, mode: &str, local: &str, text: &str) -> (String, Option<String>) {
     let mime = declared.trim().to_ascii_lowercase();
-    let mime = if mime.is_empty() { "text/plain".to_owned() } else { mime };
+    let mime = if mime.is_empty() {
+        "text/plain".to_owned()
+    } else {
+        mime
+    };
     let html_like = matches!(
         mime.as_str(),
         "text/html" | "html" | "application/xhtml+xml" | "xhtml"
@@ -802,9 +808,7 @@ fn read_entities(doctype: &str) -> Result<Vec<(String, String)>, LiftError> {
         if rest.starts_with('%') {
             continue;
         }
-        let name_len = rest
-            .find(|c: char| c.is_whitespace())
-            .unwrap_or(rest.len());
+        let name_len = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
         let name = rest[..name_len].to_owned();
         rest = rest[name_len..].trim_start();
         let Some(quote) = rest.chars().next().filter(|c| *c == '"' || *c == '\'') else {
@@ -1016,7 +1020,9 @@ fn attribute(start: &BytesStart, name: &str) -> Option<String> {
         .attributes()
         .with_checks(false)
         .flatten()
-        .find(|attr| local_of(attr.key.as_ref()) == name && attr.key.as_namespace_binding().is_none())
+        .find(|attr| {
+            local_of(attr.key.as_ref()) == name && attr.key.as_namespace_binding().is_none()
+        })
         .map(|attr| {
             attr.normalized_value(XmlVersion::Implicit1_0)
                 .map(Cow::into_owned)
@@ -1025,7 +1031,11 @@ fn attribute(start: &BytesStart, name: &str) -> Option<String> {
 }
 
 fn is_http_url(text: &str) -> bool {
-    let lower = text.trim_start().get(..8).unwrap_or(text).to_ascii_lowercase();
+    let lower = text
+        .trim_start()
+        .get(..8)
+        .unwrap_or(text)
+        .to_ascii_lowercase();
     lower.starts_with("http://") || lower.starts_with("https://")
 }
 
@@ -1042,10 +1052,19 @@ mod tests {
     #[test]
     fn sniff_tells_dialects_apart() {
         let cases = [
-            (r#"<feed xmlns="http://purl.org/atom/ns#"/>"#, Dialect::Atom03),
-            (r#"<feed xmlns="http://www.w3.org/2005/Atom"/>"#, Dialect::Atom),
+            (
+                r#"<feed xmlns="http://purl.org/atom/ns#"/>"#,
+                Dialect::Atom03,
+            ),
+            (
+                r#"<feed xmlns="http://www.w3.org/2005/Atom"/>"#,
+                Dialect::Atom,
+            ),
             (r#"<rss version="2.0"/>"#, Dialect::Rss),
-            (r#"<rss xmlns="http://backend.userland.com/rss2"/>"#, Dialect::RssUserland),
+            (
+                r#"<rss xmlns="http://backend.userland.com/rss2"/>"#,
+                Dialect::RssUserland,
+            ),
             (
                 r#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"/>"#,
                 Dialect::Rdf,
@@ -1068,7 +1087,10 @@ mod tests {
         check_lift(
             r#"<feed xmlns="http://purl.org/atom/ns#"><tagline>t</tagline><entry><issued>2004-01-01T00:00:00Z</issued><created>2003-01-01T00:00:00Z</created><title mode="escaped" type="text/html">&lt;b&gt;x&lt;/b&gt;</title><content type="text/plain" mode="base64">aGVsbG8=</content></entry></feed>"#,
             Dialect::Atom03,
-            Plan { atom03: true, ..Plan::default() },
+            Plan {
+                atom03: true,
+                ..Plan::default()
+            },
             r#"<feed xmlns="http://www.w3.org/2005/Atom"><subtitle type="text">t</subtitle><entry><published>2004-01-01T00:00:00Z</published><title type="html">&lt;b&gt;x&lt;/b&gt;</title><content type="text">hello</content></entry></feed>"#,
         );
     }
@@ -1078,7 +1100,10 @@ mod tests {
         check_lift(
             r#"<feed xmlns="http://purl.org/atom/ns#"><entry><created>2003-01-01T00:00:00Z</created></entry></feed>"#,
             Dialect::Atom03,
-            Plan { atom03: true, ..Plan::default() },
+            Plan {
+                atom03: true,
+                ..Plan::default()
+            },
             r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><published>2003-01-01T00:00:00Z</published></entry></feed>"#,
         );
     }
@@ -1088,7 +1113,10 @@ mod tests {
         check_lift(
             r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><title type="">a</title><summary type="application/xhtml+xml"><div xmlns="http://www.w3.org/1999/xhtml">b</div></summary></entry><entry><title type="text"></title></entry></feed>"#,
             Dialect::Atom,
-            Plan { repair_text: true, ..Plan::default() },
+            Plan {
+                repair_text: true,
+                ..Plan::default()
+            },
             r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><title type="text">a</title><summary type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">b</div></summary></entry><entry></entry></feed>"#,
         );
     }
@@ -1114,7 +1142,10 @@ mod tests {
         check_lift(
             r#"<rss xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" xmlns:xhtml="http://www.w3.org/1999/xhtml"><channel><item><dc:title>T &amp; U</dc:title><guid>https://a.example/1</guid><xhtml:body><xhtml:p>hi</xhtml:p></xhtml:body><dcterms:issued>2004-01-01T00:00:00Z</dcterms:issued></item><item><title>kept</title><link>https://a.example/2</link><guid isPermaLink="false">https://a.example/x</guid></item></channel></rss>"#,
             Dialect::Rss,
-            Plan { items: true, ..Plan::default() },
+            Plan {
+                items: true,
+                ..Plan::default()
+            },
             r#"<rss xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" xmlns:xhtml="http://www.w3.org/1999/xhtml"><channel><item><dc:title>T &amp; U</dc:title><guid>https://a.example/1</guid><xhtml:body><xhtml:p>hi</xhtml:p></xhtml:body><dcterms:issued>2004-01-01T00:00:00Z</dcterms:issued><title>T &amp; U</title><content:encoded xmlns:content="http://purl.org/rss/1.0/modules/content/">&lt;p&gt;hi&lt;/p&gt;</content:encoded><dc:date xmlns:dc="http://purl.org/dc/elements/1.1/">2004-01-01T00:00:00Z</dc:date><link>https://a.example/1</link></item><item><title>kept</title><link>https://a.example/2</link><guid isPermaLink="false">https://a.example/x</guid></item></channel></rss>"#,
         );
     }
@@ -1125,7 +1156,10 @@ mod tests {
         check_lift(
             input,
             Dialect::Rdf,
-            Plan { items: true, ..Plan::default() },
+            Plan {
+                items: true,
+                ..Plan::default()
+            },
             r#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"><item rdf:about="https://a.example/1"><title>a</title><link>https://a.example/1</link></item><item rdf:about="https://a.example/2"><title>b</title><link>https://a.example/b</link></item></rdf:RDF>"#,
         );
     }
@@ -1135,7 +1169,10 @@ mod tests {
         check_lift(
             r#"<!DOCTYPE rss [<!ENTITY id "a&#38;b"><!ENTITY ext SYSTEM "http://x.invalid/e">]><rss><guid x="&id;">&id;-&ext;-&amp;</guid></rss>"#,
             Dialect::Rss,
-            Plan { doctype: true, ..Plan::default() },
+            Plan {
+                doctype: true,
+                ..Plan::default()
+            },
             r#"<rss><guid x="a&amp;b">a&amp;b-&ext;-&amp;</guid></rss>"#,
         );
     }
@@ -1146,7 +1183,10 @@ mod tests {
         check_lift(
             laughs,
             Dialect::Rss,
-            Plan { doctype: true, ..Plan::default() },
+            Plan {
+                doctype: true,
+                ..Plan::default()
+            },
             "<rss>&amp;a;&amp;a;&amp;a;</rss>",
         );
     }
@@ -1156,7 +1196,15 @@ mod tests {
         let value = "x".repeat(MAX_ENTITY_BYTES);
         let refs = "&big;".repeat(MAX_EXPANDED_BYTES / MAX_ENTITY_BYTES + 1);
         let doc = format!(r#"<!DOCTYPE rss [<!ENTITY big "{value}">]><rss>{refs}</rss>"#);
-        let err = lift(&doc, Dialect::Rss, Plan { doctype: true, ..Plan::default() }).unwrap_err();
+        let err = lift(
+            &doc,
+            Dialect::Rss,
+            Plan {
+                doctype: true,
+                ..Plan::default()
+            },
+        )
+        .unwrap_err();
         assert!(matches!(err, LiftError::Entities(_)), "{err:?}");
     }
 
@@ -1166,13 +1214,22 @@ mod tests {
             .map(|idx| format!(r#"<!ENTITY e{idx} "v">"#))
             .collect();
         let doc = format!("<!DOCTYPE rss [{decls}]><rss/>");
-        let err = lift(&doc, Dialect::Rss, Plan { doctype: true, ..Plan::default() }).unwrap_err();
+        let err = lift(
+            &doc,
+            Dialect::Rss,
+            Plan {
+                doctype: true,
+                ..Plan::default()
+            },
+        )
+        .unwrap_err();
         assert!(matches!(err, LiftError::Entities(_)), "{err:?}");
     }
 
     #[test]
     fn split_finds_entries_at_their_depth() {
-        let doc = "<rss><channel><title>t</title><item><title>a</title></item><item/></channel></rss>";
+        let doc =
+            "<rss><channel><title>t</title><item><title>a</title></item><item/></channel></rss>";
         let split = split(doc, Dialect::Rss).unwrap();
         assert_eq!(split.entries.len(), 2);
         assert_eq!(
