@@ -1188,3 +1188,18 @@ fn issue_15_atom_entry_with_only_an_enclosure_is_kept() {
     assert_eq!(item.media.len(), 1);
     assert_eq!(item.media[0].url.as_str(), "https://pod.example/1.mp3");
 }
+
+/// See: #15. An Atom title of type "text" is literal: its markup characters stay text.
+#[test]
+fn issue_15_atom_text_title_is_literal() {
+    let item = only_item(
+        r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>f</title>
+<entry><id>1</id><title>&lt;b&gt;A&lt;/b&gt; &amp; B</title></entry></feed>"#,
+    );
+    assert_eq!(item.title.as_deref(), Some("&lt;b&gt;A&lt;/b&gt; &amp; B"));
+    let html = only_item(
+        r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>f</title>
+<entry><id>1</id><title type="html">&lt;b&gt;A&lt;/b&gt;</title></entry></feed>"#,
+    );
+    assert_eq!(html.title.as_deref(), Some("<b>A</b>"));
+}

@@ -594,6 +594,50 @@ mod timestamps {
             .ok()
             .map(|t| t.with_timezone(&Utc))
             .or_else(|| repaired(trimmed))
+            .or_else(|| w3c_dtf(trimmed))
+    }
+
+    /// The shapes of W3C-DTF and ISO 8601 that feeds use beyond RFC 3339 (a year, a month,
+    /// no seconds, no zone, which is UTC, the basic format without separators, spaces
+    /// around the `T`). A field out of range is no date: rolling it over would invent one.
+    fn w3c_dtf(text: &str) -> Option<DateTime<Utc>> {
+        static SHAPE: OnceLock<Regex> = OnceLock::new();
+        let shape = SHAPE.get_or_init(|| {
+            Regex::new(
+                r"^(\d{4})(?:-?(\d{2})(?:-?(\d{2}))?)?(?:\s*[T ]\s*(\d{2}):?(\d{2})(?::?(\d{2})(?:[.,]\d+)?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$",
+            )
+            .expect("a valid pattern")
+        });
+        let captures = shape.captures(text)?;
+        let number = |idx: usize, default: u32| {
+            captures
+                .get(idx)
+                .map_or(Some(default), |m| m.as_str().parse::<u32>().ok())
+        };
+        let year = captures.get(1)?.as_str().parse::<i32>().ok()?;
+        let date = chrono::NaiveDate::from_ymd_opt(year, number(2, 1)?, number(3, 1)?)?;
+        let time = chrono::NaiveTime::from_hms_opt(number(4, 0)?, number(5, 0)?, number(6, 0)?)?;
+        let offset_secs = match captures.get(7).map(|m| m.as_str()) {
+            None | Some("Z") => 0,
+            Some(zone) => {
+                let sign = if zone.starts_with('-') { -1 } else { 1 };
+                let digits: String = zone[1..].chars().filter(char::is_ascii_digit).collect();
+                let hours: i32 = digits.get(..2)?.parse().ok()?;
+                let minutes: i32 = digits
+                    .get(2..)
+                    .filter(|m| !m.is_empty())
+                    .map_or(Some(0), |m| m.parse().ok())?;
+                if hours > 23 || minutes > 59 {
+                    return None;
+                }
+                sign * (hours * 3600 + minutes * 60)
+            }
+        };
+        let offset = chrono::FixedOffset::east_opt(offset_secs)?;
+        date.and_time(time)
+            .and_local_timezone(offset)
+            .single()
+            .map(|t| t.with_timezone(&Utc))
     }
 
     fn repaired(text: &str) -> Option<DateTime<Utc>> {
@@ -722,6 +766,26 @@ mod timestamps {
             );
             check("yesterday", None);
             check("", None);
+        }
+
+        #[test]
+        fn w3c_dtf_and_iso_8601_shapes() {
+            check("2001-01-01T00:00+00:00", Some("2001-01-01T00:00:00+00:00"));
+            check("2003-12-13T18:30:02", Some("2003-12-13T18:30:02+00:00"));
+            check(
+                "2003-07-01 T 01:55:07-05:00",
+                Some("2003-07-01T06:55:07+00:00"),
+            );
+            check(
+                "2003-07-01 01:55:07 -05:00",
+                Some("2003-07-01T06:55:07+00:00"),
+            );
+            check("20030701T015507-0500", Some("2003-07-01T06:55:07+00:00"));
+            check("2003", Some("2003-01-01T00:00:00+00:00"));
+            check("2003-07", Some("2003-07-01T00:00:00+00:00"));
+            check("2003-07-32T01:00:00Z", None);
+            check("2003-07-01T25:00:00Z", None);
+            check("2017-06-13T03:18:00+00:0", None);
         }
     }
 }
@@ -931,11 +995,23 @@ fn map_entry(
     let is_json = feed.feed_type == FeedType::JSON;
 
     let url = permalink(entry, is_json, base, &label, warnings);
-    let title = entry
+    // Titles are read as HTML downstream. An Atom title of type "text" (the default) is
+    // literal text (RFC 4287 3.1.1.1), so its markup characters are escaped to stay text.
+    // Ids derive from the title as written, so escaping changes no id.
+    let written_title = entry
         .title
         .as_ref()
         .map(|text| text.content.trim().to_string())
         .filter(|text| !text.is_empty());
+    let literal_title = feed.feed_type == FeedType::Atom
+        && entry
+            .title
+            .as_ref()
+            .is_some_and(|text| text.content_type.essence().to_string() == "text/plain");
+    let title = match &written_title {
+        Some(text) if literal_title => Some(escape_markup(text)),
+        other => other.clone(),
+    };
     let content = entry.content.as_ref().and_then(|content| {
         let body = content.body.as_deref()?.trim();
         if body.is_empty() {
@@ -991,7 +1067,7 @@ fn map_entry(
     let external_id = external_id(
         entry,
         url.as_ref(),
-        title.as_deref(),
+        written_title.as_deref(),
         content.as_ref(),
         summary.as_ref(),
         base,
@@ -1012,6 +1088,20 @@ fn map_entry(
     item.tags = entry_tags(entry);
     item.kind = item_kind(&item);
     Some(item)
+}
+
+/// `text` with `&`, `<` and `>` as character references, so HTML reads it as it is.
+fn escape_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// How an entry is named in warnings: its id, or its position.

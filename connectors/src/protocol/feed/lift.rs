@@ -569,6 +569,7 @@ impl Lifter<'_> {
                 mode.as_deref().unwrap_or("xml"),
                 &local,
                 &text,
+                has_markup,
             )
         } else {
             (atom10_type(&declared_type, &local), None)
@@ -750,17 +751,26 @@ fn atom03_name(local: &str) -> &str {
 /// The Atom 1.0 `type` of an Atom 0.3 text construct (RFC 4287 has no `mode`), and the
 /// decoded text when it was base64. Atom 0.3 "3.1.1": `type` is a MIME type, default
 /// text/plain; `mode` is xml (the default), escaped or base64.
-fn atom03_type(declared: &str, mode: &str, local: &str, text: &str) -> (String, Option<String>) {
+/// Inline markup in `mode="xml"` is XHTML whatever the type says.
+fn atom03_type(
+    declared: &str,
+    mode: &str,
+    local: &str,
+    text: &str,
+    has_markup: bool,
+) -> (String, Option<String>) {
     let mime = declared.trim().to_ascii_lowercase();
     let mime = if mime.is_empty() {
         "text/plain".to_owned()
     } else {
         mime
     };
-    let html_like = matches!(
-        mime.as_str(),
-        "text/html" | "html" | "application/xhtml+xml" | "xhtml"
-    );
+    let inline_markup = has_markup && mode.trim().eq_ignore_ascii_case("xml");
+    let html_like = inline_markup
+        || matches!(
+            mime.as_str(),
+            "text/html" | "html" | "application/xhtml+xml" | "xhtml"
+        );
     let plain = matches!(mime.as_str(), "text/plain" | "text");
     match mode.trim().to_ascii_lowercase().as_str() {
         "base64" => {
