@@ -13,6 +13,7 @@ pub mod atom;
 pub mod jsonfeed;
 pub mod opml;
 pub mod rss;
+pub mod uri;
 
 use std::borrow::Cow;
 

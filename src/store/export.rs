@@ -204,7 +204,7 @@ pub fn add_sources(
             kind: &source.kind,
             params: &source.params,
             title: &source.title,
-            schedule: "",
+            schedule: &source.schedule,
         };
         match sources::insert(tx, &new, now) {
             Ok(id) => outcomes.push(AddOutcome::Added(id)),

@@ -24,7 +24,7 @@ const NO_ORIGIN: &str = "http://127.0.0.1:9";
 // ---------------------------------------------------------------------------------------
 // Helpers.
 
-fn fixture(name: &str) -> PathBuf {
+pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/it/fixtures")
         .join(name)
@@ -49,7 +49,7 @@ pub fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
     files.sort();
 }
 
-fn create_user(store: &Store, name: &str) -> UserId {
+pub fn create_user(store: &Store, name: &str) -> UserId {
     store
         .write_blocking(|tx| {
             users::create(
@@ -211,7 +211,7 @@ fn prev_archive(bytes: &[u8]) -> Option<String> {
 }
 
 /// A command for the binary with a clean environment and this database.
-fn tributary(db: &Path) -> Command {
+pub fn tributary(db: &Path) -> Command {
     let mut command = Command::new(BIN);
     for (key, _) in std::env::vars() {
         if key.starts_with("TRIBUTARY_") || key == "RUST_LOG" {
@@ -224,7 +224,7 @@ fn tributary(db: &Path) -> Command {
     command
 }
 
-fn run_ok(command: &mut Command) -> String {
+pub fn run_ok(command: &mut Command) -> String {
     let output = command.output().unwrap();
     assert!(
         output.status.success(),

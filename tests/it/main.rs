@@ -3,6 +3,7 @@
 
 mod browser;
 mod export;
+mod export_opml;
 mod fediverse;
 mod fetch;
 mod ingest;
