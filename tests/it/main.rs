@@ -4,6 +4,7 @@
 mod browser;
 mod export;
 mod export_opml;
+mod export_valid;
 mod fediverse;
 mod fetch;
 mod ingest;
