@@ -1,9 +1,11 @@
 //! Exports that validators accept: every URL in Atom, RSS and JSON Feed is written with
 //! only the characters RFC 3986 allows (the corpus archive and our own hostile feed), no
-//! empty `content` or `description` is written, and untitled entries get a title.
+//! empty `content` or `description` is written, untitled entries get a title, and the
+//! stream of a service the user does not have is 404.
 
 use quick_xml::XmlVersion;
 use quick_xml::events::Event;
+use reqwest::StatusCode;
 use tributary::export::{self, Format, Owner, Site, StreamKind};
 use tributary::model::UserId;
 use tributary::store::Store;
@@ -333,5 +335,24 @@ async fn empty_bodies_are_left_out_and_untitled_entries_get_a_title_from_their_t
         assert!(!item["title"].as_str().unwrap().is_empty(), "{item}");
         assert_ne!(item["content_html"], "", "{item}");
         assert!(item["content_html"].is_string() || item["content_text"].is_string());
+    }
+}
+
+#[tokio::test]
+async fn stream_of_a_service_the_user_does_not_have_is_404() {
+    let app = WebApp::start(NO_ORIGIN).await;
+    let user = app.create_user("ana", false);
+    ingest(
+        &app.store,
+        user,
+        "https://src.example/feed",
+        rss_doc(&[rss_item("s1", "Post", "body")]).as_bytes(),
+    );
+    let client = app.client();
+    for format in ["atom", "rss", "json"] {
+        let have = client.get(&format!("/ana/feed/feed.{format}")).await;
+        assert_eq!(have.status, StatusCode::OK, "feed.{format}");
+        let lack = client.get(&format!("/ana/github/feed.{format}")).await;
+        assert_eq!(lack.status, StatusCode::NOT_FOUND, "github feed.{format}");
     }
 }

@@ -266,9 +266,17 @@ async fn render_stream(
         };
         (owner, scope)
     };
+    // A service the user has no source of has no stream: 404, not an empty feed.
     let export_page = state
         .store
-        .read(move |conn| export_store::page(conn, &scope, page))
+        .read(move |conn| {
+            if let Scope::Service(user, kind) = &scope
+                && !export_store::has_service(conn, *user, kind)?
+            {
+                return Err(crate::store::StoreError::NotFound);
+            }
+            export_store::page(conn, &scope, page)
+        })
         .await?;
     let kind = match &stream {
         None => StreamKind::User,
