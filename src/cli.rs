@@ -759,7 +759,8 @@ async fn export(config: Config, command: ExportCommand) -> anyhow::Result<()> {
                 .map(|s| s.created_at)
                 .max()
                 .unwrap_or(owner.created_at);
-            let bytes = web::pages::feeds::opml_document(&owner, &list, created);
+            let registry = build_registry(&config)?;
+            let bytes = web::pages::feeds::opml_document(&registry, &owner, &list, created);
             std::io::stdout().lock().write_all(&bytes)?;
         }
         ExportCommand::Backup { file } => {

@@ -30,6 +30,14 @@ pub trait Connector: Send + Sync + 'static {
     fn recognize(&self, input: &str) -> Option<serde_json::Value>;
     /// Checks and canonicalizes parameters once, when a source is created or edited.
     fn validate(&self, params: &serde_json::Value) -> Result<serde_json::Value, ConnectorError>;
+    /// What other feed readers can use of a source with these (validated) parameters, for
+    /// exports such as OPML. Pure. By default a `url` parameter is the feed's address.
+    fn addresses(&self, params: &serde_json::Value) -> SourceAddresses {
+        SourceAddresses {
+            feed: protocol::http_url_param(params).ok(),
+            page: None,
+        }
+    }
     /// Fetches what changed since `state`. Never panics; item-level problems go to
     /// [`Poll::warnings`].
     async fn poll(
@@ -74,6 +82,14 @@ pub struct ParamInfo {
     pub name: &'static str,
     pub help: &'static str,
     pub required: bool,
+}
+
+/// The public addresses of a source: the feed document it reads, when that is a feed any
+/// reader understands, and the web page that shows the same activity.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SourceAddresses {
+    pub feed: Option<url::Url>,
+    pub page: Option<url::Url>,
 }
 
 /// Connector-private state kept between polls: conditional-GET validators and a cursor.

@@ -867,6 +867,19 @@ impl Connector for RecipeConnector {
         Ok(values_to_params(&self.recipe.checked_values(params)?))
     }
 
+    /// The filled URL template, when the recipe reads a feed.
+    fn addresses(&self, params: &Value) -> crate::SourceAddresses {
+        let feed = match self.recipe.backend {
+            Backend::Feed => self
+                .recipe
+                .checked_values(params)
+                .and_then(|values| self.recipe.url_for(&values))
+                .ok(),
+            Backend::Json(_) | Backend::Html(_) => None,
+        };
+        crate::SourceAddresses { feed, page: None }
+    }
+
     async fn poll(
         &self,
         http: &dyn Http,

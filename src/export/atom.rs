@@ -6,8 +6,10 @@ use std::io;
 use quick_xml::Writer;
 use quick_xml::events::{BytesCData, BytesDecl, BytesText, Event};
 
+use super::uri::uri_text;
 use super::{
-    ExportComment, ExportItem, FeedMeta, HISTORY_NS, THREAD_NS, entry_updated, rfc3339, xml_text,
+    ExportComment, ExportItem, FeedMeta, HISTORY_NS, THREAD_NS, entry_title, entry_updated,
+    rfc3339, xml_text,
 };
 
 type XmlWriter = Writer<Vec<u8>>;
@@ -52,18 +54,20 @@ pub fn comments_atom(meta: &FeedMeta, entry: &ExportItem, comments: &[ExportComm
                             link(writer, "alternate", &permalink, Some("text/html"))?;
                             writer
                                 .create_element("thr:in-reply-to")
-                                .with_attribute(("ref", item_tag.as_str()))
-                                .with_attribute(("href", item_page.as_str()))
+                                .with_attribute(("ref", uri_text(&item_tag).as_ref()))
+                                .with_attribute(("href", uri_text(&item_page).as_ref()))
                                 .with_attribute(("type", "text/html"))
                                 .write_empty()?;
                             person(writer, "author", &comment.author_name, &comment.author_url)?;
                             text_element(writer, "published", &rfc3339(comment.created_at))?;
                             let updated = comment.edited_at.unwrap_or(comment.created_at);
                             text_element(writer, "updated", &rfc3339(updated))?;
-                            writer
-                                .create_element("content")
-                                .with_attribute(("type", "text"))
-                                .write_text_content(BytesText::new(&xml_text(&comment.body)))?;
+                            if !xml_text(&comment.body).trim().is_empty() {
+                                writer
+                                    .create_element("content")
+                                    .with_attribute(("type", "text"))
+                                    .write_text_content(BytesText::new(&xml_text(&comment.body)))?;
+                            }
                             Ok(())
                         })?;
                 }
@@ -93,7 +97,7 @@ fn namespaces() -> [(&'static str, &'static str); 3] {
 }
 
 fn feed_head(writer: &mut XmlWriter, meta: &FeedMeta) -> io::Result<()> {
-    text_element(writer, "id", &meta.id)?;
+    text_element(writer, "id", &uri_text(&meta.id))?;
     text_element(writer, "title", &meta.title)?;
     text_element(writer, "updated", &rfc3339(meta.updated))?;
     link(writer, "self", &meta.self_url, Some("application/atom+xml"))?;
@@ -118,7 +122,7 @@ fn feed_head(writer: &mut XmlWriter, meta: &FeedMeta) -> io::Result<()> {
         .create_element("generator")
         .with_attribute(("version", env!("CARGO_PKG_VERSION")))
         .write_text_content(BytesText::new("Tributary"))?;
-    text_element(writer, "icon", &meta.icon_url)?;
+    text_element(writer, "icon", &uri_text(&meta.icon_url))?;
     Ok(())
 }
 
@@ -130,11 +134,11 @@ fn item_entry(writer: &mut XmlWriter, meta: &FeedMeta, entry: &ExportItem) -> io
     writer
         .create_element("entry")
         .write_inner_content(|writer| {
-            text_element(writer, "id", &site.item_tag(item.id))?;
+            text_element(writer, "id", &uri_text(&site.item_tag(item.id)))?;
             writer
                 .create_element("title")
                 .with_attribute(("type", "text"))
-                .write_text_content(BytesText::new(&xml_text(&item.title)))?;
+                .write_text_content(BytesText::new(&entry_title(item)))?;
             match &item.url {
                 Some(url) => {
                     link(writer, "alternate", url.as_str(), None)?;
@@ -146,14 +150,14 @@ fn item_entry(writer: &mut XmlWriter, meta: &FeedMeta, entry: &ExportItem) -> io
                 .create_element("link")
                 .with_attribute(("rel", "replies"))
                 .with_attribute(("type", "application/atom+xml"))
-                .with_attribute(("href", site.comments_feed(item.id).as_str()))
+                .with_attribute(("href", uri_text(&site.comments_feed(item.id)).as_ref()))
                 .with_attribute(("thr:count", n_comments.as_str()))
                 .write_empty()?;
             for media in &item.media {
                 let mut element = writer
                     .create_element("link")
                     .with_attribute(("rel", "enclosure"))
-                    .with_attribute(("href", media.url.as_str()));
+                    .with_attribute(("href", uri_text(media.url.as_str()).as_ref()));
                 if let Some(media_type) = media.media_type.as_deref().filter(|t| is_media_type(t)) {
                     element = element.with_attribute(("type", xml_text(media_type).as_ref()));
                 }
@@ -178,15 +182,20 @@ fn item_entry(writer: &mut XmlWriter, meta: &FeedMeta, entry: &ExportItem) -> io
             }
             // The HTML goes in CDATA sections: escaping every `<`, `>`, `"` and `&` as
             // text made the content a quarter larger. A `]]>` in it is split across two.
-            writer
-                .create_element("content")
-                .with_attribute(("type", "html"))
-                .write_inner_content(|writer| {
-                    for section in BytesCData::escaped(&xml_text(item.content.as_str())) {
-                        writer.write_event(Event::CData(section))?;
-                    }
-                    Ok(())
-                })?;
+            // An empty body is left out: the alternate link stands for it (RFC 4287
+            // §4.1.1), and validators flag an empty `content`.
+            let html = xml_text(item.content.as_str());
+            if !html.trim().is_empty() {
+                writer
+                    .create_element("content")
+                    .with_attribute(("type", "html"))
+                    .write_inner_content(|writer| {
+                        for section in BytesCData::escaped(&html) {
+                            writer.write_event(Event::CData(section))?;
+                        }
+                        Ok(())
+                    })?;
+            }
             text_element(writer, "thr:total", &n_comments)?;
             Ok(())
         })?;
@@ -204,7 +213,7 @@ fn link(writer: &mut XmlWriter, rel: &str, href: &str, media_type: Option<&str>)
     let mut element = writer
         .create_element("link")
         .with_attribute(("rel", rel))
-        .with_attribute(("href", xml_text(href).as_ref()));
+        .with_attribute(("href", xml_text(&uri_text(href)).as_ref()));
     if let Some(media_type) = media_type {
         element = element.with_attribute(("type", media_type));
     }
@@ -216,7 +225,7 @@ fn person(writer: &mut XmlWriter, role: &str, name: &str, url: &str) -> io::Resu
     writer.create_element(role).write_inner_content(|writer| {
         text_element(writer, "name", name)?;
         if !url.is_empty() {
-            text_element(writer, "uri", url)?;
+            text_element(writer, "uri", &uri_text(url))?;
         }
         Ok(())
     })?;
@@ -376,6 +385,23 @@ mod tests {
             .collect();
         let expected: Vec<String> = html.iter().map(|h| h.replace('\u{1}', "")).collect();
         assert_eq!(contents, expected);
+    }
+
+    #[test]
+    fn empty_content_is_left_out_and_untitled_entries_are_titled_from_their_text() {
+        let entries = [item(1, "", "<p>Only  a\nbody</p>"), item(2, "", "")];
+        let text = String::from_utf8(stream_doc(Format::Atom, "Ana", 0, &entries)).unwrap();
+        assert_eq!(text.matches("<content").count(), 1, "{text}");
+        assert!(
+            text.contains("<title type=\"text\">Only a body</title>"),
+            "{text}"
+        );
+        assert!(
+            text.contains("<title type=\"text\">A note by Ana</title>"),
+            "{text}"
+        );
+        let rss = String::from_utf8(stream_doc(Format::Rss, "Ana", 0, &entries)).unwrap();
+        assert_eq!(rss.matches("<description>").count(), 2, "{rss}");
     }
 
     #[test]

@@ -5,7 +5,8 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
-use super::{ExportItem, FeedMeta, entry_updated, rfc3339, xml_text};
+use super::uri::uri_text;
+use super::{ExportItem, FeedMeta, entry_title, entry_updated, rfc3339, xml_text};
 
 pub const VERSION: &str = "https://jsonfeed.org/version/1.1";
 
@@ -13,11 +14,11 @@ pub const VERSION: &str = "https://jsonfeed.org/version/1.1";
 struct JsonFeed<'a> {
     version: &'static str,
     title: &'a str,
-    home_page_url: &'a str,
-    feed_url: &'a str,
+    home_page_url: Cow<'a, str>,
+    feed_url: Cow<'a, str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    next_url: Option<&'a str>,
-    icon: &'a str,
+    next_url: Option<Cow<'a, str>>,
+    icon: Cow<'a, str>,
     authors: Vec<Author<'a>>,
     /// JSON Feed 1.1 `hubs`: where to subscribe for real-time notification.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -29,14 +30,14 @@ struct JsonFeed<'a> {
 struct Hub<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
-    url: &'a str,
+    url: Cow<'a, str>,
 }
 
 #[derive(Debug, Serialize)]
 struct Author<'a> {
     name: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    url: Option<&'a str>,
+    url: Option<Cow<'a, str>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -45,9 +46,13 @@ struct JsonItem<'a> {
     url: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     external_url: Option<String>,
-    #[serde(skip_serializing_if = "str::is_empty")]
     title: Cow<'a, str>,
-    content_html: Cow<'a, str>,
+    /// JSON Feed 1.1 wants `content_html` or `content_text`: an item without a body
+    /// carries its title as text instead of an empty `content_html`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_html: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_text: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "str::is_empty")]
     summary: Cow<'a, str>,
     date_published: String,
@@ -61,7 +66,7 @@ struct JsonItem<'a> {
 
 #[derive(Debug, Serialize)]
 struct Attachment<'a> {
-    url: &'a str,
+    url: Cow<'a, str>,
     mime_type: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     size_in_bytes: Option<u64>,
@@ -71,22 +76,22 @@ pub fn json_feed(meta: &FeedMeta, entries: &[ExportItem]) -> Vec<u8> {
     let feed = JsonFeed {
         version: VERSION,
         title: &meta.title,
-        home_page_url: &meta.alternate_url,
-        feed_url: &meta.self_url,
-        next_url: meta.paging.prev_archive.as_deref(),
-        icon: &meta.icon_url,
+        home_page_url: uri_text(&meta.alternate_url),
+        feed_url: uri_text(&meta.self_url),
+        next_url: meta.paging.prev_archive.as_deref().map(uri_text),
+        icon: uri_text(&meta.icon_url),
         authors: vec![Author {
             name: &meta.author_name,
             url: Some(&meta.author_url)
                 .filter(|url| !url.is_empty())
-                .map(|u| u.as_str()),
+                .map(|url| uri_text(url)),
         }],
         hubs: meta
             .hub
             .iter()
             .map(|url| Hub {
                 kind: "WebSub",
-                url,
+                url: uri_text(url),
             })
             .collect(),
         items: entries.iter().map(|entry| item(meta, entry)).collect(),
@@ -99,6 +104,7 @@ pub fn json_feed(meta: &FeedMeta, entries: &[ExportItem]) -> Vec<u8> {
 fn item<'a>(meta: &FeedMeta, entry: &'a ExportItem) -> JsonItem<'a> {
     let item = &entry.item;
     let item_page = meta.site.item_page(item.id);
+    let html = xml_text(item.content.as_str());
     let author = item
         .author_name
         .as_deref()
@@ -106,15 +112,12 @@ fn item<'a>(meta: &FeedMeta, entry: &'a ExportItem) -> JsonItem<'a> {
         .unwrap_or(&item.user_name);
     JsonItem {
         id: meta.site.item_tag(item.id),
-        url: item
-            .url
-            .as_ref()
-            .map(|u| u.to_string())
-            .unwrap_or_else(|| item_page.clone()),
-        external_url: item.url.as_ref().map(|_| item_page),
+        url: uri_text(item.url.as_ref().map_or(item_page.as_str(), |u| u.as_str())).into_owned(),
+        external_url: item.url.as_ref().map(|_| uri_text(&item_page).into_owned()),
         // The same text as the XML formats carry, so every format reads back alike.
-        title: xml_text(&item.title),
-        content_html: xml_text(item.content.as_str()),
+        title: entry_title(item),
+        content_text: html.trim().is_empty().then(|| entry_title(item)),
+        content_html: Some(html).filter(|html| !html.trim().is_empty()),
         summary: xml_text(&item.summary_text),
         date_published: rfc3339(item.published_at),
         date_modified: rfc3339(entry_updated(item)),
@@ -132,7 +135,7 @@ fn item<'a>(meta: &FeedMeta, entry: &'a ExportItem) -> JsonItem<'a> {
             .media
             .iter()
             .map(|media| Attachment {
-                url: media.url.as_str(),
+                url: uri_text(media.url.as_str()),
                 mime_type: media
                     .media_type
                     .as_deref()

@@ -13,6 +13,7 @@ pub mod atom;
 pub mod jsonfeed;
 pub mod opml;
 pub mod rss;
+pub mod uri;
 
 use std::borrow::Cow;
 
@@ -346,6 +347,38 @@ pub fn stream_meta(
         paging: block.paging(&subscription_url),
         hub: block.page.is_none().then(|| site.hub.clone()).flatten(),
     }
+}
+
+/// Titles made for untitled items are cut to this many characters.
+pub const MAX_MADE_TITLE_CHARS: usize = 80;
+
+/// The title an entry goes out with: its own, or for an untitled item the start of its
+/// text. Atom requires a title (RFC 4287 §4.1.2), and readers list entries by it.
+pub fn entry_title(item: &Item) -> Cow<'_, str> {
+    if !xml_text(&item.title).trim().is_empty() {
+        return xml_text(&item.title);
+    }
+    let text = if item.summary_text.trim().is_empty() {
+        crate::normalize::text::sanitized_html_to_text(item.content.as_str())
+    } else {
+        item.summary_text.clone()
+    };
+    let one_line = xml_text(&text)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if one_line.is_empty() {
+        let author = item
+            .author_name
+            .as_deref()
+            .filter(|name| !name.trim().is_empty())
+            .unwrap_or(&item.user_name);
+        return Cow::Owned(format!("A {} by {}", item.kind.as_str(), xml_text(author)));
+    }
+    Cow::Owned(crate::normalize::text::truncate_chars(
+        &one_line,
+        MAX_MADE_TITLE_CHARS,
+    ))
 }
 
 /// The time an entry last changed, as exports state it.

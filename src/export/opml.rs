@@ -1,15 +1,32 @@
-//! OPML 2.0 out (a user's sources) and in (a subscription list to import). Reading is
-//! defensive: no DTD is processed (a DOCTYPE refuses the file), nesting, outline count and
-//! size are capped, and every URL is checked before it becomes a source. Pure: no IO.
+//! OPML 2.0 out (a user's sources) and in (a subscription list to import).
+//!
+//! Every source goes out, each outline with its connector kind, parameters and schedule
+//! in attributes of the [`TRIBUTARY_NS`] namespace (`tributary:kind`, `tributary:params`
+//! as JSON, `tributary:schedule` when not the default), plus `xmlUrl` when the source
+//! reads a feed and `htmlUrl` when it has a page, for other readers. Reading takes those
+//! attributes when present and otherwise recognizes `xmlUrl` as before. Reading is
+//! defensive: no DTD is processed (a DOCTYPE refuses the file), nesting, outline count,
+//! size and parameter text are capped, parameters go through their connector's
+//! `validate`, and every URL is checked before it becomes a source. Pure: no IO.
 
 use quick_xml::Writer;
+use quick_xml::XmlVersion;
 use quick_xml::events::{BytesDecl, BytesStart, BytesText, Event};
-use quick_xml::{Reader, XmlVersion};
+use quick_xml::name::{Namespace, ResolveResult};
+use quick_xml::reader::NsReader;
 use url::Url;
 
+use super::uri::uri_text;
 use super::{rfc822, xml_text};
 use crate::config::FetchConfig;
 use crate::fetch::guard::{GuardPolicy, check_url};
+use crate::schedule::parse_schedule;
+
+/// The namespace of Tributary's outline attributes. Bound to the `tributary` prefix on
+/// the root of every exported file; any prefix bound to it is read.
+pub const TRIBUTARY_NS: &str = "https://tributary.dev/ns/opml/1";
+/// Longest `tributary:params` text read (JSON).
+pub const MAX_PARAMS_CHARS: usize = 8 * 1024;
 
 /// Largest OPML file accepted, in bytes.
 pub const MAX_OPML_BYTES: usize = 1024 * 1024;
@@ -24,18 +41,35 @@ const MAX_SHOWN_URL_CHARS: usize = 200;
 const MAX_TITLE_CHARS: usize = 200;
 
 /// One source in an exported list.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct OpmlSource {
     pub title: String,
     pub kind: String,
-    pub xml_url: String,
+    pub params: serde_json::Value,
+    /// Normalized cron text; empty for the default schedule.
+    pub schedule: String,
+    /// The feed the source reads, when it is one other readers can use.
+    pub xml_url: Option<String>,
+    /// The page showing the same activity.
+    pub html_url: Option<String>,
 }
 
 /// One subscription read from an OPML file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OpmlEntry {
     pub title: String,
-    pub xml_url: String,
+    pub xml_url: Option<String>,
+    /// What the `tributary:` attributes say, when the outline has them.
+    pub source: Option<SourceSpec>,
+}
+
+/// A source as Tributary wrote it: untrusted text until [`plan`] checks it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceSpec {
+    pub kind: String,
+    /// JSON text.
+    pub params: String,
+    pub schedule: String,
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -64,6 +98,7 @@ pub fn opml(
             writer
                 .create_element("opml")
                 .with_attribute(("version", "2.0"))
+                .with_attribute(("xmlns:tributary", TRIBUTARY_NS))
                 .write_inner_content(|writer| {
                     writer
                         .create_element("head")
@@ -83,19 +118,7 @@ pub fn opml(
                         .create_element("body")
                         .write_inner_content(|writer| {
                             for source in sources {
-                                let text = if source.title.trim().is_empty() {
-                                    &source.xml_url
-                                } else {
-                                    &source.title
-                                };
-                                writer
-                                    .create_element("outline")
-                                    .with_attribute(("type", "rss"))
-                                    .with_attribute(("text", xml_text(text).as_ref()))
-                                    .with_attribute(("title", xml_text(text).as_ref()))
-                                    .with_attribute(("xmlUrl", xml_text(&source.xml_url).as_ref()))
-                                    .with_attribute(("category", xml_text(&source.kind).as_ref()))
-                                    .write_empty()?;
+                                outline_element(writer, source)?;
                             }
                             Ok(())
                         })?;
@@ -109,13 +132,66 @@ pub fn opml(
     bytes
 }
 
-/// Reads the subscriptions (outlines with `xmlUrl`) of an OPML file, in document order,
+/// One `<outline>`: the labels and addresses other readers use, then Tributary's own.
+fn outline_element(writer: &mut Writer<Vec<u8>>, source: &OpmlSource) -> std::io::Result<()> {
+    let xml_url = source
+        .xml_url
+        .as_deref()
+        .map(|url| xml_text(&uri_text(url)).into_owned());
+    let html_url = source
+        .html_url
+        .as_deref()
+        .map(|url| xml_text(&uri_text(url)).into_owned());
+    let title = xml_text(source.title.trim());
+    // OPML 2.0 requires `text`; an untitled source is labelled by its address or kind.
+    let text = [
+        Some(title.as_ref()),
+        xml_url.as_deref(),
+        html_url.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|text| !text.is_empty())
+    .unwrap_or(&source.kind)
+    .to_owned();
+    let params = serde_json::to_string(&source.params).expect("a JSON value always serializes");
+    let mut element = writer
+        .create_element("outline")
+        .with_attribute(("text", text.as_str()));
+    if !title.is_empty() {
+        element = element.with_attribute(("title", title.as_ref()));
+    }
+    if let Some(url) = &xml_url {
+        element = element
+            .with_attribute(("type", "rss"))
+            .with_attribute(("xmlUrl", url.as_str()));
+    } else if let Some(url) = &html_url {
+        element = element
+            .with_attribute(("type", "link"))
+            .with_attribute(("url", url.as_str()));
+    }
+    if let Some(url) = &html_url {
+        element = element.with_attribute(("htmlUrl", url.as_str()));
+    }
+    element = element
+        .with_attribute(("category", xml_text(&source.kind).as_ref()))
+        .with_attribute(("tributary:kind", xml_text(&source.kind).as_ref()))
+        .with_attribute(("tributary:params", xml_text(&params).as_ref()));
+    if !source.schedule.is_empty() {
+        element =
+            element.with_attribute(("tributary:schedule", xml_text(&source.schedule).as_ref()));
+    }
+    element.write_empty()?;
+    Ok(())
+}
+
+/// Reads the subscriptions (outlines with `xmlUrl` or `tributary:kind`) of an OPML file, in document order,
 /// with a message for everything skipped. Runs in time linear in the input.
 pub fn parse(bytes: &[u8]) -> Result<(Vec<OpmlEntry>, Vec<String>), OpmlError> {
     if bytes.len() > MAX_OPML_BYTES {
         return Err(OpmlError::TooLarge);
     }
-    let mut reader = Reader::from_reader(bytes);
+    let mut reader = NsReader::from_reader(bytes);
     reader.config_mut().check_end_names = true;
     let mut entries = Vec::new();
     let mut warnings = Vec::new();
@@ -151,7 +227,7 @@ pub fn parse(bytes: &[u8]) -> Result<(Vec<OpmlEntry>, Vec<String>), OpmlError> {
                     // outlines.
                     if depth > MAX_OPML_DEPTH + 2 {
                         n_too_deep += 1;
-                    } else if let Some(entry) = outline(start, &mut warnings) {
+                    } else if let Some(entry) = outline(&reader, start, &mut warnings) {
                         entries.push(entry);
                     }
                 }
@@ -179,10 +255,13 @@ pub fn parse(bytes: &[u8]) -> Result<(Vec<OpmlEntry>, Vec<String>), OpmlError> {
 /// A subscription from an OPML file that passed every check, ready to store.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PlannedSource {
+    /// What the report calls it: its address, or its kind and parameters.
     pub url: String,
     pub title: String,
     pub kind: String,
     pub params: serde_json::Value,
+    /// Normalized cron text; empty for the default schedule.
+    pub schedule: String,
 }
 
 /// What an import did: sources added, already present, refused (with the reason), and
@@ -206,43 +285,128 @@ pub fn plan(
 ) -> Vec<PlannedSource> {
     let mut planned: Vec<PlannedSource> = Vec::new();
     for entry in entries {
-        let shown = xml_text(&entry.xml_url)
-            .chars()
-            .take(MAX_SHOWN_URL_CHARS)
-            .collect::<String>();
-        let url = match check_import_url(&entry.xml_url).and_then(|url| guard(&url).map(|()| url)) {
-            Ok(url) => url,
-            Err(reason) => {
+        let checked = match &entry.source {
+            Some(spec) => plan_spec(entry, spec, registry, guard),
+            None => plan_url(entry, registry, guard),
+        };
+        let source = match checked {
+            Ok(source) => source,
+            Err((shown, reason)) => {
                 report.refused.push((shown, reason));
                 continue;
             }
         };
-        let Some((connector, params)) = registry.recognize(url.as_str()) else {
-            report
-                .refused
-                .push((shown, "no connector recognizes this URL".to_owned()));
-            continue;
-        };
-        let params = match connector.validate(&params) {
-            Ok(params) => params,
-            Err(err) => {
-                report.refused.push((shown, err.to_string()));
-                continue;
-            }
-        };
-        let kind = connector.kind().to_owned();
-        if planned.iter().any(|p| p.kind == kind && p.params == params) {
-            report.already_present.push(shown);
+        if planned
+            .iter()
+            .any(|p| p.kind == source.kind && p.params == source.params)
+        {
+            report.already_present.push(source.url);
             continue;
         }
-        planned.push(PlannedSource {
-            url: url.to_string(),
-            title: entry.title.chars().take(MAX_TITLE_CHARS).collect(),
-            kind,
-            params,
-        });
+        planned.push(source);
     }
     planned
+}
+
+/// A refused outline: what the report shows of it, and why.
+type Refusal = (String, String);
+
+/// An outline from another reader: its `xmlUrl`, recognized as if it had been pasted.
+fn plan_url(
+    entry: &OpmlEntry,
+    registry: &connectors::Registry,
+    guard: &dyn Fn(&Url) -> Result<(), String>,
+) -> Result<PlannedSource, Refusal> {
+    let xml_url = entry.xml_url.as_deref().unwrap_or_default();
+    let shown = shown_text(xml_url);
+    let url = check_import_url(xml_url)
+        .and_then(|url| guard(&url).map(|()| url))
+        .map_err(|reason| (shown.clone(), reason))?;
+    let Some((connector, params)) = registry.recognize(url.as_str()) else {
+        return Err((shown, "no connector recognizes this URL".to_owned()));
+    };
+    let params = connector
+        .validate(&params)
+        .map_err(|err| (shown.clone(), err.to_string()))?;
+    Ok(PlannedSource {
+        url: url.to_string(),
+        title: entry.title.chars().take(MAX_TITLE_CHARS).collect(),
+        kind: connector.kind().to_owned(),
+        params,
+        schedule: String::new(),
+    })
+}
+
+/// An outline Tributary wrote: kind, parameters and schedule as they were, each checked
+/// as if typed into the advanced form (the kind must exist, its connector validates the
+/// parameters), and every address the source would fetch through the same URL checks as
+/// an `xmlUrl`.
+fn plan_spec(
+    entry: &OpmlEntry,
+    spec: &SourceSpec,
+    registry: &connectors::Registry,
+    guard: &dyn Fn(&Url) -> Result<(), String>,
+) -> Result<PlannedSource, Refusal> {
+    let mut shown = shown_text(&format!("{} {}", spec.kind, spec.params));
+    let connector = registry.get(&spec.kind).ok_or_else(|| {
+        (
+            shown.clone(),
+            format!("this instance has no `{}` connector", spec.kind),
+        )
+    })?;
+    if spec.params.chars().count() > MAX_PARAMS_CHARS {
+        return Err((
+            shown,
+            format!("the parameters are longer than {MAX_PARAMS_CHARS} characters"),
+        ));
+    }
+    let params: serde_json::Value = serde_json::from_str(&spec.params).map_err(|err| {
+        (
+            shown.clone(),
+            format!("the parameters are not JSON ({err})"),
+        )
+    })?;
+    if !params.is_object() {
+        return Err((shown, "the parameters are not a JSON object".to_owned()));
+    }
+    let params = connector
+        .validate(&params)
+        .map_err(|err| (shown.clone(), err.to_string()))?;
+    let addresses = connector.addresses(&params);
+    let url_param = params
+        .get("url")
+        .and_then(|url| url.as_str())
+        .map(str::to_owned);
+    let fetched = url_param
+        .iter()
+        .cloned()
+        .chain(addresses.feed.iter().map(|url| url.to_string()));
+    for url in fetched {
+        check_import_url(&url)
+            .and_then(|url| guard(&url))
+            .map_err(|reason| (shown_text(&url), reason))?;
+    }
+    let schedule = if spec.schedule.trim().is_empty() {
+        String::new()
+    } else {
+        parse_schedule(&spec.schedule)
+            .map_err(|why| (shown.clone(), format!("the schedule is not valid: {why}")))?
+    };
+    if let Some(url) = url_param.or_else(|| addresses.feed.map(String::from)) {
+        shown = shown_text(&url);
+    }
+    Ok(PlannedSource {
+        url: shown,
+        title: entry.title.chars().take(MAX_TITLE_CHARS).collect(),
+        kind: connector.kind().to_owned(),
+        params,
+        schedule,
+    })
+}
+
+/// Text from the file as a report shows it: XML-safe and cut short.
+fn shown_text(text: &str) -> String {
+    xml_text(text).chars().take(MAX_SHOWN_URL_CHARS).collect()
 }
 
 /// The fetcher's SSRF check (`fetch::guard`, pure) under these fetch settings, for
@@ -273,10 +437,17 @@ pub fn check_import_url(text: &str) -> Result<Url, String> {
     }
 }
 
-fn outline(start: &BytesStart<'_>, warnings: &mut Vec<String>) -> Option<OpmlEntry> {
+fn outline(
+    reader: &NsReader<&[u8]>,
+    start: &BytesStart<'_>,
+    warnings: &mut Vec<String>,
+) -> Option<OpmlEntry> {
     let mut title = String::new();
     let mut text = String::new();
     let mut xml_url = None;
+    let mut kind = None;
+    let mut params = String::new();
+    let mut schedule = String::new();
     for attribute in start.attributes().with_checks(false) {
         let Ok(attribute) = attribute else {
             warnings.push("skipped an outline with a malformed attribute".to_owned());
@@ -286,21 +457,37 @@ fn outline(start: &BytesStart<'_>, warnings: &mut Vec<String>) -> Option<OpmlEnt
             warnings.push("skipped an outline with an unknown entity in an attribute".to_owned());
             return None;
         };
-        match attribute.key.local_name().into_inner() {
-            "title" => title = value.into_owned(),
-            "text" => text = value.into_owned(),
-            "xmlUrl" | "xmlurl" => xml_url = Some(value.into_owned()),
+        let (namespace, local) = reader.resolver().resolve_attribute(attribute.key);
+        let ours = namespace == ResolveResult::Bound(Namespace(TRIBUTARY_NS));
+        match (ours, local.into_inner()) {
+            (true, "kind") => kind = Some(value.trim().to_owned()),
+            (true, "params") => params = value.into_owned(),
+            (true, "schedule") => schedule = value.into_owned(),
+            (false, "title") => title = value.into_owned(),
+            (false, "text") => text = value.into_owned(),
+            (false, "xmlUrl" | "xmlurl") => xml_url = Some(value.trim().to_owned()),
             _ => {}
         }
     }
-    let xml_url = xml_url?.trim().to_owned();
-    if xml_url.is_empty() {
+    let xml_url = xml_url.filter(|url| !url.is_empty());
+    let source = kind.map(|kind| SourceSpec {
+        kind,
+        params,
+        schedule,
+    });
+    // Tributary writes `title` only for titled sources; `text` is then just a label.
+    let title = match &source {
+        Some(_) => title,
+        None if title.trim().is_empty() => text,
+        None => title,
+    };
+    if source.is_none() && xml_url.is_none() {
         return None;
     }
-    let title = if title.trim().is_empty() { text } else { title };
     Some(OpmlEntry {
         title: title.trim().to_owned(),
         xml_url,
+        source,
     })
 }
 
@@ -311,7 +498,10 @@ mod tests {
     #[track_caller]
     fn check_urls(input: &str, expected: &[&str]) {
         let (entries, _) = parse(input.as_bytes()).unwrap();
-        let urls: Vec<&str> = entries.iter().map(|e| e.xml_url.as_str()).collect();
+        let urls: Vec<&str> = entries
+            .iter()
+            .filter_map(|e| e.xml_url.as_deref())
+            .collect();
         assert_eq!(urls, expected);
     }
 
@@ -333,8 +523,11 @@ mod tests {
     fn export_reads_back() {
         let sources = [OpmlSource {
             title: "A & B <c>".into(),
-            kind: "feed".into(),
-            xml_url: "https://a.example/feed?x=1&y=2".into(),
+            kind: "json".into(),
+            params: serde_json::json!({ "url": "https://a.example/x.json?x=1&y=2", "title": "/t\"" }),
+            schedule: "0 */5 * * * *".into(),
+            xml_url: None,
+            html_url: Some("https://a.example/".into()),
         }];
         let bytes = opml("ana", "ana", chrono::Utc::now(), &sources);
         let (entries, warnings) = parse(&bytes).unwrap();
@@ -343,9 +536,22 @@ mod tests {
             entries,
             [OpmlEntry {
                 title: "A & B <c>".into(),
-                xml_url: sources[0].xml_url.clone()
+                xml_url: None,
+                source: Some(SourceSpec {
+                    kind: "json".into(),
+                    params: sources[0].params.to_string(),
+                    schedule: "0 */5 * * * *".into(),
+                }),
             }]
         );
+    }
+
+    #[test]
+    fn tributary_attributes_are_read_under_any_prefix() {
+        let input = r#"<opml version="2.0" xmlns:t="https://tributary.dev/ns/opml/1" xmlns:x="https://other.example/"><body><outline text="a" t:kind="github" t:params="{&quot;user&quot;:&quot;octocat&quot;}"/><outline text="b" x:kind="github" xmlUrl="https://b.example/feed"/></body></opml>"#;
+        let (entries, _) = parse(input.as_bytes()).unwrap();
+        assert_eq!(entries[0].source.as_ref().unwrap().kind, "github");
+        assert_eq!(entries[1].source, None);
     }
 
     #[test]

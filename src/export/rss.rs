@@ -8,7 +8,8 @@ use rss::extension::dublincore::DublinCoreExtension;
 use rss::extension::{Extension, ExtensionMap};
 use rss::{Category, Channel, Enclosure, Guid, Item};
 
-use super::{ATOM_NS, ExportItem, FeedMeta, rfc822, xml_text};
+use super::uri::uri_text;
+use super::{ATOM_NS, ExportItem, FeedMeta, entry_title, rfc822, xml_text};
 
 pub fn rss(meta: &FeedMeta, entries: &[ExportItem]) -> Vec<u8> {
     let mut links = vec![atom_link("self", &meta.self_url)];
@@ -29,7 +30,7 @@ pub fn rss(meta: &FeedMeta, entries: &[ExportItem]) -> Vec<u8> {
     );
     let channel = Channel {
         title: clean(&meta.title),
-        link: clean(&meta.alternate_url),
+        link: clean_uri(&meta.alternate_url),
         description: clean(&meta.title),
         last_build_date: Some(rfc822(meta.updated)),
         generator: Some("Tributary".to_owned()),
@@ -55,7 +56,7 @@ fn item(meta: &FeedMeta, entry: &ExportItem) -> Item {
         .unwrap_or(&item.user_name);
     // RSS allows one enclosure per item (RSS 2.0 spec, "<enclosure>"); the first wins.
     let enclosure = item.media.first().map(|media| Enclosure {
-        url: clean(media.url.as_str()),
+        url: clean_uri(media.url.as_str()),
         length: media.length.unwrap_or(0).to_string(),
         mime_type: media
             .media_type
@@ -64,11 +65,12 @@ fn item(meta: &FeedMeta, entry: &ExportItem) -> Item {
             .unwrap_or_else(|| "application/octet-stream".to_owned()),
     });
     Item {
-        title: (!item.title.is_empty()).then(|| clean(&item.title)),
-        link: Some(clean(
+        title: Some(entry_title(item).into_owned()),
+        link: Some(clean_uri(
             item.url.as_ref().map(|u| u.as_str()).unwrap_or(&item_page),
         )),
-        description: Some(clean(item.content.as_str())),
+        // An empty description is left out rather than written empty.
+        description: Some(clean(item.content.as_str())).filter(|html| !html.trim().is_empty()),
         categories: item
             .tags
             .iter()
@@ -78,7 +80,7 @@ fn item(meta: &FeedMeta, entry: &ExportItem) -> Item {
                 domain: None,
             })
             .collect(),
-        comments: Some(item_page),
+        comments: Some(clean_uri(&item_page)),
         enclosure,
         guid: Some(Guid {
             value: meta.site.item_tag(item.id),
@@ -97,7 +99,7 @@ fn item(meta: &FeedMeta, entry: &ExportItem) -> Item {
 fn atom_link(rel: &str, href: &str) -> Extension {
     let mut attrs = BTreeMap::from([
         ("rel".to_owned(), rel.to_owned()),
-        ("href".to_owned(), clean(href)),
+        ("href".to_owned(), clean_uri(href)),
     ]);
     if rel != "hub" {
         attrs.insert("type".to_owned(), "application/rss+xml".to_owned());
@@ -112,4 +114,9 @@ fn atom_link(rel: &str, href: &str) -> Extension {
 
 fn clean(text: &str) -> String {
     xml_text(text).into_owned()
+}
+
+/// A URL as RFC 3986 writes it, safe for XML.
+fn clean_uri(url: &str) -> String {
+    clean(&uri_text(url))
 }

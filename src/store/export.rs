@@ -88,6 +88,19 @@ pub fn page(conn: &Connection, scope: &Scope, page: Option<u64>) -> Result<Expor
     })
 }
 
+/// Whether `user` has a source of `kind` (not removed): only then does the stream
+/// `/{user}/{kind}` exist.
+pub fn has_service(conn: &Connection, user: UserId, kind: &str) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM sources
+             WHERE user_id = :user AND kind = :kind AND deleted_at IS NULL)",
+        )?
+        .query_row(named_params! { ":user": user.0, ":kind": kind }, |row| {
+            row.get(0)
+        })?)
+}
+
 /// Visible items in the stream: the sum of its sources' counters.
 pub fn count(conn: &Connection, scope: &Scope) -> Result<u64, StoreError> {
     let mut stmt = match scope {
@@ -204,7 +217,7 @@ pub fn add_sources(
             kind: &source.kind,
             params: &source.params,
             title: &source.title,
-            schedule: "",
+            schedule: &source.schedule,
         };
         match sources::insert(tx, &new, now) {
             Ok(id) => outcomes.push(AddOutcome::Added(id)),

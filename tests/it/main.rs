@@ -4,6 +4,8 @@
 mod browser;
 mod conformance;
 mod export;
+mod export_opml;
+mod export_valid;
 mod fediverse;
 mod fetch;
 mod ingest;

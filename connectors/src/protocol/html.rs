@@ -298,6 +298,14 @@ impl Connector for HtmlConnector {
         Ok(HtmlSpec::from_params(params)?.to_params(&url))
     }
 
+    /// The page it reads is a web page, not a feed.
+    fn addresses(&self, params: &Value) -> crate::SourceAddresses {
+        crate::SourceAddresses {
+            feed: None,
+            page: super::http_url_param(params).ok(),
+        }
+    }
+
     async fn poll(
         &self,
         http: &dyn Http,

@@ -338,6 +338,11 @@ impl Connector for JsonConnector {
         Ok(JsonSpec::from_params(params)?.to_params(&url))
     }
 
+    /// A JSON document is neither a feed nor a page other readers can use.
+    fn addresses(&self, _params: &Value) -> crate::SourceAddresses {
+        crate::SourceAddresses::default()
+    }
+
     async fn poll(
         &self,
         http: &dyn Http,

@@ -131,6 +131,16 @@ impl Connector for BlueskyConnector {
         })
     }
 
+    /// The account's profile page on bsky.app.
+    fn addresses(&self, params: &Value) -> crate::SourceAddresses {
+        crate::SourceAddresses {
+            feed: None,
+            page: actor_params(params).ok().and_then(|(actor, _)| {
+                Url::parse(&format!("https://bsky.app/profile/{actor}")).ok()
+            }),
+        }
+    }
+
     async fn poll(
         &self,
         http: &dyn Http,

@@ -164,6 +164,16 @@ impl Connector for GitHubConnector {
         Ok(json!({ "user": user_param(params)? }))
     }
 
+    /// The user's profile page.
+    fn addresses(&self, params: &Value) -> crate::SourceAddresses {
+        crate::SourceAddresses {
+            feed: None,
+            page: user_param(params)
+                .ok()
+                .and_then(|user| Url::parse(&format!("https://github.com/{user}")).ok()),
+        }
+    }
+
     async fn poll(
         &self,
         http: &dyn Http,

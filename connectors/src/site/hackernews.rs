@@ -84,6 +84,16 @@ impl Connector for HackerNewsConnector {
         Ok(json!({ "user": user_param(params)? }))
     }
 
+    /// The user's profile page.
+    fn addresses(&self, params: &Value) -> crate::SourceAddresses {
+        crate::SourceAddresses {
+            feed: None,
+            page: user_param(params).ok().and_then(|user| {
+                Url::parse(&format!("https://news.ycombinator.com/user?id={user}")).ok()
+            }),
+        }
+    }
+
     async fn poll(
         &self,
         http: &dyn Http,

@@ -184,7 +184,7 @@ pub async fn user_opml_get(
         .map(|source| source.created_at)
         .max()
         .unwrap_or(owner.created_at);
-    let body = opml_document(&owner, &list, last_modified);
+    let body = opml_document(&state.sources.registry, &owner, &list, last_modified);
     Ok(conditional(
         &headers,
         body,
@@ -194,20 +194,29 @@ pub async fn user_opml_get(
     ))
 }
 
-/// The OPML document of a user's sources (also written by `tributary export opml`).
+/// The OPML document of a user's sources (also written by `tributary export opml`): every
+/// source, with the addresses its connector gives for other readers.
 pub fn opml_document(
+    registry: &connectors::Registry,
     owner: &User,
     list: &[crate::model::Source],
     created: DateTime<Utc>,
 ) -> Vec<u8> {
     let sources: Vec<OpmlSource> = list
         .iter()
-        .filter_map(|source| {
-            Some(OpmlSource {
+        .map(|source| {
+            let addresses = registry
+                .get(&source.kind)
+                .map(|connector| connector.addresses(&source.params))
+                .unwrap_or_default();
+            OpmlSource {
                 title: source.title.clone(),
                 kind: source.kind.clone(),
-                xml_url: source.url()?.to_owned(),
-            })
+                params: source.params.clone(),
+                schedule: source.schedule.clone(),
+                xml_url: addresses.feed.map(String::from),
+                html_url: addresses.page.map(String::from),
+            }
         })
         .collect();
     let title = format!("{}'s sources on Tributary", owner_of(owner).shown_name());
@@ -257,9 +266,17 @@ async fn render_stream(
         };
         (owner, scope)
     };
+    // A service the user has no source of has no stream: 404, not an empty feed.
     let export_page = state
         .store
-        .read(move |conn| export_store::page(conn, &scope, page))
+        .read(move |conn| {
+            if let Scope::Service(user, kind) = &scope
+                && !export_store::has_service(conn, *user, kind)?
+            {
+                return Err(crate::store::StoreError::NotFound);
+            }
+            export_store::page(conn, &scope, page)
+        })
         .await?;
     let kind = match &stream {
         None => StreamKind::User,

@@ -161,6 +161,14 @@ impl Connector for ActivityPubConnector {
         Ok(Params::from_json(params)?.to_json())
     }
 
+    /// A profile URL is the person's page; a handle has no address without WebFinger.
+    fn addresses(&self, params: &Value) -> crate::SourceAddresses {
+        crate::SourceAddresses {
+            feed: None,
+            page: super::http_url_param(params).ok(),
+        }
+    }
+
     async fn poll(
         &self,
         http: &dyn Http,
