@@ -1105,7 +1105,7 @@ fn issue_15_an_unreadable_entry_is_skipped_with_a_warning() {
     let parsed = parse_ok(
         r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>f</title>
 <entry><id>1</id><title>Kept</title></entry>
-<entry><id>2</id><title>t</title><content src="https://blog.example/x" type="not a type">text</content></entry></feed>"#,
+<entry><id>2</id><title>t</title><content type="a/b c">text</content></entry></feed>"#,
     );
     assert_eq!(parsed.items.len(), 1, "{:?}", parsed.warnings);
     assert!(
@@ -1202,4 +1202,64 @@ fn issue_15_atom_text_title_is_literal() {
 <entry><id>1</id><title type="html">&lt;b&gt;A&lt;/b&gt;</title></entry></feed>"#,
     );
     assert_eq!(html.title.as_deref(), Some("<b>A</b>"));
+}
+
+/// See: #15. Markup written as elements inside an RSS title is kept as markup, not lost.
+#[test]
+fn issue_15_naked_markup_in_an_rss_title_is_kept() {
+    let item = only_item(&rss(
+        r#"<item><title><p>Item <b>Title</b></p></title><link>https://blog.example/1</link></item>"#,
+    ));
+    assert_eq!(item.title.as_deref(), Some("<p>Item <b>Title</b></p>"));
+}
+
+/// See: #15. Out-of-line content with a text type (RFC 4287 wants a MIME type) costs
+/// nothing but its type.
+#[test]
+fn issue_15_content_src_with_a_text_type_keeps_the_entry() {
+    let parsed = parse_ok(
+        r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>f</title>
+<entry><id>1</id><title>Out of line</title><content src="https://blog.example/1.html" type="html"/></entry>
+<entry><id>2</id><title>Also</title><content src="https://blog.example/2.html" type="text">stray text</content></entry></feed>"#,
+    );
+    let titles: Vec<_> = parsed
+        .items
+        .iter()
+        .map(|item| item.title.as_deref())
+        .collect();
+    assert_eq!(
+        titles,
+        vec![Some("Out of line"), Some("Also")],
+        "{:?}",
+        parsed.warnings
+    );
+}
+
+/// See: #15. A construct that says it is escaped HTML but holds elements keeps its text.
+#[test]
+fn issue_15_atom_construct_with_unescaped_markup_keeps_its_text() {
+    let item = only_item(
+        r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>f</title>
+<entry><id>1</id><summary type="text/html" mode="escaped"><p>foo</p></summary></entry></feed>"#,
+    );
+    let summary = item.summary.expect("a summary");
+    let text = match summary {
+        Content::Html(text) | Content::Text(text) => text,
+    };
+    assert!(text.contains("foo"), "{text}");
+}
+
+/// See: #15. Of several alternate links, the web page is the permalink.
+#[test]
+fn issue_15_the_html_alternate_is_the_permalink() {
+    let item = only_item(
+        r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>f</title>
+<entry><id>1</id><title>t</title>
+<link rel="alternate" type="application/pdf" href="https://blog.example/1.pdf"/>
+<link rel="alternate" type="text/html" href="https://blog.example/1.html"/></entry></feed>"#,
+    );
+    assert_eq!(
+        item.url.as_ref().map(Url::as_str),
+        Some("https://blog.example/1.html")
+    );
 }

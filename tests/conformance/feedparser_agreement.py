@@ -360,16 +360,25 @@ def has_something(entry, unsanitized) -> bool:
     """Tributary's "nothing to show" test on a feedparser entry. Tributary looks at content
     and summary before sanitizing; feedparser's are sanitized (a lone <script> becomes ""),
     so an empty value is looked up in `unsanitized`, the same entry parsed without sanitizing.
-    Out-of-line content (`<content src>`) counts as something to show."""
+    Out-of-line content (`<content src>`) counts as something to show; a link counts only
+    when it is http(s), as in Tributary."""
     def texts(e):
         yield from (c.get("value") or "" for c in e.get("content", []))
         yield e.get("summary") or ""
     has_text = any(t.strip() for t in texts(entry))
     if not has_text and unsanitized is not None and ("content" in entry or "summary" in entry):
         has_text = any(t.strip() for t in texts(unsanitized()))
+    # Tributary keeps only http(s) links, and any of an entry's links that is not about
+    # the feed machinery (self, edit, enclosure, replies…) can be its permalink.
+    machinery = {"self", "edit", "edit-media", "enclosure", "replies", "license", "hub", "via", "related"}
+    has_link = canonical_link(entry.get("link")) is not None or any(
+        canonical_link(link.get("href")) is not None
+        for link in entry.get("links", [])
+        if (link.get("rel") or "alternate").lower() not in machinery
+    )
     return bool(
         (entry.get("id") or "").strip()
-        or (entry.get("link") or "").strip()
+        or has_link
         or (entry.get("title") or "").strip()
         or has_text
         or any(c.get("src") for c in entry.get("content", []))

@@ -10,7 +10,7 @@ use crate::support::tools::FEEDPARSER;
 /// The agreement the corpus reaches today, in percent of the files compared. #15 asks for
 /// 99; this bound only keeps it from falling back while the rest is fixed.
 // FIXME(#15): raise to 99.0 once the remaining disagreements are fixed.
-const MIN_AGREEMENT: &str = "96.0";
+const MIN_AGREEMENT: &str = "97.0";
 
 #[test]
 fn feed_connector_agrees_with_feedparser_over_the_corpus() {

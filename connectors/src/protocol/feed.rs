@@ -459,21 +459,32 @@ fn read_document(
     let first = lifted.as_deref().unwrap_or(document);
     match parse_with_patch(first, base) {
         Ok(feed) => {
-            let wants_fallbacks = dialect == Dialect::Rss
-                && !plan.items
-                && feed.entries.iter().any(lacks_what_a_fallback_gives);
-            if wants_fallbacks
-                && let Ok(bytes) = lift::lift(
-                    text,
-                    dialect,
-                    Plan {
+            // RSS items without a title, link, date or text may have them elsewhere; Atom
+            // entries without any text may hold it as markup feed-rs skips.
+            let second = match dialect {
+                Dialect::Rss
+                    if !plan.items && feed.entries.iter().any(lacks_what_a_fallback_gives) =>
+                {
+                    Some(Plan {
                         items: true,
                         ..plan
-                    },
-                )
-                && let Ok(with_fallbacks) = parse_with_patch(&bytes, base)
+                    })
+                }
+                Dialect::Atom | Dialect::Atom03
+                    if !plan.repair_text && feed.entries.iter().any(has_no_text) =>
+                {
+                    Some(Plan {
+                        repair_text: true,
+                        ..plan
+                    })
+                }
+                _ => None,
+            };
+            if let Some(second) = second
+                && let Ok(bytes) = lift::lift(text, dialect, second)
+                && let Ok(lifted) = parse_with_patch(&bytes, base)
             {
-                return Ok((with_fallbacks, dialect));
+                return Ok((lifted, dialect));
             }
             Ok((feed, dialect))
         }
@@ -499,10 +510,25 @@ fn read_document(
 
 /// Whether an RSS entry lacks something `lift` might find elsewhere in its item.
 fn lacks_what_a_fallback_gives(entry: &Entry) -> bool {
-    entry.title.is_none()
-        || entry.links.is_empty()
-        || entry.published.is_none()
-        || (entry.content.is_none() && entry.summary.is_none())
+    let no_title = entry
+        .title
+        .as_ref()
+        .is_none_or(|title| title.content.trim().is_empty());
+    no_title || entry.links.is_empty() || entry.published.is_none() || has_no_text(entry)
+}
+
+/// Whether an entry has neither content nor summary with any text.
+fn has_no_text(entry: &Entry) -> bool {
+    let no_content = entry
+        .content
+        .as_ref()
+        .and_then(|content| content.body.as_deref())
+        .is_none_or(|body| body.trim().is_empty());
+    let no_summary = entry
+        .summary
+        .as_ref()
+        .is_none_or(|summary| summary.content.trim().is_empty());
+    no_content && no_summary
 }
 
 /// The feed with each entry read on its own (the document's head and tail around it);
@@ -1140,13 +1166,25 @@ fn permalink(
         .filter(|link| link.target.is_none())
         .filter(|link| !(is_json && link.media_type.is_some()))
         .collect();
+    let is_alternate = |link: &&&model::Link| {
+        link.rel
+            .as_deref()
+            .is_none_or(|rel| rel.eq_ignore_ascii_case("alternate"))
+    };
+    // Of several alternates, the web page (RFC 4287 4.2.7.2 lets them differ by type).
+    let is_page = |link: &&&model::Link| {
+        link.media_type.as_deref().is_none_or(|media_type| {
+            let media_type = media_type.trim();
+            media_type.is_empty()
+                || media_type.eq_ignore_ascii_case("text/html")
+                || media_type.eq_ignore_ascii_case("application/xhtml+xml")
+        })
+    };
     let chosen = candidates
         .iter()
-        .find(|link| {
-            link.rel
-                .as_deref()
-                .is_none_or(|rel| rel.eq_ignore_ascii_case("alternate"))
-        })
+        .filter(is_alternate)
+        .find(is_page)
+        .or_else(|| candidates.iter().find(is_alternate))
         .or_else(|| {
             candidates.iter().find(|link| {
                 link.rel.as_deref().is_none_or(|rel| {

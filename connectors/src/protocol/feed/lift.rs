@@ -27,6 +27,7 @@ const XHTML: &str = "http://www.w3.org/1999/xhtml";
 const DC: &str = "http://purl.org/dc/elements/1.1/";
 const DCTERMS: &str = "http://purl.org/dc/terms/";
 const CONTENT: &str = "http://purl.org/rss/1.0/modules/content/";
+const MEDIA_RSS: &str = "http://search.yahoo.com/mrss/";
 
 /// Internal-subset entities read at most; a document that declares more is refused.
 pub const MAX_ENTITIES: usize = 64;
@@ -314,6 +315,15 @@ impl Lifter<'_> {
                     let nodes = self.lift_text_construct(node, children);
                     self.write_all(nodes)?;
                 }
+                Event::Start(start) | Event::Empty(start) if self.is_content_with_src(&node) => {
+                    // RFC 4287 4.1.3.2: out-of-line content is empty and its type a MIME
+                    // type; feed-rs refuses the document over either.
+                    let tag = content_with_src(start);
+                    if matches!(node.event, Event::Start(_)) {
+                        let _ = self.read_children()?;
+                    }
+                    self.write(Event::Empty(tag))?;
+                }
                 _ => self.write(node.event)?,
             }
         }
@@ -394,6 +404,21 @@ impl Lifter<'_> {
         }
     }
 
+    fn is_content_with_src(&self, node: &Node) -> bool {
+        let in_atom = match node.ns.as_deref() {
+            Some(ATOM10) => true,
+            None => self.dialect == Dialect::Atom,
+            _ => false,
+        };
+        let (Event::Start(start) | Event::Empty(start)) = &node.event else {
+            return false;
+        };
+        self.plan.repair_text
+            && in_atom
+            && node.local() == Some("content")
+            && attribute(start, "src").is_some()
+    }
+
     /// Names are compared after the rewrite: Atom 0.3 elements are Atom 1.0 by now.
     fn is_text_construct(&self, node: &Node) -> bool {
         let in_atom = match node.ns.as_deref() {
@@ -428,6 +453,16 @@ impl Lifter<'_> {
             let attr = attr.map_err(|err| LiftError::Xml(err.to_string()))?;
             let key = attr.key.as_ref();
             let value = attr.value.as_ref();
+            // Media RSS 5.2: a title or description is of type "plain" or "html"; feed-rs
+            // refuses the document over any other.
+            if self.plan.repair_text
+                && ns == Some(MEDIA_RSS)
+                && key == "type"
+                && matches!(local_of(start.name().0), "title" | "description")
+                && !matches!(value, "plain" | "html")
+            {
+                continue;
+            }
             if attr.key.as_namespace_binding().is_some() {
                 match value {
                     ATOM03 => out.push_attribute((key, ATOM10)),
@@ -574,6 +609,14 @@ impl Lifter<'_> {
         } else {
             (atom10_type(&declared_type, &local), None)
         };
+        // Markup written as elements inside a construct that says text or html is read as
+        // the XHTML it is, so its text is not lost.
+        let new_type =
+            if body.is_none() && has_markup && matches!(new_type.as_str(), "text" | "html") {
+                "xhtml".to_owned()
+            } else {
+                new_type
+            };
         let mut new_tag = BytesStart::new(tag.name().as_ref().to_owned());
         for attr in tag.attributes().with_checks(false).flatten() {
             if !matches!(attr.key.as_ref(), "type" | "mode") {
@@ -597,7 +640,8 @@ impl Lifter<'_> {
     }
 
     /// An RSS or RDF item's fallbacks (see [`lift`]), appended before its end tag.
-    fn lift_item(&self, mut children: Vec<Node>, about: Option<String>) -> Vec<Node> {
+    fn lift_item(&self, children: Vec<Node>, about: Option<String>) -> Vec<Node> {
+        let mut children = markup_as_text(children);
         let end = children.pop();
         let mut found = ItemParts::default();
         let mut depth = 0usize;
@@ -736,6 +780,29 @@ struct ItemParts {
 /// Atom elements that are text constructs, and Atom 0.3's `info`.
 const TEXT_CONSTRUCTS: [&str; 6] = ["title", "subtitle", "summary", "content", "rights", "info"];
 
+/// An out-of-line `atom:content` as RFC 4287 4.1.3.2 has it: empty, its type a MIME type.
+fn content_with_src(start: &BytesStart) -> BytesStart<'static> {
+    let mut tag = BytesStart::new(start.name().as_ref().to_owned());
+    for attr in start.attributes().with_checks(false).flatten() {
+        if attr.key.as_ref() != "type" {
+            tag.push_attribute(raw(attr.key.as_ref(), attr.value.as_ref()));
+        }
+    }
+    let mime = match attribute(start, "type").unwrap_or_default().trim() {
+        "" => None,
+        "text" => Some("text/plain".to_owned()),
+        "html" | "xhtml" => Some("text/html".to_owned()),
+        other if other.contains('/') && !other.contains(char::is_whitespace) => {
+            Some(other.to_owned())
+        }
+        _ => None,
+    };
+    if let Some(mime) = mime {
+        tag.push_attribute(("type", mime.as_str()));
+    }
+    tag
+}
+
 /// The Atom 1.0 name of an Atom 0.3 element.
 fn atom03_name(local: &str) -> &str {
     match local {
@@ -850,6 +917,45 @@ fn read_entities(doctype: &str) -> Result<Vec<(String, String)>, LiftError> {
         }
     }
     Ok(entities)
+}
+
+/// An RSS `title` or `description` holds text (RSS 2.0 "Elements of <item>"); one that
+/// holds elements instead keeps them as the escaped markup feed-rs reads.
+fn markup_as_text(children: Vec<Node>) -> Vec<Node> {
+    let mut out = Vec::with_capacity(children.len());
+    let mut nodes = children.into_iter().peekable();
+    let mut depth = 0usize;
+    while let Some(node) = nodes.next() {
+        let flatten = depth == 0
+            && matches!(node.event, Event::Start(_))
+            && is_rss_ns(node.ns.as_deref())
+            && matches!(node.local(), Some("title" | "description"));
+        if flatten {
+            let mut subtree = take_subtree(&mut nodes);
+            let end = subtree.pop();
+            let has_markup = subtree
+                .iter()
+                .any(|n| matches!(n.event, Event::Start(_) | Event::Empty(_)));
+            out.push(node);
+            if has_markup {
+                out.push(Node {
+                    ns: None,
+                    event: Event::Text(BytesText::new(&serialize_xhtml(&subtree)).into_owned()),
+                });
+            } else {
+                out.extend(subtree);
+            }
+            out.extend(end);
+            continue;
+        }
+        match node.event {
+            Event::Start(_) => depth += 1,
+            Event::End(_) => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        out.push(node);
+    }
+    out
 }
 
 /// The events of the direct children of a list that ends at its parent's end tag.
