@@ -1047,7 +1047,7 @@ fn issue_15_rdf_items_without_link_use_rdf_about() {
 fn issue_15_rss_item_fallbacks() {
     let item = only_item(
         r#"<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" xmlns:xhtml="http://www.w3.org/1999/xhtml"><channel><title>c</title>
-<item><dc:title>From DC</dc:title><guid>https://blog.example/p/1</guid>
+<item><dc:title>From DC</dc:title><dc:description>Short</dc:description><guid>https://blog.example/p/1</guid>
 <dcterms:issued>2005-07-04T10:00:00Z</dcterms:issued><dcterms:modified>2005-07-05T10:00:00Z</dcterms:modified>
 <xhtml:body><xhtml:p>Body <xhtml:em>text</xhtml:em></xhtml:p></xhtml:body></item></channel></rss>"#,
     );
@@ -1069,6 +1069,11 @@ fn issue_15_rss_item_fallbacks() {
         item.content,
         Some(Content::Html("<p>Body <em>text</em></p>".into()))
     );
+    let summary = match item.summary {
+        Some(Content::Html(text) | Content::Text(text)) => text,
+        None => String::new(),
+    };
+    assert_eq!(summary, "Short");
 }
 
 /// See: #15. `isPermaLink="false"` keeps the guid an id only.
@@ -1088,6 +1093,7 @@ fn issue_15_a_bad_title_type_does_not_reject_the_document() {
         r#"<title type="">Odd</title>"#,
         r#"<title type="application/xhtml+xml"><div xmlns="http://www.w3.org/1999/xhtml">Odd</div></title>"#,
         r#"<title type="text"></title>"#,
+        r#"<title type="application/octet-stream">PHA+T2RkPC9wPg==</title>"#,
     ] {
         let parsed = parse_ok(&format!(
             r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>f</title>

@@ -1035,7 +1035,7 @@ fn map_entry(
             .as_ref()
             .is_some_and(|text| text.content_type.essence().to_string() == "text/plain");
     let title = match &written_title {
-        Some(text) if literal_title => Some(escape_markup(text)),
+        Some(text) if literal_title => Some(crate::site::escape_html(text)),
         other => other.clone(),
     };
     let content = entry.content.as_ref().and_then(|content| {
@@ -1114,20 +1114,6 @@ fn map_entry(
     item.tags = entry_tags(entry);
     item.kind = item_kind(&item);
     Some(item)
-}
-
-/// `text` with `&`, `<` and `>` as character references, so HTML reads it as it is.
-fn escape_markup(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 /// How an entry is named in warnings: its id, or its position.
