@@ -560,10 +560,10 @@ fn read_entry_by_entry(
 fn rdf_about_as_id(feed: &mut model::Feed) {
     for entry in &mut feed.entries {
         let only_other_links = !entry.links.is_empty()
-            && entry.links.iter().all(|link| {
-                let href = link.href.trim().to_ascii_lowercase();
-                !(href.starts_with("http://") || href.starts_with("https://"))
-            });
+            && entry
+                .links
+                .iter()
+                .all(|link| !lift::is_http_url(&link.href));
         if entry.id.trim().is_empty() && only_other_links {
             entry.id = entry.links.remove(0).href;
             entry.links.clear();
@@ -1030,10 +1030,9 @@ fn map_entry(
         .map(|text| text.content.trim().to_string())
         .filter(|text| !text.is_empty());
     let literal_title = feed.feed_type == FeedType::Atom
-        && entry
-            .title
-            .as_ref()
-            .is_some_and(|text| text.content_type.essence().to_string() == "text/plain");
+        && entry.title.as_ref().is_some_and(|text| {
+            text.content_type.ty() == "text" && text.content_type.subty() == "plain"
+        });
     let title = match &written_title {
         Some(text) if literal_title => Some(crate::site::escape_html(text)),
         other => other.clone(),

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use base64::Engine as _;
-use quick_xml::escape::{escape, unescape};
+use quick_xml::escape::{escape, resolve_predefined_entity, unescape};
 use quick_xml::events::attributes::Attribute;
 use quick_xml::events::{BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::name::{QName, ResolveResult};
@@ -69,12 +69,11 @@ impl Dialect {
 }
 
 /// The document's dialect and whether it has a DOCTYPE (feed-rs finds no feed root
-/// behind one), and whether that declares entities in an internal subset.
+/// behind one; its internal entities are expanded when it is left out).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Sniff {
     pub dialect: Dialect,
     pub has_doctype: bool,
-    pub has_entities: bool,
 }
 
 /// Which rewrites to make.
@@ -127,13 +126,9 @@ pub enum LiftError {
 pub fn sniff(document: &str) -> Option<Sniff> {
     let mut reader = NsReader::from_str(document);
     let mut has_doctype = false;
-    let mut has_entities = false;
     loop {
         match reader.read_resolved_event().ok()? {
-            (_, Event::DocType(doctype)) => {
-                has_doctype = true;
-                has_entities = doctype.contains("<!ENTITY");
-            }
+            (_, Event::DocType(_)) => has_doctype = true,
             (ns, Event::Start(start) | Event::Empty(start)) => {
                 let dialect = match (start.local_name().as_ref(), bound(&ns)) {
                     ("feed", Some(ATOM03)) => Dialect::Atom03,
@@ -147,7 +142,6 @@ pub fn sniff(document: &str) -> Option<Sniff> {
                 return Some(Sniff {
                     dialect,
                     has_doctype,
-                    has_entities,
                 });
             }
             (_, Event::Eof) => return None,
@@ -1024,25 +1018,14 @@ fn text_of(nodes: &[Node]) -> String {
             Event::GeneralRef(reference) => {
                 if let Ok(Some(ch)) = reference.resolve_char_ref() {
                     text.push(ch);
-                } else if let Some(ch) = predefined(reference.as_ref()) {
-                    text.push(ch);
+                } else if let Some(text_of_ref) = resolve_predefined_entity(reference.as_ref()) {
+                    text.push_str(text_of_ref);
                 }
             }
             _ => {}
         }
     }
     text
-}
-
-fn predefined(name: &str) -> Option<char> {
-    Some(match name {
-        "amp" => '&',
-        "lt" => '<',
-        "gt" => '>',
-        "quot" => '"',
-        "apos" => '\'',
-        _ => return None,
-    })
 }
 
 /// XHTML events as HTML markup: element names without their prefix, no namespace
@@ -1146,7 +1129,7 @@ fn attribute(start: &BytesStart, name: &str) -> Option<String> {
         })
 }
 
-fn is_http_url(text: &str) -> bool {
+pub fn is_http_url(text: &str) -> bool {
     let lower = text
         .trim_start()
         .get(..8)
@@ -1195,7 +1178,7 @@ mod tests {
             assert_eq!(sniff(input).unwrap().dialect, dialect, "{input}");
         }
         let with_entities = r#"<!DOCTYPE rss [<!ENTITY id "x">]><rss/>"#;
-        assert!(sniff(with_entities).unwrap().has_entities);
+        assert!(sniff(with_entities).unwrap().has_doctype);
     }
 
     #[test]
