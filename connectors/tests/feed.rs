@@ -1156,7 +1156,7 @@ fn issue_15_entity_expansion_past_the_cap_is_refused() {
 #[test]
 fn issue_15_a_document_with_no_readable_entries_says_so() {
     let parsed = parse_ok(
-        r#"<feed xmlns="http://example.invalid/not-atom"><entry><title>a</title></entry><entry><title>b</title></entry></feed>"#,
+        r#"<rss version="2.0"><channel><title>c</title><item><category>a</category></item><item/></channel></rss>"#,
     );
     assert!(parsed.items.is_empty());
     assert!(
@@ -1267,5 +1267,106 @@ fn issue_15_the_html_alternate_is_the_permalink() {
     assert_eq!(
         item.url.as_ref().map(Url::as_str),
         Some("https://blog.example/1.html")
+    );
+}
+
+/// See: #15. A `<feed>` whose namespace is misspelled is read as the Atom it is.
+#[test]
+fn issue_15_atom_in_a_misspelled_namespace_is_read() {
+    let item = only_item(
+        r#"<feed xmlns="http://www.w3.org/2005/atom"><title>f</title><entry><id>urn:x:1</id><title>a</title><link href="https://a.example/1"/></entry></feed>"#,
+    );
+    assert_eq!(item.title.as_deref(), Some("a"));
+    assert_eq!(
+        item.url.as_ref().map(|url| url.as_str()),
+        Some("https://a.example/1")
+    );
+}
+
+/// See: #15. RSS 1.1 (`<Channel>` in its own namespace, items in `<items>`) is read, each
+/// item named by its `rdf:about`.
+#[test]
+fn issue_15_rss_1_1_is_read() {
+    let parsed = parse_ok(
+        r#"<Channel xmlns="http://purl.org/net/rss1.1#" xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" rdf:about="https://a.example/feed">
+<title>A</title><link>https://a.example/</link><description>d</description>
+<items rdf:parseType="Collection">
+  <item rdf:about="https://a.example/1#v1"><title>One</title><link>https://a.example/1</link></item>
+  <item rdf:about="https://a.example/2"><title>Two</title></item>
+</items></Channel>"#,
+    );
+    let got: Vec<_> = parsed
+        .items
+        .iter()
+        .map(|item| {
+            (
+                item.external_id.as_str(),
+                item.title.as_deref().unwrap_or_default(),
+                item.url.as_ref().map(|url| url.as_str()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("https://a.example/1#v1", "One", Some("https://a.example/1")),
+            ("https://a.example/2", "Two", Some("https://a.example/2")),
+        ]
+    );
+}
+
+/// See: #15. An RSS title is HTML only when it looks like HTML; `A&lt;B` stays text.
+#[test]
+fn issue_15_rss_title_with_a_stray_angle_bracket_is_text() {
+    let item = only_item(
+        r#"<rss version="2.0"><channel><title>c</title><item><title>A&lt;B and &lt;gorilla&gt;</title><link>https://a.example/1</link></item></channel></rss>"#,
+    );
+    assert_eq!(item.title.as_deref(), Some("A&lt;B and &lt;gorilla&gt;"));
+    let html = only_item(
+        r#"<rss version="2.0"><channel><title>c</title><item><title>&lt;b&gt;bold&lt;/b&gt; move</title><link>https://a.example/1</link></item></channel></rss>"#,
+    );
+    assert_eq!(html.title.as_deref(), Some("<b>bold</b> move"));
+}
+
+/// See: #15. Atom content of a non-text type is base64 (RFC 4287 4.1.3.3); out-of-line
+/// content that is not a page is the entry's media.
+#[test]
+fn issue_15_atom_base64_content_and_content_src() {
+    let item = only_item(
+        r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>f</title><entry><content type="application/octet-stream">RW50cnkgQ29udGVudA==</content></entry></feed>"#,
+    );
+    assert_eq!(item.content, Some(Content::Text("Entry Content".into())));
+    let item = only_item(
+        r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>f</title><entry><content src="https://a.example/v.mp4" type="video/mp4"/></entry></feed>"#,
+    );
+    assert_eq!(item.media.len(), 1);
+    assert_eq!(item.media[0].url.as_str(), "https://a.example/v.mp4");
+    assert_eq!(item.media[0].media_type.as_deref(), Some("video/mp4"));
+}
+
+/// See: #15. Dates on a 12-hour clock, month first, a one-digit second, and `pubDate` or
+/// `atom:published` where the format reads another element.
+#[test]
+fn issue_15_more_date_shapes_and_places() {
+    let item = only_item(
+        r#"<rss version="2.0"><channel><title>c</title><item><title>t</title><link>https://a.example/1</link><pubDate>Sat, Dec 16 2023 02:02:33 PM</pubDate></item></channel></rss>"#,
+    );
+    assert_eq!(
+        item.published.map(|date| date.to_rfc3339()).as_deref(),
+        Some("2023-12-16T14:02:33+00:00")
+    );
+    let item = only_item(
+        r#"<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel><title>c</title><item><title>t</title><link>https://a.example/1</link><atom:published>2019-01-02T15:04:05Z</atom:published></item></channel></rss>"#,
+    );
+    assert_eq!(
+        item.published.map(|date| date.to_rfc3339()).as_deref(),
+        Some("2019-01-02T15:04:05+00:00")
+    );
+    let item = only_item(
+        r#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"><channel rdf:about="https://a.example/"><title>c</title><link>https://a.example/</link></channel><item rdf:about="https://a.example/1"><title>t</title><link>https://a.example/1</link><pubDate>Sat, 01 Jan 2000 00:00:00 GMT</pubDate></item></rdf:RDF>"#,
+    );
+    assert_eq!(
+        item.published.map(|date| date.to_rfc3339()).as_deref(),
+        Some("2000-01-01T00:00:00+00:00")
     );
 }

@@ -336,7 +336,8 @@ def quirk_for(quirks: list[Quirk], klass: str, rel: str, ctx) -> Quirk | None:
         if not any(fnmatch.fnmatchcase(rel, p) for p in quirk.patterns):
             continue
         rule = QUIRK_RULES.get(quirk.name)
-        if rule is None or rule(ctx):
+        # Rules look at one entry; a whole-document class (count, tributary-error) has none.
+        if rule is None or (ctx is not None and rule(ctx)):
             return quirk
     return None
 
@@ -437,7 +438,12 @@ def compare(rel: str, path: Path, raw: bytes, parsed, trib, quirks: list[Quirk])
         if not feedparser_entries(parsed, lambda: read_feedparser(raw, path, sanitize=False)):
             return result
         last = (stderr.strip().splitlines() or ["(no message)"])[-1]
-        result.problems.append(("tributary-error", f"exit {code}: {last[:200]}"))
+        detail = f"exit {code}: {last[:200]}"
+        quirk = quirk_for(quirks, "tributary-error", rel, None)
+        if quirk:
+            result.quirks.append(("tributary-error", detail, quirk))
+        else:
+            result.problems.append(("tributary-error", detail))
         return result
     items = [json.loads(line) for line in stdout.decode("utf-8").splitlines() if line.strip()]
     expected = feedparser_entries(parsed, lambda: read_feedparser(raw, path, sanitize=False))
@@ -446,7 +452,11 @@ def compare(rel: str, path: Path, raw: bytes, parsed, trib, quirks: list[Quirk])
         warning = next((l for l in stderr.splitlines() if l.startswith("warning")), None)
         if warning and len(items) < len(expected):
             detail += f" ({warning[:160]})"
-        result.problems.append(("count", detail))
+        quirk = quirk_for(quirks, "count", rel, None)
+        if quirk:
+            result.quirks.append(("count", detail, quirk))
+        else:
+            result.problems.append(("count", detail))
         return result
 
     found: dict[str, list[str]] = {}

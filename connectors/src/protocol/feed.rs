@@ -17,6 +17,7 @@ use crate::{
 };
 
 mod lift;
+mod title;
 
 use lift::{Dialect, LiftError, Plan};
 
@@ -621,6 +622,43 @@ mod timestamps {
             .map(|t| t.with_timezone(&Utc))
             .or_else(|| repaired(trimmed))
             .or_else(|| w3c_dtf(trimmed))
+            .or_else(|| twelve_hour(trimmed))
+    }
+
+    /// RFC 822 dates written with a 12-hour clock, the month before the day, or no zone
+    /// (`Sat, Dec 16 2023 02:02:33 PM`, `Mon, 21 Jan 2008 8:56 am PST`). No zone is UTC.
+    fn twelve_hour(text: &str) -> Option<DateTime<Utc>> {
+        static SHAPE: OnceLock<Regex> = OnceLock::new();
+        let shape = SHAPE.get_or_init(|| {
+            Regex::new(
+                r"(?i)^(?:[a-z]+,?\s+)?(?:(\d{1,2})\s+([a-z]{3})[a-z]*\.?|([a-z]{3})[a-z]*\.?\s+(\d{1,2}),?)\s+(\d{4}),?\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([ap])\.?m\.?(?:\s+([a-z]{1,5}|[+-]\d{4}))?$",
+            )
+            .expect("a valid pattern")
+        });
+        let captures = shape.captures(text)?;
+        let day = captures.get(1).or(captures.get(4))?.as_str();
+        let month = captures.get(2).or(captures.get(3))?.as_str();
+        let mut hour: u32 = captures[6].parse().ok()?;
+        if !(1..=12).contains(&hour) {
+            return None;
+        }
+        let pm = captures[9].eq_ignore_ascii_case("p");
+        hour = match (hour, pm) {
+            (12, false) => 0,
+            (12, true) => 12,
+            (hour, true) => hour + 12,
+            (hour, false) => hour,
+        };
+        let zone = captures.get(10).map_or("+0000", |zone| zone.as_str());
+        let rewritten = format!(
+            "{day} {month} {year} {hour:02}:{minute}:{second} {zone}",
+            year = &captures[5],
+            minute = &captures[7],
+            second = captures.get(8).map_or("00", |second| second.as_str()),
+        );
+        DateTime::parse_from_rfc2822(&rewritten)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
     }
 
     /// The shapes of W3C-DTF and ISO 8601 that feeds use beyond RFC 3339 (a year, a month,
@@ -691,6 +729,10 @@ mod timestamps {
         FIXES.get_or_init(|| {
             compile(&[
                 (r"(\+|-)(\d{2})(\d{2})", "${1}${2}:${3}"),
+                // Seconds written with one digit: `12:35:9+01:00`.
+                (r"(T\d{2}:\d{2}):(\d)([.Z+-]|$)", "${1}:0${2}${3}"),
+                // A zone cut short by one digit: `+00:0`.
+                (r"([+-]\d{2}):(\d)$", "${1}:${2}0"),
                 (r"-\d{2}$", "${0}T00:00:00+00:00"),
             ])
         })
@@ -748,6 +790,28 @@ mod timestamps {
             check(
                 "Tue, 14 Nov 2023 23:13:20 GMT",
                 Some("2023-11-14T23:13:20+00:00"),
+            );
+        }
+
+        #[test]
+        fn twelve_hour_clocks_and_month_first() {
+            check(
+                "Sat, Dec 16 2023 02:02:33 PM",
+                Some("2023-12-16T14:02:33+00:00"),
+            );
+            check(
+                "Mon, 21 Jan 2008 8:56 am PST",
+                Some("2008-01-21T16:56:00+00:00"),
+            );
+            check("Jan 1, 2020 12:05 AM", Some("2020-01-01T00:05:00+00:00"));
+            check("Jan 1, 2020 13:05 PM", None);
+            check(
+                "2006-01-17T12:35:9+01:00",
+                Some("2006-01-17T11:35:09+00:00"),
+            );
+            check(
+                "2017-06-13T03:18:00+00:0",
+                Some("2017-06-13T03:18:00+00:00"),
             );
         }
 
@@ -811,7 +875,6 @@ mod timestamps {
             check("2003-07", Some("2003-07-01T00:00:00+00:00"));
             check("2003-07-32T01:00:00Z", None);
             check("2003-07-01T25:00:00Z", None);
-            check("2017-06-13T03:18:00+00:0", None);
         }
     }
 }
@@ -1029,10 +1092,16 @@ fn map_entry(
         .as_ref()
         .map(|text| text.content.trim().to_string())
         .filter(|text| !text.is_empty());
-    let literal_title = feed.feed_type == FeedType::Atom
-        && entry.title.as_ref().is_some_and(|text| {
+    // An RSS title is literal text too unless it looks like HTML (`title`).
+    let literal_title = match feed.feed_type {
+        FeedType::Atom => entry.title.as_ref().is_some_and(|text| {
             text.content_type.ty() == "text" && text.content_type.subty() == "plain"
-        });
+        }),
+        FeedType::RSS0 | FeedType::RSS1 | FeedType::RSS2 => written_title
+            .as_deref()
+            .is_some_and(|text| !title::looks_like_html(text)),
+        FeedType::JSON => false,
+    };
     let title = match &written_title {
         Some(text) if literal_title => Some(crate::site::escape_html(text)),
         other => other.clone(),
@@ -1052,6 +1121,18 @@ fn map_entry(
                 Some(Content::Html(body.to_string()))
             }
             _ if mime.starts_with("text/") => Some(Content::Text(body.to_string())),
+            // RFC 4287 4.1.3.3: Atom content of any other non-XML type is base64. Text
+            // that decodes to UTF-8 is shown; anything else is not.
+            _ if feed.feed_type == FeedType::Atom && !mime.ends_with("xml") => {
+                match lift::decode_base64_text(body) {
+                    Some(text) if mime.contains("html") => Some(Content::Html(text)),
+                    Some(text) => Some(Content::Text(text)),
+                    None => {
+                        warnings.push(format!("{label}: content of type {mime} is not shown"));
+                        None
+                    }
+                }
+            }
             _ => {
                 warnings.push(format!("{label}: content of type {mime} is not shown"));
                 None
@@ -1074,7 +1155,8 @@ fn map_entry(
                 .filter_map(|object| object.description.as_ref())
                 .find_map(text_to_content)
         });
-    let media = entry_media(entry, is_json, json_images, base, &label, warnings);
+    let is_atom = feed.feed_type == FeedType::Atom;
+    let media = entry_media(entry, is_json, is_atom, json_images, base, &label, warnings);
 
     if entry.id.trim().is_empty()
         && url.is_none()
@@ -1296,9 +1378,18 @@ fn entry_tags(entry: &Entry) -> Vec<String> {
 
 /// Enclosures, Media RSS content and thumbnails, iTunes images, Atom `rel="enclosure"`
 /// links, JSON Feed attachments and images; absolute http(s) only, without repeats.
+/// A type that makes out-of-line content a page rather than a media file.
+fn is_page_type(declared: &str) -> bool {
+    matches!(
+        declared.trim().to_ascii_lowercase().as_str(),
+        "text" | "html" | "xhtml" | "text/html" | "application/xhtml+xml" | "text/plain"
+    )
+}
+
 fn entry_media(
     entry: &Entry,
     is_json: bool,
+    is_atom: bool,
     json_images: &[String],
     base: &Url,
     label: &str,
@@ -1334,6 +1425,26 @@ fn entry_media(
                 alt: link.title.clone().filter(|title| !title.trim().is_empty()),
             }),
             None => dropped.push(link.href.clone()),
+        }
+    }
+    // Out-of-line Atom content (RFC 4287 4.1.3.2) that is not a page is the entry's media.
+    // (feed-rs fills `src` of RSS content with the `xml:base`, which is no content at all.)
+    if is_atom
+        && let Some(content) = &entry.content
+        && let Some(src) = &content.src
+        && !src.media_type.as_deref().is_some_and(is_page_type)
+    {
+        match http_url(&src.href, base) {
+            Some(url) => media.push(Media {
+                media_type: src
+                    .media_type
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|mime| mime.contains('/'))
+                    .map(str::to_string),
+                ..Media::at(url)
+            }),
+            None => dropped.push(src.href.clone()),
         }
     }
     for image in json_images {

@@ -19,6 +19,7 @@ const ATOM03: &str = "http://purl.org/atom/ns#";
 const ATOM10: &str = "http://www.w3.org/2005/Atom";
 const RSS090: &str = "http://my.netscape.com/rdf/simple/0.9/";
 const RSS10: &str = "http://purl.org/rss/1.0/";
+const RSS11: &str = "http://purl.org/net/rss1.1#";
 const USERLAND: [&str; 2] = [
     "http://backend.userland.com/rss2",
     "http://backend.userland.com/rss",
@@ -28,6 +29,7 @@ const DC: &str = "http://purl.org/dc/elements/1.1/";
 const DCTERMS: &str = "http://purl.org/dc/terms/";
 const CONTENT: &str = "http://purl.org/rss/1.0/modules/content/";
 const MEDIA_RSS: &str = "http://search.yahoo.com/mrss/";
+const ITUNES: &str = "http://www.itunes.com/dtds/podcast-1.0.dtd";
 
 /// Internal-subset entities read at most; a document that declares more is refused.
 pub const MAX_ENTITIES: usize = 64;
@@ -52,6 +54,8 @@ pub enum Dialect {
     Rdf,
     /// `<rdf:RDF>` with RSS 0.90 items.
     Rdf090,
+    /// RSS 1.1: `<Channel>` in its own namespace, its items inside `<items>`.
+    Rss11,
     Other,
 }
 
@@ -59,7 +63,7 @@ impl Dialect {
     pub fn is_rss(self) -> bool {
         matches!(
             self,
-            Dialect::Rss | Dialect::RssUserland | Dialect::Rdf | Dialect::Rdf090
+            Dialect::Rss | Dialect::RssUserland | Dialect::Rdf | Dialect::Rdf090 | Dialect::Rss11
         )
     }
 
@@ -74,6 +78,8 @@ impl Dialect {
 pub struct Sniff {
     pub dialect: Dialect,
     pub has_doctype: bool,
+    /// A `<feed>` root in a namespace that is neither Atom's (a misspelled one, say).
+    pub misdeclared_atom: bool,
 }
 
 /// Which rewrites to make.
@@ -88,6 +94,8 @@ pub struct Plan {
     pub items: bool,
     /// Leave the DOCTYPE out, expanding the entities of its internal subset.
     pub doctype: bool,
+    /// Read the root's namespace as Atom 1.0's.
+    pub atom_namespace: bool,
 }
 
 impl Plan {
@@ -100,9 +108,10 @@ impl Plan {
             // enough that every one is lifted.
             items: matches!(
                 sniff.dialect,
-                Dialect::Rdf | Dialect::Rdf090 | Dialect::RssUserland
+                Dialect::Rdf | Dialect::Rdf090 | Dialect::RssUserland | Dialect::Rss11
             ),
             repair_text: false,
+            atom_namespace: sniff.misdeclared_atom,
         }
     }
 
@@ -126,22 +135,28 @@ pub enum LiftError {
 pub fn sniff(document: &str) -> Option<Sniff> {
     let mut reader = NsReader::from_str(document);
     let mut has_doctype = false;
+    let mut misdeclared_atom = false;
     loop {
         match reader.read_resolved_event().ok()? {
             (_, Event::DocType(_)) => has_doctype = true,
             (ns, Event::Start(start) | Event::Empty(start)) => {
                 let dialect = match (start.local_name().as_ref(), bound(&ns)) {
                     ("feed", Some(ATOM03)) => Dialect::Atom03,
-                    ("feed", _) => Dialect::Atom,
+                    ("feed", ns) => {
+                        misdeclared_atom = ns.is_some_and(|ns| ns != ATOM10);
+                        Dialect::Atom
+                    }
                     ("rss", Some(ns)) if USERLAND.contains(&ns) => Dialect::RssUserland,
                     ("rss", _) => Dialect::Rss,
                     ("RDF", _) if declares(&start, RSS090) => Dialect::Rdf090,
                     ("RDF", _) => Dialect::Rdf,
+                    ("Channel", Some(RSS11)) => Dialect::Rss11,
                     _ => Dialect::Other,
                 };
                 return Some(Sniff {
                     dialect,
                     has_doctype,
+                    misdeclared_atom,
                 });
             }
             (_, Event::Eof) => return None,
@@ -156,7 +171,8 @@ pub fn sniff(document: &str) -> Option<Sniff> {
 /// Item fallbacks, each only where the item lacks what feed-rs reads:
 /// - `dc:title` becomes `title`, `dc:description` becomes `description`;
 /// - `xhtml:body` becomes `content:encoded` (its markup, serialized without prefixes);
-/// - `dcterms:issued` (else `dcterms:created`) becomes `dc:date`, and `dcterms:modified`
+/// - `dcterms:issued` (else `dcterms:created`, an RDF item's `pubDate`, which RSS 1.0 does
+///   not have, or `atom:published`) becomes `dc:date`, and `dcterms:modified`
 ///   becomes `atom:updated`, or `dc:date` in RDF, which has no updated date of its own;
 /// - an RSS 2.0 `guid` that is a permalink (`isPermaLink` is true unless it is "false",
 ///   RSS 2.0 "guid") and an http(s) URL becomes the `link`;
@@ -172,6 +188,7 @@ pub fn lift(document: &str, dialect: Dialect, plan: Plan) -> Result<Vec<u8>, Lif
         plan,
         entities: Vec::new(),
         expanded_bytes: 0,
+        misdeclared: None,
     };
     lifter.run()?;
     Ok(lifter.writer.into_inner())
@@ -209,6 +226,7 @@ pub fn split(document: &str, dialect: Dialect) -> Option<Split> {
         Dialect::Atom | Dialect::Atom03 => ("entry", 1),
         Dialect::Rss | Dialect::RssUserland => ("item", 2),
         Dialect::Rdf | Dialect::Rdf090 => ("item", 1),
+        Dialect::Rss11 => ("item", 2),
         Dialect::Other => return None,
     };
     let mut reader = Reader::from_str(document);
@@ -280,6 +298,8 @@ struct Lifter<'a> {
     plan: Plan,
     entities: Vec<(String, String)>,
     expanded_bytes: usize,
+    /// The namespace a misdeclared Atom root is in, read as Atom 1.0's.
+    misdeclared: Option<String>,
 }
 
 impl Lifter<'_> {
@@ -293,9 +313,26 @@ impl Lifter<'_> {
                     self.entities = read_entities(&doctype)?;
                     // The entities are expanded from here on; the DOCTYPE has done its job.
                 }
-                Event::Start(start) if self.is_entry(&node) => {
+                Event::Start(_) | Event::Empty(_) | Event::End(_) if self.is_rss11_frame(&node) => {
+                    self.write_rss11_frame(node.event)?;
+                }
+                Event::Start(start) | Event::Empty(start) if self.is_entry(&node) => {
                     let about = attribute(start, "about");
-                    let children = self.read_children()?;
+                    let children = match &node.event {
+                        Event::Start(_) => self.read_children()?,
+                        // `<item rdf:about="…"/>`: an item with nothing but its name.
+                        _ => vec![Node {
+                            ns: node.ns.clone(),
+                            event: Event::End(BytesEnd::new(start.name().as_ref().to_owned())),
+                        }],
+                    };
+                    let node = match node.event {
+                        Event::Empty(start) => Node {
+                            ns: node.ns,
+                            event: Event::Start(start),
+                        },
+                        _ => node,
+                    };
                     let nodes = if self.dialect == Dialect::Atom03 {
                         self.lift_atom03_entry(children)
                     } else {
@@ -303,6 +340,17 @@ impl Lifter<'_> {
                     };
                     self.write(node.event)?;
                     self.write_all(nodes)?;
+                }
+                Event::Start(start) if self.is_link_with_text(&node) => {
+                    // RFC 4287 4.2.7: a link is empty and names its IRI in `href`; one
+                    // written as `<link>IRI</link>` is read as that.
+                    let mut tag = start.clone().into_owned();
+                    let children = self.read_children()?;
+                    let text = text_of(&children);
+                    if is_http_url(text.trim()) {
+                        tag.push_attribute(("href", text.trim()));
+                    }
+                    self.write(Event::Empty(tag))?;
                 }
                 Event::Start(_) if self.is_text_construct(&node) => {
                     let children = self.read_children()?;
@@ -331,6 +379,12 @@ impl Lifter<'_> {
             .read_resolved_event()
             .map_err(|err| LiftError::Xml(err.to_string()))?;
         let original_ns = bound(&ns).map(str::to_owned);
+        if self.plan.atom_namespace
+            && self.misdeclared.is_none()
+            && matches!(event, Event::Start(_) | Event::Empty(_))
+        {
+            self.misdeclared = original_ns.clone();
+        }
         let ns = original_ns.as_deref();
         let event = match event {
             Event::GeneralRef(reference) if !self.entities.is_empty() => {
@@ -347,8 +401,10 @@ impl Lifter<'_> {
         // The namespace the element is in once the document is rewritten.
         let ns = match original_ns.as_deref() {
             Some(ATOM03) if self.plan.atom03 => Some(ATOM10.to_owned()),
+            ns if ns.is_some() && ns == self.misdeclared.as_deref() => Some(ATOM10.to_owned()),
             Some(RSS090) => Some(RSS10.to_owned()),
             Some(ns) if USERLAND.contains(&ns) => None,
+            Some(RSS11) => None,
             _ => original_ns,
         };
         Ok(Node { ns, event })
@@ -388,6 +444,32 @@ impl Lifter<'_> {
         Ok(())
     }
 
+    /// RSS 1.1's `<Channel>` root and its `<items>` wrapper, which become RSS 2.0's
+    /// `<rss><channel>` and nothing (items are the channel's children in RSS 2.0).
+    fn is_rss11_frame(&self, node: &Node) -> bool {
+        self.dialect == Dialect::Rss11
+            && node.ns.is_none()
+            && matches!(node.local(), Some("Channel" | "items"))
+    }
+
+    fn write_rss11_frame(&mut self, event: Event<'static>) -> Result<(), LiftError> {
+        match event {
+            Event::Start(start) if start.local_name().as_ref() == "Channel" => {
+                let mut rss = start.into_owned();
+                rss.set_name("rss");
+                rss.push_attribute(("version", "2.0"));
+                self.write(Event::Start(rss))?;
+                self.write(Event::Start(BytesStart::new("channel")))
+            }
+            Event::End(end) if end.local_name().as_ref() == "Channel" => {
+                self.write(end_event("channel"))?;
+                self.write(end_event("rss"))
+            }
+            // `<items>`: its items stay, the wrapper goes.
+            _ => Ok(()),
+        }
+    }
+
     fn is_entry(&self, node: &Node) -> bool {
         match self.dialect {
             Dialect::Atom03 => self.plan.atom03 && node.is(Some(ATOM10), "entry"),
@@ -411,6 +493,21 @@ impl Lifter<'_> {
             && in_atom
             && node.local() == Some("content")
             && attribute(start, "src").is_some()
+    }
+
+    fn is_link_with_text(&self, node: &Node) -> bool {
+        let in_atom = match node.ns.as_deref() {
+            Some(ATOM10) => true,
+            None => self.dialect == Dialect::Atom,
+            _ => false,
+        };
+        let Event::Start(start) = &node.event else {
+            return false;
+        };
+        self.plan.repair_text
+            && in_atom
+            && node.local() == Some("link")
+            && attribute(start, "href").is_none()
     }
 
     /// Names are compared after the rewrite: Atom 0.3 elements are Atom 1.0 by now.
@@ -440,6 +537,8 @@ impl Lifter<'_> {
         let name = start.name();
         let name = match (ns, self.plan.atom03) {
             (Some(ATOM03), true) => renamed(name.as_ref(), atom03_name(local_of(name.as_ref()))),
+            // RSS 1.1 elements become RSS 2.0's, in no namespace.
+            (Some(RSS11), _) => local_of(name.as_ref()).to_owned(),
             _ => name.as_ref().to_owned(),
         };
         let mut out = BytesStart::new(name);
@@ -459,10 +558,19 @@ impl Lifter<'_> {
             }
             if attr.key.as_namespace_binding().is_some() {
                 match value {
+                    value if Some(value) == self.misdeclared.as_deref() => {
+                        out.push_attribute((key, ATOM10));
+                    }
+                    // Apple's namespace written in another case (`…/DTDs/PodCast-1.0.dtd`), as
+                    // podcast apps read it.
+                    value if value != ITUNES && value.eq_ignore_ascii_case(ITUNES) => {
+                        out.push_attribute((key, ITUNES));
+                    }
                     ATOM03 => out.push_attribute((key, ATOM10)),
                     RSS090 => out.push_attribute((key, RSS10)),
                     // RSS 2.0 has no namespace: its elements are read in none.
                     value if key == "xmlns" && USERLAND.contains(&value) => {}
+                    RSS11 => {}
                     _ => out.push_attribute(raw(key, value)),
                 }
                 continue;
@@ -483,6 +591,7 @@ impl Lifter<'_> {
             (Some(ATOM03), true) => {
                 BytesEnd::new(renamed(name.as_ref(), atom03_name(local_of(name.as_ref()))))
             }
+            (Some(RSS11), _) => BytesEnd::new(local_of(name.as_ref()).to_owned()),
             _ => BytesEnd::new(name.as_ref().to_owned()),
         }
     }
@@ -601,7 +710,7 @@ impl Lifter<'_> {
                 has_markup,
             )
         } else {
-            (atom10_type(&declared_type, &local), None)
+            atom10_type_and_body(&declared_type, &local, &text, has_markup)
         };
         // Markup written as elements inside a construct that says text or html is read as
         // the XHTML it is, so its text is not lost.
@@ -654,8 +763,14 @@ impl Lifter<'_> {
                         (ns, "title") if is_rss_ns(ns) => found.title = true,
                         (ns, "link") if is_rss_ns(ns) => found.link = true,
                         (ns, "description") if is_rss_ns(ns) => found.description = true,
+                        // RSS 1.0 has no pubDate of its own; feed-rs reads only dc:date there.
+                        (ns, "pubDate") if is_rss_ns(ns) && self.dialect.is_rdf() => {
+                            found.pub_date = Some(text_of(inner));
+                        }
                         (ns, "pubDate") if is_rss_ns(ns) => found.date = true,
+                        (Some(ATOM10), "published") => found.published = Some(text_of(inner)),
                         (ns, "guid") if is_rss_ns(ns) => {
+                            found.guid = true;
                             let permalink = attribute(start, "isPermaLink")
                                 .is_none_or(|value| !value.trim().eq_ignore_ascii_case("false"));
                             if permalink {
@@ -701,7 +816,11 @@ impl Lifter<'_> {
         {
             added.push(("content:encoded", Some(("xmlns:content", CONTENT)), body));
         }
-        let issued = found.issued.or(found.created);
+        let issued = found
+            .issued
+            .or(found.created)
+            .or(found.pub_date)
+            .or(found.published);
         match (found.date, issued, found.modified) {
             (false, Some(date), modified) => {
                 added.push(("dc:date", Some(("xmlns:dc", DC)), date));
@@ -721,19 +840,26 @@ impl Lifter<'_> {
             _ => {}
         }
         if !found.link {
-            let link = if rdf {
-                about.clone()
-            } else {
-                found.guid_link.filter(|guid| is_http_url(guid))
+            let link = match self.dialect {
+                _ if rdf => about.clone(),
+                Dialect::Rss11 => about.clone().filter(|about| is_http_url(about)),
+                _ => found.guid_link.filter(|guid| is_http_url(guid)),
             };
             if let Some(link) = link {
                 added.push(("link", None, link));
             }
         }
-        for (name, namespace, text) in added {
+        // RSS 1.1 names an item by its `rdf:about`, as RSS 1.0 does.
+        if self.dialect == Dialect::Rss11
+            && !found.guid
+            && let Some(about) = about.filter(|about| !about.trim().is_empty())
+        {
+            added.push(("guid", Some(("isPermaLink", "false")), about));
+        }
+        for (name, attribute, text) in added {
             let mut tag = BytesStart::new(name);
-            if let Some(declaration) = namespace {
-                tag.push_attribute(declaration);
+            if let Some(attribute) = attribute {
+                tag.push_attribute(attribute);
             }
             children.push(Node {
                 ns: None,
@@ -762,11 +888,14 @@ struct ItemParts {
     content: bool,
     date: bool,
     updated: bool,
+    guid: bool,
     guid_link: Option<String>,
     dc_title: Option<String>,
     dc_description: Option<String>,
     xhtml_body: Option<String>,
     issued: Option<String>,
+    pub_date: Option<String>,
+    published: Option<String>,
     created: Option<String>,
     modified: Option<String>,
 }
@@ -864,6 +993,44 @@ fn atom10_type(declared: &str, local: &str) -> String {
         _ => "text",
     }
     .to_owned()
+}
+
+/// An Atom 1.0 construct's type, and its text when it is base64 (RFC 4287 4.1.3.3: any
+/// MIME type but text and XML ones). A text construct with such a type is invalid; it is
+/// decoded the same way, as text (or HTML when the type says so).
+fn atom10_type_and_body(
+    declared: &str,
+    local: &str,
+    text: &str,
+    has_markup: bool,
+) -> (String, Option<String>) {
+    let mime = declared.trim().to_ascii_lowercase();
+    let base64 = mime.contains('/')
+        && !has_markup
+        && !mime.starts_with("text/")
+        && !mime.ends_with("xml")
+        && !matches!(mime.as_str(), "application/xhtml" | "application/html");
+    if base64
+        && let Some(decoded) = decode_base64_text(text)
+        && (local != "content" || mime != "application/octet-stream" || !decoded.is_empty())
+    {
+        let kind = if mime.contains("html") {
+            "html"
+        } else {
+            "text"
+        };
+        return (kind.to_owned(), Some(decoded));
+    }
+    (atom10_type(declared, local), None)
+}
+
+/// Base64 (whitespace ignored) that decodes to UTF-8 text.
+pub fn decode_base64_text(text: &str) -> Option<String> {
+    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .ok()?;
+    String::from_utf8(bytes).ok()
 }
 
 /// The internal subset's general entities with literal values. Parameter entities and
