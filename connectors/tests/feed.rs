@@ -1370,3 +1370,62 @@ fn issue_15_more_date_shapes_and_places() {
         Some("2000-01-01T00:00:00+00:00")
     );
 }
+
+/// See: #16 item 7. An `xml:base` that is no URL costs its entry the base, not the entry
+/// and not the document.
+#[test]
+fn issue16_7_a_bad_xml_base_costs_only_the_base() {
+    let parsed = parse_ok(
+        r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>f</title>
+<entry><id>urn:x:1</id><title>one</title><link href="https://a.example/1"/></entry>
+<entry xml:base="http://[::1"><id>urn:x:2</id><title>two</title><link href="https://a.example/2"/></entry></feed>"#,
+    );
+    let titles: Vec<_> = parsed
+        .items
+        .iter()
+        .filter_map(|item| item.title.as_deref())
+        .collect();
+    assert_eq!(titles, ["one", "two"]);
+    assert!(
+        parsed
+            .warnings
+            .iter()
+            .any(|w| w.contains("xml:base is not a URL")),
+        "{:?}",
+        parsed.warnings
+    );
+}
+
+/// See: #16 item 7. A JSON Feed item with a numeric `id` is read (its id as a string), and
+/// the other items with it.
+#[test]
+fn issue16_7_a_numeric_json_feed_id_is_read() {
+    let parsed = parse_ok(
+        r#"{"version":"https://jsonfeed.org/version/1.1","title":"j","items":[{"id":"a","content_text":"one","url":"https://a.example/1"},{"id":2,"content_text":"two","url":"https://a.example/2"}]}"#,
+    );
+    let ids: Vec<_> = parsed
+        .items
+        .iter()
+        .map(|item| item.external_id.as_str())
+        .collect();
+    assert_eq!(ids, ["a", "2"]);
+}
+
+/// See: #16 item 7. Bad bytes in a UTF-8 document are replaced one by one; the rest of the
+/// text is not read as another encoding.
+#[test]
+fn issue16_7_bad_bytes_in_utf8_are_replaced_per_character() {
+    for declaration in ["", r#"<?xml version="1.0" encoding="utf-8"?>"#] {
+        let document = [
+            declaration.as_bytes(),
+            b"<rss version=\"2.0\"><channel><title>c</title><item><title>caf\xc3\xa9 and a bad \xff byte</title><link>https://a.example/1</link></item></channel></rss>",
+        ]
+        .concat();
+        let parsed = parse(&document, &base()).expect("parses");
+        assert_eq!(
+            parsed.items[0].title.as_deref(),
+            Some("café and a bad \u{fffd} byte"),
+            "declaration {declaration:?}"
+        );
+    }
+}

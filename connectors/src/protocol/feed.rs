@@ -544,16 +544,42 @@ fn read_entry_by_entry(
     let split = lift::split(text, dialect)?;
     let mut feed = parse_with_patch(split.document(text, None).as_bytes(), base).ok()?;
     for entry_idx in 0..split.entries.len() {
-        match parse_with_patch(split.document(text, Some(entry_idx)).as_bytes(), base) {
+        let one = split.document(text, Some(entry_idx));
+        match parse_with_patch(one.as_bytes(), base) {
             Ok(one) => feed.entries.extend(one.entries),
-            Err(err) => warnings.push(format!(
-                "entry {}: skipped, it cannot be read: {}",
-                entry_idx + 1,
-                one_line(&err.to_string(), MAX_ERROR_CHARS)
-            )),
+            Err(err) => {
+                // An `xml:base` that is no URL costs the entry its base, not the entry.
+                if let Some(without) = without_xml_base(&one)
+                    && let Ok(read) = parse_with_patch(without.as_bytes(), base)
+                {
+                    warnings.push(format!(
+                        "entry {}: its xml:base is not a URL and is ignored",
+                        entry_idx + 1
+                    ));
+                    feed.entries.extend(read.entries);
+                    continue;
+                }
+                warnings.push(format!(
+                    "entry {}: skipped, it cannot be read: {}",
+                    entry_idx + 1,
+                    one_line(&err.to_string(), MAX_ERROR_CHARS)
+                ));
+            }
         }
     }
     Some(feed)
+}
+
+/// `document` with its `xml:base` attributes left out, or `None` when it has none.
+fn without_xml_base(document: &str) -> Option<String> {
+    static XML_BASE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let pattern = XML_BASE.get_or_init(|| {
+        regex::Regex::new(r#"\s+xml:base\s*=\s*(?:"[^"]*"|'[^']*')"#).expect("a valid pattern")
+    });
+    match pattern.replace_all(document, "") {
+        Cow::Owned(without) => Some(without),
+        Cow::Borrowed(_) => None,
+    }
 }
 
 /// In RDF, an item's `rdf:about` names it (RSS 1.0 "5.5"); `lift` makes it the link of
@@ -951,15 +977,23 @@ fn to_utf8<'a>(bytes: &'a [u8], http_charset: Option<&str>) -> Cow<'a, [u8]> {
         _ => match std::str::from_utf8(without_bom) {
             Ok(text) => Cow::Borrowed(text),
             Err(_) => {
-                let label = declared_encoding(without_bom)
+                let declared = declared_encoding(without_bom)
                     .and_then(|label| encoding_rs::Encoding::for_label(label.as_bytes()))
                     .or_else(|| {
                         http_charset
                             .and_then(|label| encoding_rs::Encoding::for_label(label.as_bytes()))
-                    })
-                    .filter(|encoding| *encoding != encoding_rs::UTF_8)
-                    .unwrap_or(encoding_rs::WINDOWS_1252);
-                label.decode_without_bom_handling(without_bom).0
+                    });
+                // UTF-8 with some bad bytes: each bad byte becomes U+FFFD and the rest of
+                // the text stays as written. That is a document that says it is UTF-8 (or
+                // says nothing: XML's default) and is mostly UTF-8. One that is mostly not
+                // is Windows-1252 whatever it says, the usual legacy encoding of feeds that
+                // declare UTF-8 by habit.
+                let encoding = match declared {
+                    Some(encoding) if encoding != encoding_rs::UTF_8 => encoding,
+                    _ if mostly_utf8(without_bom) => encoding_rs::UTF_8,
+                    _ => encoding_rs::WINDOWS_1252,
+                };
+                encoding.decode_without_bom_handling(without_bom).0
             }
         },
     };
@@ -976,6 +1010,17 @@ fn to_utf8<'a>(bytes: &'a [u8], http_charset: Option<&str>) -> Cow<'a, [u8]> {
             Cow::Owned(text) => Cow::Owned(text.into_bytes()),
         },
     }
+}
+
+/// Whether `bytes` are mostly UTF-8: at least as many well-formed multi-byte sequences as
+/// bad bytes. (Latin-1 text forms a valid sequence now and then, `é` followed by `\u{a0}`, say.)
+fn mostly_utf8(bytes: &[u8]) -> bool {
+    let (mut sequences, mut bad) = (0usize, 0usize);
+    for chunk in bytes.utf8_chunks() {
+        sequences += chunk.valid().chars().filter(|ch| !ch.is_ascii()).count();
+        bad += chunk.invalid().len();
+    }
+    sequences > 0 && sequences >= bad
 }
 
 /// The `encoding` pseudo-attribute of a leading XML declaration, read as ASCII.
