@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 
 use super::session::PageCtx;
-use super::views::{csrf_field, time, urlencode};
+use super::views::{bdi, csrf_field, time, urlencode};
 use crate::model::{Item, ItemKind, Media};
 use crate::social::{MAX_COMMENT_CHARS, may_delete_comment, may_edit_comment, may_hide_item};
 use crate::store::social::{Comment, ItemSocial, Liker};
@@ -57,11 +57,11 @@ pub fn item_card(
     html! {
         article.item.is-hidden[social.hidden] id={ "item-" (item.id) } {
             header.item-meta {
-                a.item-user href={ "/" (item.user_name) } { (item.user_name) }
+                a.item-user href={ "/" (item.user_name) } { (bdi(&item.user_name)) }
                 " · "
                 a.item-service
                     href={ "/" (item.user_name) "?service=" (urlencode(&item.source_kind)) }
-                    title={ "Only " (item.source_kind) " items" } { (service_name(item)) }
+                    title={ "Only " (item.source_kind) " items" } { (bdi(service_name(item))) }
                 " · "
                 a.item-permalink href=(item_path) { (time(item.published_at, now)) }
                 @if social.hidden && is_owner {
@@ -75,7 +75,7 @@ pub fn item_card(
             (shared_from(item))
             @if let Some(warning) = content_warning(item) {
                 details.content-warning {
-                    summary { (warning) }
+                    summary { (bdi(&warning)) }
                     (item_body(item, mode))
                     (thumbnails(item))
                 }
@@ -133,7 +133,7 @@ pub fn likes_line(likers: &[Liker], n_likes: usize, max_named: usize) -> Markup 
                 @if liker_idx > 0 {
                     @if liker_idx + 1 == n_named && n_others == 0 { " and " } @else { ", " }
                 }
-                a href={ "/" (liker.user_name) } { (display_name(&liker.display_name, &liker.user_name)) }
+                a href={ "/" (liker.user_name) } { (bdi(display_name(&liker.display_name, &liker.user_name))) }
             }
             @if n_others > 0 {
                 @if n_named > 0 { " and " }
@@ -163,10 +163,10 @@ pub fn comment_view(
         .is_some_and(|me| may_delete_comment(me, comment.user_id, item.user_id));
     html! {
         li.comment id={ "c-" (comment.id) } {
-            div.comment-body { (comment_text(&comment.body)) }
+            div.comment-body dir="auto" { (comment_text(&comment.body)) }
             p.comment-meta {
                 "— "
-                a href={ "/" (comment.user_name) } { (display_name(&comment.display_name, &comment.user_name)) }
+                a href={ "/" (comment.user_name) } { (bdi(display_name(&comment.display_name, &comment.user_name))) }
                 " · " (time(comment.created_at, now))
                 @if comment.edited_at.is_some() { " (edited)" }
                 @if may_edit {
@@ -285,8 +285,10 @@ fn display_name<'a>(display_name: &'a str, user_name: &'a str) -> &'a str {
 /// The title, linking to the original when it has a web address, else to the item page.
 fn title_link(item: &Item) -> Markup {
     match item.url.as_ref().filter(|url| is_web(url)) {
-        Some(url) => html! { a href=(url.as_str()) rel="noopener noreferrer" { (item.title) } },
-        None => html! { a href={ "/e/" (item.id) } { (item.title) } },
+        Some(url) => {
+            html! { a href=(url.as_str()) rel="noopener noreferrer" { (bdi(&item.title)) } }
+        }
+        None => html! { a href={ "/e/" (item.id) } { (bdi(&item.title)) } },
     }
 }
 
@@ -324,8 +326,8 @@ fn shared_from(item: &Item) -> Markup {
         p.shared-from {
             "shared a post by "
             @match url {
-                Some(url) => a href=(url.as_str()) rel="noopener noreferrer nofollow" { (name) },
-                None => (name),
+                Some(url) => a href=(url.as_str()) rel="noopener noreferrer nofollow" { (bdi(&name)) },
+                None => (bdi(&name)),
             }
         }
     }
@@ -336,13 +338,13 @@ fn item_body(item: &Item, mode: CardMode) -> Markup {
     let is_long = summary.char_indices().nth(EXCERPT_CHARS).is_some();
     html! {
         @if mode == CardMode::Stream && is_long {
-            div.content.excerpt {
+            div.content.excerpt dir="auto" {
                 p { (excerpt(summary, EXCERPT_CHARS)) " " a.more href={ "/e/" (item.id) } { "more" } }
             }
         } @else if !item.content.is_empty() {
-            div.content { (item.content) }
+            div.content dir="auto" { (item.content) }
         } @else if !summary.is_empty() {
-            div.content { p { (comment_text(summary)) } }
+            div.content dir="auto" { p { (comment_text(summary)) } }
         }
     }
 }

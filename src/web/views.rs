@@ -10,6 +10,19 @@ use super::assets;
 use super::session::{CSRF_FIELD, PageCtx};
 use crate::config::Signup;
 
+/// A string from outside (a title, a name, a source's label) shown inline, isolated from
+/// the text around it: its direction is its own, and a bidi control inside it (U+202E, say)
+/// cannot reorder the page's words after it.
+pub fn bdi(text: &str) -> Markup {
+    html! { bdi { (text) } }
+}
+
+/// The same for places that hold text, not markup (the page `<title>`): the string between
+/// U+2068 FIRST STRONG ISOLATE and U+2069 POP DIRECTIONAL ISOLATE.
+pub fn isolated(text: &str) -> String {
+    format!("\u{2068}{text}\u{2069}")
+}
+
 /// A whole page for a viewer: header with navigation, main content, footer.
 pub fn layout(ctx: &PageCtx, title: &str, body: Markup) -> Markup {
     page(title, nav(ctx), body, html! {})
@@ -38,7 +51,7 @@ fn page(title: &str, nav: Markup, body: Markup, head: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="color-scheme" content="light dark";
-                title { (title) " · Tributary" }
+                title { (isolated(title)) " · Tributary" }
                 link rel="stylesheet" href=(assets::url("style.css"));
                 link rel="icon" href=(assets::url("icon.svg")) type="image/svg+xml";
                 (head)

@@ -538,3 +538,69 @@ async fn screenshots(browser: &Browser, name: &str, options: BrowserOptions) {
     }
     browser.reset_window().await;
 }
+
+/// In the page, every text node that holds a bidi control has an isolating element
+/// (`unicode-bidi: isolate` or `plaintext`: `<bdi>`, `dir`, or a block) around it that holds
+/// that text and nothing else, so the control cannot reorder any other words; and a document
+/// title with such a control isolates it with U+2068 … U+2069.
+const BIDI_CHECK: &str = r#"
+const loose = [];
+let seen = 0;
+const controls = /[\u202A-\u202E\u2066-\u2069]/;
+const walker = document.createTreeWalker(document.querySelector('main'), NodeFilter.SHOW_TEXT);
+for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+  if (!/[\u202A-\u202E]/.test(node.data)) continue;
+  seen += 1;
+  let el = node.parentElement;
+  while (el && !['isolate', 'plaintext', 'isolate-override'].includes(getComputedStyle(el).unicodeBidi)) {
+    el = el.parentElement;
+  }
+  if (!el || el.textContent.trim() !== node.data.trim()) {
+    loose.push((el ? el.outerHTML : node.data).slice(0, 200));
+  }
+}
+const title = document.title;
+const titleIsolated = !/[\u202A-\u202E]/.test(title) || title.includes('\u2068');
+return { seen: seen, loose: loose, title: title, titleIsolated: titleIsolated };
+"#;
+
+/// See: #16 item 7. A title or a source name with a right-to-left override (U+202E) is
+/// shown isolated: it cannot reverse the words of the page that follow it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue16_7_foreign_strings_are_bidi_isolated() {
+    let Some(browser) = Browser::start(BrowserOptions::default()).await else {
+        return;
+    };
+    let fixtures = FixtureServer::start().await;
+    fixtures.set(
+        "/rlo.rss",
+        Reply::ok(
+            "<rss version=\"2.0\"><channel><title>Blog \u{202E}golb</title><link>https://a.example/</link>\
+             <item><guid>1</guid><title>invoice\u{202E}fdp.exe</title><link>https://a.example/1</link>\
+             <description>text \u{202E}txet</description></item></channel></rss>",
+        )
+        .content_type("application/rss+xml"),
+    );
+    let app = WebApp::start(&fixtures.origin()).await;
+    let ana = app.create_user("ana", true);
+    let source = insert_feed(&app, ana, &fixtures.url("/rlo.rss"));
+    let report = poll(&app, &fixtures.origin(), source).await;
+    assert_eq!(report.n_new, 1, "{report:?}");
+    let id = app
+        .store
+        .read_blocking(|conn| items::of_source(conn, source))
+        .unwrap()[0]
+        .id
+        .0;
+    for path in ["/ana".to_owned(), format!("/e/{id}")] {
+        browser.goto(&app.url(&path)).await;
+        let result = browser.eval(BIDI_CHECK).await;
+        assert!(
+            result["seen"].as_u64().unwrap_or(0) >= 2,
+            "{path}: the override strings are not on the page: {result}"
+        );
+        assert_eq!(result["loose"], serde_json::json!([]), "{path}: {result}");
+        assert_eq!(result["titleIsolated"], true, "{path}: {result}");
+    }
+    browser.close().await;
+}

@@ -337,7 +337,7 @@ async fn comments_survive_source_removal() {
     );
     assert!(owner_view.body.contains("Worth keeping"));
     assert!(
-        owner_view.body.contains("bo</a> liked this"),
+        owner_view.body.contains("bo</bdi></a> liked this"),
         "{}",
         owner_view.body
     );

@@ -344,13 +344,13 @@ async fn likes_line_names_likers() {
     let stream = app.client().get("/ana").await;
     let line = card(&stream.body, item);
     assert!(
-        line.contains(r#"<p class="likes"><a href="/bo">bo</a>, <a href="/cy">cy</a> and 3 others liked this</p>"#),
+        line.contains(r#"<p class="likes"><a href="/bo"><bdi>bo</bdi></a>, <a href="/cy"><bdi>cy</bdi></a> and 3 others liked this</p>"#),
         "{line}"
     );
     let page = app.client().get(&format!("/e/{item}")).await;
     assert!(
         page.body.contains(
-            r#"<a href="/di">di</a>, <a href="/ed">ed</a> and <a href="/flo">flo</a> liked this"#
+            r#"<a href="/di"><bdi>di</bdi></a>, <a href="/ed"><bdi>ed</bdi></a> and <a href="/flo"><bdi>flo</bdi></a> liked this"#
         ),
         "{}",
         page.body
@@ -504,7 +504,7 @@ async fn long_content_is_an_excerpt_and_photos_get_lazy_thumbnails() {
         "{card_html}"
     );
     assert!(card_html.contains(
-        r#"href="https://origin.example/long" rel="noopener noreferrer">A long one</a>"#
+        r#"href="https://origin.example/long" rel="noopener noreferrer"><bdi>A long one</bdi></a>"#
     ));
     assert!(
         app.client()

@@ -18,7 +18,7 @@ use crate::web::cache;
 use crate::web::cards::{CardMode, CommentDraft, INLINE_COMMENTS, NAMED_LIKERS, item_card};
 use crate::web::error::AppError;
 use crate::web::session::{CsrfForm, CurrentUser, PageCtx};
-use crate::web::views::{csrf_field, layout, layout_with_head, safe_next, urlencode};
+use crate::web::views::{bdi, csrf_field, layout, layout_with_head, safe_next, urlencode};
 use crate::web::{AppState, PAGE_SIZE};
 
 use super::auth::{FormErrors, NewUserForm, setup_page};
@@ -528,9 +528,9 @@ fn profile_header(ctx: &PageCtx, header: &Header) -> Markup {
                 img.avatar src=(avatar) alt="" width="64" height="64" loading="lazy";
             }
             div.profile-text {
-                h1 { (display_name) }
+                h1 { (bdi(display_name)) }
                 p.muted.handle { "@" (user.name) }
-                @if !profile.bio.trim().is_empty() { p.bio { (profile.bio) } }
+                @if !profile.bio.trim().is_empty() { p.bio dir="auto" { (profile.bio) } }
                 p.counts.muted {
                     (counts.n_items) (if counts.n_items == 1 { " item" } else { " items" })
                     " · " (counts.n_followers) (if counts.n_followers == 1 { " follower" } else { " followers" })
