@@ -17,16 +17,26 @@ type XmlWriter = Writer<Vec<u8>>;
 /// A stream's feed document: feed metadata, paging links and one entry per item, in the
 /// order given.
 pub fn atom(meta: &FeedMeta, entries: &[ExportItem]) -> Vec<u8> {
+    feed_document(meta, |writer| {
+        for entry in entries {
+            item_entry(writer, meta, entry)?;
+        }
+        Ok(())
+    })
+}
+
+/// A `<feed>` with its namespaces and head, then what `entries` writes.
+fn feed_document(
+    meta: &FeedMeta,
+    entries: impl FnOnce(&mut XmlWriter) -> io::Result<()>,
+) -> Vec<u8> {
     write_document(|writer| {
         writer
             .create_element("feed")
             .with_attributes(namespaces())
             .write_inner_content(|writer| {
                 feed_head(writer, meta)?;
-                for entry in entries {
-                    item_entry(writer, meta, entry)?;
-                }
-                Ok(())
+                entries(writer)
             })?;
         Ok(())
     })
@@ -37,42 +47,35 @@ pub fn comments_atom(meta: &FeedMeta, entry: &ExportItem, comments: &[ExportComm
     let site = &meta.site;
     let item_tag = site.item_tag(entry.item.id);
     let item_page = site.item_page(entry.item.id);
-    write_document(|writer| {
-        writer
-            .create_element("feed")
-            .with_attributes(namespaces())
-            .write_inner_content(|writer| {
-                feed_head(writer, meta)?;
-                for comment in comments {
-                    let permalink = format!("{item_page}#c{}", comment.id.0);
+    feed_document(meta, |writer| {
+        for comment in comments {
+            let permalink = format!("{item_page}#c{}", comment.id.0);
+            writer
+                .create_element("entry")
+                .write_inner_content(|writer| {
+                    text_element(writer, "id", &site.comment_tag(comment.id))?;
+                    let title = format!("Comment by {}", comment.author_name);
+                    text_element(writer, "title", &title)?;
+                    link(writer, "alternate", &permalink, Some("text/html"))?;
                     writer
-                        .create_element("entry")
-                        .write_inner_content(|writer| {
-                            text_element(writer, "id", &site.comment_tag(comment.id))?;
-                            let title = format!("Comment by {}", comment.author_name);
-                            text_element(writer, "title", &title)?;
-                            link(writer, "alternate", &permalink, Some("text/html"))?;
-                            writer
-                                .create_element("thr:in-reply-to")
-                                .with_attribute(("ref", uri_text(&item_tag).as_ref()))
-                                .with_attribute(("href", uri_text(&item_page).as_ref()))
-                                .with_attribute(("type", "text/html"))
-                                .write_empty()?;
-                            person(writer, "author", &comment.author_name, &comment.author_url)?;
-                            text_element(writer, "published", &rfc3339(comment.created_at))?;
-                            let updated = comment.edited_at.unwrap_or(comment.created_at);
-                            text_element(writer, "updated", &rfc3339(updated))?;
-                            if !xml_text(&comment.body).trim().is_empty() {
-                                writer
-                                    .create_element("content")
-                                    .with_attribute(("type", "text"))
-                                    .write_text_content(BytesText::new(&xml_text(&comment.body)))?;
-                            }
-                            Ok(())
-                        })?;
-                }
-                Ok(())
-            })?;
+                        .create_element("thr:in-reply-to")
+                        .with_attribute(("ref", uri_text(&item_tag).as_ref()))
+                        .with_attribute(("href", uri_text(&item_page).as_ref()))
+                        .with_attribute(("type", "text/html"))
+                        .write_empty()?;
+                    person(writer, "author", &comment.author_name, &comment.author_url)?;
+                    text_element(writer, "published", &rfc3339(comment.created_at))?;
+                    let updated = comment.edited_at.unwrap_or(comment.created_at);
+                    text_element(writer, "updated", &rfc3339(updated))?;
+                    if !xml_text(&comment.body).trim().is_empty() {
+                        writer
+                            .create_element("content")
+                            .with_attribute(("type", "text"))
+                            .write_text_content(BytesText::new(&xml_text(&comment.body)))?;
+                    }
+                    Ok(())
+                })?;
+        }
         Ok(())
     })
 }

@@ -69,54 +69,41 @@ pub fn upsert(
         let canonical_url = item.canonical_url.as_ref().map(|u| u.as_str());
         let author_url = item.author_url.as_ref().map(|u| u.as_str());
         let in_reply_to = item.in_reply_to.as_ref().map(|u| u.as_str());
+        let (published_at, updated_at) = (to_ms(item.published_at), item.updated_at.map(to_ms));
+        let fetched_ms = to_ms(fetched_at);
+        // What an insert and an update both write.
+        let fields = named_params! {
+            ":url": url,
+            ":canonical_url": canonical_url,
+            ":dedup_key": item.dedup_key,
+            ":title": item.title,
+            ":author_name": item.author_name,
+            ":author_url": author_url,
+            ":content_html": item.content.as_str(),
+            ":summary_text": item.summary_text,
+            ":kind": item.kind.as_str(),
+            ":media": media,
+            ":tags": tags,
+            ":in_reply_to": in_reply_to,
+            ":extra": extra,
+            ":published_at": published_at,
+            ":updated_at": updated_at,
+            ":fetched_at": fetched_ms,
+            ":content_hash": &item.content_hash[..],
+        };
         match found {
             None => {
-                insert.execute(named_params! {
+                let owner = named_params! {
                     ":source": source.0,
                     ":user": user.0,
                     ":external_id": item.external_id,
-                    ":url": url,
-                    ":canonical_url": canonical_url,
-                    ":dedup_key": item.dedup_key,
-                    ":title": item.title,
-                    ":author_name": item.author_name,
-                    ":author_url": author_url,
-                    ":content_html": item.content.as_str(),
-                    ":summary_text": item.summary_text,
-                    ":kind": item.kind.as_str(),
-                    ":media": media,
-                    ":tags": tags,
-                    ":in_reply_to": in_reply_to,
-                    ":extra": extra,
-                    ":published_at": to_ms(item.published_at),
-                    ":updated_at": item.updated_at.map(to_ms),
-                    ":fetched_at": to_ms(fetched_at),
-                    ":content_hash": &item.content_hash[..],
-                })?;
+                };
+                insert.execute([owner, fields].concat().as_slice())?;
                 report.new_ids.push(ItemId(tx.last_insert_rowid()));
             }
             Some((_, hash)) if hash == item.content_hash => report.n_unchanged += 1,
             Some((id, _)) => {
-                update.execute(named_params! {
-                    ":id": id,
-                    ":url": url,
-                    ":canonical_url": canonical_url,
-                    ":dedup_key": item.dedup_key,
-                    ":title": item.title,
-                    ":author_name": item.author_name,
-                    ":author_url": author_url,
-                    ":content_html": item.content.as_str(),
-                    ":summary_text": item.summary_text,
-                    ":kind": item.kind.as_str(),
-                    ":media": media,
-                    ":tags": tags,
-                    ":in_reply_to": in_reply_to,
-                    ":extra": extra,
-                    ":published_at": to_ms(item.published_at),
-                    ":updated_at": item.updated_at.map(to_ms),
-                    ":fetched_at": to_ms(fetched_at),
-                    ":content_hash": &item.content_hash[..],
-                })?;
+                update.execute([named_params! { ":id": id }, fields].concat().as_slice())?;
                 report.n_updated += 1;
             }
         }

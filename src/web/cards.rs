@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 
 use super::session::PageCtx;
-use super::views::{bdi, csrf_field, time, urlencode};
+use super::views::{bdi, csrf_field, shown_name, time, urlencode};
 use crate::model::{Item, ItemKind, Media};
 use crate::social::{MAX_COMMENT_CHARS, may_delete_comment, may_edit_comment, may_hide_item};
 use crate::store::social::{Comment, ItemSocial, Liker};
@@ -133,7 +133,7 @@ pub fn likes_line(likers: &[Liker], n_likes: usize, max_named: usize) -> Markup 
                 @if liker_idx > 0 {
                     @if liker_idx + 1 == n_named && n_others == 0 { " and " } @else { ", " }
                 }
-                a href={ "/" (liker.user_name) } { (bdi(display_name(&liker.display_name, &liker.user_name))) }
+                a href={ "/" (liker.user_name) } { (bdi(shown_name(&liker.display_name, &liker.user_name))) }
             }
             @if n_others > 0 {
                 @if n_named > 0 { " and " }
@@ -166,7 +166,7 @@ pub fn comment_view(
             div.comment-body dir="auto" { (comment_text(&comment.body)) }
             p.comment-meta {
                 "— "
-                a href={ "/" (comment.user_name) } { (bdi(display_name(&comment.display_name, &comment.user_name))) }
+                a href={ "/" (comment.user_name) } { (bdi(shown_name(&comment.display_name, &comment.user_name))) }
                 " · " (time(comment.created_at, now))
                 @if comment.edited_at.is_some() { " (edited)" }
                 @if may_edit {
@@ -271,14 +271,6 @@ fn service_name(item: &Item) -> &str {
         &item.source_kind
     } else {
         &item.source_title
-    }
-}
-
-fn display_name<'a>(display_name: &'a str, user_name: &'a str) -> &'a str {
-    if display_name.trim().is_empty() {
-        user_name
-    } else {
-        display_name
     }
 }
 

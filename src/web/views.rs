@@ -23,6 +23,15 @@ pub fn isolated(text: &str) -> String {
     format!("\u{2068}{text}\u{2069}")
 }
 
+/// The name a person is shown by: their display name, or their user name when they set none.
+pub fn shown_name<'a>(display_name: &'a str, user_name: &'a str) -> &'a str {
+    if display_name.trim().is_empty() {
+        user_name
+    } else {
+        display_name
+    }
+}
+
 /// A whole page for a viewer: header with navigation, main content, footer.
 pub fn layout(ctx: &PageCtx, title: &str, body: Markup) -> Markup {
     page(title, nav(ctx), body, html! {})

@@ -18,7 +18,9 @@ use crate::web::cache;
 use crate::web::cards::{CardMode, CommentDraft, INLINE_COMMENTS, NAMED_LIKERS, item_card};
 use crate::web::error::AppError;
 use crate::web::session::{CsrfForm, CurrentUser, PageCtx};
-use crate::web::views::{bdi, csrf_field, layout, layout_with_head, safe_next, urlencode};
+use crate::web::views::{
+    bdi, csrf_field, layout, layout_with_head, safe_next, shown_name, urlencode,
+};
 use crate::web::{AppState, PAGE_SIZE};
 
 use super::auth::{FormErrors, NewUserForm, setup_page};
@@ -546,14 +548,6 @@ fn profile_header(ctx: &PageCtx, header: &Header) -> Markup {
                 }
             }
         }
-    }
-}
-
-fn shown_name<'a>(display_name: &'a str, user_name: &'a str) -> &'a str {
-    if display_name.trim().is_empty() {
-        user_name
-    } else {
-        display_name
     }
 }
 
