@@ -673,6 +673,12 @@ async fn issue16_6_wrong_passwords_from_one_address_do_not_lock_out_another() {
         login_via_proxy(&attacker, "192.0.2.66", "ana", PASSWORD).await,
         StatusCode::TOO_MANY_REQUESTS
     );
+    // Ana, elsewhere, still logs in.
+    let owner = app.client();
+    assert_eq!(
+        login_via_proxy(&owner, "192.0.2.10", "ana", PASSWORD).await,
+        StatusCode::SEE_OTHER
+    );
     // IPv6 addresses count by /64: new addresses from one network do not start afresh.
     for n in 1..=5 {
         assert_eq!(
@@ -683,12 +689,6 @@ async fn issue16_6_wrong_passwords_from_one_address_do_not_lock_out_another() {
     assert_eq!(
         login_via_proxy(&attacker, "2001:db8:1:2:ffff::99", "ana", PASSWORD).await,
         StatusCode::TOO_MANY_REQUESTS
-    );
-    // Ana, elsewhere, still logs in.
-    let owner = app.client();
-    assert_eq!(
-        login_via_proxy(&owner, "192.0.2.10", "ana", PASSWORD).await,
-        StatusCode::SEE_OTHER
     );
 }
 
