@@ -164,13 +164,16 @@ pub struct AuthConfig {
     pub signup: Signup,
     /// How long a login lasts without activity, in days.
     pub session_days: u32,
-    /// Failed logins allowed per client address (and per user name) in the window.
+    /// Failed logins allowed per account from one client address in the window. One
+    /// address gets four times this over all accounts; past four times this from all
+    /// addresses, an account takes one attempt every 2 seconds (slowed, never locked).
     pub max_failed_logins: u32,
     /// The window for `max_failed_logins`, in seconds.
     pub failed_login_window_secs: u64,
     /// Comments one user may post per minute.
     pub max_comments_per_minute: u32,
-    /// Trust `X-Forwarded-For` for the client address (only behind your own proxy).
+    /// Trust `X-Forwarded-For` for the client address (only behind your own proxy): its
+    /// last entry, the one the proxy appended, is the client.
     pub behind_proxy: bool,
 }
 

@@ -18,6 +18,11 @@ pub enum AppError {
     Forbidden,
     /// A form without the right CSRF token, or from another origin.
     Csrf,
+    /// A form sent to a host name that is not this instance's (DNS rebinding).
+    MisdirectedHost {
+        host: String,
+        base_url: String,
+    },
     BadRequest(String),
     TooManyRequests(String),
     Internal(String),
@@ -53,6 +58,15 @@ impl IntoResponse for AppError {
                 StatusCode::FORBIDDEN,
                 "Form expired",
                 "This form has expired or did not come from this site. Go back, reload the page and try again.".to_owned(),
+            ),
+            AppError::MisdirectedHost { host, base_url } => (
+                StatusCode::MISDIRECTED_REQUEST,
+                "Wrong address",
+                format!(
+                    "This form was sent to the host name “{host}”, which is not this instance's \
+                     address. Open the instance at {base_url} and try again. If that is not its \
+                     address, set server.base_url to the address people use."
+                ),
             ),
             AppError::BadRequest(message) => (StatusCode::BAD_REQUEST, "Bad request", message),
             AppError::TooManyRequests(message) => {

@@ -5,6 +5,7 @@ pub mod assets;
 pub mod cache;
 pub mod cards;
 pub mod error;
+pub mod host;
 pub mod limit;
 pub mod pages;
 pub mod session;
@@ -27,7 +28,7 @@ use crate::config::Config;
 use crate::sources::Sources;
 use crate::store::Store;
 use error::AppError;
-use limit::RateLimiter;
+use limit::{LoginLimiter, RateLimiter};
 use pages::{actor, auth, feeds, import, item, settings, sources, stream};
 
 /// Items on one page of a stream.
@@ -45,8 +46,10 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub sources: Sources,
     pub cookie_key: Key,
-    pub login_limiter: Arc<RateLimiter>,
+    pub login_limiter: Arc<LoginLimiter>,
     pub comment_limiter: Arc<RateLimiter>,
+    /// The host names forms are accepted for (`host::check_host`).
+    pub hosts: Arc<host::HostPolicy>,
     /// Rendered pages and exports for viewers without a session.
     pub pages: Arc<cache::PageCache>,
     /// The instance actor's key (beside the database), loaded on first use.
@@ -58,7 +61,7 @@ impl AppState {
     pub fn new(store: Store, config: Arc<Config>, sources: Sources) -> std::io::Result<AppState> {
         let cookie_key = session::load_or_create_key(store.path())?;
         let store_path = &store.path().to_path_buf();
-        let login_limiter = Arc::new(RateLimiter::new(
+        let login_limiter = Arc::new(LoginLimiter::new(
             config.auth.max_failed_logins,
             Duration::from_secs(config.auth.failed_login_window_secs),
         ));
@@ -66,6 +69,7 @@ impl AppState {
             config.auth.max_comments_per_minute,
             Duration::from_secs(60),
         ));
+        let hosts = Arc::new(host::HostPolicy::from_config(&config));
         Ok(AppState {
             store,
             config,
@@ -73,6 +77,7 @@ impl AppState {
             cookie_key,
             login_limiter,
             comment_limiter,
+            hosts,
             pages: Arc::default(),
             instance_key: crate::instance_key::InstanceKeyCell::beside(store_path),
         })
@@ -174,6 +179,10 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             session::csrf_cookie,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            host::check_host,
         ))
         .layer(axum::middleware::map_response(security_headers))
         .layer(DefaultBodyLimit::max(session::MAX_FORM_BYTES))

@@ -13,6 +13,7 @@ use chrono::{Duration, Utc};
 use rand::RngCore;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 use super::AppState;
 use super::error::AppError;
@@ -82,13 +83,10 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Compares secrets without leaking where they differ through timing.
+/// Compares secrets without leaking where they differ through timing (`subtle`; only the
+/// lengths, which are not secret, may show).
 pub fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
 impl FromRef<AppState> for Key {

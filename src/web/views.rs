@@ -204,14 +204,26 @@ pub fn urlencode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
-/// A safe place to go back to after login: a local path, never another site.
+/// The one check for every redirect to a target the visitor supplied (`next` after login,
+/// "back" after a form): a local path, never another site, else `/`.
+///
+/// Accepted: exactly `/`, or `/` followed by a character that is not `/`, `\` or a control
+/// character, with no `\` and no control character anywhere. Browsers drop TAB, CR and LF
+/// from URLs (WHATWG URL, "basic URL parser": "remove all ASCII tab or newline") and treat
+/// `\` as `/` in http(s) URLs, so `/\t/evil`, `/\evil` and `//evil` all lead to the host
+/// `evil`; a CR or LF would also not fit in a `Location` header.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
-            path.to_owned()
-        }
+        Some(path) if is_local_path(path) => path.to_owned(),
         _ => "/".to_owned(),
     }
+}
+
+fn is_local_path(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix('/') else {
+        return false;
+    };
+    !rest.starts_with('/') && !path.chars().any(|c| c == '\\' || c.is_control())
 }
 
 #[cfg(test)]
@@ -266,5 +278,31 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example/")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(None), "/");
+    }
+
+    #[track_caller]
+    fn check_next(next: &str, expected: &str) {
+        assert_eq!(safe_next(Some(next)), expected, "next = {next:?}");
+    }
+
+    // See: #16
+    #[test]
+    fn issue16_1_next_with_tab_cr_lf_or_backslash_falls_back() {
+        check_next("/\t/attacker.invalid/x", "/");
+        check_next("/\n/attacker.invalid", "/");
+        check_next("/\r/attacker.invalid", "/");
+        check_next("/x\n/y", "/");
+        check_next("/x\u{7f}", "/");
+        check_next("/\u{85}/evil", "/");
+        check_next("/\\evil.invalid", "/");
+        check_next("/a\\b", "/");
+        check_next("//evil.invalid", "/");
+        check_next("///evil.invalid", "/");
+        check_next("https://evil.invalid", "/");
+        check_next("", "/");
+        check_next(" /ana", "/");
+        check_next("/", "/");
+        check_next("/ana/friends?page=2#item-3", "/ana/friends?page=2#item-3");
+        check_next("/%09/evil", "/%09/evil");
     }
 }

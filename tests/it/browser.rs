@@ -1,6 +1,7 @@
 //! The site in a real browser (headless Chromium over WebDriver): a hostile feed runs no
 //! script, and the main flow (setup → add a source through the paste box → items → comment
-//! → like → bump → log out) works with and without JavaScript. Screenshots at 375 px and
+//! → like → bump → log out) works with and without JavaScript, and no `next` after login
+//! takes the browser to another site. Screenshots at 375 px and
 //! 1280 px go to `target/screenshots/` (or `$TRIBUTARY_SCREENSHOTS`).
 
 use std::sync::Arc;
@@ -603,4 +604,59 @@ async fn issue16_7_foreign_strings_are_bidi_isolated() {
         assert_eq!(result["titleIsolated"], true, "{path}: {result}");
     }
     browser.close().await;
+}
+
+/// `/login?next=` values (as typed into the address bar) that would take a browser to
+/// another site or crash a naive redirect.
+const HOSTILE_NEXTS: [&str; 5] = [
+    "/%09/x.invalid",
+    "/%5Cx.invalid",
+    "//x.invalid",
+    "/%0a/x",
+    "https://x.invalid",
+];
+
+// See: #16
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue16_1_login_next_never_leaves_the_instance_in_chromium() {
+    let Some(browser) = Browser::start(BrowserOptions::default()).await else {
+        return;
+    };
+    let app = WebApp::start("http://127.0.0.1:9").await;
+    app.create_user("ana", false);
+    let instance = url::Url::parse(&app.base).unwrap().origin();
+    for next in HOSTILE_NEXTS {
+        let login = app.url(&format!("/login?next={next}"));
+        browser.goto(&login).await;
+        browser.fill("input[name=name]", "ana").await;
+        browser.fill("input[name=password]", PASSWORD).await;
+        browser.press(None, "Log in").await;
+        assert_on_instance(&browser, &instance, next, "after the login form").await;
+        // Logged in, the login page sends the browser on at once.
+        browser.goto(&login).await;
+        assert_on_instance(&browser, &instance, next, "on the login page, logged in").await;
+        browser.press(None, "Log out").await;
+    }
+    browser.close().await;
+}
+
+/// The browser shows one of the instance's own pages, logged in: not another origin, not
+/// the browser's error page, not one of ours.
+async fn assert_on_instance(browser: &Browser, instance: &url::Origin, next: &str, when: &str) {
+    let url = browser.current_url().await;
+    assert_eq!(
+        &url.origin(),
+        instance,
+        "next={next} {when}: the browser went to {url}"
+    );
+    assert!(
+        !browser.exists(".error-page").await,
+        "next={next} {when}: an error page at {url}:\n{}",
+        browser.main_html().await
+    );
+    assert!(
+        browser.exists("form[action='/logout']").await,
+        "next={next} {when}: not a page of the instance at {url}:\n{}",
+        browser.html().await
+    );
 }

@@ -580,7 +580,6 @@ async fn every_export_route_answers_a_conditional_request_with_304() {
         "/ana/feed.atom?page=1".to_owned(),
         "/ana/feed.rss".to_owned(),
         "/ana/feed.json".to_owned(),
-        "/ana/sources.opml".to_owned(),
         "/bob/friends/feed.atom".to_owned(),
         "/bob/friends/feed.rss".to_owned(),
         "/bob/friends/feed.json".to_owned(),
@@ -681,7 +680,12 @@ async fn opml_round_trip_recreates_the_sources() {
             })
             .unwrap();
     }
-    let exported = app.client().get("/ana/sources.opml").await.body;
+    let exported = app
+        .logged_in("ana")
+        .await
+        .get("/ana/sources.opml")
+        .await
+        .body;
     let bob = app.create_user("bob", false);
     let registry = connectors::Registry::default();
     let report = tributary::web::pages::import::run_import(
@@ -725,6 +729,62 @@ async fn opml_round_trip_recreates_the_sources() {
     .await
     .unwrap();
     assert_eq!((again.added.len(), again.already_present.len()), (0, 2));
+}
+
+// See: #16
+#[tokio::test]
+async fn issue16_4_sources_opml_is_only_for_its_owner() {
+    let app = WebApp::start(NO_ORIGIN).await;
+    let ana = app.create_user("ana", false);
+    app.create_user("bo", false);
+    let private_feed = "https://private.example/feed.atom?secret=s3cr3t-t0ken";
+    app.store
+        .write_blocking(|tx| {
+            sources::insert(
+                tx,
+                &sources::NewSource {
+                    user_id: ana,
+                    kind: "feed",
+                    params: &serde_json::json!({ "url": private_feed }),
+                    title: "Private",
+                    schedule: "",
+                },
+                Utc::now(),
+            )
+        })
+        .unwrap();
+    // Without a session: off to log in, and nothing of the list.
+    let anonymous = app.client().get("/ana/sources.opml").await;
+    assert_eq!(
+        anonymous.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        anonymous.body
+    );
+    assert_eq!(
+        anonymous.location.as_deref(),
+        Some("/login?next=%2Fana%2Fsources.opml")
+    );
+    assert!(!anonymous.body.contains("s3cr3t"), "{}", anonymous.body);
+    // Another user: there is nothing here for them.
+    let bo = app.logged_in("bo").await.get("/ana/sources.opml").await;
+    assert_eq!(bo.status, StatusCode::NOT_FOUND);
+    assert!(!bo.body.contains("s3cr3t"), "{}", bo.body);
+    // The owner gets the whole list, kept out of shared caches, and 304 when unchanged.
+    let owner = app.logged_in("ana").await;
+    let mine = owner.get("/ana/sources.opml").await;
+    assert_eq!(mine.status, StatusCode::OK);
+    assert!(mine.body.contains("secret=s3cr3t-t0ken"), "{}", mine.body);
+    assert_eq!(mine.headers["cache-control"], "private, no-cache");
+    let etag = mine.headers["etag"].to_str().unwrap();
+    let again = owner
+        .http
+        .get(app.url("/ana/sources.opml"))
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
 }
 
 #[tokio::test]

@@ -424,3 +424,309 @@ async fn same_origin_post_passes_and_referrer_policy_keeps_origin() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
 }
+
+/// `next` values browsers would follow to another site, or that do not fit in a header.
+const OFFSITE_NEXTS: [&str; 8] = [
+    "/\t/attacker.invalid/x",
+    "/\n/attacker.invalid/x",
+    "/\r\n/attacker.invalid/x",
+    "/x\r\nSet-Cookie: a=b",
+    "/\\attacker.invalid",
+    "//attacker.invalid",
+    "///attacker.invalid",
+    "https://attacker.invalid",
+];
+
+// See: #16
+#[tokio::test]
+async fn issue16_1_open_redirect_next_with_tab_newline_or_backslash_stays_home() {
+    let app = WebApp::start(NO_FIXTURES).await;
+    app.create_user("ana", false);
+    for next in OFFSITE_NEXTS {
+        let client = app.client();
+        let query = format!("/login?next={}", tributary::web::views::urlencode(next));
+        // The login form keeps only a safe `next`.
+        let page = client.get(&query).await;
+        assert_eq!(page.status, StatusCode::OK, "{next:?}");
+        assert!(
+            page.body.contains(r#"name="next" value="/""#),
+            "{next:?}: {}",
+            page.body
+        );
+        // A forged form with the raw value goes home all the same, never a 500.
+        let done = client
+            .post_raw(
+                "/login",
+                &[
+                    ("name", "ana"),
+                    ("password", PASSWORD),
+                    ("next", next),
+                    ("csrf", &page.csrf()),
+                ],
+            )
+            .await;
+        assert_eq!(
+            done.status,
+            StatusCode::SEE_OTHER,
+            "{next:?}: {}",
+            done.body
+        );
+        assert_eq!(done.location.as_deref(), Some("/ana"), "{next:?}");
+        // Already logged in, the login page sends on at once, and only home.
+        let again = client.get(&query).await;
+        assert_eq!(again.status, StatusCode::SEE_OTHER, "{next:?}");
+        assert_eq!(again.location.as_deref(), Some("/"), "{next:?}");
+    }
+}
+
+// See: #16
+#[tokio::test]
+async fn issue16_1_open_redirect_back_after_a_form_stays_home() {
+    let app = WebApp::start(NO_FIXTURES).await;
+    app.create_user("ana", false);
+    app.create_user("bo", false);
+    let ana = app.logged_in("ana").await;
+    for next in OFFSITE_NEXTS {
+        let done = ana.post_form("/bo", "/bo/follow", &[("next", next)]).await;
+        assert_eq!(
+            done.status,
+            StatusCode::SEE_OTHER,
+            "{next:?}: {}",
+            done.body
+        );
+        assert_eq!(done.location.as_deref(), Some("/bo"), "{next:?}");
+    }
+    let done = ana
+        .post_form("/bo", "/bo/unfollow", &[("next", "/ana/friends?page=2")])
+        .await;
+    assert_eq!(done.location.as_deref(), Some("/ana/friends?page=2"));
+}
+
+// See: #16
+#[tokio::test]
+async fn issue16_2_setup_from_another_host_name_is_refused() {
+    let app = WebApp::start(NO_FIXTURES).await;
+    let client = app.client();
+    // A rebinding page reads the setup form at its own name, with its own cookie...
+    let page = client
+        .http
+        .get(app.url("/"))
+        .header("host", "attacker.invalid")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let token = crate::support::web::csrf_in(&page.text().await.unwrap()).expect("a form");
+    // ...and sends it: refused in words, and no account exists.
+    let fields = [
+        ("name", "mallory"),
+        ("password", PASSWORD),
+        ("password2", PASSWORD),
+        ("csrf", token.as_str()),
+    ];
+    for host in [
+        "attacker.invalid",
+        "attacker.invalid:80",
+        "127.0.0.1.attacker.invalid",
+    ] {
+        let refused = client
+            .http
+            .post(app.url("/"))
+            .header("host", host)
+            .form(&fields)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::MISDIRECTED_REQUEST, "{host}");
+        let body = refused.text().await.unwrap();
+        assert!(body.contains("not this instance"), "{host}: {body}");
+    }
+    assert_eq!(
+        app.store
+            .read_blocking(tributary::store::users::count)
+            .unwrap(),
+        0
+    );
+    // At its own address (and as localhost) the same instance is set up as usual.
+    let localhost = app.base.replace("127.0.0.1", "localhost");
+    let local = client
+        .http
+        .post(app.url("/"))
+        .header("host", localhost.trim_start_matches("http://"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(local.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.store
+            .read_blocking(tributary::store::users::count)
+            .unwrap(),
+        1
+    );
+}
+
+// See: #16
+#[tokio::test]
+async fn issue16_2_every_form_checks_the_host_and_base_url_names_ours() {
+    let app = WebApp::start_with(NO_FIXTURES, |config| {
+        // http, so the test client keeps sending the (then not Secure) cookies.
+        config.server.base_url = "http://feeds.example.org".into();
+    })
+    .await;
+    app.create_user("ana", false);
+    let client = app.client();
+    let token = client.get("/login").await.csrf();
+    let fields = [
+        ("name", "ana"),
+        ("password", PASSWORD),
+        ("csrf", token.as_str()),
+    ];
+    let post = |host: &'static str| {
+        client
+            .http
+            .post(app.url("/login"))
+            .header("host", host)
+            .form(&fields)
+            .send()
+    };
+    assert_eq!(
+        post("attacker.invalid").await.unwrap().status(),
+        StatusCode::MISDIRECTED_REQUEST
+    );
+    assert_eq!(
+        post("feeds.example.org").await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
+}
+
+/// Logs in as if through our proxy, which sends `X-Forwarded-For: forwarded_for` (what the
+/// client wrote, then the address the proxy saw last).
+async fn login_via_proxy(
+    client: &crate::support::web::Client,
+    forwarded_for: &str,
+    name: &str,
+    password: &str,
+) -> StatusCode {
+    let token = client.get("/login").await.csrf();
+    client
+        .http
+        .post(format!("{}/login", client.base))
+        .header("x-forwarded-for", forwarded_for)
+        .form(&[("name", name), ("password", password), ("csrf", &token)])
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+// See: #16
+#[tokio::test]
+async fn issue16_6_spoofed_forwarded_for_does_not_escape_the_limit() {
+    let app = WebApp::start_with(NO_FIXTURES, |config| {
+        config.auth.behind_proxy = true;
+        config.auth.max_failed_logins = 2;
+    })
+    .await;
+    let client = app.client();
+    // One address sprays a wrong password over many names, writing a new first entry
+    // each time; the proxy's entry (the last) is the same.
+    let mut refused = None;
+    for n in 0..12 {
+        let status = login_via_proxy(
+            &client,
+            &format!("203.0.113.{n}, 198.51.100.7"),
+            &format!("user{n}"),
+            "wrong password",
+        )
+        .await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            refused = Some(n);
+            break;
+        }
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    assert!(
+        refused.is_some(),
+        "12 failed logins from one address were never limited"
+    );
+    // Another address (a different last entry) is not limited.
+    assert_eq!(
+        login_via_proxy(&client, "198.51.100.7, 198.51.100.8", "user99", "wrong").await,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+// See: #16
+#[tokio::test]
+async fn issue16_6_wrong_passwords_from_one_address_do_not_lock_out_another() {
+    let app = WebApp::start_with(NO_FIXTURES, |config| config.auth.behind_proxy = true).await;
+    app.create_user("ana", false);
+    let attacker = app.client();
+    for _ in 0..5 {
+        assert_eq!(
+            login_via_proxy(&attacker, "192.0.2.66", "ana", "wrong password").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        login_via_proxy(&attacker, "192.0.2.66", "ana", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Ana, elsewhere, still logs in.
+    let owner = app.client();
+    assert_eq!(
+        login_via_proxy(&owner, "192.0.2.10", "ana", PASSWORD).await,
+        StatusCode::SEE_OTHER
+    );
+    // IPv6 addresses count by /64: new addresses from one network do not start afresh.
+    for n in 1..=5 {
+        assert_eq!(
+            login_via_proxy(&attacker, &format!("2001:db8:1:2::{n}"), "ana", "wrong").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        login_via_proxy(&attacker, "2001:db8:1:2:ffff::99", "ana", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+// See: #16
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn issue16_6_parallel_burst_gets_at_most_the_limit_through() {
+    const LIMIT: u32 = 3;
+    const BURST: usize = 16;
+    let app = WebApp::start_with(NO_FIXTURES, |config| config.auth.max_failed_logins = LIMIT).await;
+    app.create_user("ana", false);
+    let client = app.client();
+    let token = client.get("/login").await.csrf();
+    let mut burst = tokio::task::JoinSet::new();
+    for _ in 0..BURST {
+        let http = client.http.clone();
+        let url = app.url("/login");
+        let token = token.clone();
+        burst.spawn(async move {
+            http.post(url)
+                .form(&[("name", "ana"), ("password", "wrong"), ("csrf", &token)])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        });
+    }
+    let statuses = burst.join_all().await;
+    let tried = statuses
+        .iter()
+        .filter(|status| **status == StatusCode::UNAUTHORIZED)
+        .count();
+    let limited = statuses
+        .iter()
+        .filter(|status| **status == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(tried + limited, BURST, "{statuses:?}");
+    assert!(
+        tried <= LIMIT as usize,
+        "{tried} of {BURST} parallel wrong passwords were checked; the limit is {LIMIT}"
+    );
+}

@@ -18,36 +18,30 @@ use crate::model::User;
 use crate::store::{StoreError, sessions, users};
 use crate::web::AppState;
 use crate::web::error::AppError;
-use crate::web::limit::describe_wait;
+use crate::web::limit::{ClientAddr, describe_wait};
 use crate::web::session::{CsrfForm, PageCtx, log_in, log_out, token_hash};
 use crate::web::views::{csrf_field, field, layout, notice, safe_next};
 
 /// Field name → message, for re-rendering a form next to the fields.
 pub type FormErrors = BTreeMap<&'static str, String>;
 
-/// The client address for rate limits: the connecting socket, or the first
-/// `X-Forwarded-For` hop when `auth.behind_proxy` says a proxy of ours sets it.
-pub struct ClientIp(pub String);
+/// The client address for rate limits: the connecting socket's, or with
+/// `auth.behind_proxy` the last `X-Forwarded-For` entry (the one our proxy appended).
+pub struct ClientIp(pub ClientAddr);
 
 impl FromRequestParts<AppState> for ClientIp {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        if state.config.auth.behind_proxy
-            && let Some(forwarded) = parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-        {
-            return Ok(ClientIp(forwarded.trim().to_owned()));
-        }
-        let ip = parts
+        let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|info| info.0.ip().to_string())
-            .unwrap_or_else(|| "unknown".into());
-        Ok(ClientIp(ip))
+            .map(|info| info.0.ip());
+        Ok(ClientIp(ClientAddr::of_request(
+            &parts.headers,
+            peer,
+            state.config.auth.behind_proxy,
+        )))
     }
 }
 
@@ -260,23 +254,21 @@ pub async fn login_post(
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> Result<Response, AppError> {
     let name = form.name.trim().to_ascii_lowercase();
-    let ip_key = format!("ip:{ip}");
-    let name_key = format!("name:{name}");
-    let limited = state
-        .login_limiter
-        .check(&ip_key)
-        .and_then(|_| state.login_limiter.check(&name_key));
-    if let Err(wait) = limited {
-        let message = format!(
-            "Too many failed logins. Try again in {}.",
-            describe_wait(wait)
-        );
-        return Ok((
-            StatusCode::TOO_MANY_REQUESTS,
-            login_page(&ctx, &form, Some(&message)),
-        )
-            .into_response());
-    }
+    // Counted as a failure from here on; a right password takes it back.
+    let attempt = match state.login_limiter.begin(&name, &ip) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            let message = format!(
+                "Too many failed logins. Try again in {}.",
+                describe_wait(wait)
+            );
+            return Ok((
+                StatusCode::TOO_MANY_REQUESTS,
+                login_page(&ctx, &form, Some(&message)),
+            )
+                .into_response());
+        }
+    };
     let lookup = name.clone();
     let found = match state
         .store
@@ -300,7 +292,7 @@ pub async fn login_post(
     .map_err(|err| AppError::Internal(err.to_string()))?;
     match verified {
         Some(user) => {
-            state.login_limiter.reset(&name_key);
+            state.login_limiter.succeeded(attempt);
             let jar = log_in(&state, jar, &user).await?;
             let next = match safe_next(Some(&form.next)).as_str() {
                 "/" => format!("/{}", user.name),
@@ -309,8 +301,8 @@ pub async fn login_post(
             Ok((jar, Redirect::to(&next)).into_response())
         }
         None => {
-            state.login_limiter.hit(&ip_key);
-            state.login_limiter.hit(&name_key);
+            // The attempt stays counted as a failure.
+            drop(attempt);
             Ok((
                 StatusCode::UNAUTHORIZED,
                 login_page(&ctx, &form, Some("Wrong user name or password.")),

@@ -17,6 +17,7 @@ use crate::store::export::{self as export_store, Scope};
 use crate::store::{sources, users};
 use crate::web::cache;
 use crate::web::error::AppError;
+use crate::web::session::CurrentUser;
 use crate::web::{AppState, assets};
 
 /// Cache lifetime of documents that change when new items arrive.
@@ -166,15 +167,25 @@ pub async fn comments_atom_get(
     ))
 }
 
+/// The OPML of a user's sources, for that user only: source parameters are where private
+/// feed addresses keep their tokens (`?secret=…`, a token in the path, a key in a recipe
+/// parameter), and no rule can tell a secret part of an address from a public one. Anyone
+/// else gets 404 and nobody is told whether the list exists; a visitor without a session
+/// is sent to log in first, so the owner's own link works from a logged-out browser.
 pub async fn user_opml_get(
     State(state): State<AppState>,
+    CurrentUser(me, _): CurrentUser,
     Path(user): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
+    if me.name != user {
+        return Err(AppError::NotFound);
+    }
+    let owner_id = me.id;
     let (owner, list) = state
         .store
         .read(move |conn| {
-            let owner = users::by_name(conn, &user)?;
+            let owner = users::get(conn, owner_id)?;
             let list = sources::list(conn, Some(owner.id))?;
             Ok((owner, list))
         })
@@ -185,13 +196,21 @@ pub async fn user_opml_get(
         .max()
         .unwrap_or(owner.created_at);
     let body = opml_document(&state.sources.registry, &owner, &list, last_modified);
-    Ok(conditional(
+    let mut response = conditional(
         &headers,
         body,
         "text/x-opml; charset=utf-8",
         last_modified,
         CURRENT_MAX_AGE_SECS,
-    ))
+    );
+    // One person's document: no shared cache may keep it.
+    let response_headers = response.headers_mut();
+    response_headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-cache"),
+    );
+    response_headers.insert(header::VARY, HeaderValue::from_static("Cookie"));
+    Ok(response)
 }
 
 /// The OPML document of a user's sources (also written by `tributary export opml`): every

@@ -50,15 +50,20 @@ pub async fn comment_post(
     let id = parse_id(&id).map(ItemId)?;
     let (item, _) = load_visible(&state.store, id, &me).await?;
     let limiter_key = me.id.to_string();
-    if let Err(wait) = state.comment_limiter.check(&limiter_key) {
-        return Err(AppError::TooManyRequests(format!(
-            "You are commenting too fast. Try again in {}.",
-            describe_wait(wait)
-        )));
-    }
+    let hit = match state.comment_limiter.try_hit(&limiter_key) {
+        Ok(hit) => hit,
+        Err(wait) => {
+            return Err(AppError::TooManyRequests(format!(
+                "You are commenting too fast. Try again in {}.",
+                describe_wait(wait)
+            )));
+        }
+    };
     let body = match validate_comment(&form.body) {
         Ok(body) => body,
         Err(err) => {
+            // A refused comment does not count.
+            state.comment_limiter.refund(hit);
             let full = load_full(&state.store, id, &ctx).await?;
             let message = capitalized(&err.to_string());
             // The re-rendered forms send people back where they came from, not to this
@@ -87,7 +92,6 @@ pub async fn comment_post(
             Ok(comment_id)
         })
         .await?;
-    state.comment_limiter.hit(&limiter_key);
     tracing::debug!(item_id = %id, comment_id = %comment_id, "comment added");
     let fallback = format!("/e/{id}#c-{comment_id}");
     Ok(Redirect::to(&back_to(&form.next, &fallback)).into_response())
