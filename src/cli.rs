@@ -667,6 +667,12 @@ async fn poll(config: Config, only: Option<SourceId>) -> anyhow::Result<()> {
                 n_failed += 1;
                 eprintln!("source {}: {error}", report.source_id);
             }
+            None if report.deferred.is_some() => println!(
+                "source {}: {}; tried again at {}",
+                report.source_id,
+                report.deferred.as_deref().unwrap_or_default(),
+                report.next_poll_at.format("%H:%M:%S UTC")
+            ),
             None if report.not_modified => println!("source {}: not modified", report.source_id),
             None => println!(
                 "source {}: {} new, {} updated",

@@ -78,7 +78,8 @@ impl Default for DatabaseConfig {
 pub struct FetchConfig {
     /// Sent with every request. Sites such as Reddit refuse generic agents.
     pub user_agent: String,
-    /// Deadline for one whole request: connect, redirects and body.
+    /// Deadline for one whole request once it is sent: connect, redirects and body. The
+    /// wait for one of the host's `max_per_host` slots comes before and is not counted.
     pub timeout_secs: u64,
     /// Limit on the decoded body; larger responses are cut and the poll fails.
     pub max_body_bytes: usize,
@@ -86,11 +87,17 @@ pub struct FetchConfig {
     pub max_redirects: usize,
     /// Requests in flight to one host at a time.
     pub max_per_host: usize,
+    /// Longest wait for one of those slots. A poll that waits longer sends nothing, is
+    /// not counted as a failure (no error, no back-off) and is tried again a minute later.
+    pub slot_wait_secs: u64,
     /// Allow loopback, private, link-local and other non-public addresses. Off by default:
     /// a pasted URL must never reach the machine's own network.
     pub allow_private_networks: bool,
     /// Origins (`http://127.0.0.1:8081`) allowed even though their address is private;
     /// for a feed server on the same machine without opening the whole private network.
+    /// Matched as scheme, host and port for the first request and every redirect hop;
+    /// another port or scheme of the same host stays refused. A host name allows whatever
+    /// addresses it resolves to, on that port only.
     pub allowed_private_origins: Vec<String>,
 }
 
@@ -107,6 +114,7 @@ impl Default for FetchConfig {
             max_body_bytes: 10 * 1024 * 1024,
             max_redirects: 5,
             max_per_host: 2,
+            slot_wait_secs: 30,
             allow_private_networks: false,
             allowed_private_origins: Vec::new(),
         }
@@ -120,6 +128,10 @@ pub struct SchedulerConfig {
     pub default_schedule: String,
     /// Polls running at the same time.
     pub max_concurrent_polls: usize,
+    /// Of those, polls of sources on one host (a feed's host, a site's API): a slow host
+    /// holds at most this many slots, and the other hosts' sources use the rest. Keep it
+    /// at most `fetch.max_per_host`, or polls wait for that host's request slots.
+    pub max_polls_per_host: usize,
     /// No source is polled more often than this, whatever its schedule says.
     pub min_interval_secs: u64,
     /// Each source's polls are shifted by a stable random delay of up to this much, so
@@ -136,6 +148,7 @@ impl Default for SchedulerConfig {
         SchedulerConfig {
             default_schedule: "*/30 * * * *".to_owned(),
             max_concurrent_polls: 8,
+            max_polls_per_host: 2,
             min_interval_secs: 300,
             jitter_secs: 120,
             max_backoff_secs: 86_400,
@@ -312,9 +325,21 @@ impl Config {
         if self.fetch.max_per_host == 0 {
             return Err(invalid("fetch.max_per_host", "must be at least 1".into()));
         }
+        if self.fetch.slot_wait_secs == 0 {
+            return Err(invalid("fetch.slot_wait_secs", "must be at least 1".into()));
+        }
         for origin_text in &self.fetch.allowed_private_origins {
             match url::Url::parse(origin_text) {
-                Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
+                // An origin and nothing more: a path would read as a limit that is not
+                // applied.
+                Ok(url)
+                    if matches!(url.scheme(), "http" | "https")
+                        && url.host().is_some()
+                        && url.path() == "/"
+                        && url.username().is_empty()
+                        && url.password().is_none()
+                        && url.query().is_none()
+                        && url.fragment().is_none() => {}
                 _ => {
                     return Err(invalid(
                         "fetch.allowed_private_origins",
@@ -326,6 +351,12 @@ impl Config {
         if self.scheduler.max_concurrent_polls == 0 {
             return Err(invalid(
                 "scheduler.max_concurrent_polls",
+                "must be at least 1".into(),
+            ));
+        }
+        if self.scheduler.max_polls_per_host == 0 {
+            return Err(invalid(
+                "scheduler.max_polls_per_host",
                 "must be at least 1".into(),
             ));
         }

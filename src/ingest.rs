@@ -18,6 +18,10 @@ use crate::websub::Publisher;
 
 /// Warnings kept per poll report; the rest are counted.
 const MAX_WARNINGS: usize = 20;
+/// A poll that found its host's request slots busy (other sources' requests held them
+/// past `fetch.slot_wait_secs`) is tried again this much later. Not a failure, so no
+/// back-off.
+const HOST_BUSY_RETRY_SECS: i64 = 60;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -53,6 +57,9 @@ pub struct PollReport {
     pub not_modified: bool,
     /// The error in words, when the poll failed.
     pub error: Option<String>,
+    /// Why the poll sent nothing (its host was busy with other sources' requests), when
+    /// it was put off. Not a failure: only `next_poll_at` changed.
+    pub deferred: Option<String>,
     pub warnings: Vec<String>,
     pub next_poll_at: DateTime<Utc>,
 }
@@ -95,6 +102,10 @@ impl Ingest {
         &self.inner.registry
     }
 
+    pub fn config(&self) -> &SchedulerConfig {
+        &self.inner.cfg
+    }
+
     /// Polls one source now and records the outcome. `Err` only when storage fails; a
     /// source that fails to poll is an `Ok` report with `error` set.
     pub async fn poll_source(&self, id: SourceId) -> Result<PollReport, IngestError> {
@@ -132,10 +143,15 @@ impl Ingest {
                 };
                 self.record_success(source, poll, started_at, clock).await?
             }
+            Err(err @ ConnectorError::HostBusy { .. }) => {
+                self.record_deferred(source, err, started_at, clock).await?
+            }
             Err(err) => self.record_failure(source, err, started_at, clock).await?,
         };
         if let Some(error) = &report.error {
             tracing::warn!(error = %error, next = %report.next_poll_at, "poll failed");
+        } else if let Some(why) = &report.deferred {
+            tracing::info!(why = %why, next = %report.next_poll_at, "poll put off");
         } else {
             tracing::info!(
                 n_new = report.n_new,
@@ -270,7 +286,55 @@ impl Ingest {
             n_unchanged: upsert.n_unchanged,
             not_modified,
             error: None,
+            deferred: None,
             warnings,
+            next_poll_at,
+        })
+    }
+
+    /// A poll that sent nothing because its host's request slots stayed busy: only the
+    /// next attempt moves (soon, without back-off) and the fetch log says why. The error,
+    /// failure count and state stay as they were.
+    async fn record_deferred(
+        &self,
+        source: Source,
+        err: ConnectorError,
+        started_at: DateTime<Utc>,
+        clock: Instant,
+    ) -> Result<PollReport, IngestError> {
+        let next_poll_at = Utc::now() + chrono::TimeDelta::seconds(HOST_BUSY_RETRY_SECS);
+        let message = err.to_string();
+        let outcome = err.class();
+        let duration_ms = clock.elapsed().as_millis() as i64;
+        let source_id = source.id;
+        let stored_message = message.clone();
+        self.inner
+            .store
+            .write_quiet(move |tx| {
+                sources::defer(tx, source_id, next_poll_at)?;
+                sources::log_fetch(
+                    tx,
+                    source_id,
+                    &FetchLogEntry {
+                        started_at,
+                        duration_ms,
+                        outcome,
+                        n_new: 0,
+                        n_updated: 0,
+                        message: Some(&stored_message),
+                    },
+                )
+            })
+            .await?;
+        Ok(PollReport {
+            source_id,
+            n_new: 0,
+            n_updated: 0,
+            n_unchanged: 0,
+            not_modified: false,
+            error: None,
+            deferred: Some(message),
+            warnings: Vec::new(),
             next_poll_at,
         })
     }
@@ -344,6 +408,7 @@ impl Ingest {
             n_unchanged: 0,
             not_modified: false,
             error: Some(message),
+            deferred: None,
             warnings: Vec::new(),
             next_poll_at,
         })

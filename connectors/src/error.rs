@@ -31,6 +31,10 @@ pub enum ConnectorError {
     /// DNS, TCP, TLS, timeouts.
     #[error("network error: {0}")]
     Network(String),
+    /// The app's request slots for the host stayed taken (by other sources) for this
+    /// long, so nothing was sent. Not the source's failure: it is simply tried again soon.
+    #[error("not polled: the host's request slots stayed busy for {secs} s")]
+    HostBusy { secs: u64 },
     /// The body was over the configured limit.
     #[error("the response is larger than the limit of {limit} bytes")]
     TooLarge { limit: usize },
@@ -54,6 +58,7 @@ impl ConnectorError {
             ConnectorError::Invalid(_) => "invalid",
             ConnectorError::Status(_) => "status",
             ConnectorError::Network(_) => "network",
+            ConnectorError::HostBusy { .. } => "host_busy",
             ConnectorError::TooLarge { .. } => "too_large",
             ConnectorError::Forbidden(_) => "forbidden",
             ConnectorError::Unsupported(_) => "unsupported",
@@ -69,6 +74,7 @@ impl From<FetchError> for ConnectorError {
             FetchError::Timeout { secs } => {
                 ConnectorError::Network(format!("no complete answer within {secs} s"))
             }
+            FetchError::HostBusy { secs } => ConnectorError::HostBusy { secs },
             FetchError::TooManyRedirects { max } => {
                 ConnectorError::Network(format!("more than {max} redirects"))
             }

@@ -163,6 +163,9 @@ pub enum FetchError {
     /// The whole request (connect, redirects, body) took longer than the deadline.
     #[error("timed out after {secs} s")]
     Timeout { secs: u64 },
+    /// No request slot for the host came free within this wait; nothing was sent.
+    #[error("no free request slot for the host within {secs} s")]
+    HostBusy { secs: u64 },
     #[error("more than {max} redirects")]
     TooManyRedirects { max: usize },
     #[error("bad URL: {0}")]

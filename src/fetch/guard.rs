@@ -16,10 +16,21 @@ pub struct GuardPolicy {
     pub allow_private_networks: bool,
     /// Exact origins (scheme, host, port) allowed even though their address is private.
     pub allowed_origins: Vec<Origin>,
-    /// Host names from `allowed_origins` whose private DNS answers are allowed. The resolver
-    /// only sees the name, not the port, so a host name allows its private answers for any
-    /// port; `check_url` still requires the exact origin for IP literals.
+    /// Host names from `allowed_origins`. A resolver sees only the name, never the port or
+    /// scheme, so their private answers are let through only by the resolver of the client
+    /// kept for allowed origins ([`Answers::AllowListed`]); a URL reaches that client only
+    /// when its whole origin is allowed ([`GuardPolicy::allow_listed_name`]).
     pub allowed_hosts: HashSet<String>,
+}
+
+/// Which DNS answers a [`GuardedResolver`] lets through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Answers {
+    /// Public addresses only (every address when `allow_private_networks`).
+    Public,
+    /// Also the private answers of the names in `allowed_hosts`: for the client that only
+    /// ever connects to allowed origins.
+    AllowListed,
 }
 
 impl GuardPolicy {
@@ -36,6 +47,12 @@ impl GuardPolicy {
                     "allowed_private_origins: `{origin}` is not an http or https origin"
                 ));
             }
+            // A path or query would read as a limit that is not applied.
+            if url.path() != "/" || url.query().is_some() || !url.username().is_empty() {
+                return Err(format!(
+                    "allowed_private_origins: `{origin}` is not an origin (scheme, host and port only)"
+                ));
+            }
             if let Some(Host::Domain(domain)) = url.host() {
                 allowed_hosts.insert(domain.to_ascii_lowercase());
             }
@@ -48,9 +65,20 @@ impl GuardPolicy {
         })
     }
 
+    /// Whether the URL's origin (scheme, host and port) is in the allow-list.
     pub fn origin_allowed(&self, url: &Url) -> bool {
         let origin = url.origin();
         self.allowed_origins.contains(&origin)
+    }
+
+    /// Whether the URL must be fetched by the client whose resolver lets the private
+    /// answers of allowed names through: its host is a name and its whole origin is
+    /// allowed. Any other URL, the same name on another port or scheme included, goes to
+    /// the client that refuses private answers.
+    pub fn allow_listed_name(&self, url: &Url) -> bool {
+        !self.allow_private_networks
+            && matches!(url.host(), Some(Host::Domain(_)))
+            && self.origin_allowed(url)
     }
 }
 
@@ -124,24 +152,27 @@ impl std::error::Error for ForbiddenAddress {}
 #[derive(Clone, Debug)]
 pub struct GuardedResolver {
     policy: Arc<GuardPolicy>,
+    answers: Answers,
 }
 
 impl GuardedResolver {
-    pub fn new(policy: Arc<GuardPolicy>) -> GuardedResolver {
-        GuardedResolver { policy }
+    pub fn new(policy: Arc<GuardPolicy>, answers: Answers) -> GuardedResolver {
+        GuardedResolver { policy, answers }
     }
 }
 
 impl reqwest::dns::Resolve for GuardedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let policy = Arc::clone(&self.policy);
+        let mode = self.answers;
         let host = name.as_str().to_owned();
         Box::pin(async move {
             // Port 0 is replaced by the URL's port by reqwest.
             let answers: Vec<SocketAddr> =
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let allow_all = policy.allow_private_networks
-                || policy.allowed_hosts.contains(&host.to_ascii_lowercase());
+                || (mode == Answers::AllowListed
+                    && policy.allowed_hosts.contains(&host.to_ascii_lowercase()));
             let (public, refused) = filter_answers(answers, allow_all);
             if public.is_empty() {
                 let detail = match refused.first() {
@@ -449,6 +480,26 @@ mod tests {
             check_url(&other_scheme, &policy),
             Err(FetchError::Forbidden(_))
         ));
+    }
+
+    #[test]
+    fn only_the_allowed_origin_of_a_name_uses_the_allow_listed_resolver() {
+        let policy =
+            GuardPolicy::new(false, &["http://feeds.lan:8081".to_owned()]).expect("valid origin");
+        let check = |url: &str| policy.allow_listed_name(&Url::parse(url).expect("test URL"));
+        assert!(check("http://feeds.lan:8081/feed"));
+        assert!(check("http://FEEDS.lan:8081/other?x=1"));
+        assert!(!check("http://feeds.lan:8082/feed"), "another port");
+        assert!(!check("http://feeds.lan/feed"), "the default port");
+        assert!(!check("https://feeds.lan:8081/feed"), "another scheme");
+        assert!(!check("http://other.lan:8081/feed"), "another name");
+    }
+
+    #[test]
+    fn allowed_origin_with_a_path_is_a_setup_error() {
+        assert!(GuardPolicy::new(false, &["http://127.0.0.1:8081/feeds".to_owned()]).is_err());
+        assert!(GuardPolicy::new(false, &["http://127.0.0.1:8081/?a".to_owned()]).is_err());
+        assert!(GuardPolicy::new(false, &["http://127.0.0.1:8081/".to_owned()]).is_ok());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Reads the response headers that say when to ask again (Retry-After, Cache-Control,
 //! Expires, Date) into a `PollHint`. Pure: no IO, no clock of its own (`now` is passed in).
 
-use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use connectors::PollHint;
 
 /// Longest wait a server may ask for with Retry-After; anything longer is capped (the
@@ -103,22 +103,12 @@ pub fn hint_for(status: u16, headers: &[(String, String)], now: DateTime<Utc>) -
     cache.max(retry)
 }
 
-/// Parses an HTTP-date (RFC 9110 §5.6.7): the preferred IMF-fixdate, and the obsolete
-/// RFC 850 and asctime forms recipients must still accept.
+/// Parses an HTTP-date (RFC 9110 §5.6.7) with the `httpdate` crate: the preferred
+/// IMF-fixdate, and the obsolete RFC 850 and asctime forms recipients must still accept.
 pub fn parse_http_date(value: &str) -> Option<DateTime<Utc>> {
-    let value = value.trim();
-    if let Ok(date) = DateTime::parse_from_rfc2822(value) {
-        return Some(date.with_timezone(&Utc));
-    }
-    // RFC 850: "Sunday, 06-Nov-94 08:49:37 GMT".
-    if let Ok(date) = NaiveDateTime::parse_from_str(value, "%A, %d-%b-%y %H:%M:%S GMT") {
-        return Some(date.and_utc());
-    }
-    // asctime: "Sun Nov  6 08:49:37 1994".
-    let squeezed = value.split_whitespace().collect::<Vec<_>>().join(" ");
-    NaiveDateTime::parse_from_str(&squeezed, "%a %b %e %H:%M:%S %Y")
+    httpdate::parse_http_date(value.trim())
         .ok()
-        .map(|date| date.and_utc())
+        .map(DateTime::<Utc>::from)
 }
 
 #[cfg(test)]
@@ -174,6 +164,14 @@ mod tests {
             Some("2024-05-01T12:30:00Z"),
         );
         check_retry("Wed May  1 12:30:00 2024", Some("2024-05-01T12:30:00Z"));
+    }
+
+    #[test]
+    fn http_dates_in_other_shapes_are_no_hint() {
+        // Not an HTTP-date: a numeric zone, a weekday that does not match, no zone.
+        check_retry("Wed, 01 May 2024 12:30:00 +0000", None);
+        check_retry("Thu, 01 May 2024 12:30:00 GMT", None);
+        check_retry("Wed, 01 May 2024 12:30:00", None);
     }
 
     #[test]

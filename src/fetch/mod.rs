@@ -18,7 +18,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
 use crate::config::FetchConfig;
-use guard::{ForbiddenAddress, GuardPolicy, GuardedResolver};
+use guard::{Answers, ForbiddenAddress, GuardPolicy, GuardedResolver};
 use signing::Signer;
 
 /// Longest wait for a TCP (and TLS) connection, within the whole-request deadline.
@@ -63,7 +63,12 @@ pub struct HttpClient {
 }
 
 struct Inner {
+    /// Refuses every private DNS answer (unless `allow_private_networks`).
     client: reqwest::Client,
+    /// Lets the private answers of allowed names through; used only for URLs whose whole
+    /// origin is allowed, so its pooled connections are to allowed origins alone. `None`
+    /// when no allowed origin is a name.
+    allowed_client: Option<reqwest::Client>,
     cfg: FetchConfig,
     policy: Arc<GuardPolicy>,
     /// Host → semaphore of `cfg.max_per_host` permits.
@@ -76,25 +81,22 @@ impl HttpClient {
             GuardPolicy::new(cfg.allow_private_networks, &cfg.allowed_private_origins)
                 .map_err(FetchSetupError)?,
         );
-        let connect_timeout = CONNECT_TIMEOUT_SECS.min(cfg.timeout_secs.max(1));
-        let client = reqwest::Client::builder()
-            .user_agent(cfg.user_agent.as_str())
-            // Redirects are followed by hand so every hop is checked by the guard and
-            // counted; reqwest's policy would skip the resolver for IP-literal hops.
-            .redirect(reqwest::redirect::Policy::none())
-            .referer(false)
-            // A proxy would resolve the target name itself, out of the guard's reach.
-            .no_proxy()
-            .dns_resolver(GuardedResolver::new(Arc::clone(&policy)))
-            .connect_timeout(Duration::from_secs(connect_timeout))
-            .gzip(true)
-            .brotli(true)
-            .deflate(true)
-            .build()
-            .map_err(|err| FetchSetupError(error_chain(&err)))?;
+        let client = build_client(
+            cfg,
+            GuardedResolver::new(Arc::clone(&policy), Answers::Public),
+        )?;
+        let allowed_client = if policy.allowed_hosts.is_empty() || policy.allow_private_networks {
+            None
+        } else {
+            Some(build_client(
+                cfg,
+                GuardedResolver::new(Arc::clone(&policy), Answers::AllowListed),
+            )?)
+        };
         Ok(HttpClient {
             inner: Arc::new(Inner {
                 client,
+                allowed_client,
                 cfg: cfg.clone(),
                 policy,
                 hosts: Mutex::new(HashMap::new()),
@@ -110,31 +112,45 @@ impl HttpClient {
     }
 }
 
+/// A reqwest client with the guard's resolver and the fetcher's fixed settings.
+fn build_client(
+    cfg: &FetchConfig,
+    resolver: GuardedResolver,
+) -> Result<reqwest::Client, FetchSetupError> {
+    let connect_timeout = CONNECT_TIMEOUT_SECS.min(cfg.timeout_secs.max(1));
+    reqwest::Client::builder()
+        .user_agent(cfg.user_agent.as_str())
+        // Redirects are followed by hand so every hop is checked by the guard and
+        // counted; reqwest's policy would skip the resolver for IP-literal hops.
+        .redirect(reqwest::redirect::Policy::none())
+        .referer(false)
+        // A proxy would resolve the target name itself, out of the guard's reach.
+        .no_proxy()
+        .dns_resolver(resolver)
+        .connect_timeout(Duration::from_secs(connect_timeout))
+        .gzip(true)
+        .brotli(true)
+        .deflate(true)
+        .build()
+        .map_err(|err| FetchSetupError(error_chain(&err)))
+}
+
 impl HttpClient {
-    /// Sends a form POST (a WebSub publish ping) under the same guard, per-host permits and
-    /// deadline as GETs. Redirects are not followed; the reply body is read up to a small
-    /// limit and dropped. Any final status is `Ok`.
+    /// Sends a form POST (a WebSub publish ping) under the same guard, per-host permits,
+    /// slot wait and deadline as GETs. Redirects are not followed; the reply body is read
+    /// up to a small limit and dropped. Any final status is `Ok`.
     pub async fn post_form(&self, url: &Url, form: &[(&str, &str)]) -> Result<u16, FetchError> {
-        let secs = self.inner.cfg.timeout_secs;
-        tokio::time::timeout(Duration::from_secs(secs), self.inner.post_form(url, form))
-            .await
-            .unwrap_or(Err(FetchError::Timeout { secs }))
+        self.inner.post_form(url, form).await
     }
 }
 
 #[async_trait::async_trait]
 impl Http for HttpClient {
     async fn get(&self, req: FetchRequest) -> Result<FetchResponse, FetchError> {
-        let secs = self.inner.cfg.timeout_secs;
         let started = Instant::now();
         let url = req.url.clone();
-        // One deadline for everything, waiting for a per-host permit included: the caller
-        // gets an answer within `timeout_secs` whatever the server does (slow headers,
-        // dripping bodies, redirect chains).
         let signer = self.signer.as_deref();
-        let result = tokio::time::timeout(Duration::from_secs(secs), self.inner.fetch(req, signer))
-            .await
-            .unwrap_or(Err(FetchError::Timeout { secs }));
+        let result = self.inner.fetch(req, signer).await;
         let elapsed_ms = started.elapsed().as_millis() as u64;
         match &result {
             Ok(response) => tracing::debug!(
@@ -168,7 +184,23 @@ impl Inner {
         signer: Option<&Signer>,
     ) -> Result<FetchResponse, FetchError> {
         guard::check_url(&req.url, &self.policy)?;
-        let _permit = self.permit(&req.url).await;
+        let _permit = self.permit(&req.url).await?;
+        // The deadline starts once the host's slot is ours, when the request is sent: the
+        // caller gets an answer within `timeout_secs` of that whatever the server does
+        // (slow headers, dripping bodies, redirect chains), and a wait behind another
+        // source's slow request never counts against this one.
+        let secs = self.cfg.timeout_secs;
+        tokio::time::timeout(Duration::from_secs(secs), self.fetch_sent(req, signer))
+            .await
+            .unwrap_or(Err(FetchError::Timeout { secs }))
+    }
+
+    /// [`Inner::fetch`] once the host's slot is held.
+    async fn fetch_sent(
+        &self,
+        req: FetchRequest,
+        signer: Option<&Signer>,
+    ) -> Result<FetchResponse, FetchError> {
         let limit = req
             .max_bytes
             .unwrap_or(self.cfg.max_body_bytes)
@@ -222,18 +254,33 @@ impl Inner {
 
     async fn post_form(&self, url: &Url, form: &[(&str, &str)]) -> Result<u16, FetchError> {
         guard::check_url(url, &self.policy)?;
-        let _permit = self.permit(url).await;
-        let mut response = self
-            .client
-            .post(url.clone())
-            .form(form)
-            .send()
+        let _permit = self.permit(url).await?;
+        let secs = self.cfg.timeout_secs;
+        let post = async {
+            let mut response = self
+                .client_for(url)
+                .post(url.clone())
+                .form(form)
+                .send()
+                .await
+                .map_err(|err| request_error(&err, url))?;
+            let status = response.status().as_u16();
+            // Only the status matters; a reply too large or cut short changes nothing.
+            let _ = read_body(&mut response, POST_REPLY_LIMIT, url).await;
+            Ok(status)
+        };
+        tokio::time::timeout(Duration::from_secs(secs), post)
             .await
-            .map_err(|err| request_error(&err, url))?;
-        let status = response.status().as_u16();
-        // Only the status matters; a reply too large or cut short changes nothing.
-        let _ = read_body(&mut response, POST_REPLY_LIMIT, url).await;
-        Ok(status)
+            .unwrap_or(Err(FetchError::Timeout { secs }))
+    }
+
+    /// The client for this URL (each hop chooses again): the one that lets allowed
+    /// names resolve to private addresses only when the URL's whole origin is allowed.
+    fn client_for(&self, url: &Url) -> &reqwest::Client {
+        match &self.allowed_client {
+            Some(allowed) if self.policy.allow_listed_name(url) => allowed,
+            _ => &self.client,
+        }
     }
 
     /// Sends the request and follows redirects by hand, each hop checked by the guard.
@@ -284,7 +331,7 @@ impl Inner {
         signer: Option<&Signer>,
     ) -> Result<reqwest::Response, FetchError> {
         let mut request = self
-            .client
+            .client_for(url)
             .get(url.clone())
             .header(header::ACCEPT, req.accept);
         if let Some(signer) = signer {
@@ -314,9 +361,10 @@ impl Inner {
         request.send().await.map_err(|err| request_error(&err, url))
     }
 
-    /// Waits for one of the `max_per_host` permits of the URL's host; held by the caller
-    /// for the whole request, redirects and body included.
-    async fn permit(&self, url: &Url) -> Option<OwnedSemaphorePermit> {
+    /// Waits for one of the `max_per_host` permits of the URL's host, at most
+    /// `slot_wait_secs` (else [`FetchError::HostBusy`]: nothing was sent); held by the
+    /// caller for the whole request, redirects and body included.
+    async fn permit(&self, url: &Url) -> Result<Option<OwnedSemaphorePermit>, FetchError> {
         let host = url.host_str().unwrap_or("").to_ascii_lowercase();
         let semaphore = {
             let mut hosts = self.hosts.lock().unwrap_or_else(PoisonError::into_inner);
@@ -331,9 +379,13 @@ impl Inner {
                     .or_insert_with(|| Arc::new(Semaphore::new(max_per_host))),
             )
         };
-        // The semaphore is never closed, so this cannot fail; if it somehow did, the
+        let secs = self.cfg.slot_wait_secs;
+        // The semaphore is never closed, so acquiring cannot fail; if it somehow did, the
         // request goes ahead unthrottled rather than failing.
-        semaphore.acquire_owned().await.ok()
+        tokio::time::timeout(Duration::from_secs(secs), semaphore.acquire_owned())
+            .await
+            .map(Result::ok)
+            .map_err(|_| FetchError::HostBusy { secs })
     }
 }
 

@@ -3,7 +3,6 @@
 //! refuse unsigned reads (Mastodon's secure mode).
 
 use base64::Engine;
-use chrono::Utc;
 use url::Url;
 
 pub use crate::instance_key::{InstanceKeyCell, key_id};
@@ -73,7 +72,7 @@ pub fn signing_string(method: &str, url: &Url, date: &str) -> String {
 
 /// An IMF-fixdate (RFC 9110 §5.6.7).
 pub fn http_date() -> String {
-    Utc::now().format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+    httpdate::fmt_http_date(std::time::SystemTime::now())
 }
 
 #[cfg(test)]

@@ -269,6 +269,18 @@ pub fn record_poll(
     Ok(())
 }
 
+/// Moves only the next attempt of a poll that was put off (its host was busy): not a
+/// poll, so the error, failure count and state stay as they were.
+pub fn defer(
+    tx: &Transaction<'_>,
+    id: SourceId,
+    next_poll_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    tx.prepare_cached("UPDATE sources SET next_poll_at = :next WHERE id = :id")?
+        .execute(named_params! { ":id": id.0, ":next": to_ms(next_poll_at) })?;
+    Ok(())
+}
+
 /// Reads the failure count, for computing the back-off of the failure being recorded.
 pub fn failure_count(conn: &Connection, id: SourceId) -> Result<u32, StoreError> {
     let n: i64 = conn

@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use chrono::DateTime;
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
@@ -288,10 +287,10 @@ pub fn conditional(headers: &HeaderMap, body: Bytes, request: &HeaderMap) -> Res
                 .and_then(|v| v.to_str().ok()),
         ) {
             (Some(since), Some(modified)) => match (
-                DateTime::parse_from_rfc2822(since.trim()),
-                DateTime::parse_from_rfc2822(modified.trim()),
+                httpdate::parse_http_date(since.trim()),
+                httpdate::parse_http_date(modified.trim()),
             ) {
-                (Ok(since), Ok(modified)) => modified.timestamp() <= since.timestamp(),
+                (Ok(since), Ok(modified)) => modified <= since,
                 _ => false,
             },
             _ => false,

@@ -522,3 +522,63 @@ async fn per_host_cap_limits_concurrency() {
     assert!(elapsed >= Duration::from_millis(850), "{elapsed:?}");
     assert_eq!(server.hits("/slow"), 3);
 }
+
+// See: #16. One host (127.0.0.1), two ports: only the listed origin's port is reachable,
+// by IP literal and by a name that resolves to it, redirects included.
+#[tokio::test]
+async fn issue16_3_allowed_origin_opens_only_its_own_port() {
+    let allowed = FixtureServer::start().await;
+    let other_port = FixtureServer::start().await;
+    allowed.set("/feed", Reply::ok("<feed/>"));
+    other_port.set("/feed", Reply::ok("secret"));
+    for host in ["localhost", "127.0.0.1"] {
+        let origin = format!("http://{host}:{}", allowed.port());
+        let elsewhere = format!("http://{host}:{}/feed", other_port.port());
+        let http = client(&FetchConfig {
+            allowed_private_origins: vec![origin.clone()],
+            ..FetchConfig::default()
+        });
+        let response = get(&http, &format!("{origin}/feed"))
+            .await
+            .unwrap_or_else(|err| panic!("{origin} is allowed: {err}"));
+        assert_eq!(response.status, 200);
+        assert_forbidden(get(&http, &elsewhere).await, "loopback address");
+        allowed.set("/hop", Reply::redirect(302, &elsewhere));
+        assert_forbidden(
+            get(&http, &format!("{origin}/hop")).await,
+            "loopback address",
+        );
+    }
+    assert_eq!(other_port.total_hits(), 0, "the other port was reached");
+}
+
+// See: #16. Waiting for one of a host's request slots is not part of the deadline: a
+// healthy request queued behind two slow ones, all sent at once, succeeds.
+#[tokio::test]
+async fn issue16_5_waiting_for_a_host_slot_is_not_part_of_the_deadline() {
+    let server = FixtureServer::start().await;
+    server.set("/drip", Reply::drip(100, Duration::from_millis(100)));
+    server.set("/feed", Reply::ok("<feed/>"));
+    let cfg = FetchConfig {
+        timeout_secs: 1,
+        max_per_host: 1,
+        ..config_for(&server)
+    };
+    let http = client(&cfg);
+    let drip_url = server.url("/drip");
+    let feed_url = server.url("/feed");
+    // `join!` polls in order: the slow requests queue for the host's only slot first.
+    let (first, second, queued) = tokio::join!(
+        get(&http, &drip_url),
+        get(&http, &drip_url),
+        get(&http, &feed_url)
+    );
+    for slow in [first, second] {
+        assert_eq!(
+            slow.map(|response| response.status),
+            Err(FetchError::Timeout { secs: 1 })
+        );
+    }
+    assert_eq!(queued.map(|response| response.status), Ok(200));
+    assert_eq!(server.hits("/feed"), 1);
+}

@@ -457,3 +457,182 @@ async fn scheduler_polls_due_sources_and_stops_on_shutdown() {
         .expect("stops")
         .unwrap();
 }
+
+/// Sets `/ok{n}.xml` for `n` in `0..n_feeds` to a healthy one-item feed.
+fn healthy_feeds(server: &FixtureServer, n_feeds: usize) {
+    for n in 0..n_feeds {
+        server.set(
+            &format!("/ok{n}.xml"),
+            Reply::ok(rss(&[(
+                &format!("g{n}"),
+                "Fine",
+                "http://example.invalid/x",
+            )]))
+            .content_type(RSS),
+        );
+    }
+}
+
+// See: #16. Two drip-feeding sources and many healthy ones on one host, polled as
+// `tributary poll` does, with a 1 s deadline: every healthy source succeeds, and none
+// is marked failed or backed off.
+#[tokio::test]
+async fn issue16_5_drip_feeds_do_not_fail_healthy_feeds_on_their_host() {
+    let server = FixtureServer::start().await;
+    server.set(
+        "/drip.xml",
+        Reply::drip(1000, Duration::from_millis(100)).content_type(RSS),
+    );
+    healthy_feeds(&server, 10);
+    let app = TestApp::with_fetch(&server.origin(), |fetch| fetch.timeout_secs = 1);
+    let drips = [
+        app.add_feed(&server.url("/drip.xml?a")),
+        app.add_feed(&server.url("/drip.xml?b")),
+    ];
+    let healthy: Vec<SourceId> = (0..10)
+        .map(|n| app.add_feed(&server.url(&format!("/ok{n}.xml"))))
+        .collect();
+    let mut ids = drips.to_vec();
+    ids.extend(&healthy);
+    let max_concurrent = tributary::config::SchedulerConfig::default().max_concurrent_polls;
+    let reports = scheduler::poll_now(&app.ingest, ids, max_concurrent).await;
+    assert_eq!(reports.len(), 12);
+    for id in drips {
+        let report = reports.iter().find(|r| r.source_id == id).unwrap();
+        let error = report.error.as_deref().unwrap_or("");
+        assert!(error.contains("within 1 s"), "drip {id}: {error:?}");
+    }
+    for id in healthy {
+        let report = reports.iter().find(|r| r.source_id == id).unwrap();
+        assert_eq!(report.error, None, "healthy source {id} failed");
+        let source = app.source(id);
+        assert_eq!(
+            (source.failure_count, source.last_error),
+            (0, None),
+            "source {id}"
+        );
+        assert_eq!(app.items(id).len(), 1, "source {id} was polled");
+    }
+}
+
+// See: #16. A poll that waits for a host slot longer than `fetch.slot_wait_secs` is not
+// sent and not a failure: no error, no back-off, tried again soon.
+#[tokio::test]
+async fn issue16_5_slot_wait_over_its_bound_is_not_a_failure() {
+    let server = FixtureServer::start().await;
+    server.set(
+        "/drip.xml",
+        Reply::drip(1000, Duration::from_millis(100)).content_type(RSS),
+    );
+    healthy_feeds(&server, 1);
+    let app = TestApp::with_fetch(&server.origin(), |fetch| {
+        fetch.timeout_secs = 2;
+        fetch.slot_wait_secs = 1;
+        fetch.max_per_host = 1;
+    });
+    let drip = app.add_feed(&server.url("/drip.xml"));
+    let healthy = app.add_feed(&server.url("/ok0.xml"));
+    let queued = async {
+        // The drip takes the host's only slot first.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        app.poll(healthy).await
+    };
+    let (drip_report, report) = tokio::join!(app.poll(drip), queued);
+    assert!(drip_report.error.is_some(), "the drip timed out");
+    assert_eq!(report.error, None);
+    let deferred = report.deferred.as_deref().expect("the poll was deferred");
+    assert!(deferred.contains("1 s"), "{deferred}");
+    assert_eq!(server.hits("/ok0.xml"), 0, "a deferred poll sends nothing");
+    let source = app.source(healthy);
+    assert_eq!((source.failure_count, source.last_error), (0, None));
+    let retry_in = source.next_poll_at - Utc::now();
+    assert!(
+        retry_in <= chrono::Duration::seconds(120),
+        "tried again soon, not backed off: {retry_in}"
+    );
+    // With the host free again, the source is polled as usual.
+    let report = app.poll(healthy).await;
+    assert_eq!(
+        (report.error, report.deferred, report.n_new),
+        (None, None, 1)
+    );
+}
+
+/// Four sources on a slow host (`localhost`, each poll about `slow_ms`) and four on a
+/// fast one (`127.0.0.1`), slow ones first: `(app, slow ids, fast ids)`.
+async fn slow_and_fast_hosts(
+    slow: &FixtureServer,
+    fast: &FixtureServer,
+    slow_ms: u64,
+) -> (TestApp, Vec<SourceId>, Vec<SourceId>) {
+    slow.set(
+        "/slow.xml",
+        Reply::drip(slow_ms / 100, Duration::from_millis(100)).content_type(RSS),
+    );
+    healthy_feeds(fast, 4);
+    let slow_origin = format!("http://localhost:{}", slow.port());
+    let app = TestApp::with_fetch(&fast.origin(), |fetch| {
+        fetch.allowed_private_origins.push(slow_origin.clone())
+    });
+    let slow_ids = (0..4)
+        .map(|n| app.add_feed(&format!("{slow_origin}/slow.xml?{n}")))
+        .collect();
+    let fast_ids = (0..4)
+        .map(|n| app.add_feed(&fast.url(&format!("/ok{n}.xml"))))
+        .collect();
+    (app, slow_ids, fast_ids)
+}
+
+// See: #16. In a manual poll (`tributary poll`), slow sources on one host hold at most
+// that host's share of the poll slots: another host's sources finish first.
+#[tokio::test]
+async fn issue16_5_manual_poll_gives_a_slow_host_only_its_share() {
+    let (slow, fast) = (FixtureServer::start().await, FixtureServer::start().await);
+    let (app, slow_ids, fast_ids) = slow_and_fast_hosts(&slow, &fast, 500).await;
+    let sources = slow_ids
+        .iter()
+        .chain(&fast_ids)
+        .map(|&id| app.source(id))
+        .collect();
+    let reports = scheduler::poll_sources(&app.ingest, sources, 4).await;
+    let finished: Vec<SourceId> = reports.iter().map(|r| r.source_id).collect();
+    let mut first_four = finished[..4].to_vec();
+    first_four.sort();
+    assert_eq!(first_four, fast_ids, "order of finishing: {finished:?}");
+    assert_eq!(reports.len(), 8);
+}
+
+// See: #16. The scheduler's loop keeps the same share: with four poll slots and four slow
+// sources due first, the fast host's sources are polled before any slow poll ends.
+#[tokio::test]
+async fn issue16_5_scheduler_gives_a_slow_host_only_its_share() {
+    let (slow, fast) = (FixtureServer::start().await, FixtureServer::start().await);
+    let (app, slow_ids, fast_ids) = slow_and_fast_hosts(&slow, &fast, 1500).await;
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let cfg = tributary::config::SchedulerConfig {
+        max_concurrent_polls: 4,
+        ..tributary::config::SchedulerConfig::default()
+    };
+    let (_handle, task) = scheduler::spawn(app.ingest.clone(), cfg, shutdown.clone());
+    let started = Instant::now();
+    while fast_ids.iter().any(|&id| app.items(id).is_empty()) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the fast sources were not polled"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for &id in &slow_ids {
+        assert_eq!(
+            app.source(id).last_polled_at,
+            None,
+            "slow source {id} finished before the fast host was polled ({:?})",
+            started.elapsed()
+        );
+    }
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .expect("stops")
+        .unwrap();
+}
