@@ -19,6 +19,8 @@ pub enum AppError {
     /// A form without the right CSRF token, or from another origin.
     Csrf,
     BadRequest(String),
+    /// A request body over the form limit (413).
+    PayloadTooLarge,
     TooManyRequests(String),
     Internal(String),
 }
@@ -55,6 +57,15 @@ impl IntoResponse for AppError {
                 "This form has expired or did not come from this site. Go back, reload the page and try again.".to_owned(),
             ),
             AppError::BadRequest(message) => (StatusCode::BAD_REQUEST, "Bad request", message),
+            AppError::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Too large",
+                format!(
+                    "This form is larger than Tributary accepts ({} KiB). Nothing was saved; \
+                     go back and send less.",
+                    super::session::MAX_FORM_BYTES / 1024
+                ),
+            ),
             AppError::TooManyRequests(message) => {
                 (StatusCode::TOO_MANY_REQUESTS, "Slow down", message)
             }

@@ -1,5 +1,6 @@
-//! The web app: axum router, maud views, security headers. Reads through `store` (and the
-//! `sources` service for adding sources); never fetches, never normalizes.
+//! The web app: axum router, maud views, security headers. Reads through `store`, and
+//! changes sources and accounts only through the `sources` and `users` services; never
+//! fetches, never normalizes.
 
 pub mod assets;
 pub mod cache;
@@ -26,6 +27,7 @@ use tokio::net::TcpListener;
 use crate::config::Config;
 use crate::sources::Sources;
 use crate::store::Store;
+use crate::users::Users;
 use error::AppError;
 use limit::RateLimiter;
 use pages::{actor, auth, feeds, import, item, settings, sources, stream};
@@ -44,6 +46,7 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
     pub sources: Sources,
+    pub users: Users,
     pub cookie_key: Key,
     pub login_limiter: Arc<RateLimiter>,
     pub comment_limiter: Arc<RateLimiter>,
@@ -67,6 +70,7 @@ impl AppState {
             Duration::from_secs(60),
         ));
         Ok(AppState {
+            users: Users::new(store.clone()),
             store,
             config,
             sources,

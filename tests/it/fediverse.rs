@@ -1135,6 +1135,7 @@ fn source_add_takes_a_handle_and_the_replies_option() {
         .write_all(b"a long password here\n")
         .unwrap();
     assert!(add_user.wait().unwrap().success());
+    // Nothing is fetched (`--no-check`): the handle is recognized and checked only.
     let out = command(&[
         "source",
         "add",
@@ -1142,6 +1143,7 @@ fn source_add_takes_a_handle_and_the_replies_option() {
         "@ana@social.example",
         "--param",
         "include_replies=true",
+        "--no-check",
     ])
     .output()
     .unwrap();
@@ -1158,6 +1160,7 @@ fn source_add_takes_a_handle_and_the_replies_option() {
         "@bo@social.example",
         "--param",
         "include_replies=7",
+        "--no-check",
     ])
     .output()
     .unwrap();
