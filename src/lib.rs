@@ -2,8 +2,11 @@
 //!
 //! Modules in reading order: `config` and `model` (plain data), `fetch` (the only outbound
 //! network), `normalize` (pure), `store` (the only SQL), `schedule` (pure timing),
-//! `ingest` (poll → normalize → store), `scheduler` (the loop), `web` (pages), `websub` (hub pings), `cli`.
+//! `ingest` (poll → normalize → store), `scheduler` (the loop), the `sources` and `users` services (the one path for every
+//! change a person asks for), `web` (pages), `websub` (hub pings), `app` (the composition
+//! root) and `cli`.
 
+pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -19,5 +22,6 @@ pub mod scheduler;
 pub mod social;
 pub mod sources;
 pub mod store;
+pub mod users;
 pub mod web;
 pub mod websub;

@@ -1,8 +1,15 @@
-//! Adding and managing sources: recognize what a person pasted, discover feeds, preview,
-//! store, and wake the scheduler. Used by the web pages and the CLI; never renders.
+//! The sources service, the one path to a new or changed source: recognize what a person
+//! pasted, discover feeds, preview (the test fetch), store with the duplicate check, and
+//! wake the scheduler. The web pages, `tributary source`, `tributary poll` and OPML import
+//! (`import.rs`) all call it; none of them writes sources itself. Never renders.
 //!
 //! Every change checks ownership here, so no page can forget it: a source is changed
-//! only by its owner and seen only by its owner or an admin.
+//! only by its owner and seen only by its owner or an admin. The `operator_*` calls are
+//! for the command line, whose user owns the database.
+
+mod import;
+
+pub use import::ImportError;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,7 +19,7 @@ use connectors::protocol::{discover, feed};
 use connectors::{Connector, ConnectorError, FetchRequest, Http, ItemKind, Poll, Registry};
 use url::Url;
 
-use crate::model::{Source, SourceId, User};
+use crate::model::{Source, SourceId, User, UserId};
 use crate::normalize::text::truncate_chars;
 use crate::normalize::{NormalizeCtx, normalize};
 use crate::schedule;
@@ -43,6 +50,19 @@ pub enum SourcesError {
     /// Fields of the add or edit form are wrong: field name → message.
     #[error("some fields are not valid")]
     Fields(BTreeMap<&'static str, String>),
+    /// The page names several feeds; the person picks one.
+    #[error("this page names {} feeds; choose one", .0.len())]
+    Several(Vec<Candidate>),
+    /// The owner already has a source of this kind with these parameters.
+    #[error("{owner} already has this source ({shown})")]
+    Duplicate { owner: String, shown: String },
+    /// The source's server asked Tributary to wait (a 429 or 503, with or without
+    /// Retry-After), and that time has not come.
+    #[error(
+        "The server asked Tributary to wait; this source is fetched again at {} UTC, not before.",
+        .until.format("%Y-%m-%d %H:%M:%S")
+    )]
+    Waiting { until: DateTime<Utc> },
     #[error(transparent)]
     Store(StoreError),
 }
@@ -103,6 +123,42 @@ pub struct AddSource {
     pub schedule: String,
 }
 
+/// A source described in one go, without a preview step: `tributary source add`.
+#[derive(Clone, Debug, Default)]
+pub struct AddInput {
+    /// What was pasted: an address, a handle, anything a connector recognizes.
+    pub input: String,
+    /// This connector instead of recognizing the input.
+    pub kind: Option<String>,
+    /// Parameters beside or instead of what the input gives (`true`/`false` are switches).
+    pub params: Vec<(String, String)>,
+    /// Empty: the source's own title (from the test fetch), or none.
+    pub title: String,
+    /// Cron text; empty for the default schedule.
+    pub schedule: String,
+    /// Discover and test-fetch before storing, as the web's preview does. Without it the
+    /// input is only recognized and validated (for a source that is offline now).
+    pub check: bool,
+}
+
+/// A source that [`Sources::add_input`] stored.
+#[derive(Clone, Debug)]
+pub struct Added {
+    pub id: SourceId,
+    pub kind: String,
+    pub params: serde_json::Value,
+    /// The test fetch, when there was one.
+    pub preview: Option<Preview>,
+}
+
+/// What a poll by hand (`tributary poll`) is to do: the sources to fetch now, and those
+/// whose server asked to wait, with the time they may be fetched again.
+#[derive(Clone, Debug, Default)]
+pub struct HandPoll {
+    pub to_poll: Vec<Source>,
+    pub waiting: Vec<(SourceId, DateTime<Utc>)>,
+}
+
 #[derive(Clone)]
 pub struct Sources {
     pub store: Store,
@@ -131,40 +187,38 @@ impl Sources {
     /// `<link rel="alternate">`s name or, without any, the first usual feed path on its
     /// site that answers with a feed. Never empty on `Ok`.
     pub async fn discover(&self, input: &str) -> Result<Vec<Candidate>, SourcesError> {
-        let input = input.trim();
-        if input.is_empty() {
-            return Err(SourcesError::Input(
-                "Paste a web address, a feed address or a handle first.".into(),
-            ));
+        self.discover_with(input, None, &[]).await
+    }
+
+    /// [`Sources::discover`], with a connector named instead of recognized and extra
+    /// parameters (the command line's `--kind` and `--param`).
+    pub async fn discover_with(
+        &self,
+        input: &str,
+        kind: Option<&str>,
+        extra: &[(String, String)],
+    ) -> Result<Vec<Candidate>, SourcesError> {
+        let candidate = self.recognized(input, kind, extra)?;
+        if candidate.kind != "feed" {
+            return Ok(vec![candidate]);
         }
-        if input.chars().count() > MAX_INPUT_CHARS {
-            return Err(SourcesError::Input(
-                "That is too long to be an address.".into(),
-            ));
-        }
-        let Some((connector, params)) = self.registry.recognize(input) else {
-            return Err(SourcesError::Input(format!(
-                "Nothing here looks like a web address, feed or handle. Paste an address \
-                 such as {}.",
-                self.example_input()
-            )));
-        };
-        let params = connector
-            .validate(&params)
-            .map_err(|err| SourcesError::Input(capitalized(&err.to_string())))?;
-        if connector.kind() != "feed" {
-            return Ok(vec![Candidate {
-                kind: connector.kind().to_owned(),
-                url: url_of(&params),
-                params,
-                title: None,
-                preview: None,
-            }]);
-        }
-        let url = url_of(&params)
-            .and_then(|text| Url::parse(&text).ok())
+        let url = candidate
+            .url
+            .as_deref()
+            .and_then(|text| Url::parse(text).ok())
             .ok_or_else(|| SourcesError::Input("That is not a full web address.".into()))?;
         self.discover_feed(url).await
+    }
+
+    /// The connector and checked parameters for `input`, with no request made: the one
+    /// recognition every entry point uses ([`recognize`]).
+    pub fn recognized(
+        &self,
+        input: &str,
+        kind: Option<&str>,
+        extra: &[(String, String)],
+    ) -> Result<Candidate, SourcesError> {
+        recognize(&self.registry, input, kind, extra)
     }
 
     /// The preview of a source a person described field by field (the "advanced" form:
@@ -227,8 +281,75 @@ impl Sources {
         let Some(params) = params.filter(|_| errors.is_empty()) else {
             return Err(SourcesError::Fields(errors));
         };
+        match self
+            .insert(owner, &form.kind, params, title, schedule)
+            .await
+        {
+            Ok(id) => Ok(id),
+            Err(SourcesError::Duplicate { .. }) => {
+                errors.insert("source", "You already have this source.".into());
+                Err(SourcesError::Fields(errors))
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Recognizes, discovers, test-fetches (with `check`) and stores a source described
+    /// in one go, for `owner`; wakes the scheduler. The same checks as the web's
+    /// preview and add: a page that names one feed becomes that feed, a page that names
+    /// several is [`SourcesError::Several`], an HTML page is never stored as a feed, and a
+    /// source the owner already has is [`SourcesError::Duplicate`].
+    pub async fn add_input(&self, owner: &User, add: &AddInput) -> Result<Added, SourcesError> {
+        let mut errors = BTreeMap::new();
+        let schedule = checked_schedule(&add.schedule, &mut errors);
+        let title = checked_title(&add.title, &mut errors);
+        if !errors.is_empty() {
+            return Err(SourcesError::Fields(errors));
+        }
+        let (candidate, preview) = if add.check {
+            let mut found = self
+                .discover_with(&add.input, add.kind.as_deref(), &add.params)
+                .await?;
+            if found.len() > 1 {
+                return Err(SourcesError::Several(found));
+            }
+            let candidate = found.pop().expect("discovery is never empty on Ok");
+            let preview = self.preview(&candidate).await?;
+            (candidate, Some(preview))
+        } else {
+            let candidate = self.recognized(&add.input, add.kind.as_deref(), &add.params)?;
+            (candidate, None)
+        };
+        let title = match &preview {
+            Some(preview) if title.is_empty() => preview.title.clone(),
+            _ => title,
+        };
+        let params = preview
+            .as_ref()
+            .map_or(candidate.params.clone(), |preview| preview.params.clone());
+        let id = self
+            .insert(owner, &candidate.kind, params.clone(), title, schedule)
+            .await?;
+        Ok(Added {
+            id,
+            kind: candidate.kind,
+            params,
+            preview,
+        })
+    }
+
+    /// Stores a checked source, due now, and wakes the scheduler.
+    async fn insert(
+        &self,
+        owner: &User,
+        kind: &str,
+        params: serde_json::Value,
+        title: String,
+        schedule: String,
+    ) -> Result<SourceId, SourcesError> {
         let user_id = owner.id;
-        let kind = form.kind.clone();
+        let shown = shown_params(&params);
+        let kind = kind.to_owned();
         let inserted = self
             .store
             .write(move |tx| {
@@ -251,12 +372,73 @@ impl Sources {
                 self.scheduler.wake();
                 Ok(id)
             }
-            Err(StoreError::Conflict(_)) => {
-                errors.insert("source", "You already have this source.".into());
-                Err(SourcesError::Fields(errors))
-            }
+            Err(StoreError::Conflict(_)) => Err(SourcesError::Duplicate {
+                owner: owner.name.clone(),
+                shown,
+            }),
             Err(err) => Err(err.into()),
         }
+    }
+
+    /// Every source of `owner`, or of everyone: for the operator at the command line.
+    pub async fn operator_list(&self, owner: Option<UserId>) -> Result<Vec<Source>, SourcesError> {
+        Ok(self
+            .store
+            .read(move |conn| source_rows::list(conn, owner))
+            .await?)
+    }
+
+    /// Removes any source (soft delete): for the operator at the command line.
+    pub async fn operator_remove(&self, id: SourceId) -> Result<(), SourcesError> {
+        self.store
+            .write(move |tx| source_rows::remove(tx, id, Utc::now()))
+            .await?;
+        tracing::info!(source_id = %id, "source removed");
+        Ok(())
+    }
+
+    /// What a poll by hand fetches: one source, or every enabled one. A source whose
+    /// server asked Tributary to wait (a 429 or 503, its Retry-After or our back-off kept
+    /// as the next attempt) is left out until then, unless `force`.
+    pub async fn hand_poll(
+        &self,
+        only: Option<SourceId>,
+        force: bool,
+    ) -> Result<HandPoll, SourcesError> {
+        let candidates = match only {
+            Some(id) => vec![
+                self.store
+                    .read(move |conn| source_rows::get(conn, id))
+                    .await?,
+            ],
+            None => self
+                .store
+                .read(|conn| source_rows::list(conn, None))
+                .await?
+                .into_iter()
+                .filter(|source| source.enabled)
+                .collect(),
+        };
+        let waiting = if force {
+            Vec::new()
+        } else {
+            self.asked_to_wait().await?
+        };
+        let mut plan = HandPoll::default();
+        for source in candidates {
+            match waiting.iter().find(|(id, _)| *id == source.id) {
+                Some(&(id, until)) => plan.waiting.push((id, until)),
+                None => plan.to_poll.push(source),
+            }
+        }
+        Ok(plan)
+    }
+
+    async fn asked_to_wait(&self) -> Result<Vec<(SourceId, DateTime<Utc>)>, SourcesError> {
+        Ok(self
+            .store
+            .read(|conn| source_rows::asked_to_wait(conn, Utc::now()))
+            .await?)
     }
 
     /// The viewer's sources; with `everyone` (admins only), every user's.
@@ -346,9 +528,18 @@ impl Sources {
         Ok(())
     }
 
-    /// Makes the source due now and wakes the scheduler.
+    /// Makes the source due now and wakes the scheduler, unless its server asked
+    /// Tributary to wait ([`SourcesError::Waiting`]).
     pub async fn poll_now(&self, viewer: &User, id: SourceId) -> Result<(), SourcesError> {
         self.owned(viewer, id).await?;
+        if let Some(&(_, until)) = self
+            .asked_to_wait()
+            .await?
+            .iter()
+            .find(|(waiting, _)| *waiting == id)
+        {
+            return Err(SourcesError::Waiting { until });
+        }
         self.store
             .write_quiet(move |tx| source_rows::poll_now(tx, id, Utc::now()))
             .await?;
@@ -379,19 +570,7 @@ impl Sources {
     }
 
     fn connector(&self, kind: &str) -> Result<&Arc<dyn Connector>, SourcesError> {
-        self.registry.get(kind).ok_or_else(|| {
-            SourcesError::Input(format!(
-                "This version of Tributary has no `{kind}` connector."
-            ))
-        })
-    }
-
-    fn example_input(&self) -> &'static str {
-        self.registry
-            .get("feed")
-            .map_or("https://blog.example/feed.xml", |feed| {
-                feed.info().example_input
-            })
+        connector_of(&self.registry, kind)
     }
 
     /// Kind and params from the add form's hidden fields, checked by their connector.
@@ -509,6 +688,103 @@ impl Sources {
     }
 }
 
+/// The connector and checked parameters for `input`, with no request made: the one
+/// recognition of pasted input (the web, `tributary source add` and `source test`). With
+/// `kind`, that connector is asked instead of every one; `extra` parameters are added
+/// (`true` and `false` are switches) before the connector validates them all.
+pub fn recognize(
+    registry: &Registry,
+    input: &str,
+    kind: Option<&str>,
+    extra: &[(String, String)],
+) -> Result<Candidate, SourcesError> {
+    let input = input.trim();
+    if input.is_empty() {
+        return Err(SourcesError::Input(
+            "Paste a web address, a feed address or a handle first.".into(),
+        ));
+    }
+    if input.chars().count() > MAX_INPUT_CHARS {
+        return Err(SourcesError::Input(
+            "That is too long to be an address.".into(),
+        ));
+    }
+    let (connector, mut params) = match kind {
+        Some(kind) => {
+            let connector = connector_of(registry, kind)?;
+            let params = match connector.recognize(input) {
+                Some(params) => params,
+                // With parameters given, the input is the connector's URL (the
+                // generic json connector recognizes nothing by itself).
+                None if !extra.is_empty() => serde_json::json!({ "url": input }),
+                None => {
+                    return Err(SourcesError::Input(format!(
+                        "The {kind} connector does not understand `{input}`; give its \
+                         parameters too (see `tributary connectors`)."
+                    )));
+                }
+            };
+            (connector.clone(), params)
+        }
+        None => {
+            let Some((connector, params)) = registry.recognize(input) else {
+                return Err(SourcesError::Input(format!(
+                    "Nothing here looks like a web address, feed or handle. Paste an \
+                     address such as {}.",
+                    example_input(registry)
+                )));
+            };
+            (connector.clone(), params)
+        }
+    };
+    if !extra.is_empty() {
+        let Some(map) = params.as_object_mut() else {
+            return Err(SourcesError::Input(format!(
+                "The {} connector's parameters are not an object.",
+                connector.kind()
+            )));
+        };
+        for (key, value) in extra {
+            // `true` and `false` are switches (`include_replies=true`); the rest is text.
+            let value = match value.as_str() {
+                "true" => serde_json::Value::Bool(true),
+                "false" => serde_json::Value::Bool(false),
+                _ => serde_json::Value::String(value.clone()),
+            };
+            map.insert(key.clone(), value);
+        }
+    }
+    let params = connector
+        .validate(&params)
+        .map_err(|err| SourcesError::Input(capitalized(&err.to_string())))?;
+    Ok(Candidate {
+        kind: connector.kind().to_owned(),
+        url: url_of(&params),
+        params,
+        title: None,
+        preview: None,
+    })
+}
+
+fn connector_of<'r>(
+    registry: &'r Registry,
+    kind: &str,
+) -> Result<&'r Arc<dyn Connector>, SourcesError> {
+    registry.get(kind).ok_or_else(|| {
+        SourcesError::Input(format!(
+            "This version of Tributary has no `{kind}` connector."
+        ))
+    })
+}
+
+fn example_input(registry: &Registry) -> &'static str {
+    registry
+        .get("feed")
+        .map_or("https://blog.example/feed.xml", |feed| {
+            feed.info().example_input
+        })
+}
+
 /// A person-readable sentence for a failed fetch or poll.
 pub fn fetch_error_in_words(err: &ConnectorError) -> String {
     match err {
@@ -618,6 +894,14 @@ fn preview_of_poll(kind: &str, params: serde_json::Value, poll: Poll) -> Preview
         items,
         n_items,
     }
+}
+
+/// What a message calls a source: its address or account, else its parameters.
+pub fn shown_params(params: &serde_json::Value) -> String {
+    ["url", "account", "user", "handle"]
+        .iter()
+        .find_map(|key| params.get(*key).and_then(serde_json::Value::as_str))
+        .map_or_else(|| params.to_string(), str::to_owned)
 }
 
 fn url_of(params: &serde_json::Value) -> Option<String> {

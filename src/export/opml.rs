@@ -59,6 +59,8 @@ pub struct OpmlSource {
 pub struct OpmlEntry {
     pub title: String,
     pub xml_url: Option<String>,
+    /// The page (`htmlUrl`), read for outlines without `xmlUrl`.
+    pub html_url: Option<String>,
     /// What the `tributary:` attributes say, when the outline has them.
     pub source: Option<SourceSpec>,
 }
@@ -185,8 +187,11 @@ fn outline_element(writer: &mut Writer<Vec<u8>>, source: &OpmlSource) -> std::io
     Ok(())
 }
 
-/// Reads the subscriptions (outlines with `xmlUrl` or `tributary:kind`) of an OPML file, in document order,
-/// with a message for everything skipped. Runs in time linear in the input.
+/// Reads the subscriptions of an OPML file, in document order, with a message for
+/// everything skipped. An outline is a subscription when it has `xmlUrl`,
+/// `tributary:kind` or `htmlUrl`, or when it has none of them and no outline inside it
+/// (then [`plan`] refuses it with the reason): only folders are left out. Runs in time
+/// linear in the input.
 pub fn parse(bytes: &[u8]) -> Result<(Vec<OpmlEntry>, Vec<String>), OpmlError> {
     if bytes.len() > MAX_OPML_BYTES {
         return Err(OpmlError::TooLarge);
@@ -200,6 +205,10 @@ pub fn parse(bytes: &[u8]) -> Result<(Vec<OpmlEntry>, Vec<String>), OpmlError> {
     let mut seen_root = false;
     let mut n_outlines = 0usize;
     let mut n_too_deep = 0usize;
+    // Open outlines with nothing to subscribe to: (depth, the outline, seen a child).
+    // One that closes without a child outline was a subscription without an address,
+    // not a folder.
+    let mut open_empty: Vec<(usize, OpmlEntry, bool)> = Vec::new();
     loop {
         let event = reader
             .read_event_into(&mut buf)
@@ -216,6 +225,9 @@ pub fn parse(bytes: &[u8]) -> Result<(Vec<OpmlEntry>, Vec<String>), OpmlError> {
                     seen_root = true;
                 }
                 if name.into_inner() == "outline" {
+                    for (_, _, has_child) in open_empty.iter_mut() {
+                        *has_child = true;
+                    }
                     n_outlines += 1;
                     if n_outlines > MAX_OPML_OUTLINES {
                         warnings.push(format!(
@@ -228,14 +240,28 @@ pub fn parse(bytes: &[u8]) -> Result<(Vec<OpmlEntry>, Vec<String>), OpmlError> {
                     if depth > MAX_OPML_DEPTH + 2 {
                         n_too_deep += 1;
                     } else if let Some(entry) = outline(&reader, start, &mut warnings) {
-                        entries.push(entry);
+                        let is_empty_outline = entry.source.is_none()
+                            && entry.xml_url.is_none()
+                            && entry.html_url.is_none();
+                        match (is_empty_outline, is_empty) {
+                            (true, false) => open_empty.push((depth, entry, false)),
+                            _ => entries.push(entry),
+                        }
                     }
                 }
                 if !is_empty {
                     depth += 1;
                 }
             }
-            Event::End(_) => depth = depth.saturating_sub(1),
+            Event::End(_) => {
+                depth = depth.saturating_sub(1);
+                if open_empty.last().is_some_and(|(at, _, _)| *at == depth)
+                    && let Some((_, entry, has_child)) = open_empty.pop()
+                    && !has_child
+                {
+                    entries.push(entry);
+                }
+            }
             Event::Eof => break,
             _ => {}
         }
@@ -285,9 +311,21 @@ pub fn plan(
 ) -> Vec<PlannedSource> {
     let mut planned: Vec<PlannedSource> = Vec::new();
     for entry in entries {
-        let checked = match &entry.source {
-            Some(spec) => plan_spec(entry, spec, registry, guard),
-            None => plan_url(entry, registry, guard),
+        let checked = match (&entry.source, &entry.xml_url, &entry.html_url) {
+            (Some(spec), _, _) => plan_spec(entry, spec, registry, guard),
+            (None, Some(_), _) => plan_url(entry, registry, guard),
+            (None, None, Some(page)) => Err((
+                shown_text(page),
+                "the outline has no xmlUrl, only a page address (htmlUrl); the import looks \
+                 for the feeds of such pages"
+                    .to_owned(),
+            )),
+            (None, None, None) => Err((
+                shown_outline(entry),
+                "the outline has no xmlUrl, htmlUrl or tributary:kind, so there is nothing to \
+                 subscribe to"
+                    .to_owned(),
+            )),
         };
         let source = match checked {
             Ok(source) => source,
@@ -330,7 +368,7 @@ fn plan_url(
         .map_err(|err| (shown.clone(), err.to_string()))?;
     Ok(PlannedSource {
         url: url.to_string(),
-        title: entry.title.chars().take(MAX_TITLE_CHARS).collect(),
+        title: clamped_title(&entry.title),
         kind: connector.kind().to_owned(),
         params,
         schedule: String::new(),
@@ -397,7 +435,7 @@ fn plan_spec(
     }
     Ok(PlannedSource {
         url: shown,
-        title: entry.title.chars().take(MAX_TITLE_CHARS).collect(),
+        title: clamped_title(&entry.title),
         kind: connector.kind().to_owned(),
         params,
         schedule,
@@ -405,8 +443,22 @@ fn plan_spec(
 }
 
 /// Text from the file as a report shows it: XML-safe and cut short.
-fn shown_text(text: &str) -> String {
+pub fn shown_text(text: &str) -> String {
     xml_text(text).chars().take(MAX_SHOWN_URL_CHARS).collect()
+}
+
+/// What a report calls an outline without any address: its title in quotes.
+fn shown_outline(entry: &OpmlEntry) -> String {
+    if entry.title.is_empty() {
+        "an outline without a title".to_owned()
+    } else {
+        shown_text(&format!("“{}”", entry.title))
+    }
+}
+
+/// A title from the file, cut to what a source keeps.
+pub fn clamped_title(title: &str) -> String {
+    title.chars().take(MAX_TITLE_CHARS).collect()
 }
 
 /// The fetcher's SSRF check (`fetch::guard`, pure) under these fetch settings, for
@@ -445,6 +497,7 @@ fn outline(
     let mut title = String::new();
     let mut text = String::new();
     let mut xml_url = None;
+    let mut html_url = None;
     let mut kind = None;
     let mut params = String::new();
     let mut schedule = String::new();
@@ -466,10 +519,12 @@ fn outline(
             (false, "title") => title = value.into_owned(),
             (false, "text") => text = value.into_owned(),
             (false, "xmlUrl" | "xmlurl") => xml_url = Some(value.trim().to_owned()),
+            (false, "htmlUrl" | "htmlurl") => html_url = Some(value.trim().to_owned()),
             _ => {}
         }
     }
     let xml_url = xml_url.filter(|url| !url.is_empty());
+    let html_url = html_url.filter(|url| !url.is_empty());
     let source = kind.map(|kind| SourceSpec {
         kind,
         params,
@@ -481,12 +536,10 @@ fn outline(
         None if title.trim().is_empty() => text,
         None => title,
     };
-    if source.is_none() && xml_url.is_none() {
-        return None;
-    }
     Some(OpmlEntry {
         title: title.trim().to_owned(),
         xml_url,
+        html_url,
         source,
     })
 }
@@ -514,6 +567,15 @@ mod tests {
     }
 
     #[test]
+    fn outlines_without_an_address_are_kept_for_the_report_but_folders_are_not() {
+        let input = r#"<opml version="2.0"><body><outline text="folder"><outline text="bare"/><outline text="page" htmlUrl="https://p.example/"/><outline text="open"></outline></outline></body></opml>"#;
+        let (entries, _) = parse(input.as_bytes()).unwrap();
+        let titles: Vec<&str> = entries.iter().map(|e| e.title.as_str()).collect();
+        assert_eq!(titles, ["bare", "page", "open"]);
+        assert_eq!(entries[1].html_url.as_deref(), Some("https://p.example/"));
+    }
+
+    #[test]
     fn doctype_is_refused() {
         let input = r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">]><opml><body><outline xmlUrl="&lol;"/></body></opml>"#;
         assert_eq!(parse(input.as_bytes()), Err(OpmlError::Doctype));
@@ -537,6 +599,7 @@ mod tests {
             [OpmlEntry {
                 title: "A & B <c>".into(),
                 xml_url: None,
+                html_url: Some("https://a.example/".into()),
                 source: Some(SourceSpec {
                     kind: "json".into(),
                     params: sources[0].params.to_string(),

@@ -125,6 +125,27 @@ pub fn next_due_at(conn: &Connection) -> Result<Option<DateTime<Utc>>, StoreErro
     Ok(ms.map(from_ms))
 }
 
+/// Sources whose server asked Tributary to wait (their last fetch was refused as rate
+/// limited, with or without Retry-After) and whose next attempt, which honours that
+/// ask, is still ahead: source → the time it may be fetched again.
+pub fn asked_to_wait(
+    conn: &Connection,
+    now: DateTime<Utc>,
+) -> Result<Vec<(SourceId, DateTime<Utc>)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT s.id, s.next_poll_at FROM sources s
+         WHERE s.deleted_at IS NULL AND s.next_poll_at > :now
+           AND (SELECT f.outcome FROM fetch_log f WHERE f.source_id = s.id
+                ORDER BY f.id DESC LIMIT 1) = 'rate_limited'",
+    )?;
+    let rows = stmt
+        .query_map(named_params! { ":now": to_ms(now) }, |row| {
+            Ok((SourceId(row.get(0)?), from_ms(row.get(1)?)))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
 /// Soft delete: the source stops polling and its items leave the pages; comments and
 /// likes on them stay in the database.
 pub fn remove(tx: &Transaction<'_>, id: SourceId, now: DateTime<Utc>) -> Result<(), StoreError> {

@@ -24,6 +24,8 @@ pub enum AppError {
         base_url: String,
     },
     BadRequest(String),
+    /// A request body over the form limit (413).
+    PayloadTooLarge,
     TooManyRequests(String),
     Internal(String),
 }
@@ -69,6 +71,15 @@ impl IntoResponse for AppError {
                 ),
             ),
             AppError::BadRequest(message) => (StatusCode::BAD_REQUEST, "Bad request", message),
+            AppError::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Too large",
+                format!(
+                    "This form is larger than Tributary accepts ({} KiB). Nothing was saved; \
+                     go back and send less.",
+                    super::session::MAX_FORM_BYTES / 1024
+                ),
+            ),
             AppError::TooManyRequests(message) => {
                 (StatusCode::TOO_MANY_REQUESTS, "Slow down", message)
             }

@@ -1,5 +1,6 @@
-//! The web app: axum router, maud views, security headers. Reads through `store` (and the
-//! `sources` service for adding sources); never fetches, never normalizes.
+//! The web app: axum router, maud views, security headers. Reads through `store`, and
+//! changes sources and accounts only through the `sources` and `users` services; never
+//! fetches, never normalizes.
 
 pub mod assets;
 pub mod cache;
@@ -27,6 +28,7 @@ use tokio::net::TcpListener;
 use crate::config::Config;
 use crate::sources::Sources;
 use crate::store::Store;
+use crate::users::Users;
 use error::AppError;
 use limit::{LoginLimiter, RateLimiter};
 use pages::{actor, auth, feeds, import, item, settings, sources, stream};
@@ -45,6 +47,7 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
     pub sources: Sources,
+    pub users: Users,
     pub cookie_key: Key,
     pub login_limiter: Arc<LoginLimiter>,
     pub comment_limiter: Arc<RateLimiter>,
@@ -71,6 +74,7 @@ impl AppState {
         ));
         let hosts = Arc::new(host::HostPolicy::from_config(&config));
         Ok(AppState {
+            users: Users::new(store.clone()),
             store,
             config,
             sources,

@@ -292,7 +292,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
         check_origin(&parts)?;
         let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
             .await
-            .map_err(|_| AppError::BadRequest("the form is too large".into()))?;
+            .map_err(|err| body_error(&err))?;
         let sent = form_urlencoded::parse(&bytes)
             .find(|(key, _)| key == CSRF_FIELD)
             .map(|(_, value)| value.into_owned())
@@ -300,19 +300,23 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
         if sent.is_empty() || ctx.csrf.is_empty() || !same_secret(&sent, &ctx.csrf) {
             return Err(AppError::Csrf);
         }
-        let value = serde_urlencoded_from_bytes::<T>(&bytes)
+        let value = serde_urlencoded::from_bytes::<T>(&bytes)
             .map_err(|err| AppError::BadRequest(format!("the form is not valid: {err}")))?;
         Ok(CsrfForm(value))
     }
 }
 
-fn serde_urlencoded_from_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(bytes).into_owned().collect();
-    let map: serde_json::Map<String, serde_json::Value> = pairs
-        .into_iter()
-        .map(|(key, value)| (key, serde_json::Value::String(value)))
-        .collect();
-    serde_json::from_value(serde_json::Value::Object(map)).map_err(|err| err.to_string())
+/// A body over [`MAX_FORM_BYTES`] is 413 (RFC 9110, section 15.5.14); any other failure
+/// to read it is the client's broken request.
+fn body_error(err: &axum::Error) -> AppError {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(current) = cause {
+        if current.is::<http_body_util::LengthLimitError>() {
+            return AppError::PayloadTooLarge;
+        }
+        cause = current.source();
+    }
+    AppError::BadRequest("the form could not be read".into())
 }
 
 /// A cross-site POST sends an `Origin` that is not ours; refuse it even before the token.
@@ -368,7 +372,7 @@ mod tests {
             #[serde(default)]
             missing: String,
         }
-        let form: Form = serde_urlencoded_from_bytes(b"name=a+b%21&csrf=x").unwrap();
+        let form: Form = serde_urlencoded::from_bytes(b"name=a+b%21&csrf=x").unwrap();
         assert_eq!(form.name, "a b!");
         assert_eq!(form.missing, "");
     }

@@ -687,16 +687,12 @@ async fn opml_round_trip_recreates_the_sources() {
         .await
         .body;
     let bob = app.create_user("bob", false);
-    let registry = connectors::Registry::default();
-    let report = tributary::web::pages::import::run_import(
-        &app.store,
-        &registry,
-        &app.state.config.fetch,
-        bob,
-        exported.as_bytes(),
-    )
-    .await
-    .unwrap();
+    let report = app
+        .state
+        .sources
+        .import_opml(bob, &app.state.config.fetch, exported.as_bytes())
+        .await
+        .unwrap();
     assert_eq!(
         (
             report.added.len(),
@@ -719,15 +715,12 @@ async fn opml_round_trip_recreates_the_sources() {
     };
     assert_eq!(urls(bob), urls(ana));
     // Importing again adds nothing.
-    let again = tributary::web::pages::import::run_import(
-        &app.store,
-        &registry,
-        &app.state.config.fetch,
-        bob,
-        exported.as_bytes(),
-    )
-    .await
-    .unwrap();
+    let again = app
+        .state
+        .sources
+        .import_opml(bob, &app.state.config.fetch, exported.as_bytes())
+        .await
+        .unwrap();
     assert_eq!((again.added.len(), again.already_present.len()), (0, 2));
 }
 
@@ -802,7 +795,7 @@ async fn settings_import_page_reports_added_present_and_refused() {
         .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(
-        page.body.contains("1 added, 0 already present, 6 refused"),
+        page.body.contains("1 added, 0 already present, 7 refused"),
         "{}",
         page.body
     );
@@ -815,7 +808,7 @@ async fn settings_import_page_reports_added_present_and_refused() {
         )
         .await;
     assert!(
-        again.body.contains("0 added, 1 already present, 6 refused"),
+        again.body.contains("0 added, 1 already present, 7 refused"),
         "{}",
         again.body
     );
@@ -840,7 +833,12 @@ fn hostile_opml_urls_are_refused_with_reasons() {
         .iter()
         .map(|(_, reason)| reason.as_str())
         .collect();
-    assert_eq!(reasons.len(), 6, "{reasons:?}");
+    assert_eq!(reasons.len(), 7, "{reasons:?}");
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("no xmlUrl, htmlUrl or tributary:kind"))
+    );
     assert!(reasons.iter().any(|r| r.contains("javascript")));
     assert!(reasons.iter().any(|r| r.contains("file")));
     assert!(

@@ -208,15 +208,12 @@ async fn hostile_tributary_outlines_are_refused_one_by_one() {
     let app = WebApp::start(NO_ORIGIN).await;
     let ana = app.create_user("ana", false);
     let bytes = std::fs::read(fixture("opml_hostile_tributary_params.opml")).unwrap();
-    let report = tributary::web::pages::import::run_import(
-        &app.store,
-        &connectors::Registry::default(),
-        &tributary::config::FetchConfig::default(),
-        ana,
-        &bytes,
-    )
-    .await
-    .unwrap();
+    let report = app
+        .state
+        .sources
+        .import_opml(ana, &tributary::config::FetchConfig::default(), &bytes)
+        .await
+        .unwrap();
     assert_eq!(report.added.len(), 1, "{report:?}");
     let reasons: Vec<&str> = report.refused.iter().map(|(_, why)| why.as_str()).collect();
     assert_eq!(reasons.len(), 11, "{reasons:?}");

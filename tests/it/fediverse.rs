@@ -862,7 +862,7 @@ async fn stream_shows_content_warnings_collapsed_and_who_a_share_is_from() {
     let page = web.client().get("/ana").await;
     assert!(
         page.body
-            .contains("<details class=\"content-warning\"><summary>cw</summary>"),
+            .contains("<details class=\"content-warning\"><summary><bdi>cw</bdi></summary>"),
         "{}",
         page.body
     );
@@ -1135,6 +1135,7 @@ fn source_add_takes_a_handle_and_the_replies_option() {
         .write_all(b"a long password here\n")
         .unwrap();
     assert!(add_user.wait().unwrap().success());
+    // Nothing is fetched (`--no-check`): the handle is recognized and checked only.
     let out = command(&[
         "source",
         "add",
@@ -1142,6 +1143,7 @@ fn source_add_takes_a_handle_and_the_replies_option() {
         "@ana@social.example",
         "--param",
         "include_replies=true",
+        "--no-check",
     ])
     .output()
     .unwrap();
@@ -1158,6 +1160,7 @@ fn source_add_takes_a_handle_and_the_replies_option() {
         "@bo@social.example",
         "--param",
         "include_replies=7",
+        "--no-check",
     ])
     .output()
     .unwrap();

@@ -10,6 +10,7 @@ mod fediverse;
 mod fetch;
 mod ingest;
 mod normalize;
+mod one_path;
 mod process;
 mod recipes;
 mod schema;

@@ -287,14 +287,26 @@ fn errors_are_one_line_on_stderr_with_nonzero_exit() {
     assert!(
         String::from_utf8(out.stderr)
             .unwrap()
-            .starts_with("error: no connector recognizes")
+            .starts_with("error: Nothing here looks like a web address, feed or handle")
     );
 }
 
-#[test]
-fn user_and_source_commands_work_together() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_and_source_commands_work_together() {
+    let server = FixtureServer::start().await;
+    server.set(
+        "/feed.xml",
+        Reply::ok(rss(&[("a", "First", "http://example.invalid/a")]))
+            .content_type("application/rss+xml"),
+    );
+    let feed = server.url("/feed.xml");
     let dir = tempfile::tempdir().unwrap();
-    let mut child = tributary(dir.path())
+    let command = || {
+        let mut command = tributary(dir.path());
+        command.env("TRIBUTARY_FETCH_ALLOWED_PRIVATE_ORIGINS", server.origin());
+        command
+    };
+    let mut child = command()
         .args(["user", "add", "ana", "--admin", "--password-stdin"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -310,15 +322,8 @@ fn user_and_source_commands_work_together() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("created user ana"));
 
-    let out = tributary(dir.path())
-        .args([
-            "source",
-            "add",
-            "ana",
-            "https://blog.example/feed.xml",
-            "--schedule",
-            "*/45 * * * *",
-        ])
+    let out = command()
+        .args(["source", "add", "ana", &feed, "--schedule", "*/45 * * * *"])
         .output()
         .unwrap();
     assert!(
@@ -326,13 +331,14 @@ fn user_and_source_commands_work_together() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = tributary(dir.path())
-        .args(["source", "add", "ana", "https://blog.example/feed.xml"])
+    let out = command()
+        .args(["source", "add", "ana", &feed])
         .output()
         .unwrap();
     assert!(!out.status.success(), "the same source twice is refused");
 
-    let out = tributary(dir.path())
+    // A bad schedule is refused before anything is fetched.
+    let out = command()
         .args([
             "source",
             "add",
@@ -349,28 +355,19 @@ fn user_and_source_commands_work_together() {
         "{stderr}"
     );
 
-    let out = tributary(dir.path())
-        .args(["source", "list", "ana"])
-        .output()
-        .unwrap();
+    let out = command().args(["source", "list", "ana"]).output().unwrap();
     let listing = String::from_utf8_lossy(&out.stdout);
     assert!(
-        listing.contains("https://blog.example/feed.xml") && listing.contains("not polled yet"),
+        listing.contains(&feed) && listing.contains("not polled yet"),
         "{listing}"
     );
 
-    let out = tributary(dir.path())
-        .args(["source", "remove", "1"])
-        .output()
-        .unwrap();
+    let out = command().args(["source", "remove", "1"]).output().unwrap();
     assert!(out.status.success());
-    let out = tributary(dir.path())
-        .args(["source", "list"])
-        .output()
-        .unwrap();
-    assert!(!String::from_utf8_lossy(&out.stdout).contains("blog.example"));
+    let out = command().args(["source", "list"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(&feed));
 
-    let out = tributary(dir.path()).arg("connectors").output().unwrap();
+    let out = command().arg("connectors").output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("feed"));
 }
 

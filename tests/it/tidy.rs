@@ -151,6 +151,22 @@ fn modules_respect_their_boundaries() {
             ],
         ),
         ("src/model.rs", &["crate::", "rusqlite", "axum", "reqwest"]),
+        // The command line dispatches and prints: it reaches sources and accounts only
+        // through the services, and the web only through `app`.
+        (
+            "src/cli/",
+            &[
+                "crate::web",
+                "rusqlite",
+                "users::create",
+                "sources::insert",
+                ".write(",
+                ".write_blocking(",
+            ],
+        ),
+        // The services never render and never read a request.
+        ("src/sources", &["crate::web", "axum", "maud::"]),
+        ("src/users.rs", &["crate::web", "axum", "maud::"]),
         (
             "src/config.rs",
             &[

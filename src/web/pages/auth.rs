@@ -16,6 +16,7 @@ use crate::auth;
 use crate::config::Signup;
 use crate::model::User;
 use crate::store::{StoreError, sessions, users};
+use crate::users::{NewAccount, UsersError};
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::limit::{ClientAddr, describe_wait};
@@ -57,7 +58,8 @@ pub struct NewUserForm {
     pub password2: String,
 }
 
-/// Checks a new account's fields and creates it. `check` runs inside the same write
+/// Creates the account through the users service (every rule lives there); its errors
+/// come back as messages beside the fields. `check` runs inside the same write
 /// transaction (e.g. "there is still no user" for setup, "the invitation is unused").
 pub async fn create_user(
     state: &AppState,
@@ -67,72 +69,20 @@ pub async fn create_user(
     + Send
     + 'static,
 ) -> Result<User, FormErrors> {
-    let mut errors = FormErrors::new();
-    let name = form.name.trim().to_owned();
-    if let Err(err) = auth::validate_user_name(&name) {
-        errors.insert("name", err.to_string());
-    }
-    if let Err(err) = auth::validate_password(&form.password) {
-        errors.insert("password", err.to_string());
-    } else if form.password != form.password2 {
-        errors.insert("password2", "the two passwords differ".into());
-    }
-    let display_name = form.display_name.trim();
-    if display_name.chars().count() > 80 {
-        errors.insert("display_name", "at most 80 characters".into());
-    }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    let display_name = if display_name.is_empty() {
-        name.clone()
-    } else {
-        display_name.to_owned()
+    let account = NewAccount {
+        name: form.name.clone(),
+        display_name: form.display_name.clone(),
+        password: form.password.clone(),
+        password_again: Some(form.password2.clone()),
+        is_admin,
     };
-    let password = form.password.clone();
-    let hash = match tokio::task::spawn_blocking(move || auth::hash_password(&password)).await {
-        Ok(Ok(hash)) => hash,
-        _ => {
-            errors.insert(
-                "password",
-                "the password could not be stored; try again".into(),
-            );
-            return Err(errors);
-        }
-    };
-    let lookup = name.clone();
-    let result = state
-        .store
-        .write(move |tx| {
-            let id = users::create(
-                tx,
-                &users::NewUser {
-                    name: &name,
-                    display_name: &display_name,
-                    password_hash: &hash,
-                    is_admin,
-                },
-                Utc::now(),
-            )?;
-            check(tx, id)?;
-            users::get(tx, id)
-        })
-        .await;
-    match result {
+    match state.users.create(&account, check).await {
         Ok(user) => Ok(user),
-        Err(StoreError::Conflict(message)) => {
-            errors.insert("name", message);
-            Err(errors)
-        }
-        Err(StoreError::NotFound) => {
-            errors.insert("name", "this form can no longer be used".into());
-            Err(errors)
-        }
-        Err(err) => {
-            tracing::error!(error = %err, user = %lookup, "cannot create user");
-            errors.insert("name", "the account could not be created; try again".into());
-            Err(errors)
-        }
+        Err(UsersError::Fields(errors)) => Err(errors),
+        Err(_) => Err(FormErrors::from([(
+            "name",
+            "the account could not be created; try again".to_owned(),
+        )])),
     }
 }
 

@@ -1,19 +1,13 @@
-//! The settings page that imports an OPML subscription list, and the import itself
-//! (also run by `tributary import opml`): parse defensively, check every URL, add the
-//! sources in one transaction, report added / already present / refused.
-
-use std::sync::Arc;
+//! The settings page that imports an OPML subscription list. The import itself is the
+//! sources service's (`Sources::import_opml`, also run by `tributary import opml`); this
+//! page sends the file and shows the report.
 
 use axum::extract::State;
-use chrono::Utc;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use crate::config::FetchConfig;
-use crate::export::opml::{self, ImportReport};
-use crate::model::UserId;
-use crate::store::export::{self as export_store, AddOutcome};
-use crate::store::{Store, StoreError};
+use crate::export::opml::ImportReport;
+use crate::sources::ImportError;
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::session::{CsrfForm, CurrentUser, PageCtx};
@@ -25,45 +19,6 @@ pub struct ImportForm {
     pub opml: String,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ImportError {
-    #[error(transparent)]
-    Opml(#[from] opml::OpmlError),
-    #[error("the fetch settings are not valid: {0}")]
-    Policy(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// Reads `bytes` as OPML and adds its subscriptions to `user`'s sources. A file that
-/// cannot be read at all is an error; single bad entries are refused in the report.
-pub async fn run_import(
-    store: &Store,
-    registry: &connectors::Registry,
-    fetch: &FetchConfig,
-    user: UserId,
-    bytes: &[u8],
-) -> Result<ImportReport, ImportError> {
-    let (entries, messages) = opml::parse(bytes)?;
-    let guard = opml::ssrf_guard(fetch).map_err(ImportError::Policy)?;
-    let mut report = ImportReport {
-        messages,
-        ..ImportReport::default()
-    };
-    let planned = Arc::new(opml::plan(&entries, registry, &guard, &mut report));
-    let to_add = Arc::clone(&planned);
-    let outcomes = store
-        .write(move |tx| export_store::add_sources(tx, user, &to_add, Utc::now()))
-        .await?;
-    for (source, outcome) in planned.iter().zip(outcomes) {
-        match outcome {
-            AddOutcome::Added(_) => report.added.push(source.url.clone()),
-            AddOutcome::AlreadyPresent => report.already_present.push(source.url.clone()),
-        }
-    }
-    Ok(report)
-}
-
 pub async fn import_get(CurrentUser(_, ctx): CurrentUser) -> Markup {
     import_page(&ctx, None, None)
 }
@@ -73,21 +28,12 @@ pub async fn import_post(
     CurrentUser(me, ctx): CurrentUser,
     CsrfForm(form): CsrfForm<ImportForm>,
 ) -> Result<Markup, AppError> {
-    let result = run_import(
-        &state.store,
-        &state.sources.registry,
-        &state.config.fetch,
-        me.id,
-        form.opml.as_bytes(),
-    )
-    .await;
+    let result = state
+        .sources
+        .import_opml(me.id, &state.config.fetch, form.opml.as_bytes())
+        .await;
     match result {
-        Ok(report) => {
-            if !report.added.is_empty() {
-                state.sources.scheduler.wake();
-            }
-            Ok(import_page(&ctx, Some(&report), None))
-        }
+        Ok(report) => Ok(import_page(&ctx, Some(&report), None)),
         Err(ImportError::Store(err)) => Err(err.into()),
         Err(err) => Ok(import_page(&ctx, None, Some(&err.to_string()))),
     }

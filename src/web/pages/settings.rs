@@ -8,22 +8,16 @@ use chrono::{Duration, Utc};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use crate::auth;
 use crate::config::Signup;
 use crate::model::User;
 use crate::store::{StoreError, sessions, users};
+use crate::users::UsersError;
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::pages::auth::{FormErrors, NewUserForm, create_user, new_user_fields};
 use crate::web::session::{CsrfForm, CurrentUser, PageCtx, new_token, session_hash, token_hash};
 use crate::web::views::{csrf_field, field, layout, notice, time};
 
-/// Longest display name, in characters.
-pub const MAX_DISPLAY_NAME_CHARS: usize = 80;
-/// Longest bio, in characters.
-pub const MAX_BIO_CHARS: usize = 500;
-/// Longest avatar address, in characters.
-pub const MAX_AVATAR_URL_CHARS: usize = 2000;
 /// How long an invitation link stays usable.
 pub const INVITE_DAYS: i64 = 7;
 
@@ -101,45 +95,19 @@ pub async fn profile_post(
     CurrentUser(user, ctx): CurrentUser,
     CsrfForm(form): CsrfForm<ProfileForm>,
 ) -> Result<Response, AppError> {
-    let mut errors = FormErrors::new();
-    let display_name = form
-        .display_name
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
-    if display_name.chars().count() > MAX_DISPLAY_NAME_CHARS {
-        errors.insert(
-            "display_name",
-            format!("At most {MAX_DISPLAY_NAME_CHARS} characters."),
-        );
-    }
-    let bio = form.bio.trim().replace("\r\n", "\n");
-    if bio.chars().count() > MAX_BIO_CHARS {
-        errors.insert("bio", format!("At most {MAX_BIO_CHARS} characters."));
-    }
-    let avatar_url = form.avatar_url.trim().to_owned();
-    if let Err(message) = check_avatar_url(&avatar_url) {
-        errors.insert("avatar_url", message);
-    }
-    if !errors.is_empty() {
-        return Ok((
+    match state
+        .users
+        .update_profile(&user, &form.display_name, &form.bio, &form.avatar_url)
+        .await
+    {
+        Ok(()) => Ok(Redirect::to("/settings?done=profile").into_response()),
+        Err(UsersError::Fields(errors)) => Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
             settings_page(&ctx, &user, &form, &errors, &FormErrors::new(), None),
         )
-            .into_response());
+            .into_response()),
+        Err(err) => Err(users_error(err)),
     }
-    let display_name = if display_name.is_empty() {
-        user.name.clone()
-    } else {
-        display_name
-    };
-    let id = user.id;
-    let avatar = (!avatar_url.is_empty()).then_some(avatar_url);
-    state
-        .store
-        .write(move |tx| users::update_profile(tx, id, &display_name, &bio, avatar.as_deref()))
-        .await?;
-    Ok(Redirect::to("/settings?done=profile").into_response())
 }
 
 pub async fn password_post(
@@ -148,67 +116,44 @@ pub async fn password_post(
     jar: SignedCookieJar,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Result<Response, AppError> {
-    let mut errors = FormErrors::new();
-    let lookup = user.name.clone();
-    let (_, stored_hash) = state
-        .store
-        .read(move |conn| users::credentials(conn, &lookup))
-        .await?;
-    let current = form.current_password.clone();
-    let verified =
-        tokio::task::spawn_blocking(move || auth::verify_password(&current, &stored_hash))
-            .await
-            .map_err(|err| AppError::Internal(err.to_string()))?;
-    if !verified {
-        errors.insert(
-            "current_password",
-            "This is not your current password.".into(),
-        );
-    }
-    if let Err(err) = auth::validate_password(&form.new_password) {
-        errors.insert("new_password", capitalized(&err.to_string()));
-    } else if form.new_password != form.new_password2 {
-        errors.insert("new_password2", "The two new passwords differ.".into());
-    }
-    if !errors.is_empty() {
-        let profile = load_profile(&state, &user).await?;
-        let profile_form = ProfileForm {
-            display_name: profile.user.display_name,
-            bio: profile.bio,
-            avatar_url: profile.avatar_url.unwrap_or_default(),
-        };
-        return Ok((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            settings_page(
-                &ctx,
-                &user,
-                &profile_form,
-                &FormErrors::new(),
-                &errors,
-                None,
-            ),
-        )
-            .into_response());
-    }
-    let new_password = form.new_password.clone();
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&new_password))
-        .await
-        .map_err(|err| AppError::Internal(err.to_string()))?
-        .map_err(|err| AppError::Internal(err.to_string()))?;
     // CurrentUser proved the cookie names a live session, so it has a hash.
     let keep = session_hash(&jar).ok_or(AppError::LoginRequired {
         next: "/settings".into(),
     })?;
-    let id = user.id;
-    state
-        .store
-        .write(move |tx| {
-            users::set_password(tx, id, &hash)?;
-            sessions::delete_others(tx, id, &keep)
-        })
-        .await?;
-    tracing::info!(user_id = %id, "password changed; other sessions ended");
-    Ok(Redirect::to("/settings?done=password").into_response())
+    let changed = state
+        .users
+        .change_password(
+            &user,
+            &form.current_password,
+            &form.new_password,
+            &form.new_password2,
+            keep,
+        )
+        .await;
+    match changed {
+        Ok(()) => Ok(Redirect::to("/settings?done=password").into_response()),
+        Err(UsersError::Fields(errors)) => {
+            let profile = load_profile(&state, &user).await?;
+            let profile_form = ProfileForm {
+                display_name: profile.user.display_name,
+                bio: profile.bio,
+                avatar_url: profile.avatar_url.unwrap_or_default(),
+            };
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                settings_page(
+                    &ctx,
+                    &user,
+                    &profile_form,
+                    &FormErrors::new(),
+                    &errors,
+                    None,
+                ),
+            )
+                .into_response())
+        }
+        Err(err) => Err(users_error(err)),
+    }
 }
 
 pub async fn users_get(
@@ -317,18 +262,12 @@ async fn load_profile(state: &AppState, user: &User) -> Result<users::Profile, A
     }
 }
 
-/// Empty, or an absolute http(s) address.
-fn check_avatar_url(text: &str) -> Result<(), String> {
-    if text.is_empty() {
-        return Ok(());
-    }
-    let complaint = "Give an address starting with https:// or http://, or leave it empty.";
-    if text.chars().count() > MAX_AVATAR_URL_CHARS {
-        return Err("That address is too long.".into());
-    }
-    match url::Url::parse(text) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => Ok(()),
-        _ => Err(complaint.into()),
+fn users_error(err: UsersError) -> AppError {
+    match err {
+        UsersError::NotFound => AppError::LoginRequired {
+            next: "/settings".into(),
+        },
+        other => AppError::Internal(other.to_string()),
     }
 }
 
@@ -479,43 +418,4 @@ async fn users_page(
             }
         },
     ))
-}
-
-fn capitalized(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[track_caller]
-    fn check(text: &str, ok: bool) {
-        assert_eq!(check_avatar_url(text).is_ok(), ok, "{text}");
-    }
-
-    #[test]
-    fn empty_avatar_is_fine() {
-        check("", true)
-    }
-    #[test]
-    fn https_avatar_is_fine() {
-        check("https://img.example/a.png", true)
-    }
-    #[test]
-    fn relative_avatar_is_refused() {
-        check("/a.png", false)
-    }
-    #[test]
-    fn javascript_avatar_is_refused() {
-        check("javascript:alert(1)", false)
-    }
-    #[test]
-    fn data_avatar_is_refused() {
-        check("data:image/png;base64,AAAA", false)
-    }
 }

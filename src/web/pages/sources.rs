@@ -381,6 +381,10 @@ fn app_error(err: SourcesError) -> AppError {
         SourcesError::Fields(errors) => {
             AppError::BadRequest(errors.into_values().collect::<Vec<_>>().join(" "))
         }
+        SourcesError::Waiting { .. } => AppError::TooManyRequests(err.to_string()),
+        SourcesError::Several(_) | SourcesError::Duplicate { .. } => {
+            AppError::BadRequest(format!("{err}."))
+        }
         SourcesError::Store(err) => AppError::Internal(err.to_string()),
     }
 }
