@@ -7,6 +7,7 @@
 pub mod error;
 pub mod http;
 pub mod item;
+pub mod params;
 pub mod protocol;
 pub mod recipe;
 pub mod site;
@@ -17,8 +18,11 @@ use std::sync::Arc;
 pub use error::ConnectorError;
 pub use http::{FetchError, FetchRequest, FetchResponse, Http, PollHint, Signing, Validators};
 pub use item::{Content, ItemKind, Media, RawAuthor, RawItem};
+pub use params::TypedConnector;
 
-/// A connector turns user parameters into requests and responses into items.
+/// A connector turns user parameters into requests and responses into items. This is the
+/// surface the app calls, with parameters as stored JSON; every connector implements it
+/// through [`TypedConnector`], which reads them into its own type first.
 #[async_trait::async_trait]
 pub trait Connector: Send + Sync + 'static {
     /// Stable name stored in `sources.kind` and used in config (`kind = "feed"`).
@@ -31,13 +35,8 @@ pub trait Connector: Send + Sync + 'static {
     /// Checks and canonicalizes parameters once, when a source is created or edited.
     fn validate(&self, params: &serde_json::Value) -> Result<serde_json::Value, ConnectorError>;
     /// What other feed readers can use of a source with these (validated) parameters, for
-    /// exports such as OPML. Pure. By default a `url` parameter is the feed's address.
-    fn addresses(&self, params: &serde_json::Value) -> SourceAddresses {
-        SourceAddresses {
-            feed: protocol::http_url_param(params).ok(),
-            page: None,
-        }
-    }
+    /// exports such as OPML. Pure.
+    fn addresses(&self, params: &serde_json::Value) -> SourceAddresses;
     /// Fetches what changed since `state`. Never panics; item-level problems go to
     /// [`Poll::warnings`].
     async fn poll(
@@ -47,19 +46,13 @@ pub trait Connector: Send + Sync + 'static {
         state: &PollState,
     ) -> Result<Poll, ConnectorError>;
     /// The paging hook for walking history: fetches one older page named by a previous
-    /// [`Poll::next_page`]. Connectors that cannot walk history keep this default.
+    /// [`Poll::next_page`]. Connectors that cannot walk history refuse as unsupported.
     async fn poll_page(
         &self,
         http: &dyn Http,
         params: &serde_json::Value,
         page: &serde_json::Value,
-    ) -> Result<Poll, ConnectorError> {
-        let _ = (http, params, page);
-        Err(ConnectorError::Unsupported(format!(
-            "the {} connector cannot walk history",
-            self.kind()
-        )))
-    }
+    ) -> Result<Poll, ConnectorError>;
 }
 
 /// What a connector tells people about itself.
@@ -101,6 +94,21 @@ pub struct PollState {
     /// Connector-private position (newest id seen, outbox URL, API cursor…).
     #[serde(default)]
     pub cursor: Option<serde_json::Value>,
+}
+
+impl PollState {
+    /// The state after a 304: RFC 9111 section 4.3.4, a 304 may carry fresher
+    /// validators, and each one it omits stays as stored.
+    pub fn not_modified(&self, fresh: &Validators) -> PollState {
+        let mut state = self.clone();
+        if let Some(etag) = &fresh.etag {
+            state.validators.etag = Some(etag.clone());
+        }
+        if let Some(last_modified) = &fresh.last_modified {
+            state.validators.last_modified = Some(last_modified.clone());
+        }
+        state
+    }
 }
 
 /// Facts about the source itself, learned while polling.

@@ -35,13 +35,17 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 use regex::Regex;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::http::{self, FetchRequest};
 use crate::item::{Content, ItemKind, Media, RawItem};
-use crate::protocol::{feed, html as html_connector, json as json_connector};
-use crate::{Connector, ConnectorError, ConnectorInfo, Http, ParamInfo, Poll, PollState};
+use crate::protocol::html::HtmlSpec;
+use crate::protocol::{ItemSpec, feed, html as html_connector, json as json_connector};
+use crate::{
+    ConnectorError, ConnectorInfo, Http, ParamInfo, Poll, PollState, SourceAddresses,
+    TypedConnector,
+};
 
 /// The built-in recipes, by file name.
 pub const EMBEDDED: &[(&str, &str)] = &[
@@ -101,7 +105,7 @@ pub struct RecipeError {
 #[derive(Clone, Debug)]
 pub enum Backend {
     Feed,
-    Json(json_connector::JsonSpec),
+    Json(Box<json_connector::JsonSpec>),
     Html(html_connector::HtmlSpec),
 }
 
@@ -206,85 +210,170 @@ fn render(template: &str, values: &BTreeMap<String, String>) -> Option<String> {
     Some(out)
 }
 
-struct Reader<'a> {
-    file: &'a str,
-    table: &'a toml::Table,
-    prefix: String,
+/// A recipe file as written. serde refuses unknown keys and wrong types, and names the
+/// key; [`Recipe::parse`] checks what serde cannot (regexes, templates, names).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecipeFile {
+    name: String,
+    title: String,
+    #[serde(default)]
+    description: String,
+    example: String,
+    url: String,
+    #[serde(default)]
+    connector: BackendName,
+    item_kind: Option<ItemKind>,
+    schedule: Option<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    #[serde(default)]
+    params: Vec<ParamFile>,
+    #[serde(default)]
+    patterns: Vec<String>,
+    resolve: Option<ResolveFile>,
+    #[serde(default)]
+    extract: Vec<ExtractFile>,
+    json: Option<ItemSpec>,
+    html: Option<ItemSpec>,
+    #[serde(default)]
+    image_from_content: bool,
 }
 
-impl Reader<'_> {
-    fn err(&self, key: &str, message: impl Into<String>) -> RecipeError {
+#[derive(Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum BackendName {
+    #[default]
+    Feed,
+    Json,
+    Html,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ParamFile {
+    name: String,
+    #[serde(default)]
+    help: String,
+    #[serde(default = "yes")]
+    required: bool,
+    default: Option<String>,
+    pattern: String,
+    #[serde(default)]
+    reserved: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResolveFile {
+    param: String,
+    url: String,
+    regex: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExtractFile {
+    key: String,
+    #[serde(default)]
+    from: ExtractFrom,
+    regex: String,
+}
+
+#[derive(Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum ExtractFrom {
+    #[default]
+    Title,
+    Content,
+}
+
+/// Makes the errors of one file.
+struct Problems<'a> {
+    file: &'a str,
+}
+
+impl Problems<'_> {
+    fn at(&self, key: impl Into<String>, message: impl Into<String>) -> RecipeError {
         RecipeError {
             file: self.file.to_owned(),
-            key: format!("{}{key}", self.prefix),
+            key: key.into(),
             message: message.into(),
         }
     }
 
-    fn opt_str(&self, key: &str) -> Result<Option<String>, RecipeError> {
-        match self.table.get(key) {
-            None => Ok(None),
-            Some(toml::Value::String(text)) => Ok(Some(text.clone())),
-            Some(other) => {
-                Err(self.err(key, format!("must be a string, not {}", other.type_str())))
+    /// serde's refusal, at the key it is about. serde names a missing or unknown key in
+    /// its message, with the path of the table that holds it.
+    fn of_serde(&self, err: serde_path_to_error::Error<toml::de::Error>) -> RecipeError {
+        let path = err.path().to_string();
+        let message = err.into_inner().message().to_owned();
+        let named = ["missing field `", "unknown field `"]
+            .iter()
+            .find_map(|prefix| message.strip_prefix(prefix))
+            .and_then(|rest| rest.split('`').next());
+        let key = match (named, path.as_str()) {
+            (Some(field), "." | "") => field.to_owned(),
+            (Some(field), table) if table != field && !table.ends_with(&format!(".{field}")) => {
+                format!("{table}.{field}")
             }
-        }
+            (_, table) => table.to_owned(),
+        };
+        let message = if message.starts_with("missing field") {
+            "is missing".to_owned()
+        } else if message.starts_with("unknown field") {
+            let known = message
+                .split_once(", expected ")
+                .map_or("", |(_, known)| known);
+            format!(
+                "unknown key; known keys: {}",
+                known.trim_start_matches("one of ")
+            )
+        } else {
+            message
+        };
+        self.at(key, message)
     }
 
-    fn str(&self, key: &str) -> Result<String, RecipeError> {
-        self.opt_str(key)?
-            .filter(|text| !text.trim().is_empty())
-            .ok_or_else(|| self.err(key, "is missing"))
+    fn nonempty(&self, key: &str, text: String) -> Result<String, RecipeError> {
+        if text.trim().is_empty() {
+            return Err(self.at(key, "is missing"));
+        }
+        Ok(text)
     }
 
     fn regex(&self, key: &str, source: &str) -> Result<Regex, RecipeError> {
         if source.chars().count() > MAX_REGEX_CHARS {
-            return Err(self.err(key, format!("longer than {MAX_REGEX_CHARS} characters")));
+            return Err(self.at(key, format!("longer than {MAX_REGEX_CHARS} characters")));
         }
         regex::RegexBuilder::new(source)
             .size_limit(REGEX_SIZE_LIMIT)
             .build()
             .map_err(|err| {
-                self.err(
+                self.at(
                     key,
                     format!("not a valid regex: {}", err.to_string().replace('\n', " ")),
                 )
             })
-    }
-
-    fn check_keys(&self, allowed: &[&str]) -> Result<(), RecipeError> {
-        for key in self.table.keys() {
-            if !allowed.contains(&key.as_str()) {
-                return Err(self.err(
-                    key,
-                    format!("unknown key; known keys: {}", allowed.join(", ")),
-                ));
-            }
-        }
-        Ok(())
     }
 }
 
 impl Recipe {
     /// Parses one recipe file. `file` names it in errors.
     pub fn parse(file: &str, text: &str) -> Result<Recipe, RecipeError> {
-        let top_err = |key: &str, message: String| RecipeError {
-            file: file.to_owned(),
-            key: key.to_owned(),
-            message,
-        };
+        let problems = Problems { file };
         if text.len() > MAX_RECIPE_BYTES {
-            return Err(top_err(
-                "(file)",
-                format!("larger than {MAX_RECIPE_BYTES} bytes"),
-            ));
+            return Err(problems.at("(file)", format!("larger than {MAX_RECIPE_BYTES} bytes")));
         }
-        let table: toml::Table = toml::from_str(text).map_err(|err| {
-            let message = err.message().to_owned();
+        let document = toml::Deserializer::parse(text).map_err(|err| {
             let line = err
                 .span()
                 .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
-            top_err(
+            let message = err.message().to_owned();
+            problems.at(
                 "(syntax)",
                 match line {
                     Some(line) => format!("line {line}: {message}"),
@@ -292,344 +381,239 @@ impl Recipe {
                 },
             )
         })?;
-        let top = Reader {
-            file,
-            table: &table,
-            prefix: String::new(),
-        };
-        top.check_keys(&[
-            "name",
-            "title",
-            "description",
-            "example",
-            "url",
-            "connector",
-            "item_kind",
-            "schedule",
-            "headers",
-            "params",
-            "patterns",
-            "resolve",
-            "extract",
-            "json",
-            "html",
-            "image_from_content",
-        ])?;
-        let name = top.str("name")?;
-        if !is_name(&name) {
-            return Err(top.err(
+        let written: RecipeFile =
+            serde_path_to_error::deserialize(document).map_err(|err| problems.of_serde(err))?;
+        problems.recipe(written)
+    }
+}
+
+impl Problems<'_> {
+    /// The recipe `written` says, with every value serde cannot check checked.
+    fn recipe(&self, written: RecipeFile) -> Result<Recipe, RecipeError> {
+        if !is_name(&written.name) {
+            return Err(self.at(
                 "name",
                 "must be 1–40 lower-case letters, digits, `_` or `-`, starting with a letter",
             ));
         }
-        let title = top.str("title")?;
-        let description = top.opt_str("description")?.unwrap_or_default();
-        let example = top.str("example")?;
-        let url = top.str("url")?;
-        let names = template_names(&url).map_err(|why| top.err("url", why))?;
+        let title = self.nonempty("title", written.title)?;
+        let example = self.nonempty("example", written.example)?;
+        let url = self.nonempty("url", written.url)?;
+        let names = template_names(&url).map_err(|why| self.at("url", why))?;
         let probe: BTreeMap<String, String> =
             names.iter().map(|n| (n.clone(), "x".to_owned())).collect();
         match render(&url, &probe).and_then(|u| Url::parse(&u).ok()) {
             Some(parsed) if matches!(parsed.scheme(), "http" | "https") => {}
             _ => {
-                return Err(top.err(
+                return Err(self.at(
                     "url",
                     "must be an http or https URL template such as https://site.example/{user}/rss",
                 ));
             }
         }
-        let item_kind =
-            match top.opt_str("item_kind")? {
-                None => None,
-                Some(kind) => Some(ItemKind::parse(&kind).ok_or_else(|| {
-                    top.err("item_kind", format!("`{kind}` is not a kind of item"))
-                })?),
-            };
-        let schedule = top.opt_str("schedule")?.map(leak);
-        let image_from_content = match table.get("image_from_content") {
-            None => false,
-            Some(toml::Value::Boolean(b)) => *b,
-            Some(_) => return Err(top.err("image_from_content", "must be true or false")),
-        };
-
-        let headers = match table.get("headers") {
-            None => Vec::new(),
-            Some(toml::Value::Table(headers)) => {
-                let mut out = Vec::new();
-                for (key, value) in headers {
-                    let Some(value) = value.as_str() else {
-                        return Err(top.err(&format!("headers.{key}"), "must be a string"));
-                    };
-                    if key.eq_ignore_ascii_case("authorization")
-                        || key.eq_ignore_ascii_case("cookie")
-                    {
-                        return Err(top.err(
-                            &format!("headers.{key}"),
-                            "recipes may not send credentials",
-                        ));
-                    }
-                    out.push((key.clone(), value.to_owned()));
-                }
-                out
+        for key in written.headers.keys() {
+            if key.eq_ignore_ascii_case("authorization") || key.eq_ignore_ascii_case("cookie") {
+                return Err(self.at(format!("headers.{key}"), "recipes may not send credentials"));
             }
-            Some(_) => return Err(top.err("headers", "must be a table of header = \"value\"")),
-        };
-
-        let mut params = Vec::new();
-        let param_tables = match table.get("params") {
-            None => Vec::new(),
-            Some(toml::Value::Array(items)) => items.clone(),
-            Some(_) => return Err(top.err("params", "must be a list of [[params]] tables")),
-        };
-        for (idx, value) in param_tables.iter().enumerate() {
-            let Some(param_table) = value.as_table() else {
-                return Err(top.err(&format!("params[{idx}]"), "must be a table"));
-            };
-            let reader = Reader {
-                file,
-                table: param_table,
-                prefix: format!("params[{idx}]."),
-            };
-            reader.check_keys(&["name", "help", "required", "default", "pattern", "reserved"])?;
-            let param_name = reader.str("name")?;
-            if !is_name(&param_name) {
-                return Err(reader.err("name", "must be lower-case letters, digits or `_`"));
-            }
-            let required = match param_table.get("required") {
-                None => true,
-                Some(toml::Value::Boolean(b)) => *b,
-                Some(_) => return Err(reader.err("required", "must be true or false")),
-            };
-            let pattern_source = reader.str("pattern")?;
-            let pattern = reader.regex("pattern", &anchored(&pattern_source))?;
-            let default = reader.opt_str("default")?;
-            if let Some(default) = &default
-                && !pattern.is_match(default)
-            {
-                return Err(reader.err("default", "does not match the parameter's pattern"));
-            }
-            let reserved = match param_table.get("reserved") {
-                None => Vec::new(),
-                Some(toml::Value::Array(items)) => {
-                    let mut out = Vec::new();
-                    for item in items {
-                        let Some(text) = item.as_str() else {
-                            return Err(reader.err("reserved", "must be a list of strings"));
-                        };
-                        out.push(text.to_ascii_lowercase());
-                    }
-                    out
-                }
-                Some(_) => return Err(reader.err("reserved", "must be a list of strings")),
-            };
-            params.push(RecipeParam {
-                name: leak(param_name),
-                help: leak(reader.opt_str("help")?.unwrap_or_default()),
-                required,
-                default,
-                pattern,
-                reserved,
-            });
         }
-        for name in &names {
-            if !params.iter().any(|p| p.name == name) {
-                return Err(top.err(
-                    "url",
-                    format!("uses {{{name}}}, which no [[params]] entry declares"),
+        let params = written
+            .params
+            .into_iter()
+            .enumerate()
+            .map(|(idx, param)| self.param(idx, param))
+            .collect::<Result<Vec<_>, _>>()?;
+        let declares = |name: &str| params.iter().any(|p| p.name == name);
+        if let Some(name) = names.iter().find(|name| !declares(name)) {
+            return Err(self.at(
+                "url",
+                format!("uses {{{name}}}, which no [[params]] entry declares"),
+            ));
+        }
+        let mut patterns = Vec::new();
+        for (idx, source) in written.patterns.iter().enumerate() {
+            let key = format!("patterns[{idx}]");
+            // Anchored whatever the author wrote: a pattern matches the whole input,
+            // never a URL that merely contains a known one.
+            let regex = self.regex(&key, &anchored(source))?;
+            if let Some(capture) = regex.capture_names().flatten().find(|c| !declares(c)) {
+                return Err(self.at(
+                    &key,
+                    format!("captures `{capture}`, which is not a parameter"),
                 ));
             }
+            patterns.push(regex);
         }
-
-        let mut patterns = Vec::new();
-        match table.get("patterns") {
-            None => {}
-            Some(toml::Value::Array(items)) => {
-                for (idx, item) in items.iter().enumerate() {
-                    let key = format!("patterns[{idx}]");
-                    let Some(source) = item.as_str() else {
-                        return Err(top.err(&key, "must be a string (a regex)"));
-                    };
-                    // Anchored whatever the author wrote: a pattern matches the whole
-                    // input, never a URL that merely contains a known one.
-                    let regex = top.regex(&key, &anchored(source))?;
-                    for capture in regex.capture_names().flatten() {
-                        if !params.iter().any(|p| p.name == capture) {
-                            return Err(top.err(
-                                &key,
-                                format!("captures `{capture}`, which is not a parameter"),
-                            ));
-                        }
-                    }
-                    patterns.push(regex);
-                }
-            }
-            Some(_) => return Err(top.err("patterns", "must be a list of regexes")),
-        }
-
-        let resolve = match table.get("resolve") {
+        let resolve = match written.resolve {
             None => None,
-            Some(toml::Value::Table(resolve_table)) => {
-                let reader = Reader {
-                    file,
-                    table: resolve_table,
-                    prefix: "resolve.".into(),
-                };
-                reader.check_keys(&["param", "url", "regex"])?;
-                let param = reader.str("param")?;
-                if !params.iter().any(|p| p.name == param) {
-                    return Err(reader.err("param", format!("`{param}` is not a parameter")));
+            Some(resolve) => {
+                if !declares(&resolve.param) {
+                    return Err(self.at(
+                        "resolve.param",
+                        format!("`{}` is not a parameter", resolve.param),
+                    ));
                 }
-                let resolve_url = reader.str("url")?;
-                for used in template_names(&resolve_url).map_err(|why| reader.err("url", why))? {
-                    if used == param || !params.iter().any(|p| p.name == used) {
-                        return Err(
-                            reader.err("url", format!("uses {{{used}}}, which it cannot know yet"))
-                        );
-                    }
+                let used =
+                    template_names(&resolve.url).map_err(|why| self.at("resolve.url", why))?;
+                if let Some(used) = used.iter().find(|u| **u == resolve.param || !declares(u)) {
+                    return Err(self.at(
+                        "resolve.url",
+                        format!("uses {{{used}}}, which it cannot know yet"),
+                    ));
                 }
-                let regex = reader.regex("regex", &reader.str("regex")?)?;
-                if !regex.capture_names().flatten().any(|c| c == param) {
-                    return Err(reader.err("regex", format!("needs a capture named `{param}`")));
+                let regex = self.regex("resolve.regex", &resolve.regex)?;
+                if !regex.capture_names().flatten().any(|c| c == resolve.param) {
+                    return Err(self.at(
+                        "resolve.regex",
+                        format!("needs a capture named `{}`", resolve.param),
+                    ));
                 }
                 Some(Resolve {
-                    param,
-                    url: resolve_url,
+                    param: resolve.param,
+                    url: resolve.url,
                     regex,
                 })
             }
-            Some(_) => return Err(top.err("resolve", "must be a table")),
         };
-
         let mut extract = Vec::new();
-        match table.get("extract") {
-            None => {}
-            Some(toml::Value::Array(items)) => {
-                for (idx, item) in items.iter().enumerate() {
-                    let Some(extract_table) = item.as_table() else {
-                        return Err(top.err(&format!("extract[{idx}]"), "must be a table"));
-                    };
-                    let reader = Reader {
-                        file,
-                        table: extract_table,
-                        prefix: format!("extract[{idx}]."),
-                    };
-                    reader.check_keys(&["key", "from", "regex"])?;
-                    let key = reader.str("key")?;
-                    let from_content = match reader.opt_str("from")?.as_deref() {
-                        None | Some("title") => false,
-                        Some("content") => true,
-                        Some(other) => {
-                            return Err(reader
-                                .err("from", format!("`{other}` is neither title nor content")));
-                        }
-                    };
-                    let regex = reader.regex("regex", &reader.str("regex")?)?;
-                    if !regex.capture_names().flatten().any(|c| c == "value") {
-                        return Err(reader.err("regex", "needs a capture named `value`"));
-                    }
-                    extract.push(Extract {
-                        key,
-                        from_content,
-                        regex,
-                    });
-                }
+        for (idx, written) in written.extract.into_iter().enumerate() {
+            let key = format!("extract[{idx}].regex");
+            let regex = self.regex(&key, &written.regex)?;
+            if !regex.capture_names().flatten().any(|c| c == "value") {
+                return Err(self.at(key, "needs a capture named `value`"));
             }
-            Some(_) => return Err(top.err("extract", "must be a list of [[extract]] tables")),
+            extract.push(Extract {
+                key: self.nonempty(&format!("extract[{idx}].key"), written.key)?,
+                from_content: matches!(written.from, ExtractFrom::Content),
+                regex,
+            });
         }
-
-        let backend = match top.opt_str("connector")?.as_deref() {
-            None | Some("feed") => {
-                for key in ["json", "html"] {
-                    if table.contains_key(key) {
-                        return Err(top.err(key, format!("only for connector = \"{key}\"")));
-                    }
-                }
-                Backend::Feed
+        let backend = match (written.connector, written.json, written.html) {
+            (BackendName::Feed, None, None) => Backend::Feed,
+            (BackendName::Json, Some(spec), None) => Backend::Json(Box::new(self.json_spec(spec)?)),
+            (BackendName::Html, None, Some(spec)) => Backend::Html(self.html_spec(spec)?),
+            (BackendName::Json, None, _) => {
+                return Err(self.at("json", "a json recipe needs a [json] table of pointers"));
             }
-            Some("json") => {
-                let Some(toml::Value::Table(spec)) = table.get("json") else {
-                    return Err(top.err("json", "a json recipe needs a [json] table of pointers"));
-                };
-                let spec_value =
-                    serde_json::to_value(spec).map_err(|err| top.err("json", err.to_string()))?;
-                let spec = json_connector::JsonSpec::from_params(&spec_value)
-                    .map_err(|err| top.err("json", err.to_string()))?;
-                Backend::Json(spec)
+            (BackendName::Html, _, None) => {
+                return Err(self.at("html", "an html recipe needs an [html] table of selectors"));
             }
-            Some("html") => {
-                let Some(toml::Value::Table(spec)) = table.get("html") else {
-                    return Err(
-                        top.err("html", "an html recipe needs an [html] table of selectors")
-                    );
-                };
-                let spec_value =
-                    serde_json::to_value(spec).map_err(|err| top.err("html", err.to_string()))?;
-                let spec = html_connector::HtmlSpec::from_params(&spec_value)
-                    .map_err(|err| top.err("html", err.to_string()))?;
-                Backend::Html(spec)
-            }
-            Some(other) => {
-                return Err(top.err("connector", format!("`{other}` is not feed, json or html")));
-            }
+            (_, Some(_), _) => return Err(self.at("json", "only for connector = \"json\"")),
+            (_, _, Some(_)) => return Err(self.at("html", "only for connector = \"html\"")),
         };
-
         Ok(Recipe {
-            file: file.to_owned(),
-            name: leak(name),
+            file: self.file.to_owned(),
+            name: leak(written.name),
             title: leak(title),
-            description: leak(description),
+            description: leak(written.description),
             example: leak(example),
             url,
             backend,
-            item_kind,
-            schedule,
-            headers,
+            item_kind: written.item_kind,
+            schedule: written.schedule.map(leak),
+            headers: written.headers.into_iter().collect(),
             params,
             patterns,
             resolve,
             extract,
-            image_from_content,
+            image_from_content: written.image_from_content,
         })
     }
 
-    /// Parameters from pasted text, when a pattern matches.
-    pub fn recognize(&self, input: &str) -> Option<Value> {
-        let normalized = normalize_input(input)?;
-        for pattern in &self.patterns {
-            if let Some(captures) = pattern.captures(&normalized) {
-                let mut map = serde_json::Map::new();
-                for name in pattern.capture_names().flatten() {
-                    if let Some(value) = captures.name(name) {
-                        map.insert(name.to_owned(), value.as_str().into());
-                    }
-                }
-                let params = Value::Object(map);
-                if self.checked_values(&params).is_ok() {
-                    return Some(params);
-                }
-            }
+    fn param(&self, idx: usize, written: ParamFile) -> Result<RecipeParam, RecipeError> {
+        let key = |name: &str| format!("params[{idx}].{name}");
+        if !is_name(&written.name) {
+            return Err(self.at(key("name"), "must be lower-case letters, digits or `_`"));
         }
-        None
+        let source = self.nonempty(&key("pattern"), written.pattern)?;
+        let pattern = self.regex(&key("pattern"), &anchored(&source))?;
+        if let Some(default) = &written.default
+            && !pattern.is_match(default)
+        {
+            return Err(self.at(key("default"), "does not match the parameter's pattern"));
+        }
+        Ok(RecipeParam {
+            name: leak(written.name),
+            help: leak(written.help),
+            required: written.required,
+            default: written.default,
+            pattern,
+            reserved: written
+                .reserved
+                .iter()
+                .map(|word| word.to_ascii_lowercase())
+                .collect(),
+        })
+    }
+
+    /// A `[json]` table: the spec of a json source, whose address is the recipe's `url`.
+    fn json_spec(&self, spec: ItemSpec) -> Result<ItemSpec, RecipeError> {
+        self.without_url("json", &spec)?;
+        spec.checked()
+            .map_err(|err| self.at("json", err.to_string()))
+    }
+
+    /// An `[html]` table: the selectors of an html source.
+    fn html_spec(&self, spec: ItemSpec) -> Result<HtmlSpec, RecipeError> {
+        self.without_url("html", &spec)?;
+        HtmlSpec::compile(&spec).map_err(|err| self.at("html", err.to_string()))
+    }
+
+    fn without_url(&self, table: &str, spec: &ItemSpec) -> Result<(), RecipeError> {
+        match spec.url {
+            Some(_) => Err(self.at(
+                format!("{table}.url"),
+                "the address is the recipe's own `url`",
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Recipe {
+    /// Parameters from pasted text, when a pattern matches.
+    pub fn recognize(&self, input: &str) -> Option<RecipeParams> {
+        let normalized = normalize_input(input)?;
+        self.patterns.iter().find_map(|pattern| {
+            let captures = pattern.captures(&normalized)?;
+            let params = RecipeParams(
+                pattern
+                    .capture_names()
+                    .flatten()
+                    .filter_map(|name| {
+                        let value = captures.name(name)?.as_str().to_owned();
+                        Some((name.to_owned(), ParamText(Some(value))))
+                    })
+                    .collect(),
+            );
+            self.checked_values(&params).is_ok().then_some(params)
+        })
     }
 
     /// Checked parameter values (defaults filled). The resolve parameter may be missing.
-    fn checked_values(&self, params: &Value) -> Result<BTreeMap<String, String>, ConnectorError> {
+    fn checked_values(
+        &self,
+        params: &RecipeParams,
+    ) -> Result<BTreeMap<String, String>, ConnectorError> {
+        if let Some(unknown) = params
+            .0
+            .keys()
+            .find(|key| !self.params.iter().any(|p| p.name == *key))
+        {
+            let known: Vec<String> = self
+                .params
+                .iter()
+                .map(|p| format!("`{}`", p.name))
+                .collect();
+            return Err(ConnectorError::Unsupported(format!(
+                "unknown parameter `{unknown}`; {} takes {}",
+                self.title,
+                known.join(", ")
+            )));
+        }
         let mut values = BTreeMap::new();
         for param in &self.params {
-            let given = match params.get(param.name) {
-                None | Some(Value::Null) => None,
-                Some(Value::String(text)) if text.trim().is_empty() => None,
-                Some(Value::String(text)) => Some(text.trim().to_owned()),
-                Some(Value::Number(n)) => Some(n.to_string()),
-                Some(_) => {
-                    return Err(ConnectorError::Unsupported(format!(
-                        "\"{}\" must be text",
-                        param.name
-                    )));
-                }
-            };
-            let value = given.or_else(|| param.default.clone());
-            match value {
+            let given = params.0.get(param.name).and_then(|text| text.0.clone());
+            match given.or_else(|| param.default.clone()) {
                 Some(value) => {
                     if value.chars().count() > MAX_PARAM_CHARS
                         || !param.pattern.is_match(&value)
@@ -645,7 +629,7 @@ impl Recipe {
                 None if self.resolve.as_ref().is_some_and(|r| r.param == param.name) => {}
                 None if param.required => {
                     return Err(ConnectorError::Unsupported(format!(
-                        "{} needs \"{}\": {}",
+                        "{} needs `{}`: {}",
                         self.title, param.name, param.help
                     )));
                 }
@@ -657,7 +641,7 @@ impl Recipe {
             && render(&resolve.url, &values).is_none()
         {
             return Err(ConnectorError::Unsupported(format!(
-                "{} needs \"{}\" or what finds it",
+                "{} needs `{}` or what finds it",
                 self.title, resolve.param
             )));
         }
@@ -806,6 +790,48 @@ pub fn normalize_input(input: &str) -> Option<String> {
     Some(format!("{host}{path}"))
 }
 
+/// The parameters of a recipe's source: text by name. Which names a recipe takes is only
+/// known when it is read, so the check against them is [`Recipe::checked_values`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RecipeParams(pub BTreeMap<String, ParamText>);
+
+impl RecipeParams {
+    fn of(values: BTreeMap<String, String>) -> RecipeParams {
+        RecipeParams(
+            values
+                .into_iter()
+                .map(|(name, value)| (name, ParamText(Some(value))))
+                .collect(),
+        )
+    }
+}
+
+/// One value: text, or a number read as text; empty text and null are none.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct ParamText(pub Option<String>);
+
+impl<'de> Deserialize<'de> for ParamText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<ParamText, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Written {
+            Text(String),
+            Number(serde_json::Number),
+            Nothing(()),
+        }
+        let text = match Written::deserialize(deserializer)
+            .map_err(|_| serde::de::Error::custom("must be text"))?
+        {
+            Written::Text(text) => Some(text.trim().to_owned()).filter(|text| !text.is_empty()),
+            Written::Number(number) => Some(number.to_string()),
+            Written::Nothing(()) => None,
+        };
+        Ok(ParamText(text))
+    }
+}
+
 /// A recipe as a connector.
 pub struct RecipeConnector {
     recipe: Arc<Recipe>,
@@ -823,17 +849,10 @@ impl RecipeConnector {
     }
 }
 
-fn values_to_params(values: &BTreeMap<String, String>) -> Value {
-    Value::Object(
-        values
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-            .collect(),
-    )
-}
-
 #[async_trait::async_trait]
-impl Connector for RecipeConnector {
+impl TypedConnector for RecipeConnector {
+    type Params = RecipeParams;
+
     fn kind(&self) -> &'static str {
         self.recipe.name
     }
@@ -859,16 +878,16 @@ impl Connector for RecipeConnector {
         }
     }
 
-    fn recognize(&self, input: &str) -> Option<Value> {
+    fn recognize(&self, input: &str) -> Option<RecipeParams> {
         self.recipe.recognize(input)
     }
 
-    fn validate(&self, params: &Value) -> Result<Value, ConnectorError> {
-        Ok(values_to_params(&self.recipe.checked_values(params)?))
+    fn check(&self, params: RecipeParams) -> Result<RecipeParams, ConnectorError> {
+        Ok(RecipeParams::of(self.recipe.checked_values(&params)?))
     }
 
     /// The filled URL template, when the recipe reads a feed.
-    fn addresses(&self, params: &Value) -> crate::SourceAddresses {
+    fn addresses(&self, params: &RecipeParams) -> SourceAddresses {
         let feed = match self.recipe.backend {
             Backend::Feed => self
                 .recipe
@@ -877,13 +896,13 @@ impl Connector for RecipeConnector {
                 .ok(),
             Backend::Json(_) | Backend::Html(_) => None,
         };
-        crate::SourceAddresses { feed, page: None }
+        SourceAddresses { feed, page: None }
     }
 
     async fn poll(
         &self,
         http: &dyn Http,
-        params: &Value,
+        params: &RecipeParams,
         state: &PollState,
     ) -> Result<Poll, ConnectorError> {
         let recipe = &self.recipe;
@@ -894,7 +913,7 @@ impl Connector for RecipeConnector {
         {
             let found = recipe.resolve(http, resolve, &values).await?;
             values.insert(resolve.param.clone(), found);
-            new_params = Some(values_to_params(&values));
+            new_params = serde_json::to_value(&values).ok();
         }
         let url = recipe.url_for(&values)?;
         let mut poll = match &recipe.backend {
@@ -973,7 +992,10 @@ pattern = '^[a-z-]+$'
         let params = recipe
             .recognize("https://www.Example.org/~ana#top")
             .unwrap();
-        assert_eq!(params, serde_json::json!({"user": "ana"}));
+        assert_eq!(
+            serde_json::to_value(&params).unwrap(),
+            serde_json::json!({"user": "ana"})
+        );
         let values = recipe.checked_values(&params).unwrap();
         assert_eq!(
             recipe.url_for(&values).unwrap().as_str(),
@@ -986,11 +1008,8 @@ pattern = '^[a-z-]+$'
                 .is_none()
         );
         assert!(recipe.recognize("example.org/~Ana").is_none());
-        assert!(
-            recipe
-                .checked_values(&serde_json::json!({"user": "ana/../x"}))
-                .is_err()
-        );
+        let traversal = crate::params::read(&serde_json::json!({"user": "ana/../x"})).unwrap();
+        assert!(recipe.checked_values(&traversal).is_err());
     }
 
     #[test]
@@ -1051,6 +1070,83 @@ pattern = '^[a-z-]+$'
             assert_eq!(err.file, "bad.toml");
             assert_eq!(&err.key, key, "{err}");
             assert!(err.to_string().contains("bad.toml"), "{err}");
+        }
+    }
+
+    const JSON_RECIPE: &str = r#"
+name = "zine"
+title = "Zine"
+example = "zine.example/~ana"
+url = "https://zine.example/{user}.json"
+connector = "json"
+patterns = ['^zine\.example/~(?P<user>[a-z]+)$']
+
+[[params]]
+name = "user"
+pattern = '^[a-z]+$'
+
+[json]
+items = "/posts"
+id = "/id"
+"#;
+
+    // See: #16
+    #[test]
+    fn issue16_recipe_tables_are_read_with_serde_and_name_the_key() {
+        Recipe::parse("zine.toml", JSON_RECIPE).unwrap();
+        let cases: &[(&str, &str, &str)] = &[
+            (
+                &JSON_RECIPE.replace("id = \"/id\"", "id = \"/id\"\ntitel = \"/t\""),
+                "json.titel",
+                "unknown key; known keys: `url`, `items`, `id`",
+            ),
+            (
+                &JSON_RECIPE.replace(
+                    "items = \"/posts\"",
+                    "items = \"/posts\"\nurl = \"https://x.example/\"",
+                ),
+                "json.url",
+                "the recipe's own `url`",
+            ),
+            (
+                &JSON_RECIPE.replace("id = \"/id\"", "id = \"/id\"\nkind = \"poem\""),
+                "json.kind",
+                "not a kind of item",
+            ),
+            (
+                &JSON_RECIPE.replace("pattern = '^[a-z]+$'", "pattern = '^[a-z]+$'\ncolour = 1"),
+                "params[0].colour",
+                "unknown key; known keys: `name`, `help`",
+            ),
+            (
+                &JSON_RECIPE.replace(
+                    "pattern = '^[a-z]+$'",
+                    "pattern = '^[a-z]+$'\nrequired = \"yes\"",
+                ),
+                "params[0].required",
+                "invalid type",
+            ),
+            (
+                &format!(
+                    "{JSON_RECIPE}\n[[extract]]\nkey = \"r\"\nfrom = \"body\"\nregex = '(?P<value>x)'\n"
+                ),
+                "extract[0].from",
+                "unknown variant `body`",
+            ),
+            (
+                &JSON_RECIPE.replace("title = \"Zine\"\n", ""),
+                "title",
+                "is missing",
+            ),
+        ];
+        for (text, key, message) in cases {
+            let err = Recipe::parse("zine.toml", text).unwrap_err();
+            assert_eq!(
+                (err.file.as_str(), err.key.as_str()),
+                ("zine.toml", *key),
+                "{err}"
+            );
+            assert!(err.message.contains(message), "{err}");
         }
     }
 

@@ -6,14 +6,17 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
 use feed_rs::model::{self, Entry, FeedType, MediaObject};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use url::Url;
 
 use crate::http::{self, FetchRequest, FetchResponse, PollHint};
 use crate::item::{Content, ItemKind, Media, RawAuthor, RawItem};
+use crate::params::{HttpUrl, required};
 use crate::{
-    Connector, ConnectorError, ConnectorInfo, Http, ParamInfo, Poll, PollState, SourceMeta,
+    ConnectorError, ConnectorInfo, Http, Poll, PollState, SourceAddresses, SourceMeta,
+    TypedConnector,
 };
 
 mod lift;
@@ -54,58 +57,63 @@ pub struct ParsedFeed {
 
 pub struct FeedConnector;
 
+/// A feed source, and a feed's page of history: the document's address.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedParams {
+    pub url: HttpUrl,
+}
+
 #[async_trait::async_trait]
-impl Connector for FeedConnector {
-    fn kind(&self) -> &'static str {
-        "feed"
-    }
+impl TypedConnector for FeedConnector {
+    type Params = FeedParams;
 
     fn info(&self) -> ConnectorInfo {
         ConnectorInfo {
             kind: "feed",
             title: "Feed",
             description: "RSS, Atom or JSON Feed",
-            params: vec![ParamInfo {
-                name: "url",
-                help: "Address of the feed (http or https)",
-                required: true,
-            }],
+            params: vec![required("url", "Address of the feed (http or https)")],
             default_schedule: None,
             can_backfill: true,
             example_input: "https://blog.example/feed.xml",
         }
     }
 
-    fn recognize(&self, input: &str) -> Option<serde_json::Value> {
-        recognize_url(input).map(|url| json!({ "url": url.as_str() }))
+    fn recognize(&self, input: &str) -> Option<FeedParams> {
+        recognize_url(input).map(|url| FeedParams { url: HttpUrl(url) })
     }
 
-    fn validate(&self, params: &serde_json::Value) -> Result<serde_json::Value, ConnectorError> {
-        let url = url_param(params)?;
-        Ok(json!({ "url": url.as_str() }))
+    fn check(&self, params: FeedParams) -> Result<FeedParams, ConnectorError> {
+        Ok(params)
+    }
+
+    /// The feed itself.
+    fn addresses(&self, params: &FeedParams) -> SourceAddresses {
+        SourceAddresses {
+            feed: Some(params.url.0.clone()),
+            page: None,
+        }
     }
 
     async fn poll(
         &self,
         http: &dyn Http,
-        params: &serde_json::Value,
+        params: &FeedParams,
         state: &PollState,
     ) -> Result<Poll, ConnectorError> {
-        let url = url_param(params)?;
-        poll_request(http, FetchRequest::new(url, http::ACCEPT_FEEDS), state).await
+        let request = FetchRequest::new(params.url.0.clone(), http::ACCEPT_FEEDS);
+        poll_request(http, request, state).await
     }
 
     async fn poll_page(
         &self,
         http: &dyn Http,
-        _params: &serde_json::Value,
+        _params: &FeedParams,
         page: &serde_json::Value,
     ) -> Result<Poll, ConnectorError> {
-        poll_page_request(
-            http,
-            FetchRequest::new(url_param(page)?, http::ACCEPT_FEEDS),
-        )
-        .await
+        let page: FeedParams = crate::params::read(page)?;
+        poll_page_request(http, FetchRequest::new(page.url.0, http::ACCEPT_FEEDS)).await
     }
 }
 
@@ -124,18 +132,9 @@ pub async fn poll_request(
         .map(|moved| json!({ "url": moved.as_str() }));
 
     if response.status == 304 {
-        // RFC 9111 section 4.3.4: a 304 may carry fresher validators; each one it omits
-        // stays as stored.
-        let mut state = state.clone();
-        if let Some(etag) = response.validators.etag {
-            state.validators.etag = Some(etag);
-        }
-        if let Some(last_modified) = response.validators.last_modified {
-            state.validators.last_modified = Some(last_modified);
-        }
         return Ok(Poll {
             not_modified: true,
-            state,
+            state: state.not_modified(&response.validators),
             hint: response.hint,
             new_params,
             ..Poll::default()
@@ -347,31 +346,8 @@ fn recognize_url(input: &str) -> Option<Url> {
 }
 
 /// Keeps http(s) URLs with a host, without the fragment (never sent to the server).
-fn canonical_http_url(mut url: Url) -> Option<Url> {
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
-        return None;
-    }
-    url.set_fragment(None);
-    Some(url)
-}
-
-/// Reads `{"url": …}` from source params or a page token.
-fn url_param(params: &serde_json::Value) -> Result<Url, ConnectorError> {
-    let Some(raw) = params.get("url").and_then(serde_json::Value::as_str) else {
-        return Err(ConnectorError::Unsupported(
-            "a feed needs a \"url\" parameter, e.g. https://blog.example/feed.xml".into(),
-        ));
-    };
-    let parsed = Url::parse(raw.trim()).map_err(|err| {
-        ConnectorError::Unsupported(format!(
-            "\"{raw}\" is not a full web address ({err}); write it like https://blog.example/feed.xml"
-        ))
-    })?;
-    canonical_http_url(parsed).ok_or_else(|| {
-        ConnectorError::Unsupported(format!(
-            "\"{raw}\" is not an http or https address; feeds are read over the web only"
-        ))
-    })
+fn canonical_http_url(url: Url) -> Option<Url> {
+    HttpUrl::parse(url.as_str()).ok().map(|url| url.0)
 }
 
 /// Builds a poll result from a successful response's body.

@@ -12,8 +12,12 @@ use url::Url;
 
 use crate::http::FetchRequest;
 use crate::item::{Content, ItemKind, Media, RawItem};
+use crate::params::{optional, required};
+use crate::protocol::ItemSpec;
 use crate::protocol::json::parse_date;
-use crate::{Connector, ConnectorError, ConnectorInfo, Http, ParamInfo, Poll, PollState};
+use crate::{
+    ConnectorError, ConnectorInfo, Http, Poll, PollState, SourceAddresses, TypedConnector,
+};
 
 /// Items kept from one page.
 pub const MAX_ITEMS: usize = 200;
@@ -22,12 +26,9 @@ const MAX_PAGE_BYTES: usize = 5 * 1024 * 1024;
 /// Longest selector accepted.
 const MAX_SELECTOR_CHARS: usize = 300;
 
-const FIELDS: [&str; 6] = ["id", "title", "link", "date", "content", "image"];
-
 /// One field: a selector inside the item (none: the item itself) and the attribute read.
 #[derive(Clone, Debug)]
 struct Pick {
-    text: String,
     selector: Option<Selector>,
     attr: Option<String>,
 }
@@ -35,15 +36,17 @@ struct Pick {
 /// Selectors for one kind of page, checked.
 #[derive(Clone, Debug)]
 pub struct HtmlSpec {
-    items: (String, Selector),
+    items: Selector,
     fields: Vec<(&'static str, Pick)>,
     kind: Option<ItemKind>,
 }
 
 fn parse_pick(name: &str, text: &str) -> Result<Pick, ConnectorError> {
-    let bad = |why: String| ConnectorError::Unsupported(format!("\"{name}\": {why}"));
+    let bad = |why: String| ConnectorError::Unsupported(format!("`{name}` {why}"));
     if text.chars().count() > MAX_SELECTOR_CHARS {
-        return Err(bad(format!("longer than {MAX_SELECTOR_CHARS} characters")));
+        return Err(bad(format!(
+            "is longer than {MAX_SELECTOR_CHARS} characters"
+        )));
     }
     let (selector, attr) = match text.rsplit_once('@') {
         Some((selector, attr))
@@ -59,83 +62,49 @@ fn parse_pick(name: &str, text: &str) -> Result<Pick, ConnectorError> {
     let selector = if selector.is_empty() {
         None
     } else {
-        Some(Selector::parse(selector).map_err(|err| bad(format!("not a CSS selector ({err})")))?)
+        Some(
+            Selector::parse(selector)
+                .map_err(|err| bad(format!("is not a CSS selector ({err})")))?,
+        )
     };
     let attr = attr.or(match name {
         "link" => Some("href".to_owned()),
         "image" => Some("src".to_owned()),
         _ => None,
     });
-    Ok(Pick {
-        text: text.to_owned(),
-        selector,
-        attr,
-    })
+    Ok(Pick { selector, attr })
 }
 
 impl HtmlSpec {
+    /// Reads and compiles a spec from source parameters.
     pub fn from_params(params: &Value) -> Result<HtmlSpec, ConnectorError> {
-        let text = |name: &str| -> Result<Option<String>, ConnectorError> {
-            match params.get(name) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(text)) if text.trim().is_empty() => Ok(None),
-                Some(Value::String(text)) => Ok(Some(text.trim().to_owned())),
-                Some(_) => Err(ConnectorError::Unsupported(format!(
-                    "\"{name}\" must be a CSS selector"
-                ))),
-            }
-        };
-        let items_text = text("items")?.ok_or_else(|| {
-            ConnectorError::Unsupported(
-                "needs \"items\": a CSS selector for each item, e.g. article.post".into(),
-            )
-        })?;
-        if items_text.chars().count() > MAX_SELECTOR_CHARS {
-            return Err(ConnectorError::Unsupported(format!(
-                "\"items\": longer than {MAX_SELECTOR_CHARS} characters"
-            )));
-        }
-        let items = Selector::parse(&items_text).map_err(|err| {
-            ConnectorError::Unsupported(format!("\"items\": not a CSS selector ({err})"))
-        })?;
-        let mut fields = Vec::new();
-        for name in FIELDS {
-            if let Some(value) = text(name)? {
-                fields.push((name, parse_pick(name, &value)?));
-            }
-        }
-        if !fields
-            .iter()
-            .any(|(n, _)| matches!(*n, "id" | "link" | "title"))
-        {
-            return Err(ConnectorError::Unsupported(
-                "needs at least one of \"id\", \"link\" or \"title\" to tell items apart".into(),
-            ));
-        }
-        let kind = match params.get("kind").and_then(Value::as_str) {
-            None | Some("") => None,
-            Some(name) => Some(ItemKind::parse(name).ok_or_else(|| {
-                ConnectorError::Unsupported(format!("\"kind\": `{name}` is not a kind of item"))
-            })?),
-        };
-        Ok(HtmlSpec {
-            items: (items_text, items),
-            fields,
-            kind,
-        })
+        HtmlSpec::compile(&crate::params::read(params)?)
     }
 
-    pub fn to_params(&self, url: &Url) -> Value {
-        let mut map = serde_json::Map::new();
-        map.insert("url".into(), url.as_str().into());
-        map.insert("items".into(), self.items.0.clone().into());
-        for (name, pick) in &self.fields {
-            map.insert((*name).into(), pick.text.clone().into());
+    /// Every selector of `spec` parsed.
+    pub fn compile(spec: &ItemSpec) -> Result<HtmlSpec, ConnectorError> {
+        let items_text = spec.items.trim();
+        if items_text.is_empty() {
+            return Err(ConnectorError::Unsupported(
+                "needs `items`: a CSS selector for each item, e.g. article.post".into(),
+            ));
         }
-        if let Some(kind) = self.kind {
-            map.insert("kind".into(), kind.as_str().into());
-        }
-        Value::Object(map)
+        let items = parse_pick("items", items_text)?;
+        let (Some(items), None) = (items.selector, items.attr) else {
+            return Err(ConnectorError::Unsupported(
+                "`items` must be a CSS selector, without `@attr`".into(),
+            ));
+        };
+        spec.tells_items_apart()?;
+        let fields = spec
+            .fields()
+            .map(|(name, text)| Ok((name, parse_pick(name, text)?)))
+            .collect::<Result<_, ConnectorError>>()?;
+        Ok(HtmlSpec {
+            items,
+            fields,
+            kind: spec.kind,
+        })
     }
 
     fn pick(&self, name: &str) -> Option<&Pick> {
@@ -170,7 +139,7 @@ pub fn map_page(html: &str, spec: &HtmlSpec, base: &Url) -> (Vec<RawItem>, Vec<S
     let document = Html::parse_document(html);
     let mut items = Vec::new();
     let mut warnings = Vec::new();
-    for (idx, element) in document.select(&spec.items.1).enumerate() {
+    for (idx, element) in document.select(&spec.items).enumerate() {
         if idx >= MAX_ITEMS {
             warnings.push(format!("more than {MAX_ITEMS} items; the rest are skipped"));
             break;
@@ -232,55 +201,30 @@ pub fn map_page(html: &str, spec: &HtmlSpec, base: &Url) -> (Vec<RawItem>, Vec<S
 pub struct HtmlConnector;
 
 #[async_trait::async_trait]
-impl Connector for HtmlConnector {
-    fn kind(&self) -> &'static str {
-        "html"
-    }
+impl TypedConnector for HtmlConnector {
+    type Params = ItemSpec;
 
     fn info(&self) -> ConnectorInfo {
-        let param = |name, help, required| ParamInfo {
-            name,
-            help,
-            required,
-        };
         ConnectorInfo {
             kind: "html",
             title: "Web page",
             description: "Any web page with one element per item, read with CSS selectors",
             params: vec![
-                param("url", "Address of the page", true),
-                param(
-                    "items",
-                    "CSS selector of each item, e.g. article.post",
-                    true,
-                ),
-                param(
+                required("url", "Address of the page"),
+                required("items", "CSS selector of each item, e.g. article.post"),
+                optional(
                     "id",
                     "Selector (inside an item) of a stable id; `@attr` reads an attribute",
-                    false,
                 ),
-                param("title", "Selector of the title, e.g. h2", false),
-                param(
-                    "link",
-                    "Selector of the permalink (its href), e.g. h2 a",
-                    false,
-                ),
-                param(
+                optional("title", "Selector of the title, e.g. h2"),
+                optional("link", "Selector of the permalink (its href), e.g. h2 a"),
+                optional(
                     "date",
                     "Selector of the date (its datetime or text), e.g. time",
-                    false,
                 ),
-                param(
-                    "content",
-                    "Selector of the body (inner HTML; sanitized)",
-                    false,
-                ),
-                param("image", "Selector of an image (its src), e.g. img", false),
-                param(
-                    "kind",
-                    "Kind of every item: note, article, photo, link…",
-                    false,
-                ),
+                optional("content", "Selector of the body (inner HTML; sanitized)"),
+                optional("image", "Selector of an image (its src), e.g. img"),
+                optional("kind", "Kind of every item: note, article, photo, link…"),
             ],
             default_schedule: None,
             can_backfill: false,
@@ -289,31 +233,33 @@ impl Connector for HtmlConnector {
     }
 
     /// Never recognizes pasted text: a page says nothing about where its items are.
-    fn recognize(&self, _input: &str) -> Option<Value> {
+    fn recognize(&self, _input: &str) -> Option<ItemSpec> {
         None
     }
 
-    fn validate(&self, params: &Value) -> Result<Value, ConnectorError> {
-        let url = super::http_url_param(params)?;
-        Ok(HtmlSpec::from_params(params)?.to_params(&url))
+    fn check(&self, mut params: ItemSpec) -> Result<ItemSpec, ConnectorError> {
+        params.url("the page")?;
+        HtmlSpec::compile(&params)?;
+        params.items = params.items.trim().to_owned();
+        Ok(params)
     }
 
     /// The page it reads is a web page, not a feed.
-    fn addresses(&self, params: &Value) -> crate::SourceAddresses {
-        crate::SourceAddresses {
+    fn addresses(&self, params: &ItemSpec) -> SourceAddresses {
+        SourceAddresses {
             feed: None,
-            page: super::http_url_param(params).ok(),
+            page: params.url("the page").ok(),
         }
     }
 
     async fn poll(
         &self,
         http: &dyn Http,
-        params: &Value,
+        params: &ItemSpec,
         state: &PollState,
     ) -> Result<Poll, ConnectorError> {
-        let url = super::http_url_param(params)?;
-        let spec = HtmlSpec::from_params(params)?;
+        let url = params.url("the page")?;
+        let spec = HtmlSpec::compile(params)?;
         poll_request(http, FetchRequest::new(url, ACCEPT_HTML), &spec, state).await
     }
 }
@@ -384,9 +330,9 @@ mod tests {
     #[test]
     fn bad_selectors_are_named() {
         let err = HtmlSpec::from_params(&json!({"items": "article[", "title": "h2"})).unwrap_err();
-        assert!(err.to_string().contains("\"items\""), "{err}");
+        assert!(err.to_string().contains("`items`"), "{err}");
         let err = HtmlSpec::from_params(&json!({"items": "article", "title": "h2>>"})).unwrap_err();
-        assert!(err.to_string().contains("\"title\""), "{err}");
+        assert!(err.to_string().contains("`title`"), "{err}");
         let err = HtmlSpec::from_params(&json!({"title": "h2"})).unwrap_err();
         assert!(err.to_string().contains("items"), "{err}");
     }

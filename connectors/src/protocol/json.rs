@@ -8,9 +8,11 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use url::Url;
 
+use super::ItemSpec;
 use crate::http::FetchRequest;
 use crate::item::{Content, ItemKind, Media, RawItem};
-use crate::{Connector, ConnectorError, ConnectorInfo, Http, ParamInfo, Poll, PollState};
+use crate::params::{optional, required};
+use crate::{ConnectorError, ConnectorInfo, Http, Poll, PollState, TypedConnector};
 
 /// Items kept from one document.
 pub const MAX_ITEMS: usize = 500;
@@ -19,97 +21,36 @@ const MAX_SPEC_CHARS: usize = 500;
 /// A body larger than this is refused.
 const MAX_JSON_BYTES: usize = 4 * 1024 * 1024;
 
-/// Where the items and their fields are in a JSON document.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct JsonSpec {
-    /// Pointer to the array of items; empty for a top-level array.
-    pub items: String,
-    pub id: Option<String>,
-    pub title: Option<String>,
-    pub link: Option<String>,
-    pub date: Option<String>,
-    pub content: Option<String>,
-    pub image: Option<String>,
-    pub kind: Option<ItemKind>,
-}
+/// Where the items and their fields are in a JSON document: pointers and templates.
+pub type JsonSpec = ItemSpec;
 
-const FIELDS: [&str; 6] = ["id", "title", "link", "date", "content", "image"];
-
-impl JsonSpec {
-    /// Reads the spec from source parameters; every pointer and template is checked.
+impl ItemSpec {
+    /// Reads and checks a spec from source parameters.
     pub fn from_params(params: &Value) -> Result<JsonSpec, ConnectorError> {
-        let field = |name: &str| -> Result<Option<String>, ConnectorError> {
-            match params.get(name) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(text)) if text.trim().is_empty() => Ok(None),
-                Some(Value::String(text)) => {
-                    let text = text.trim().to_owned();
-                    check_template(&text)
-                        .map_err(|why| ConnectorError::Unsupported(format!("\"{name}\": {why}")))?;
-                    Ok(Some(text))
-                }
-                Some(_) => Err(ConnectorError::Unsupported(format!(
-                    "\"{name}\" must be a JSON pointer such as /title"
-                ))),
-            }
-        };
-        let items = field("items")?.unwrap_or_default();
-        if !items.is_empty() && !items.starts_with('/') {
-            return Err(ConnectorError::Unsupported(
-                "\"items\" must be a JSON pointer such as /data/items".into(),
-            ));
-        }
-        let kind = match params.get("kind").and_then(Value::as_str) {
-            None | Some("") => None,
-            Some(name) => Some(ItemKind::parse(name).ok_or_else(|| {
-                ConnectorError::Unsupported(format!("\"kind\": `{name}` is not a kind of item"))
-            })?),
-        };
-        let spec = JsonSpec {
-            items,
-            id: field("id")?,
-            title: field("title")?,
-            link: field("link")?,
-            date: field("date")?,
-            content: field("content")?,
-            image: field("image")?,
-            kind,
-        };
-        if spec.id.is_none() && spec.link.is_none() && spec.title.is_none() {
-            return Err(ConnectorError::Unsupported(
-                "needs at least one of \"id\", \"link\" or \"title\" to tell items apart".into(),
-            ));
-        }
-        Ok(spec)
+        crate::params::read::<JsonSpec>(params)?.checked()
     }
 
-    pub fn to_params(&self, url: &Url) -> Value {
-        let mut map = serde_json::Map::new();
-        map.insert("url".into(), url.as_str().into());
-        map.insert("items".into(), self.items.clone().into());
-        for (name, value) in FIELDS.iter().zip([
-            &self.id,
-            &self.title,
-            &self.link,
-            &self.date,
-            &self.content,
-            &self.image,
-        ]) {
-            if let Some(value) = value {
-                map.insert((*name).into(), value.clone().into());
-            }
+    /// Every pointer and template checked, `items` trimmed.
+    pub fn checked(mut self) -> Result<JsonSpec, ConnectorError> {
+        self.items = self.items.trim().to_owned();
+        if !self.items.is_empty() && !self.items.starts_with('/') {
+            return Err(ConnectorError::Unsupported(
+                "`items` must be a JSON pointer such as /data/items".into(),
+            ));
         }
-        if let Some(kind) = self.kind {
-            map.insert("kind".into(), kind.as_str().into());
+        for (name, text) in self.fields() {
+            check_template(text)
+                .map_err(|why| ConnectorError::Unsupported(format!("`{name}` {why}")))?;
         }
-        Value::Object(map)
+        self.tells_items_apart()?;
+        Ok(self)
     }
 }
 
 /// A field spec is a pointer (`/a/b`) or a template with `{/pointer}` parts.
 fn check_template(text: &str) -> Result<(), String> {
     if text.chars().count() > MAX_SPEC_CHARS {
-        return Err(format!("longer than {MAX_SPEC_CHARS} characters"));
+        return Err(format!("is longer than {MAX_SPEC_CHARS} characters"));
     }
     if text.starts_with('/') {
         return Ok(());
@@ -120,10 +61,10 @@ fn check_template(text: &str) -> Result<(), String> {
         let after = &rest[open + 1..];
         let close = after
             .find('}')
-            .ok_or_else(|| "a `{` without its `}`".to_owned())?;
+            .ok_or_else(|| "has a `{` without its `}`".to_owned())?;
         if !after[..close].starts_with('/') {
             return Err(format!(
-                "`{{{}}}` must be a JSON pointer such as {{/id}}",
+                "has `{{{}}}`, which must be a JSON pointer such as {{/id}}",
                 &after[..close]
             ));
         }
@@ -276,51 +217,36 @@ pub async fn poll_request(
 pub struct JsonConnector;
 
 #[async_trait::async_trait]
-impl Connector for JsonConnector {
-    fn kind(&self) -> &'static str {
-        "json"
-    }
+impl TypedConnector for JsonConnector {
+    type Params = JsonSpec;
 
     fn info(&self) -> ConnectorInfo {
-        let param = |name, help, required| ParamInfo {
-            name,
-            help,
-            required,
-        };
         ConnectorInfo {
             kind: "json",
             title: "JSON",
             description: "Any JSON document with a list of items, mapped with JSON pointers",
             params: vec![
-                param("url", "Address of the JSON document", true),
-                param(
+                required("url", "Address of the JSON document"),
+                optional(
                     "items",
                     "JSON pointer to the list of items, e.g. /data/items (empty: the document is the list)",
-                    false,
                 ),
-                param(
+                optional(
                     "id",
                     "Pointer (/id) or template ({/id}) of an item's stable id",
-                    false,
                 ),
-                param("title", "Pointer or template of the title", false),
-                param(
+                optional("title", "Pointer or template of the title"),
+                optional(
                     "link",
                     "Pointer or template of the permalink, e.g. https://example.com/p/{/slug}",
-                    false,
                 ),
-                param(
+                optional(
                     "date",
                     "Pointer to the date (RFC 3339, RFC 2822 or unix seconds)",
-                    false,
                 ),
-                param("content", "Pointer to the body (HTML; sanitized)", false),
-                param("image", "Pointer to an image URL", false),
-                param(
-                    "kind",
-                    "Kind of every item: note, article, photo, link…",
-                    false,
-                ),
+                optional("content", "Pointer to the body (HTML; sanitized)"),
+                optional("image", "Pointer to an image URL"),
+                optional("kind", "Kind of every item: note, article, photo, link…"),
             ],
             default_schedule: None,
             can_backfill: false,
@@ -329,46 +255,30 @@ impl Connector for JsonConnector {
     }
 
     /// Never recognizes pasted text: a JSON URL says nothing about where its items are.
-    fn recognize(&self, _input: &str) -> Option<Value> {
+    fn recognize(&self, _input: &str) -> Option<JsonSpec> {
         None
     }
 
-    fn validate(&self, params: &Value) -> Result<Value, ConnectorError> {
-        let url = super::http_url_param(params)?;
-        Ok(JsonSpec::from_params(params)?.to_params(&url))
-    }
-
-    /// A JSON document is neither a feed nor a page other readers can use.
-    fn addresses(&self, _params: &Value) -> crate::SourceAddresses {
-        crate::SourceAddresses::default()
+    fn check(&self, params: JsonSpec) -> Result<JsonSpec, ConnectorError> {
+        params.url("the JSON document")?;
+        params.checked()
     }
 
     async fn poll(
         &self,
         http: &dyn Http,
-        params: &Value,
+        spec: &JsonSpec,
         state: &PollState,
     ) -> Result<Poll, ConnectorError> {
-        let url = super::http_url_param(params)?;
-        let spec = JsonSpec::from_params(params)?;
+        let url = spec.url("the JSON document")?;
         poll_request(
             http,
             FetchRequest::new(url, "application/json"),
-            &spec,
+            spec,
             state,
         )
         .await
     }
-}
-
-/// Parameters of a `json` source from `key=value` pairs (the CLI's `--param`).
-pub fn params_from_pairs(url: &str, pairs: &[(String, String)]) -> Value {
-    let mut map = serde_json::Map::new();
-    map.insert("url".into(), url.into());
-    for (key, value) in pairs {
-        map.insert(key.clone(), value.clone().into());
-    }
-    Value::Object(map)
 }
 
 #[cfg(test)]

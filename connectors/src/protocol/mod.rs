@@ -6,29 +6,101 @@ pub mod feed;
 pub mod html;
 pub mod json;
 
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::http::{FetchRequest, FetchResponse};
+use crate::item::ItemKind;
 use crate::item::RawItem;
+use crate::params::{HttpUrl, lenient};
 use crate::{ConnectorError, Http, Poll, PollState};
 
-/// The `"url"` parameter of the generic connectors: a full http or https address.
-pub(crate) fn http_url_param(params: &Value) -> Result<Url, ConnectorError> {
-    let raw = params
-        .get("url")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .ok_or_else(|| ConnectorError::Unsupported("needs a \"url\"".into()))?;
-    let url = Url::parse(raw).map_err(|err| {
-        ConnectorError::Unsupported(format!("\"{raw}\" is not a full web address ({err})"))
-    })?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(ConnectorError::Unsupported(format!(
-            "\"{raw}\" is not an http or https address"
-        )));
+/// Where the items of a document are and where each field of an item is: JSON pointers
+/// for `json`, CSS selectors for `html`. The parameters of such a source (with its `url`)
+/// and the `[json]` or `[html]` table of a recipe (whose URL is its template).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<HttpUrl>,
+    /// What selects the list of items (json: empty for a top-level array).
+    #[serde(default)]
+    pub items: String,
+    #[serde(
+        default,
+        deserialize_with = "lenient::text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub id: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "lenient::text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub title: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "lenient::text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub link: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "lenient::text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub date: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "lenient::text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub content: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "lenient::text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub image: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "lenient::kind",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub kind: Option<ItemKind>,
+}
+
+impl ItemSpec {
+    /// The fields that are given, by name.
+    pub fn fields(&self) -> impl Iterator<Item = (&'static str, &String)> {
+        [
+            ("id", &self.id),
+            ("title", &self.title),
+            ("link", &self.link),
+            ("date", &self.date),
+            ("content", &self.content),
+            ("image", &self.image),
+        ]
+        .into_iter()
+        .filter_map(|(name, field)| field.as_ref().map(|text| (name, text)))
     }
-    Ok(url)
+
+    /// Refuses a spec that gives nothing to tell items apart by.
+    fn tells_items_apart(&self) -> Result<(), ConnectorError> {
+        if self.id.is_none() && self.link.is_none() && self.title.is_none() {
+            return Err(ConnectorError::Unsupported(
+                "needs at least one of `id`, `link` or `title` to tell items apart".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The `url` of a source's checked parameters (a recipe's spec has none).
+    pub(crate) fn url(&self, what: &str) -> Result<Url, ConnectorError> {
+        self.url.as_ref().map(|url| url.0.clone()).ok_or_else(|| {
+            ConnectorError::Unsupported(format!("needs the parameter `url`: the address of {what}"))
+        })
+    }
 }
 
 /// One document of a generic connector: sent with the stored validators (a 304 keeps
@@ -47,7 +119,7 @@ pub(crate) async fn poll_document(
     if response.status == 304 {
         return Ok(Poll {
             not_modified: true,
-            state: state.clone(),
+            state: state.not_modified(&response.validators),
             hint: response.hint,
             ..Poll::default()
         });

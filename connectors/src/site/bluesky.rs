@@ -4,13 +4,17 @@
 //! links, reposts become shares with the original author, quote posts quote, and facets
 //! (links, mentions, tags) are rendered as links. Older posts are walked by `cursor`.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use url::Url;
 
-use super::{escape_html, get_json, s};
+use super::{ListShape, Listed, escape_html, get_json, poll_list, s};
 use crate::http::FetchRequest;
 use crate::item::{Content, ItemKind, Media, RawAuthor, RawItem};
-use crate::{Connector, ConnectorError, ConnectorInfo, Http, ParamInfo, Poll, PollState};
+use crate::params::required;
+use crate::{
+    ConnectorError, ConnectorInfo, Http, Poll, PollState, SourceAddresses, TypedConnector,
+};
 
 pub const API_BASE: &str = "https://public.api.bsky.app/xrpc";
 /// Posts per request (the API allows 1–100).
@@ -52,141 +56,158 @@ fn is_did(text: &str) -> bool {
     })
 }
 
-fn actor_params(params: &Value) -> Result<(String, Option<String>), ConnectorError> {
-    let actor = super::str_param(params, "actor", "a Bluesky handle such as ana.bsky.social")?
-        .trim_start_matches('@')
-        .to_ascii_lowercase();
-    if !is_handle(&actor) && !is_did(&actor) {
-        return Err(ConnectorError::Unsupported(format!(
-            "`{actor}` is not a Bluesky handle or DID"
-        )));
+/// A Bluesky source: the handle (or DID) a person gave, and the DID it resolved to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActorParams {
+    #[serde(default)]
+    pub actor: String,
+    /// Stored after the first poll resolved the handle; left out when `actor` is a DID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub did: Option<String>,
+}
+
+impl ActorParams {
+    fn new(actor: &str) -> ActorParams {
+        ActorParams {
+            actor: actor.to_ascii_lowercase(),
+            did: None,
+        }
     }
-    let did = params
-        .get("did")
-        .and_then(Value::as_str)
-        .filter(|did| is_did(did))
-        .map(str::to_owned)
-        .or_else(|| is_did(&actor).then(|| actor.clone()));
-    Ok((actor, did))
+
+    /// The DID to poll, when it is known without resolving the handle.
+    fn known_did(&self) -> Option<&str> {
+        self.did
+            .as_deref()
+            .or_else(|| is_did(&self.actor).then_some(self.actor.as_str()))
+    }
 }
 
 pub struct BlueskyConnector;
 
+const LIST: ListShape = ListShape {
+    pointer: "/feed",
+    element: "post",
+    missing: "has no uri, author or date",
+    no_list: "the answer has no `feed` list",
+};
+
 #[async_trait::async_trait]
-impl Connector for BlueskyConnector {
-    fn kind(&self) -> &'static str {
-        "bluesky"
-    }
+impl TypedConnector for BlueskyConnector {
+    type Params = ActorParams;
 
     fn info(&self) -> ConnectorInfo {
         ConnectorInfo {
             kind: "bluesky",
             title: "Bluesky",
             description: "A Bluesky account's posts and reposts, with images and link cards",
-            params: vec![ParamInfo {
-                name: "actor",
-                help: "Bluesky handle (ana.bsky.social) or DID",
-                required: true,
-            }],
+            params: vec![required("actor", "Bluesky handle (ana.bsky.social) or DID")],
             default_schedule: None,
             can_backfill: true,
             example_input: "@ana.bsky.social",
         }
     }
 
-    fn recognize(&self, input: &str) -> Option<Value> {
+    fn recognize(&self, input: &str) -> Option<ActorParams> {
         let input = input.trim();
         // `@ana.bsky.social` or a custom-domain handle `@ana.example`; `@ana@host` is a
         // fediverse address and is left alone.
         if let Some(handle) = input.strip_prefix('@') {
-            return (!handle.contains('@') && is_handle(handle))
-                .then(|| json!({ "actor": handle.to_ascii_lowercase() }));
+            return (!handle.contains('@') && is_handle(handle)).then(|| ActorParams::new(handle));
         }
         if input.starts_with("did:") {
-            return is_did(input).then(|| json!({ "actor": input }));
+            return is_did(input).then(|| ActorParams::new(input));
         }
         let lower = input.to_ascii_lowercase();
         if !lower.contains('/') && lower.ends_with(".bsky.social") && is_handle(&lower) {
-            return Some(json!({ "actor": lower }));
+            return Some(ActorParams::new(&lower));
         }
-        let url = super::loose_url(input)?;
-        if super::bare_host(&url) != "bsky.app" {
-            return None;
-        }
+        let url = super::site_url(input, "bsky.app")?;
         match super::segments(&url).as_slice() {
             [profile, actor] | [profile, actor, ..]
                 if profile == "profile" && (is_handle(actor) || is_did(actor)) =>
             {
-                Some(json!({ "actor": actor.to_ascii_lowercase() }))
+                Some(ActorParams::new(actor))
             }
             _ => None,
         }
     }
 
-    fn validate(&self, params: &Value) -> Result<Value, ConnectorError> {
-        let (actor, did) = actor_params(params)?;
-        Ok(match did {
-            Some(did) if did != actor => json!({ "actor": actor, "did": did }),
-            _ => json!({ "actor": actor }),
-        })
+    /// The actor without `@`, lower-cased; a stored DID that is not one is forgotten (the
+    /// handle is resolved again).
+    fn check(&self, params: ActorParams) -> Result<ActorParams, ConnectorError> {
+        let actor = params
+            .actor
+            .trim()
+            .trim_start_matches('@')
+            .to_ascii_lowercase();
+        if actor.is_empty() {
+            return Err(ConnectorError::Unsupported(
+                "needs an `actor` parameter: a Bluesky handle such as ana.bsky.social".into(),
+            ));
+        }
+        if !is_handle(&actor) && !is_did(&actor) {
+            return Err(ConnectorError::Unsupported(format!(
+                "`{actor}` is not a Bluesky handle or DID"
+            )));
+        }
+        let did = params.did.filter(|did| is_did(did) && *did != actor);
+        Ok(ActorParams { actor, did })
     }
 
     /// The account's profile page on bsky.app.
-    fn addresses(&self, params: &Value) -> crate::SourceAddresses {
-        crate::SourceAddresses {
+    fn addresses(&self, params: &ActorParams) -> SourceAddresses {
+        SourceAddresses {
             feed: None,
-            page: actor_params(params).ok().and_then(|(actor, _)| {
-                Url::parse(&format!("https://bsky.app/profile/{actor}")).ok()
-            }),
+            page: profile_url(&params.actor),
         }
     }
 
     async fn poll(
         &self,
         http: &dyn Http,
-        params: &Value,
+        params: &ActorParams,
         state: &PollState,
     ) -> Result<Poll, ConnectorError> {
-        let (actor, did) = actor_params(params)?;
-        let (did, new_params) = match did {
-            Some(did) => (did, None),
+        let (did, new_params) = match params.known_did() {
+            Some(did) => (did.to_owned(), None),
             None => {
-                let did = resolve_handle(http, &actor).await?;
-                (did.clone(), Some(json!({ "actor": actor, "did": did })))
+                let did = resolve_handle(http, &params.actor).await?;
+                let resolved = ActorParams {
+                    actor: params.actor.clone(),
+                    did: Some(did.clone()),
+                };
+                (did, serde_json::to_value(resolved).ok())
             }
         };
-        let mut poll = fetch(http, &did, None).await?;
+        let mut poll = fetch(http, &did, None, state).await?;
         poll.new_params = new_params;
-        if poll.not_modified {
-            poll.state = state.clone();
-        }
         Ok(poll)
     }
 
     async fn poll_page(
         &self,
         http: &dyn Http,
-        params: &Value,
+        params: &ActorParams,
         page: &Value,
     ) -> Result<Poll, ConnectorError> {
-        let (actor, did) = actor_params(params)?;
-        let did = match did {
-            Some(did) => did,
-            None => resolve_handle(http, &actor).await?,
+        let did = match params.known_did() {
+            Some(did) => did.to_owned(),
+            None => resolve_handle(http, &params.actor).await?,
         };
         let cursor = page
             .get("cursor")
             .and_then(Value::as_str)
             .filter(|c| !c.is_empty() && c.len() <= MAX_CURSOR_CHARS)
             .ok_or_else(|| ConnectorError::Unsupported("no cursor to page with".into()))?;
-        fetch(http, &did, Some(cursor)).await
+        fetch(http, &did, Some(cursor), &PollState::default()).await
     }
 }
 
 async fn resolve_handle(http: &dyn Http, handle: &str) -> Result<String, ConnectorError> {
     let mut url = super::api_url(API_BASE, "/com.atproto.identity.resolveHandle")?;
     url.query_pairs_mut().append_pair("handle", handle);
-    let (response, body) = get_json(http, FetchRequest::new(url, "application/json"))
+    let (_, body) = get_json(http, FetchRequest::new(url, "application/json"))
         .await
         .map_err(|err| match err {
             ConnectorError::Status(400) => {
@@ -194,14 +215,18 @@ async fn resolve_handle(http: &dyn Http, handle: &str) -> Result<String, Connect
             }
             other => other,
         })?;
-    let _ = response;
     s(&body, "/did")
         .filter(|did| is_did(did))
         .map(str::to_owned)
         .ok_or_else(|| ConnectorError::Invalid(format!("no DID for the handle {handle}")))
 }
 
-async fn fetch(http: &dyn Http, did: &str, cursor: Option<&str>) -> Result<Poll, ConnectorError> {
+async fn fetch(
+    http: &dyn Http,
+    did: &str,
+    cursor: Option<&str>,
+    state: &PollState,
+) -> Result<Poll, ConnectorError> {
     let mut url = super::api_url(API_BASE, "/app.bsky.feed.getAuthorFeed")?;
     url.query_pairs_mut()
         .append_pair("actor", did)
@@ -210,32 +235,19 @@ async fn fetch(http: &dyn Http, did: &str, cursor: Option<&str>) -> Result<Poll,
     if let Some(cursor) = cursor {
         url.query_pairs_mut().append_pair("cursor", cursor);
     }
-    let (response, body) = get_json(http, FetchRequest::new(url, "application/json")).await?;
-    let mut poll = Poll {
-        hint: response.hint,
-        ..Poll::default()
-    };
-    if response.status == 304 {
-        poll.not_modified = true;
-        return Ok(poll);
-    }
-    let feed = body
-        .get("feed")
-        .and_then(Value::as_array)
-        .ok_or_else(|| ConnectorError::Invalid("the answer has no `feed` list".into()))?;
-    super::push_mapped(
-        &mut poll,
-        feed,
-        "post",
-        "has no uri, author or date",
-        map_feed_entry,
-    );
+    let request = FetchRequest::new(url, "application/json");
+    let Listed {
+        mut poll,
+        body,
+        n_listed,
+        ..
+    } = poll_list(http, request, state, &LIST, map_feed_entry).await?;
     if let Some(next) = s(&body, "/cursor").filter(|c| c.len() <= MAX_CURSOR_CHARS)
-        && !feed.is_empty()
+        && n_listed > 0
     {
         poll.next_page = Some(json!({ "cursor": next }));
     }
-    if let Some(author) = feed.first().and_then(|e| e.pointer("/post/author"))
+    if let Some(author) = body.pointer("/feed/0/post/author")
         && s(author, "/did") == Some(did)
     {
         poll.meta.title = s(author, "/displayName")

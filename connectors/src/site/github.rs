@@ -7,13 +7,16 @@
 //! raises that to 5,000.
 
 use chrono::Utc;
-use serde_json::{Value, json};
+use serde_json::Value;
 use url::Url;
 
-use super::{escape_html, n, s};
-use crate::http::FetchRequest;
+use super::{ListShape, Listed, UserParams, escape_html, n, s};
+use crate::http::{FetchRequest, FetchResponse, PollHint};
 use crate::item::{Content, ItemKind, RawAuthor, RawItem};
-use crate::{Connector, ConnectorError, ConnectorInfo, Http, ParamInfo, Poll, PollState};
+use crate::params::required;
+use crate::{
+    ConnectorError, ConnectorInfo, Http, Poll, PollState, SourceAddresses, TypedConnector,
+};
 
 /// The API host. Tests reach the fixture server through a rewriting `Http`, never through
 /// a parameter: a parameter could send the token elsewhere.
@@ -103,17 +106,6 @@ impl GitHubConnector {
     }
 }
 
-fn user_param(params: &Value) -> Result<String, ConnectorError> {
-    let user = super::str_param(params, "user", "a GitHub user name such as octocat")?;
-    let user = user.trim_start_matches('@');
-    if !is_login(user) {
-        return Err(ConnectorError::Unsupported(format!(
-            "`{user}` is not a GitHub user name"
-        )));
-    }
-    Ok(user.to_owned())
-}
-
 fn events_url(user: &str, page: u64) -> Result<Url, ConnectorError> {
     let mut url = super::api_url(API_BASE, &format!("/users/{user}/events/public"))?;
     url.query_pairs_mut()
@@ -124,87 +116,75 @@ fn events_url(user: &str, page: u64) -> Result<Url, ConnectorError> {
     Ok(url)
 }
 
+const LIST: ListShape = ListShape {
+    pointer: "",
+    element: "event",
+    missing: "has no id, type or date",
+    no_list: "GitHub's events answer is not a list",
+};
+
 #[async_trait::async_trait]
-impl Connector for GitHubConnector {
-    fn kind(&self) -> &'static str {
-        "github"
-    }
+impl TypedConnector for GitHubConnector {
+    type Params = UserParams;
 
     fn info(&self) -> ConnectorInfo {
         ConnectorInfo {
             kind: "github",
             title: "GitHub",
             description: "A GitHub user's public activity: pushes, issues, pull requests, stars, releases",
-            params: vec![ParamInfo {
-                name: "user",
-                help: "GitHub user name",
-                required: true,
-            }],
+            params: vec![required("user", "GitHub user name")],
             default_schedule: None,
             can_backfill: true,
             example_input: "https://github.com/octocat",
         }
     }
 
-    fn recognize(&self, input: &str) -> Option<Value> {
-        let url = super::loose_url(input)?;
-        if super::bare_host(&url) != "github.com" {
-            return None;
-        }
+    fn recognize(&self, input: &str) -> Option<UserParams> {
+        let url = super::site_url(input, "github.com")?;
         let parts = super::segments(&url);
         match parts.as_slice() {
             [user] if is_login(user) && !RESERVED.contains(&user.to_ascii_lowercase().as_str()) => {
-                Some(json!({ "user": user }))
+                Some(UserParams::new(user))
             }
             _ => None,
         }
     }
 
-    fn validate(&self, params: &Value) -> Result<Value, ConnectorError> {
-        Ok(json!({ "user": user_param(params)? }))
+    fn check(&self, params: UserParams) -> Result<UserParams, ConnectorError> {
+        params.checked(
+            &['@'],
+            is_login,
+            "GitHub",
+            "a GitHub user name such as octocat",
+        )
     }
 
     /// The user's profile page.
-    fn addresses(&self, params: &Value) -> crate::SourceAddresses {
-        crate::SourceAddresses {
+    fn addresses(&self, params: &UserParams) -> SourceAddresses {
+        SourceAddresses {
             feed: None,
-            page: user_param(params)
-                .ok()
-                .and_then(|user| Url::parse(&format!("https://github.com/{user}")).ok()),
+            page: profile_url(&params.user),
         }
     }
 
     async fn poll(
         &self,
         http: &dyn Http,
-        params: &Value,
+        params: &UserParams,
         state: &PollState,
     ) -> Result<Poll, ConnectorError> {
-        let user = user_param(params)?;
-        let request = self
-            .request(events_url(&user, 1)?)
-            .with_validators(state.validators.clone());
-        let mut poll = self.fetch(http, request).await?;
-        if poll.not_modified {
-            let mut kept = state.clone();
-            if poll.state.validators.etag.is_some() {
-                kept.validators.etag = poll.state.validators.etag.clone();
-            }
-            poll.state = kept;
-        }
-        Ok(poll)
+        self.fetch(http, &params.user, 1, state).await
     }
 
     async fn poll_page(
         &self,
         http: &dyn Http,
-        params: &Value,
+        params: &UserParams,
         page: &Value,
     ) -> Result<Poll, ConnectorError> {
-        let user = user_param(params)?;
         let number = super::page_number(page, 2..=MAX_PAGE)?;
         let mut poll = self
-            .fetch(http, self.request(events_url(&user, number)?))
+            .fetch(http, &params.user, number, &PollState::default())
             .await?;
         poll.state = PollState::default();
         Ok(poll)
@@ -212,101 +192,66 @@ impl Connector for GitHubConnector {
 }
 
 impl GitHubConnector {
-    async fn fetch(&self, http: &dyn Http, request: FetchRequest) -> Result<Poll, ConnectorError> {
-        let page = request
-            .url
-            .query_pairs()
-            .find(|(k, _)| k == "page")
-            .and_then(|(_, v)| v.parse::<u64>().ok())
-            .unwrap_or(1);
+    async fn fetch(
+        &self,
+        http: &dyn Http,
+        user: &str,
+        page: u64,
+        state: &PollState,
+    ) -> Result<Poll, ConnectorError> {
+        let request = self
+            .request(events_url(user, page)?)
+            .with_validators(state.validators.clone());
         let response = http.get(request).await?;
-        let now = Utc::now();
-        let mut hint = response.hint;
-        if let Some(secs) = response
-            .header("x-poll-interval")
-            .and_then(|v| v.trim().parse::<i64>().ok())
-        {
-            hint = hint.max(super::hint_in(secs, now));
-        }
-        let remaining = response
-            .header("x-ratelimit-remaining")
-            .and_then(|v| v.trim().parse::<i64>().ok());
-        let reset = response
-            .header("x-ratelimit-reset")
-            .and_then(|v| v.trim().parse::<i64>().ok());
-        let reset_hint = reset.map(|at| super::hint_at_unix(at, now));
-        if let (Some(left), Some(reset_hint)) = (remaining, reset_hint)
-            && left <= LOW_REMAINING
-        {
-            hint = hint.max(reset_hint);
-        }
-        // GitHub answers an exhausted quota with 403 (or 429) and X-RateLimit-Remaining: 0.
-        if matches!(response.status, 403 | 429) && (remaining == Some(0) || response.status == 429)
-        {
-            return Err(ConnectorError::RateLimited {
-                retry_after: hint.max(reset_hint.unwrap_or_default()).not_before,
-            });
-        }
-        if response.status == 404 {
-            return Err(ConnectorError::Invalid(
-                "GitHub has no such user (HTTP 404)".into(),
-            ));
-        }
-        let (response, body) = get_json_from(response)?;
-        if response.status == 304 {
-            return Ok(Poll {
-                not_modified: true,
-                hint,
-                state: PollState {
-                    validators: response.validators,
-                    cursor: None,
-                },
-                ..Poll::default()
-            });
-        }
-        let Some(events) = body.as_array() else {
-            return Err(ConnectorError::Invalid(
-                "GitHub's events answer is not a list".into(),
-            ));
-        };
-        let mut poll = Poll {
-            hint,
-            state: PollState {
-                validators: response.validators.clone(),
-                cursor: None,
-            },
-            ..Poll::default()
-        };
-        for (idx, event) in events.iter().enumerate() {
-            match map_event(event) {
-                Some(item) => poll.items.push(item),
-                None => poll
-                    .warnings
-                    .push(format!("event {idx} has no id, type or date; skipped")),
-            }
-        }
+        let hint = etiquette(&response)?;
+        let Listed {
+            mut poll, response, ..
+        } = super::read_list(response, hint, state, &LIST, map_event)?;
         // `Link: <…&page=2>; rel="next"` says there is more.
         let has_next = response
             .header("link")
             .is_some_and(|link| link.contains("rel=\"next\""));
-        if has_next && page < MAX_PAGE {
-            poll.next_page = Some(json!({ "page": page + 1 }));
-        }
+        poll.next_page = super::next_page(has_next && !poll.not_modified, page, MAX_PAGE);
         Ok(poll)
     }
 }
 
-/// [`get_json`]'s classification, for a response already in hand.
-fn get_json_from(
-    response: crate::FetchResponse,
-) -> Result<(crate::FetchResponse, Value), ConnectorError> {
-    if response.status == 304 {
-        return Ok((response, Value::Null));
+/// The earliest next poll GitHub asks for (`X-Poll-Interval`, and `X-RateLimit-Reset`
+/// when few requests are left), or the refusals GitHub answers with: an exhausted quota
+/// (403 or 429 with `X-RateLimit-Remaining: 0`) and a user that does not exist.
+fn etiquette(response: &FetchResponse) -> Result<PollHint, ConnectorError> {
+    let now = Utc::now();
+    let number = |name: &str| {
+        response
+            .header(name)
+            .and_then(|value| value.trim().parse::<i64>().ok())
+    };
+    let mut hint = response.hint;
+    if let Some(secs) = number("x-poll-interval") {
+        hint = hint.max(super::hint_in(secs, now));
     }
-    let response = response.check_status()?;
-    let value = serde_json::from_slice(&response.body)
-        .map_err(|err| ConnectorError::Invalid(format!("GitHub answered with bad JSON: {err}")))?;
-    Ok((response, value))
+    let remaining = number("x-ratelimit-remaining");
+    let reset_hint = number("x-ratelimit-reset").map(|at| super::hint_at_unix(at, now));
+    if let (Some(left), Some(reset_hint)) = (remaining, reset_hint)
+        && left <= LOW_REMAINING
+    {
+        hint = hint.max(reset_hint);
+    }
+    if matches!(response.status, 403 | 429) && (remaining == Some(0) || response.status == 429) {
+        return Err(ConnectorError::RateLimited {
+            retry_after: hint.max(reset_hint.unwrap_or_default()).not_before,
+        });
+    }
+    if response.status == 404 {
+        return Err(ConnectorError::Invalid(
+            "GitHub has no such user (HTTP 404)".into(),
+        ));
+    }
+    Ok(hint)
+}
+
+fn profile_url(login: &str) -> Option<Url> {
+    Url::parse(&format!("https://github.com/{login}")).ok()
 }
 
 fn repo_url(repo: &str) -> Option<Url> {
@@ -336,9 +281,8 @@ pub fn map_event(event: &Value) -> Option<RawItem> {
     item.extra.insert("event".into(), kind_name.into());
     if let Some(login) = s(event, "/actor/display_login").or_else(|| s(event, "/actor/login")) {
         item.author = Some(RawAuthor {
-            name: Some(login.to_owned()),
-            url: Url::parse(&format!("https://github.com/{login}")).ok(),
             avatar: s(event, "/actor/avatar_url").and_then(super::http_url),
+            ..super::author(login, profile_url(login))
         });
     }
     let action = s(&payload, "/action").unwrap_or("");
@@ -519,6 +463,7 @@ fn capital(word: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn logins() {

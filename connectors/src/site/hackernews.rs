@@ -2,13 +2,16 @@
 //! search API (`search_by_date?tags=author_{user}`). Stories are links (or notes for Ask
 //! HN), comments are comments; points and comment counts are kept as extra facts.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use url::Url;
 
-use super::{get_json, n, s};
+use super::{ListShape, Listed, UserParams, n, poll_list, s};
 use crate::http::FetchRequest;
-use crate::item::{Content, ItemKind, RawAuthor, RawItem};
-use crate::{Connector, ConnectorError, ConnectorInfo, Http, ParamInfo, Poll, PollState};
+use crate::item::{Content, ItemKind, RawItem};
+use crate::params::required;
+use crate::{
+    ConnectorError, ConnectorInfo, Http, Poll, PollState, SourceAddresses, TypedConnector,
+};
 
 pub const API_BASE: &str = "https://hn.algolia.com/api/v1";
 /// Hits per page.
@@ -21,16 +24,6 @@ fn is_user(text: &str) -> bool {
         && text
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
-
-fn user_param(params: &Value) -> Result<String, ConnectorError> {
-    let user = super::str_param(params, "user", "a Hacker News user name such as pg")?;
-    if !is_user(user) {
-        return Err(ConnectorError::Unsupported(format!(
-            "`{user}` is not a Hacker News user name"
-        )));
-    }
-    Ok(user.to_owned())
 }
 
 fn search_url(user: &str, page: u64) -> Result<Url, ConnectorError> {
@@ -46,101 +39,90 @@ fn search_url(user: &str, page: u64) -> Result<Url, ConnectorError> {
 
 pub struct HackerNewsConnector;
 
+const LIST: ListShape = ListShape {
+    pointer: "/hits",
+    element: "hit",
+    missing: "has no id or date",
+    no_list: "the answer has no `hits` list",
+};
+
 #[async_trait::async_trait]
-impl Connector for HackerNewsConnector {
-    fn kind(&self) -> &'static str {
-        "hackernews"
-    }
+impl TypedConnector for HackerNewsConnector {
+    type Params = UserParams;
 
     fn info(&self) -> ConnectorInfo {
         ConnectorInfo {
             kind: "hackernews",
             title: "Hacker News",
             description: "A Hacker News user's stories and comments, with points",
-            params: vec![ParamInfo {
-                name: "user",
-                help: "Hacker News user name",
-                required: true,
-            }],
+            params: vec![required("user", "Hacker News user name")],
             default_schedule: None,
             can_backfill: true,
             example_input: "https://news.ycombinator.com/user?id=pg",
         }
     }
 
-    fn recognize(&self, input: &str) -> Option<Value> {
-        let url = super::loose_url(input)?;
-        if super::bare_host(&url) != "news.ycombinator.com" {
-            return None;
-        }
+    fn recognize(&self, input: &str) -> Option<UserParams> {
+        let url = super::site_url(input, "news.ycombinator.com")?;
         if !matches!(url.path(), "/user" | "/submitted" | "/threads") {
             return None;
         }
         let user = super::query_param(&url, "id").filter(|u| is_user(u))?;
-        Some(json!({ "user": user }))
+        Some(UserParams::new(&user))
     }
 
-    fn validate(&self, params: &Value) -> Result<Value, ConnectorError> {
-        Ok(json!({ "user": user_param(params)? }))
+    fn check(&self, params: UserParams) -> Result<UserParams, ConnectorError> {
+        params.checked(
+            &[],
+            is_user,
+            "Hacker News",
+            "a Hacker News user name such as pg",
+        )
     }
 
     /// The user's profile page.
-    fn addresses(&self, params: &Value) -> crate::SourceAddresses {
-        crate::SourceAddresses {
+    fn addresses(&self, params: &UserParams) -> SourceAddresses {
+        SourceAddresses {
             feed: None,
-            page: user_param(params).ok().and_then(|user| {
-                Url::parse(&format!("https://news.ycombinator.com/user?id={user}")).ok()
-            }),
+            page: profile_url(&params.user),
         }
     }
 
     async fn poll(
         &self,
         http: &dyn Http,
-        params: &Value,
+        params: &UserParams,
         state: &PollState,
     ) -> Result<Poll, ConnectorError> {
-        let user = user_param(params)?;
-        let mut poll = fetch(http, &user, 0).await?;
-        if poll.not_modified {
-            poll.state = state.clone();
-        }
-        Ok(poll)
+        fetch(http, &params.user, 0, state).await
     }
 
     async fn poll_page(
         &self,
         http: &dyn Http,
-        params: &Value,
+        params: &UserParams,
         page: &Value,
     ) -> Result<Poll, ConnectorError> {
-        let user = user_param(params)?;
         let number = super::page_number(page, 1..=MAX_PAGE)?;
-        fetch(http, &user, number).await
+        fetch(http, &params.user, number, &PollState::default()).await
     }
 }
 
-async fn fetch(http: &dyn Http, user: &str, page: u64) -> Result<Poll, ConnectorError> {
+async fn fetch(
+    http: &dyn Http,
+    user: &str,
+    page: u64,
+    state: &PollState,
+) -> Result<Poll, ConnectorError> {
     let request = FetchRequest::new(search_url(user, page)?, "application/json");
-    let (response, body) = get_json(http, request).await?;
-    let mut poll = Poll {
-        hint: response.hint,
-        ..Poll::default()
-    };
-    if response.status == 304 {
-        poll.not_modified = true;
-        return Ok(poll);
-    }
-    let hits = body
-        .get("hits")
-        .and_then(Value::as_array)
-        .ok_or_else(|| ConnectorError::Invalid("the answer has no `hits` list".into()))?;
-    super::push_mapped(&mut poll, hits, "hit", "has no id or date", map_hit);
+    let Listed { mut poll, body, .. } = poll_list(http, request, state, &LIST, map_hit).await?;
     let n_pages = body.get("nbPages").and_then(Value::as_u64).unwrap_or(0);
-    if page + 1 < n_pages && page < MAX_PAGE {
-        poll.next_page = Some(json!({ "page": page + 1 }));
-    }
+    poll.next_page = super::next_page(page + 1 < n_pages, page, MAX_PAGE);
     Ok(poll)
+}
+
+fn profile_url(user: &str) -> Option<Url> {
+    Url::parse(&format!("https://news.ycombinator.com/user?id={user}")).ok()
 }
 
 fn item_url(id: &str) -> Option<Url> {
@@ -167,28 +149,13 @@ pub fn map_hit(hit: &Value) -> Option<RawItem> {
     let discussion = item_url(&id);
     let mut item = RawItem::new(format!("hn:{id}"));
     item.published = Some(published);
-    if let Some(author) = s(hit, "/author") {
-        item.author = Some(RawAuthor {
-            name: Some(author.to_owned()),
-            url: Url::parse(&format!("https://news.ycombinator.com/user?id={author}")).ok(),
-            avatar: None,
-        });
-    }
-    if let Some(points) = n(hit, "/points") {
-        item.extra.insert("points".into(), points.into());
-    }
-    if let Some(comments) = n(hit, "/num_comments") {
-        item.extra.insert("comments".into(), comments.into());
-    }
-    if let Some(url) = &discussion {
-        item.extra
-            .insert("discussion_url".into(), url.as_str().into());
-    }
+    item.author = s(hit, "/author").map(|author| super::author(author, profile_url(author)));
+    let (points, comments) = (n(hit, "/points"), n(hit, "/num_comments"));
     let is_comment =
         tags.contains(&"comment") || hit.get("comment_text").is_some_and(|c| c.is_string());
     if is_comment {
+        super::story_into(&mut item, None, discussion, points, comments);
         item.kind = ItemKind::Comment;
-        item.url = discussion;
         let story = s(hit, "/story_title").unwrap_or("a story");
         item.title = Some(format!("Comment on “{story}”"));
         item.content = s(hit, "/comment_text").map(|c| Content::Html(c.to_owned()));
@@ -200,20 +167,11 @@ pub fn map_hit(hit: &Value) -> Option<RawItem> {
                     .or(p.as_str().map(str::to_owned))
             })
             .and_then(|p| item_url(&p));
-        return Some(item);
-    }
-    item.title = s(hit, "/title").map(str::to_owned);
-    let link = s(hit, "/url").and_then(super::http_url);
-    item.content = s(hit, "/story_text").map(|c| Content::Html(c.to_owned()));
-    match link {
-        Some(link) => {
-            item.kind = ItemKind::Link;
-            item.url = Some(link);
-        }
-        None => {
-            item.kind = ItemKind::Note;
-            item.url = discussion;
-        }
+    } else {
+        let link = s(hit, "/url").and_then(super::http_url);
+        super::story_into(&mut item, link, discussion, points, comments);
+        item.title = s(hit, "/title").map(str::to_owned);
+        item.content = s(hit, "/story_text").map(|c| Content::Html(c.to_owned()));
     }
     Some(item)
 }

@@ -1,13 +1,16 @@
 //! `lobsters`: the stories a Lobsters user submitted, from the site's JSON pages
 //! (`/newest/{user}.json`, older ones at `/newest/{user}/page/{n}.json`).
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use url::Url;
 
-use super::{get_json, n, s};
+use super::{ListShape, Listed, UserParams, n, poll_list, s};
 use crate::http::FetchRequest;
-use crate::item::{Content, ItemKind, RawAuthor, RawItem};
-use crate::{Connector, ConnectorError, ConnectorInfo, Http, ParamInfo, Poll, PollState};
+use crate::item::{Content, RawItem};
+use crate::params::required;
+use crate::{
+    ConnectorError, ConnectorInfo, Http, Poll, PollState, SourceAddresses, TypedConnector,
+};
 
 pub const SITE_BASE: &str = "https://lobste.rs";
 const MAX_PAGE: u64 = 20;
@@ -19,45 +22,33 @@ fn is_user(text: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-fn user_param(params: &Value) -> Result<String, ConnectorError> {
-    let user = super::str_param(params, "user", "a Lobsters user name")?.trim_start_matches('~');
-    if !is_user(user) {
-        return Err(ConnectorError::Unsupported(format!(
-            "`{user}` is not a Lobsters user name"
-        )));
-    }
-    Ok(user.to_owned())
-}
-
 pub struct LobstersConnector;
 
+const LIST: ListShape = ListShape {
+    pointer: "",
+    element: "story",
+    missing: "has no id or date",
+    no_list: "the answer is not a list of stories",
+};
+
 #[async_trait::async_trait]
-impl Connector for LobstersConnector {
-    fn kind(&self) -> &'static str {
-        "lobsters"
-    }
+impl TypedConnector for LobstersConnector {
+    type Params = UserParams;
 
     fn info(&self) -> ConnectorInfo {
         ConnectorInfo {
             kind: "lobsters",
             title: "Lobsters",
             description: "The stories a Lobsters user submitted, with score and comments",
-            params: vec![ParamInfo {
-                name: "user",
-                help: "Lobsters user name",
-                required: true,
-            }],
+            params: vec![required("user", "Lobsters user name")],
             default_schedule: None,
             can_backfill: true,
             example_input: "https://lobste.rs/~ana",
         }
     }
 
-    fn recognize(&self, input: &str) -> Option<Value> {
-        let url = super::loose_url(input)?;
-        if super::bare_host(&url) != "lobste.rs" {
-            return None;
-        }
+    fn recognize(&self, input: &str) -> Option<UserParams> {
+        let url = super::site_url(input, "lobste.rs")?;
         let parts = super::segments(&url);
         let user = match parts.as_slice() {
             [tilde] | [tilde, _] if tilde.starts_with('~') => tilde.trim_start_matches('~'),
@@ -65,48 +56,46 @@ impl Connector for LobstersConnector {
             [newest, user] if newest == "newest" => user.trim_end_matches(".json"),
             _ => return None,
         };
-        is_user(user).then(|| json!({ "user": user }))
+        is_user(user).then(|| UserParams::new(user))
     }
 
-    fn validate(&self, params: &Value) -> Result<Value, ConnectorError> {
-        Ok(json!({ "user": user_param(params)? }))
+    fn check(&self, params: UserParams) -> Result<UserParams, ConnectorError> {
+        params.checked(&['~'], is_user, "Lobsters", "a Lobsters user name")
     }
 
     /// The user's profile page.
-    fn addresses(&self, params: &Value) -> crate::SourceAddresses {
-        crate::SourceAddresses {
+    fn addresses(&self, params: &UserParams) -> SourceAddresses {
+        SourceAddresses {
             feed: None,
-            page: user_param(params)
-                .ok()
-                .and_then(|user| Url::parse(&format!("{SITE_BASE}/~{user}")).ok()),
+            page: profile_url(&params.user),
         }
     }
 
     async fn poll(
         &self,
         http: &dyn Http,
-        params: &Value,
+        params: &UserParams,
         state: &PollState,
     ) -> Result<Poll, ConnectorError> {
-        let user = user_param(params)?;
-        let url = super::api_url(SITE_BASE, &format!("/newest/{user}.json"))?;
-        let mut poll = fetch(http, url, 1, state).await?;
-        if poll.not_modified {
-            poll.state = state.clone();
-        }
-        Ok(poll)
+        let url = super::api_url(SITE_BASE, &format!("/newest/{}.json", params.user))?;
+        fetch(http, url, 1, state).await
     }
 
     async fn poll_page(
         &self,
         http: &dyn Http,
-        params: &Value,
+        params: &UserParams,
         page: &Value,
     ) -> Result<Poll, ConnectorError> {
-        let user = user_param(params)?;
         let number = super::page_number(page, 2..=MAX_PAGE)?;
-        let url = super::api_url(SITE_BASE, &format!("/newest/{user}/page/{number}.json"))?;
-        fetch(http, url, number, &PollState::default()).await
+        let path = format!("/newest/{}/page/{number}.json", params.user);
+        fetch(
+            http,
+            super::api_url(SITE_BASE, &path)?,
+            number,
+            &PollState::default(),
+        )
+        .await
     }
 }
 
@@ -116,29 +105,16 @@ async fn fetch(
     page: u64,
     state: &PollState,
 ) -> Result<Poll, ConnectorError> {
-    let request =
-        FetchRequest::new(url, "application/json").with_validators(state.validators.clone());
-    let (response, body) = get_json(http, request).await?;
-    let mut poll = Poll {
-        hint: response.hint,
-        state: PollState {
-            validators: response.validators.clone(),
-            cursor: None,
-        },
-        ..Poll::default()
-    };
-    if response.status == 304 {
-        poll.not_modified = true;
-        return Ok(poll);
-    }
-    let stories = body
-        .as_array()
-        .ok_or_else(|| ConnectorError::Invalid("the answer is not a list of stories".into()))?;
-    super::push_mapped(&mut poll, stories, "story", "has no id or date", map_story);
-    if !stories.is_empty() && page < MAX_PAGE {
-        poll.next_page = Some(json!({ "page": page + 1 }));
-    }
+    let request = FetchRequest::new(url, "application/json");
+    let Listed {
+        mut poll, n_listed, ..
+    } = poll_list(http, request, state, &LIST, map_story).await?;
+    poll.next_page = super::next_page(n_listed > 0, page, MAX_PAGE);
     Ok(poll)
+}
+
+fn profile_url(user: &str) -> Option<Url> {
+    Url::parse(&format!("{SITE_BASE}/~{user}")).ok()
 }
 
 /// One story of a Lobsters JSON page as an item.
@@ -151,27 +127,10 @@ pub fn map_story(story: &Value) -> Option<RawItem> {
     let discussion = s(story, "/comments_url")
         .or(s(story, "/short_id_url"))
         .and_then(super::http_url);
-    match s(story, "/url").and_then(super::http_url) {
-        Some(link) => {
-            item.kind = ItemKind::Link;
-            item.url = Some(link);
-        }
-        None => {
-            item.kind = ItemKind::Note;
-            item.url = discussion.clone();
-        }
-    }
-    if let Some(discussion) = discussion {
-        item.extra
-            .insert("discussion_url".into(), discussion.as_str().into());
-    }
+    let link = s(story, "/url").and_then(super::http_url);
+    let (points, comments) = (n(story, "/score"), n(story, "/comment_count"));
+    super::story_into(&mut item, link, discussion, points, comments);
     item.content = s(story, "/description").map(|d| Content::Html(d.to_owned()));
-    if let Some(score) = n(story, "/score") {
-        item.extra.insert("points".into(), score.into());
-    }
-    if let Some(comments) = n(story, "/comment_count") {
-        item.extra.insert("comments".into(), comments.into());
-    }
     item.tags = story
         .get("tags")
         .and_then(Value::as_array)
@@ -184,12 +143,6 @@ pub fn map_story(story: &Value) -> Option<RawItem> {
         .unwrap_or_default();
     // `submitter_user` is a name today and was an object with `username` before.
     let submitter = s(story, "/submitter_user").or(s(story, "/submitter_user/username"));
-    if let Some(name) = submitter {
-        item.author = Some(RawAuthor {
-            name: Some(name.to_owned()),
-            url: Url::parse(&format!("{SITE_BASE}/~{name}")).ok(),
-            avatar: None,
-        });
-    }
+    item.author = submitter.map(|name| super::author(name, profile_url(name)));
     Some(item)
 }

@@ -14,12 +14,13 @@ pub mod stackexchange;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use url::Url;
 
 use crate::http::{FetchRequest, FetchResponse, PollHint};
-use crate::item::RawItem;
-use crate::{ConnectorError, Http, Poll, Registry};
+use crate::item::{ItemKind, RawAuthor, RawItem};
+use crate::{ConnectorError, Http, Poll, PollState, Registry};
 
 /// Longest title built from a post's text, in characters.
 pub const MAX_TITLE_CHARS: usize = 120;
@@ -79,6 +80,11 @@ pub fn loose_url(input: &str) -> Option<Url> {
     Some(url)
 }
 
+/// What a person pasted, when it is a URL on `host` (with or without `www.` or `m.`).
+pub fn site_url(input: &str, host: &str) -> Option<Url> {
+    loose_url(input).filter(|url| bare_host(url) == host)
+}
+
 /// The URL's host without a leading `www.` or `m.`, lower-case.
 pub fn bare_host(url: &Url) -> String {
     let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
@@ -107,14 +113,44 @@ pub fn query_param(url: &Url, name: &str) -> Option<String> {
         .map(|(_, value)| value.into_owned())
 }
 
-/// A required string parameter.
-pub fn str_param<'a>(params: &'a Value, name: &str, what: &str) -> Result<&'a str, ConnectorError> {
-    params
-        .get(name)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|value| !value.is_empty())
-        .ok_or_else(|| ConnectorError::Unsupported(format!("needs a \"{name}\" parameter: {what}")))
+/// The parameters of a site that follows one person by user name (GitHub, Hacker News,
+/// Lobsters).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserParams {
+    #[serde(default)]
+    pub user: String,
+}
+
+impl UserParams {
+    pub fn new(user: &str) -> UserParams {
+        UserParams {
+            user: user.to_owned(),
+        }
+    }
+
+    /// The name trimmed and without the `sigils` people write before it (`@`, `~`),
+    /// refused unless `is_user` accepts it. `site` and `example` make the messages.
+    pub(crate) fn checked(
+        self,
+        sigils: &[char],
+        is_user: fn(&str) -> bool,
+        site: &str,
+        example: &str,
+    ) -> Result<UserParams, ConnectorError> {
+        let user = self.user.trim().trim_start_matches(sigils);
+        if user.is_empty() {
+            return Err(ConnectorError::Unsupported(format!(
+                "needs a `user` parameter: {example}"
+            )));
+        }
+        if !is_user(user) {
+            return Err(ConnectorError::Unsupported(format!(
+                "`{user}` is not a {site} user name"
+            )));
+        }
+        Ok(UserParams::new(user))
+    }
 }
 
 /// Sends `request`; a 2xx body is parsed as JSON. 304 gives `Ok((response, Null))`. Other
@@ -124,7 +160,11 @@ pub async fn get_json(
     mut request: FetchRequest,
 ) -> Result<(FetchResponse, Value), ConnectorError> {
     request.max_bytes = Some(request.max_bytes.unwrap_or(MAX_API_BYTES));
-    let response = http.get(request).await?;
+    json_of(http.get(request).await?)
+}
+
+/// [`get_json`]'s classification, for a response already in hand.
+pub(crate) fn json_of(response: FetchResponse) -> Result<(FetchResponse, Value), ConnectorError> {
     if response.status == 304 {
         return Ok((response, Value::Null));
     }
@@ -132,6 +172,86 @@ pub async fn get_json(
     let value = serde_json::from_slice(&response.body)
         .map_err(|err| ConnectorError::Invalid(format!("the API answered with bad JSON: {err}")))?;
     Ok((response, value))
+}
+
+/// Where a site's answer keeps its list of posts, and the words its warnings use.
+pub(crate) struct ListShape {
+    /// JSON pointer to the list; empty when the answer is the list.
+    pub pointer: &'static str,
+    /// What one element is called in a warning ("hit", "story").
+    pub element: &'static str,
+    /// What a skipped element lacks ("has no id or date").
+    pub missing: &'static str,
+    /// The refusal when there is no list.
+    pub no_list: &'static str,
+}
+
+/// One answer of a site's list of posts, read into a poll.
+pub(crate) struct Listed {
+    pub poll: Poll,
+    pub response: FetchResponse,
+    pub body: Value,
+    /// Elements in the list (mapped or skipped).
+    pub n_listed: usize,
+}
+
+/// Sends `request` with the validators of `state` (a page of history passes the default
+/// state) and reads its list of posts with [`read_list`].
+pub(crate) async fn poll_list(
+    http: &dyn Http,
+    mut request: FetchRequest,
+    state: &PollState,
+    shape: &ListShape,
+    map: impl Fn(&Value) -> Option<RawItem>,
+) -> Result<Listed, ConnectorError> {
+    request = request.with_validators(state.validators.clone());
+    request.max_bytes = Some(request.max_bytes.unwrap_or(MAX_API_BYTES));
+    let response = http.get(request).await?;
+    let hint = response.hint;
+    read_list(response, hint, state, shape, map)
+}
+
+/// A response of a site's list of posts as a poll with `hint`: a 304 keeps `state` (with
+/// any fresher validator), a 2xx has each element of the list at `shape.pointer` mapped
+/// by `map` (one it cannot use is a warning), and other statuses are classified.
+pub(crate) fn read_list(
+    response: FetchResponse,
+    hint: PollHint,
+    state: &PollState,
+    shape: &ListShape,
+    map: impl Fn(&Value) -> Option<RawItem>,
+) -> Result<Listed, ConnectorError> {
+    let (response, body) = json_of(response)?;
+    let mut poll = Poll {
+        hint,
+        state: PollState {
+            validators: response.validators.clone(),
+            cursor: None,
+        },
+        ..Poll::default()
+    };
+    if response.status == 304 {
+        poll.not_modified = true;
+        poll.state = state.not_modified(&response.validators);
+        return Ok(Listed {
+            poll,
+            response,
+            body,
+            n_listed: 0,
+        });
+    }
+    let list = body
+        .pointer(shape.pointer)
+        .and_then(Value::as_array)
+        .ok_or_else(|| ConnectorError::Invalid(shape.no_list.into()))?;
+    push_mapped(&mut poll, list, shape.element, shape.missing, map);
+    let n_listed = list.len();
+    Ok(Listed {
+        poll,
+        response,
+        body,
+        n_listed,
+    })
 }
 
 /// A hint `secs` from now, clamped to [`MAX_SITE_WAIT_SECS`].
@@ -229,6 +349,51 @@ pub(crate) fn page_number(
         .and_then(Value::as_u64)
         .filter(|n| pages.contains(n))
         .ok_or_else(|| ConnectorError::Unsupported("no such page".into()))
+}
+
+/// The token of the page after `page`, when the site says there is more and `max` is not
+/// reached.
+pub(crate) fn next_page(has_more: bool, page: u64, max: u64) -> Option<Value> {
+    (has_more && page < max).then(|| serde_json::json!({ "page": page + 1 }))
+}
+
+/// A person on a site, by name and profile page.
+pub(crate) fn author(name: &str, profile: Option<Url>) -> RawAuthor {
+    RawAuthor {
+        name: Some(name.to_owned()),
+        url: profile,
+        avatar: None,
+    }
+}
+
+/// A post of a link aggregator (Hacker News, Lobsters): a link when it has one, else a
+/// note whose link is its discussion; points, comments and the discussion go to `extra`.
+pub(crate) fn story_into(
+    item: &mut RawItem,
+    link: Option<Url>,
+    discussion: Option<Url>,
+    points: Option<i64>,
+    comments: Option<i64>,
+) {
+    for (key, count) in [("points", points), ("comments", comments)] {
+        if let Some(count) = count {
+            item.extra.insert(key.into(), count.into());
+        }
+    }
+    if let Some(discussion) = &discussion {
+        item.extra
+            .insert("discussion_url".into(), discussion.as_str().into());
+    }
+    match link {
+        Some(link) => {
+            item.kind = ItemKind::Link;
+            item.url = Some(link);
+        }
+        None => {
+            item.kind = ItemKind::Note;
+            item.url = discussion;
+        }
+    }
 }
 
 /// Maps each element of a site's list of posts into `poll`; an element `map` cannot use is

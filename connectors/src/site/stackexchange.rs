@@ -5,13 +5,15 @@
 //! client decodes them.
 
 use chrono::{DateTime, Days, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use url::Url;
 
 use super::{n, s};
 use crate::http::FetchRequest;
 use crate::item::{Content, ItemKind, RawItem};
-use crate::{Connector, ConnectorError, ConnectorInfo, Http, ParamInfo, Poll, PollState};
+use crate::params::{lenient, required};
+use crate::{ConnectorError, ConnectorInfo, Http, Poll, PollState, TypedConnector};
 
 pub const API_BASE: &str = "https://api.stackexchange.com/2.3";
 /// Items per page.
@@ -42,32 +44,21 @@ fn is_site(text: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
 }
 
-fn params_of(params: &Value) -> Result<(u64, String), ConnectorError> {
-    let id = match params.get("user_id") {
-        Some(Value::Number(n)) => n.as_u64(),
-        Some(Value::String(text)) => text.trim().parse::<u64>().ok(),
-        _ => None,
-    }
-    .filter(|id| *id > 0)
-    .ok_or_else(|| {
-        ConnectorError::Unsupported("needs a numeric \"user_id\" (from the profile URL)".into())
-    })?;
-    let site = super::str_param(params, "site", "a site such as stackoverflow")?.to_owned();
-    if !is_site(&site) {
-        return Err(ConnectorError::Unsupported(format!(
-            "`{site}` is not a Stack Exchange site name"
-        )));
-    }
-    Ok((id, site))
+/// A Stack Exchange user: the number in the profile URL and the site's API name.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserOnSite {
+    #[serde(deserialize_with = "lenient::positive")]
+    pub user_id: u64,
+    #[serde(default)]
+    pub site: String,
 }
 
 pub struct StackExchangeConnector;
 
 #[async_trait::async_trait]
-impl Connector for StackExchangeConnector {
-    fn kind(&self) -> &'static str {
-        "stackexchange"
-    }
+impl TypedConnector for StackExchangeConnector {
+    type Params = UserOnSite;
 
     fn info(&self) -> ConnectorInfo {
         ConnectorInfo {
@@ -75,16 +66,8 @@ impl Connector for StackExchangeConnector {
             title: "Stack Exchange",
             description: "A Stack Overflow (or other Stack Exchange site) user's questions and answers",
             params: vec![
-                ParamInfo {
-                    name: "user_id",
-                    help: "The number in the profile URL",
-                    required: true,
-                },
-                ParamInfo {
-                    name: "site",
-                    help: "The site: stackoverflow, superuser, math…",
-                    required: true,
-                },
+                required("user_id", "The number in the profile URL"),
+                required("site", "The site: stackoverflow, superuser, math…"),
             ],
             default_schedule: Some("0 */2 * * *"),
             can_backfill: true,
@@ -92,42 +75,52 @@ impl Connector for StackExchangeConnector {
         }
     }
 
-    fn recognize(&self, input: &str) -> Option<Value> {
+    fn recognize(&self, input: &str) -> Option<UserOnSite> {
         let url = super::loose_url(input)?;
         let site = site_of_host(&super::bare_host(&url))?;
         match super::segments(&url).as_slice() {
             [users, id, ..] if users == "users" => {
-                let id = id.parse::<u64>().ok().filter(|id| *id > 0)?;
-                Some(json!({ "user_id": id, "site": site }))
+                let user_id = id.parse::<u64>().ok().filter(|id| *id > 0)?;
+                Some(UserOnSite { user_id, site })
             }
             _ => None,
         }
     }
 
-    fn validate(&self, params: &Value) -> Result<Value, ConnectorError> {
-        let (id, site) = params_of(params)?;
-        Ok(json!({ "user_id": id, "site": site }))
+    fn check(&self, params: UserOnSite) -> Result<UserOnSite, ConnectorError> {
+        let site = params.site.trim();
+        if site.is_empty() {
+            return Err(ConnectorError::Unsupported(
+                "needs a `site` parameter: a site such as stackoverflow".into(),
+            ));
+        }
+        if !is_site(site) {
+            return Err(ConnectorError::Unsupported(format!(
+                "`{site}` is not a Stack Exchange site name"
+            )));
+        }
+        Ok(UserOnSite {
+            user_id: params.user_id,
+            site: site.to_owned(),
+        })
     }
 
     async fn poll(
         &self,
         http: &dyn Http,
-        params: &Value,
+        params: &UserOnSite,
         _state: &PollState,
     ) -> Result<Poll, ConnectorError> {
-        let (id, site) = params_of(params)?;
-        fetch(http, id, &site, 1).await
+        fetch(http, params, 1).await
     }
 
     async fn poll_page(
         &self,
         http: &dyn Http,
-        params: &Value,
+        params: &UserOnSite,
         page: &Value,
     ) -> Result<Poll, ConnectorError> {
-        let (id, site) = params_of(params)?;
-        let number = super::page_number(page, 2..=MAX_PAGE)?;
-        fetch(http, id, &site, number).await
+        fetch(http, params, super::page_number(page, 2..=MAX_PAGE)?).await
     }
 }
 
@@ -140,8 +133,9 @@ pub fn next_utc_midnight(now: DateTime<Utc>) -> DateTime<Utc> {
         .unwrap_or(now)
 }
 
-async fn fetch(http: &dyn Http, id: u64, site: &str, page: u64) -> Result<Poll, ConnectorError> {
-    let mut url = super::api_url(API_BASE, &format!("/users/{id}/timeline"))?;
+async fn fetch(http: &dyn Http, user: &UserOnSite, page: u64) -> Result<Poll, ConnectorError> {
+    let site = user.site.as_str();
+    let mut url = super::api_url(API_BASE, &format!("/users/{}/timeline", user.user_id))?;
     url.query_pairs_mut()
         .append_pair("site", site)
         .append_pair("pagesize", &PAGE_SIZE.to_string())
@@ -212,9 +206,7 @@ async fn fetch(http: &dyn Http, id: u64, site: &str, page: u64) -> Result<Poll, 
         .get("has_more")
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    if has_more && page < MAX_PAGE {
-        poll.next_page = Some(json!({ "page": page + 1 }));
-    }
+    poll.next_page = super::next_page(has_more, page, MAX_PAGE);
     if let Some(remaining) = n(&body, "/quota_remaining") {
         poll.state.cursor = Some(json!({ "quota_remaining": remaining }));
     }

@@ -23,14 +23,17 @@ pub mod webfinger;
 
 use std::collections::HashSet;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use url::Url;
 
 use crate::http::{FetchRequest, FetchResponse, Signing};
 use crate::item::RawItem;
-use crate::protocol::feed::FeedConnector;
+use crate::params::{HttpUrl, lenient, optional};
+use crate::protocol::feed;
 use crate::{
-    Connector, ConnectorError, ConnectorInfo, Http, ParamInfo, Poll, PollState, SourceMeta,
+    ConnectorError, ConnectorInfo, Http, Poll, PollState, SourceAddresses, SourceMeta,
+    TypedConnector,
 };
 use json::{first_id, has_type, http_url, id_of, same_origin, string, values};
 use object::{Actor, MapCtx, Refusal};
@@ -55,68 +58,57 @@ const MAX_WARNINGS: usize = 50;
 
 pub struct ActivityPubConnector;
 
-/// The source's parameters, checked.
-#[derive(Clone, Debug, PartialEq)]
-struct Params {
-    target: Target,
-    include_replies: bool,
+/// A fediverse source: a handle or a profile URL, and whether replies count.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<HttpUrl>,
+    #[serde(
+        default,
+        deserialize_with = "lenient::switch",
+        skip_serializing_if = "lenient::is_off"
+    )]
+    pub include_replies: bool,
 }
 
 impl Params {
-    fn from_json(params: &Value) -> Result<Params, ConnectorError> {
-        let include_replies = match params.get("include_replies") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(Value::String(s)) if s == "true" => true,
-            Some(Value::String(s)) if s == "false" || s.is_empty() => false,
-            Some(other) => {
-                return Err(ConnectorError::Unsupported(format!(
-                    "include_replies must be true or false, not {other}"
-                )));
+    fn of(target: &Target, include_replies: bool) -> Params {
+        Params {
+            // A profile URL says more than the account it names (the software's shape).
+            url: target.url.clone().map(HttpUrl),
+            account: match target.url {
+                Some(_) => None,
+                None => target.account.as_ref().map(ToString::to_string),
+            },
+            include_replies,
+        }
+    }
+
+    /// Who the parameters name.
+    fn target(&self) -> Result<Target, ConnectorError> {
+        let input = match (&self.account, &self.url) {
+            (Some(account), _) if !account.trim().is_empty() => account.trim().to_owned(),
+            (_, Some(url)) => url.0.to_string(),
+            _ => {
+                return Err(ConnectorError::Unsupported(
+                    "give an account (user@host) or a profile URL".to_owned(),
+                ));
             }
         };
-        let input = string(params, "account")
-            .map(str::to_owned)
-            .or_else(|| string(params, "url").map(str::to_owned))
-            .ok_or_else(|| {
-                ConnectorError::Unsupported(
-                    "give an account (user@host) or a profile URL".to_owned(),
-                )
-            })?;
-        let target = target::recognize(&input).ok_or_else(|| {
+        target::recognize(&input).ok_or_else(|| {
             ConnectorError::Unsupported(format!(
                 "`{input}` is not a fediverse handle or profile URL"
             ))
-        })?;
-        Ok(Params {
-            target,
-            include_replies,
         })
-    }
-
-    fn to_json(&self) -> Value {
-        let mut out = serde_json::Map::new();
-        match (&self.target.url, &self.target.account) {
-            (Some(url), _) => {
-                out.insert("url".to_owned(), Value::String(url.to_string()));
-            }
-            (None, Some(account)) => {
-                out.insert("account".to_owned(), Value::String(account.to_string()));
-            }
-            (None, None) => {}
-        }
-        if self.include_replies {
-            out.insert("include_replies".to_owned(), Value::Bool(true));
-        }
-        Value::Object(out)
     }
 }
 
 #[async_trait::async_trait]
-impl Connector for ActivityPubConnector {
-    fn kind(&self) -> &'static str {
-        "activitypub"
-    }
+impl TypedConnector for ActivityPubConnector {
+    type Params = Params;
 
     fn info(&self) -> ConnectorInfo {
         ConnectorInfo {
@@ -124,21 +116,15 @@ impl Connector for ActivityPubConnector {
             title: "Fediverse",
             description: "Posts of a person on Mastodon, Pixelfed, PeerTube, Misskey, Lemmy, Friendica, Diaspora and other federated servers",
             params: vec![
-                ParamInfo {
-                    name: "account",
-                    help: "Handle, as @user@host or user@host",
-                    required: false,
-                },
-                ParamInfo {
-                    name: "url",
-                    help: "Profile or actor URL (https://host/@user, /users/user, /u/user, /a/user), instead of an account",
-                    required: false,
-                },
-                ParamInfo {
-                    name: "include_replies",
-                    help: "true to include the person's replies to others (off by default)",
-                    required: false,
-                },
+                optional("account", "Handle, as @user@host or user@host"),
+                optional(
+                    "url",
+                    "Profile or actor URL (https://host/@user, /users/user, /u/user, /a/user), instead of an account",
+                ),
+                optional(
+                    "include_replies",
+                    "true to include the person's replies to others (off by default)",
+                ),
             ],
             default_schedule: None,
             can_backfill: true,
@@ -146,36 +132,29 @@ impl Connector for ActivityPubConnector {
         }
     }
 
-    fn recognize(&self, input: &str) -> Option<Value> {
-        let target = target::recognize(input)?;
-        Some(
-            Params {
-                target,
-                include_replies: false,
-            }
-            .to_json(),
-        )
+    fn recognize(&self, input: &str) -> Option<Params> {
+        Some(Params::of(&target::recognize(input)?, false))
     }
 
-    fn validate(&self, params: &Value) -> Result<Value, ConnectorError> {
-        Ok(Params::from_json(params)?.to_json())
+    fn check(&self, params: Params) -> Result<Params, ConnectorError> {
+        Ok(Params::of(&params.target()?, params.include_replies))
     }
 
     /// A profile URL is the person's page; a handle has no address without WebFinger.
-    fn addresses(&self, params: &Value) -> crate::SourceAddresses {
-        crate::SourceAddresses {
+    fn addresses(&self, params: &Params) -> SourceAddresses {
+        SourceAddresses {
             feed: None,
-            page: super::http_url_param(params).ok(),
+            page: params.url.as_ref().map(|url| url.0.clone()),
         }
     }
 
     async fn poll(
         &self,
         http: &dyn Http,
-        params: &Value,
+        params: &Params,
         state: &PollState,
     ) -> Result<Poll, ConnectorError> {
-        let params = Params::from_json(params)?;
+        let target = params.target()?;
         let mut run = Run::new(http, params.include_replies);
         let newest_seen = state
             .cursor
@@ -189,7 +168,7 @@ impl Connector for ActivityPubConnector {
             .and_then(http_url);
 
         // 1. The outbox.
-        let resolved = run.resolve(&params.target).await;
+        let resolved = run.resolve(&target).await;
         let outbox_error = match &resolved.actor {
             Ok(actor) => match &actor.outbox {
                 Some(outbox) => {
@@ -221,7 +200,7 @@ impl Connector for ActivityPubConnector {
         // 2. Mastodon's REST API.
         let mut errors = vec![format!("outbox: {outbox_error}")];
         if let Some(account) = &account {
-            match run.read_rest(account, params.target.url.as_ref()).await {
+            match run.read_rest(account, target.url.as_ref()).await {
                 Ok(mut poll) => {
                     run.warn(format!(
                         "using the Mastodon API: the outbox did not answer ({outbox_error})"
@@ -244,25 +223,15 @@ impl Connector for ActivityPubConnector {
         candidates.extend(remembered_feed);
         candidates.extend(resolved.feed.clone());
         if let Some(account) = &account
-            && let Some(origin) = account_origin(http, account, params.target.url.as_ref())
+            && let Some(origin) = account_origin(http, account, target.url.as_ref())
         {
-            candidates.extend(target::feed_candidates(
-                &origin,
-                &account.user,
-                params.target.hint,
-            ));
+            candidates.extend(target::feed_candidates(&origin, &account.user, target.hint));
         }
         let mut tried = HashSet::new();
         candidates.retain(|url| tried.insert(url.clone()));
         for feed in candidates.into_iter().take(MAX_FEED_CANDIDATES) {
-            match FeedConnector
-                .poll(
-                    http,
-                    &json!({ "url": feed.as_str() }),
-                    &PollState::default(),
-                )
-                .await
-            {
+            let request = FetchRequest::new(feed.clone(), crate::http::ACCEPT_FEEDS);
+            match feed::poll_request(http, request, &PollState::default()).await {
                 Ok(mut poll) => {
                     run.warn(format!("using the feed {feed}: {}", errors.join("; ")));
                     poll.state = PollState {
@@ -294,12 +263,11 @@ impl Connector for ActivityPubConnector {
     async fn poll_page(
         &self,
         http: &dyn Http,
-        params: &Value,
+        params: &Params,
         page: &Value,
     ) -> Result<Poll, ConnectorError> {
-        let params = Params::from_json(params)?;
         if string(page, "route") == Some("rest") {
-            return rest_page(http, &params, page).await;
+            return rest_page(http, params, page).await;
         }
         let url = string(page, "page").and_then(http_url).ok_or_else(|| {
             ConnectorError::Unsupported("a history page needs a `page` URL".to_owned())
@@ -819,11 +787,12 @@ impl<'a> Run<'a> {
 
 /// One older page of the REST route, named by a previous poll's `next_page`.
 async fn rest_page(http: &dyn Http, params: &Params, page: &Value) -> Result<Poll, ConnectorError> {
-    let account =
-        params.target.account.as_ref().ok_or_else(|| {
-            ConnectorError::Unsupported("the REST route needs an account".to_owned())
-        })?;
-    let origin = account_origin(http, account, params.target.url.as_ref())
+    let target = params.target()?;
+    let account = target
+        .account
+        .as_ref()
+        .ok_or_else(|| ConnectorError::Unsupported("the REST route needs an account".to_owned()))?;
+    let origin = account_origin(http, account, target.url.as_ref())
         .ok_or_else(|| ConnectorError::Unsupported(format!("bad host in {account}")))?;
     let account_id = string(page, "account_id").unwrap_or("");
     let max_id = string(page, "max_id");
@@ -881,19 +850,23 @@ fn parse_document(response: &FetchResponse) -> Result<Value, ConnectorError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Connector;
 
     #[test]
     fn recognize_stores_an_account_or_a_url() {
         let c = ActivityPubConnector;
         assert_eq!(
-            c.recognize("@ana@social.example"),
+            Connector::recognize(&c, "@ana@social.example"),
             Some(json!({ "account": "ana@social.example" }))
         );
         assert_eq!(
-            c.recognize("https://lemmy.example/u/ana"),
+            Connector::recognize(&c, "https://lemmy.example/u/ana"),
             Some(json!({ "url": "https://lemmy.example/u/ana" }))
         );
-        assert_eq!(c.recognize("https://blog.example/feed.xml"), None);
+        assert_eq!(
+            Connector::recognize(&c, "https://blog.example/feed.xml"),
+            None
+        );
     }
 
     #[test]
