@@ -177,7 +177,7 @@ pub async fn like_post(
             Ok(())
         })
         .await?;
-    Ok(Redirect::to(&back_to(&form.next, &format!("/e/{id}"))))
+    Ok(back_to_item(&form.next, id))
 }
 
 pub async fn unlike_post(
@@ -192,7 +192,7 @@ pub async fn unlike_post(
         .store
         .write(move |tx| social::unlike(tx, id, me.id))
         .await?;
-    Ok(Redirect::to(&back_to(&form.next, &format!("/e/{id}"))))
+    Ok(back_to_item(&form.next, id))
 }
 
 pub async fn hide_post(
@@ -202,12 +202,9 @@ pub async fn hide_post(
     CsrfForm(form): CsrfForm<NextForm>,
 ) -> Result<Redirect, AppError> {
     let id = parse_id(&id).map(ItemId)?;
-    let (item, _) = load_visible(&state.store, id, &me).await?;
-    if !may_hide_item(&me, item.user_id) {
-        return Err(AppError::Forbidden);
-    }
+    load_hideable(&state.store, id, &me).await?;
     state.store.write(move |tx| social::hide(tx, id)).await?;
-    Ok(Redirect::to(&back_to(&form.next, &format!("/e/{id}"))))
+    Ok(back_to_item(&form.next, id))
 }
 
 pub async fn unhide_post(
@@ -217,17 +214,14 @@ pub async fn unhide_post(
     CsrfForm(form): CsrfForm<NextForm>,
 ) -> Result<Redirect, AppError> {
     let id = parse_id(&id).map(ItemId)?;
-    let (item, _) = load_visible(&state.store, id, &me).await?;
-    if !may_hide_item(&me, item.user_id) {
-        return Err(AppError::Forbidden);
-    }
+    load_hideable(&state.store, id, &me).await?;
     let visible = state.store.write(move |tx| social::unhide(tx, id)).await?;
     if !visible {
         return Err(AppError::BadRequest(
             "This item was deleted and cannot be shown again.".into(),
         ));
     }
-    Ok(Redirect::to(&back_to(&form.next, &format!("/e/{id}"))))
+    Ok(back_to_item(&form.next, id))
 }
 
 /// An item with everything its page shows.
@@ -276,6 +270,20 @@ async fn load_visible(store: &Store, id: ItemId, me: &User) -> Result<(Item, Ite
         return Err(AppError::NotFound);
     }
     Ok((item, state))
+}
+
+/// An item `me` may see and hide (its owner's, or any for an admin).
+async fn load_hideable(store: &Store, id: ItemId, me: &User) -> Result<Item, AppError> {
+    let (item, _) = load_visible(store, id, me).await?;
+    if !may_hide_item(me, item.user_id) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(item)
+}
+
+/// Back where the form came from (`next`), else to the item's page.
+fn back_to_item(next: &str, id: ItemId) -> Redirect {
+    Redirect::to(&back_to(next, &format!("/e/{id}")))
 }
 
 /// A comment `me` wrote, on an item `me` may still see.
