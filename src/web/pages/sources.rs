@@ -16,7 +16,7 @@ use crate::store::sources::FetchLogRow;
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::session::{CsrfForm, CurrentUser, PageCtx};
-use crate::web::views::{csrf_field, field, layout, notice, time};
+use crate::web::views::{bdi, csrf_field, field, layout, notice, time};
 
 /// Rows of the fetch log shown on a source's page.
 const FETCH_LOG_ROWS: usize = 20;
@@ -450,7 +450,7 @@ fn sources_page(
                                 @let (health_class, health_text) = health(source);
                                 tr id={ "source-" (source.id) } {
                                     td {
-                                        a href={ "/settings/sources/" (source.id) } { (source_label(source)) }
+                                        a href={ "/settings/sources/" (source.id) } { (bdi(&source_label(source))) }
                                         @if let Some(url) = source.url() {
                                             br;
                                             small.source-url { (url) }
@@ -541,7 +541,7 @@ fn choose_section(ctx: &PageCtx, found: &[Candidate]) -> Markup {
                         div.choice {
                             input type="radio" name="input" id=(id) value=(url) checked[idx == 0];
                             label for=(id) {
-                                @if let Some(title) = &candidate.title { strong { (title) } " " }
+                                @if let Some(title) = &candidate.title { strong { (bdi(title)) } " " }
                                 span.source-url { (url) }
                             }
                         }
@@ -566,7 +566,7 @@ fn preview_section(
             h2 {
                 "Preview: "
                 @if preview.title.is_empty() { (preview.url.as_deref().unwrap_or(&preview.kind)) }
-                @else { (preview.title) }
+                @else { (bdi(&preview.title)) }
             }
             @if preview.items.is_empty() {
                 p.empty { "This source has no items right now; new ones appear once they are published." }
@@ -585,7 +585,7 @@ fn preview_section(
                     @for item in &preview.items {
                         li.preview-item {
                             span.preview-title {
-                                @if item.title.is_empty() { "(untitled)" } @else { (item.title) }
+                                @if item.title.is_empty() { "(untitled)" } @else { (bdi(&item.title)) }
                             }
                             " "
                             span.kind { (item.kind.as_str()) }
@@ -674,7 +674,7 @@ fn source_page(
         &label,
         html! {
             p.breadcrumb { a href="/settings/sources" { "Sources" } }
-            h1 { (label) }
+            h1 { (bdi(&label)) }
             (notice(message, false))
             dl.source-facts {
                 dt { "Address" } dd { (source.url().unwrap_or("—")) }
