@@ -279,7 +279,7 @@ fn external_id(raw: &str, canonical: Option<&Url>, warn: &mut impl FnMut(String)
         trimmed.to_string()
     };
     if id.len() > MAX_EXTERNAL_ID_BYTES {
-        format!("sha256:{}", hex(&Sha256::digest(id.as_bytes())))
+        format!("sha256:{:x}", Sha256::digest(id.as_bytes()))
     } else {
         id
     }
@@ -390,10 +390,6 @@ fn json_len<T: serde::Serialize>(value: &T) -> usize {
 
 fn json_string<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_default()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -701,7 +697,7 @@ mod tests {
         assert_eq!(first.external_id, second.external_id);
         assert_eq!(
             first.external_id,
-            format!("sha256:{}", hex(&Sha256::digest(long_id.as_bytes())))
+            format!("sha256:{:x}", Sha256::digest(long_id.as_bytes()))
         );
         assert_eq!(first.external_id.len(), "sha256:".len() + 64);
     }
