@@ -207,7 +207,8 @@ fn build_ingest(config: &Config, store: Store) -> anyhow::Result<Ingest> {
         Arc::new(http),
         Arc::new(build_registry(config)?),
         config.scheduler.clone(),
-    ))
+    )
+    .with_normalize(config.normalize.clone()))
 }
 
 /// The connectors for this config: built-ins, the GitHub token, the operator's recipes
@@ -229,7 +230,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         http.clone(),
         registry.clone(),
         config.scheduler.clone(),
-    );
+    )
+    .with_normalize(config.normalize.clone());
     if let Some(hub) = config.websub.hub_url() {
         let site = crate::export::Site::new(&config.base_url()).with_hub(Some(hub.clone()));
         tracing::info!(hub = %hub, "websub: feeds name this hub and it is pinged on new items");
@@ -584,6 +586,7 @@ async fn source_test(
     let ctx = NormalizeCtx {
         base_url,
         fetched_at,
+        sanitize_fast_path: config.normalize.sanitize_fast_path,
     };
     let items: Vec<NewItem> = raw_items
         .into_iter()
