@@ -1158,9 +1158,14 @@ mod tests {
     fn generated_markup_agrees_with_ammonia() {
         const CASES: u32 = 3_000;
         let base = base();
+        // PROPTEST_CASES asks for more (or fewer) cases, as for any proptest test.
+        let cases = std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(CASES);
         let mut runner = TestRunner::new(ProptestConfig {
             failure_persistence: None,
-            ..ProptestConfig::with_cases(CASES)
+            ..ProptestConfig::with_cases(cases)
         });
         let (cases, fast) = (Cell::new(0u32), Cell::new(0u32));
         let result = runner.run(&document(), |html| {
