@@ -64,6 +64,7 @@ pub fn run(db: &Path, n_users: usize, n_items: usize, seed: u64) -> anyhow::Resu
     let ctx = NormalizeCtx {
         base_url: None,
         fetched_at: now,
+        sanitize_fast_path: true,
     };
     let templates: Vec<NewItem> = (0..TEMPLATES)
         .map(|n| {

@@ -142,7 +142,7 @@ pub async fn run(
 }
 
 /// P1: parse + sanitize + map of the first `n` feeds, `reps` times; prints items/s per rep.
-pub fn parse(dir: &Path, n: usize, reps: usize) -> anyhow::Result<()> {
+pub fn parse(dir: &Path, n: usize, reps: usize, sanitize_fast_path: bool) -> anyhow::Result<()> {
     let base = url::Url::parse("https://feeds.example/").expect("a valid URL");
     let files: Vec<(url::Url, Vec<u8>)> = feed_files(dir, n)?
         .into_iter()
@@ -158,6 +158,7 @@ pub fn parse(dir: &Path, n: usize, reps: usize) -> anyhow::Result<()> {
             let ctx = NormalizeCtx {
                 base_url: Some(url.clone()),
                 fetched_at: Utc::now(),
+                sanitize_fast_path,
             };
             for raw in parsed.items {
                 let (item, _warnings) = normalize(raw, &ctx);

@@ -49,6 +49,10 @@ enum Command {
         feeds: usize,
         #[arg(long, default_value_t = 3)]
         reps: usize,
+        /// Send every item through the full HTML parser, as with `[normalize]
+        /// sanitize_fast_path = false`.
+        #[arg(long)]
+        no_sanitize_fast_path: bool,
     },
     /// Generate an instance database for the serving benchmarks.
     GenDb {
@@ -89,7 +93,12 @@ fn main() -> anyhow::Result<()> {
             let urls = ingest::feed_urls(&dir, &host, feeds)?;
             runtime.block_on(ingest::run(db, urls, bump, host))
         }
-        Command::Parse { dir, feeds, reps } => ingest::parse(&dir, feeds, reps),
+        Command::Parse {
+            dir,
+            feeds,
+            reps,
+            no_sanitize_fast_path,
+        } => ingest::parse(&dir, feeds, reps, !no_sanitize_fast_path),
         Command::GenDb {
             db,
             users,

@@ -80,7 +80,8 @@ pub fn build_ingest(config: &Config, store: Store) -> Result<Ingest, StartError>
         Arc::new(http),
         Arc::new(build_registry(config)?),
         config.scheduler.clone(),
-    ))
+    )
+    .with_normalize(config.normalize.clone()))
 }
 
 /// The services a one-shot command uses. No scheduler runs in this process: a running
@@ -133,7 +134,8 @@ pub async fn serve(
         http.clone(),
         registry.clone(),
         config.scheduler.clone(),
-    );
+    )
+    .with_normalize(config.normalize.clone());
     if let Some(hub) = config.websub.hub_url() {
         let site = crate::export::Site::new(&config.base_url()).with_hub(Some(hub.clone()));
         tracing::info!(hub = %hub, "websub: feeds name this hub and it is pinged on new items");

@@ -23,6 +23,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub websub: WebSubConfig,
     pub connectors: ConnectorsConfig,
+    pub normalize: NormalizeConfig,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -221,6 +222,24 @@ impl WebSubConfig {
             return None;
         }
         url::Url::parse(hub).ok()
+    }
+}
+
+/// How items are cleaned before they are stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NormalizeConfig {
+    /// Try the sanitizer's one-pass fast path before the full HTML parser. Both write the
+    /// same bytes; off sends every item through the parser (slower, for ruling the fast
+    /// path out).
+    pub sanitize_fast_path: bool,
+}
+
+impl Default for NormalizeConfig {
+    fn default() -> Self {
+        NormalizeConfig {
+            sanitize_fast_path: true,
+        }
     }
 }
 
@@ -433,7 +452,7 @@ fn apply_env(
     rest: &str,
     value: &str,
 ) -> Result<bool, ConfigError> {
-    const SECTIONS: [&str; 7] = [
+    const SECTIONS: [&str; 8] = [
         "server",
         "database",
         "fetch",
@@ -441,6 +460,7 @@ fn apply_env(
         "auth",
         "connectors",
         "websub",
+        "normalize",
     ];
     let lower = rest.to_ascii_lowercase();
     let Some((section, key)) = SECTIONS.iter().find_map(|section| {
@@ -601,6 +621,16 @@ mod tests {
         assert!(err.contains("tributary.toml"), "{err}");
         let config = load_str("", &[("TRIBUTARY_CONNECTORS_RECIPES_DIR", "/srv/recipes")]).unwrap();
         assert_eq!(config.connectors.recipes_dir, "/srv/recipes");
+    }
+
+    // See: #16
+    #[test]
+    fn issue_16_sanitize_fast_path_is_on_by_default_and_turns_off() {
+        assert!(Config::default().normalize.sanitize_fast_path);
+        let config = load_str("[normalize]\nsanitize_fast_path = false\n", &[]).unwrap();
+        assert!(!config.normalize.sanitize_fast_path);
+        let config = load_str("", &[("TRIBUTARY_NORMALIZE_SANITIZE_FAST_PATH", "false")]).unwrap();
+        assert!(!config.normalize.sanitize_fast_path);
     }
 
     /// The effective configuration as `check-config` prints it, with secrets replaced.

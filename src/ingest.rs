@@ -8,7 +8,7 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use connectors::{ConnectorError, Http, Poll, Registry};
 
-use crate::config::SchedulerConfig;
+use crate::config::{NormalizeConfig, SchedulerConfig};
 use crate::model::{NewItem, Source, SourceId};
 use crate::normalize::{NormalizeCtx, normalize};
 use crate::schedule::{self, Outcome};
@@ -41,6 +41,7 @@ struct Inner {
     http: Arc<dyn Http>,
     registry: Arc<Registry>,
     cfg: SchedulerConfig,
+    normalize: NormalizeConfig,
     /// `cfg.default_schedule`, parsed once (it is the schedule of most sources).
     default_schedule: cron::Schedule,
     /// Hears about new items, when a WebSub hub is configured.
@@ -82,10 +83,20 @@ impl Ingest {
                 http,
                 registry,
                 cfg,
+                normalize: NormalizeConfig::default(),
                 default_schedule,
                 publisher: OnceLock::new(),
             }),
         }
+    }
+
+    /// Normalizes with `normalize` instead of the defaults. Called while building, before
+    /// the ingest is shared.
+    pub fn with_normalize(mut self, normalize: NormalizeConfig) -> Ingest {
+        Arc::get_mut(&mut self.inner)
+            .expect("with_normalize is called before the ingest is cloned")
+            .normalize = normalize;
+        self
     }
 
     /// Tells `publisher` whenever a poll stores new items. Set once; later calls are
@@ -186,10 +197,12 @@ impl Ingest {
         let raw_items_empty = raw_items.is_empty();
         // Sanitizing is CPU work; keep it off the async workers (a 304 has nothing to
         // sanitize and skips the hop).
+        let sanitize_fast_path = self.inner.normalize.sanitize_fast_path;
         let normalize_all = move || {
             let ctx = NormalizeCtx {
                 base_url,
                 fetched_at,
+                sanitize_fast_path,
             };
             let mut items: Vec<NewItem> = Vec::with_capacity(raw_items.len());
             let mut warnings = Vec::new();

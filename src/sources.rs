@@ -858,6 +858,7 @@ fn preview_of_poll(kind: &str, params: serde_json::Value, poll: Poll) -> Preview
     let ctx = NormalizeCtx {
         base_url: poll.base_url.clone(),
         fetched_at: Utc::now(),
+        sanitize_fast_path: true,
     };
     let n_items = poll.items.len();
     let mut items: Vec<PreviewItem> = poll

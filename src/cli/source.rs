@@ -248,6 +248,7 @@ async fn source_test(
     let ctx = NormalizeCtx {
         base_url,
         fetched_at,
+        sanitize_fast_path: config.normalize.sanitize_fast_path,
     };
     let items: Vec<NewItem> = raw_items
         .into_iter()

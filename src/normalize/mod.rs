@@ -11,7 +11,7 @@ use url::Url;
 
 use crate::model::{NewItem, SafeHtml};
 
-pub use sanitize::sanitize;
+pub use sanitize::{sanitize, sanitize_with};
 pub use text::{html_to_text, plain_line, plain_title, text_to_html, truncate_chars};
 pub use urls::{absolutize, canonical_url, dedup_key};
 
@@ -44,6 +44,9 @@ pub struct NormalizeCtx {
     /// Relative links in content resolve against this (the feed's final URL).
     pub base_url: Option<Url>,
     pub fetched_at: DateTime<Utc>,
+    /// Try the sanitizer's fast path before the full parser (`[normalize]
+    /// sanitize_fast_path`); the output is the same either way.
+    pub sanitize_fast_path: bool,
 }
 
 /// Sanitizes, absolutizes, clamps and caps one item. Cannot fail: problems become warnings.
@@ -73,7 +76,7 @@ pub fn normalize(raw: RawItem, ctx: &NormalizeCtx) -> (NewItem, Vec<String>) {
     };
 
     let content = match raw.content.as_ref().or(raw.summary.as_ref()) {
-        Some(body) => content_html(body, ctx.base_url.as_ref(), &mut warn),
+        Some(body) => content_html(body, ctx, &mut warn),
         None => SafeHtml::default(),
     };
     let summary_text = truncate_chars(
@@ -249,7 +252,7 @@ fn web_url(url: Option<&Url>, what: &str, warn: &mut impl FnMut(String)) -> Opti
     }
 }
 
-fn content_html(body: &Content, base: Option<&Url>, warn: &mut impl FnMut(String)) -> SafeHtml {
+fn content_html(body: &Content, ctx: &NormalizeCtx, warn: &mut impl FnMut(String)) -> SafeHtml {
     let (raw, is_html) = match body {
         Content::Html(html) => (html.as_str(), true),
         Content::Text(text) => (text.as_str(), false),
@@ -262,7 +265,7 @@ fn content_html(body: &Content, base: Option<&Url>, warn: &mut impl FnMut(String
         ));
     }
     if is_html {
-        sanitize(cut, base)
+        sanitize_with(cut, ctx.base_url.as_ref(), ctx.sanitize_fast_path)
     } else {
         text_to_html(cut)
     }
@@ -279,7 +282,7 @@ fn external_id(raw: &str, canonical: Option<&Url>, warn: &mut impl FnMut(String)
         trimmed.to_string()
     };
     if id.len() > MAX_EXTERNAL_ID_BYTES {
-        format!("sha256:{}", hex(&Sha256::digest(id.as_bytes())))
+        format!("sha256:{:x}", Sha256::digest(id.as_bytes()))
     } else {
         id
     }
@@ -392,10 +395,6 @@ fn json_string<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -412,6 +411,7 @@ mod tests {
         NormalizeCtx {
             base_url: Some(Url::parse("https://blog.example.com/feed.xml").expect("test URL")),
             fetched_at: fetched_at(),
+            sanitize_fast_path: true,
         }
     }
 
@@ -462,6 +462,34 @@ mod tests {
             assert_eq!(item.dedup_key, "url:https://blog.example.com/post-1");
             assert_eq!(item.kind, ItemKind::Article);
         });
+    }
+
+    // See: #16
+    #[test]
+    fn issue_16_sanitize_fast_path_switch_reaches_the_sanitizer() {
+        let mut raw = raw_item();
+        raw.content = Some(Content::Html(
+            "<p>Body <a href=\"/about\">about</a> &amp; <em>more</em></p>".to_string(),
+        ));
+        let answers = || sanitize::FAST_PATH_ANSWERS.get();
+        let before = answers();
+        let (fast, _) = normalize(raw.clone(), &ctx());
+        assert!(
+            answers() > before,
+            "the fast path did not answer with the switch on"
+        );
+        let after_on = answers();
+        let off = NormalizeCtx {
+            sanitize_fast_path: false,
+            ..ctx()
+        };
+        let (full, _) = normalize(raw, &off);
+        assert_eq!(
+            answers(),
+            after_on,
+            "the fast path answered with the switch off"
+        );
+        assert_eq!(fast.content, full.content);
     }
 
     #[test]
@@ -701,7 +729,7 @@ mod tests {
         assert_eq!(first.external_id, second.external_id);
         assert_eq!(
             first.external_id,
-            format!("sha256:{}", hex(&Sha256::digest(long_id.as_bytes())))
+            format!("sha256:{:x}", Sha256::digest(long_id.as_bytes()))
         );
         assert_eq!(first.external_id.len(), "sha256:".len() + 64);
     }

@@ -27,7 +27,7 @@ static HASHES: LazyLock<Vec<String>> = LazyLock::new(|| {
         .iter()
         .map(|(_, _, bytes)| {
             let digest = Sha256::digest(bytes);
-            digest[..6].iter().map(|b| format!("{b:02x}")).collect()
+            hex::encode(&digest[..6])
         })
         .collect()
 });

@@ -248,7 +248,7 @@ where
         }
         if !headers.contains_key(header::ETAG) {
             let digest = Sha256::digest(&body);
-            let etag = format!("\"{}\"", crate::web::session::hex(&digest[..16]));
+            let etag = format!("\"{}\"", hex::encode(&digest[..16]));
             headers.insert(
                 header::ETAG,
                 HeaderValue::from_str(&etag).expect("hex is a valid header value"),

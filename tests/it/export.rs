@@ -76,6 +76,7 @@ pub fn ingest(store: &Store, user: UserId, url: &str, bytes: &[u8]) -> Vec<ItemI
     let ctx = NormalizeCtx {
         base_url: Some(base.clone()),
         fetched_at: Utc::now(),
+        sanitize_fast_path: true,
     };
     let new_items: Vec<_> = parsed
         .items

@@ -48,6 +48,7 @@ pub fn new_item(
     let ctx = NormalizeCtx {
         base_url: None,
         fetched_at: Utc::now(),
+        sanitize_fast_path: true,
     };
     normalize(raw, &ctx).0
 }

@@ -217,10 +217,7 @@ impl BodySeen {
 
 fn body_digest(body: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(body)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    format!("{:x}", Sha256::digest(body))
 }
 
 fn ttl_hint(minutes: u32) -> PollHint {
@@ -1661,11 +1658,7 @@ fn sha256_hex(parts: &[&str]) -> String {
         hasher.update((part.len() as u64).to_be_bytes());
         hasher.update(part.as_bytes());
     }
-    hasher
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    format!("{:x}", hasher.finalize())
 }
 
 // --- Feed-level facts --------------------------------------------------------------------

@@ -155,12 +155,9 @@ pub fn map_page(html: &str, spec: &HtmlSpec, base: &Url) -> (Vec<RawItem>, Vec<S
         let id = get("id")
             .or_else(|| link.as_ref().map(|l| l.to_string()))
             .or_else(|| {
-                title.as_ref().map(|t| {
-                    Sha256::digest(t.as_bytes())
-                        .iter()
-                        .map(|b| format!("{b:02x}"))
-                        .collect()
-                })
+                title
+                    .as_ref()
+                    .map(|t| format!("{:x}", Sha256::digest(t.as_bytes())))
             });
         let Some(id) = id else {
             warnings.push(format!("item {idx} has no id, link or title; skipped"));

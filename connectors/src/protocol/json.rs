@@ -163,12 +163,9 @@ pub fn map_document(
         let id = get(&spec.id)
             .or_else(|| link.as_ref().map(|l| l.to_string()))
             .or_else(|| {
-                title.as_ref().map(|t| {
-                    Sha256::digest(t.as_bytes())
-                        .iter()
-                        .map(|b| format!("{b:02x}"))
-                        .collect::<String>()
-                })
+                title
+                    .as_ref()
+                    .map(|t| format!("{:x}", Sha256::digest(t.as_bytes())))
             });
         let Some(id) = id else {
             warnings.push(format!("item {idx} has no id, link or title; skipped"));

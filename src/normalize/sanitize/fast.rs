@@ -13,7 +13,7 @@
 //!
 //! Invariant: whenever [`clean`] returns `Some`, the string equals ammonia's output under the
 //! same policy. `sanitize::tests` checks this over every document of the shared corpus, the
-//! hostile payloads and randomly generated markup. Even a mistake in the tree model could
+//! hostile payloads and markup generated with proptest. Even a mistake in the tree model could
 //! only produce a differently nested arrangement of allowed elements: everything written here
 //! is an allowed tag, an allowed attribute with an escaped value and a checked URL, or escaped
 //! text.
@@ -720,7 +720,13 @@ fn plain_code_point(code: u32) -> Step<char> {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::Cell;
     use std::path::{Path, PathBuf};
+
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+    use proptest::sample::select;
+    use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 
     use super::super::tests::HOSTILE_PAYLOADS;
     use super::super::{CONTENT_DROPPED_TAGS, sanitize_with_ammonia};
@@ -884,240 +890,307 @@ mod tests {
         );
     }
 
-    /// A small xorshift generator: the same markup on every run.
-    struct Rng(u64);
+    /// Markup pieces that reach every branch of the scan: known and unknown tags, every
+    /// quoting of attributes, URLs of every kind, references known and odd, raw text and
+    /// broken markup. The first `TAME_*` of each list are what the fast path models.
+    const TAGS: &[&str] = &[
+        "p",
+        "a",
+        "b",
+        "i",
+        "em",
+        "strong",
+        "span",
+        "div",
+        "ul",
+        "ol",
+        "li",
+        "blockquote",
+        "pre",
+        "code",
+        "h2",
+        "h3",
+        "img",
+        "br",
+        "hr",
+        "cite",
+        "q",
+        "font",
+        "section",
+        "figure",
+        "figcaption",
+        "sub",
+        "time",
+        "del",
+        "u",
+        "table",
+        "tbody",
+        "tr",
+        "td",
+        "th",
+        "dl",
+        "dt",
+        "caption",
+        "svg",
+        "math",
+        "form",
+        "input",
+        "button",
+        "nobr",
+        "textarea",
+        "DIV",
+        "Span",
+        "custom-element",
+        "o:p",
+    ];
+    const TAME_TAGS: usize = 29;
+    const RAW: &[&str] = &["script", "style", "iframe", "noscript", "title", "xmp"];
+    const TAME_RAW: usize = 3;
+    const RAW_BODIES: &[&str] = &[
+        "x<p>y",
+        "a</b>",
+        "<!--",
+        "",
+        "if (a < b) {}",
+        "</scrip",
+        "<script>",
+    ];
+    const ATTRS: &[&str] = &[
+        "href",
+        "src",
+        "title",
+        "alt",
+        "lang",
+        "dir",
+        "class",
+        "style",
+        "onclick",
+        "width",
+        "colspan",
+        "datetime",
+        "start",
+        "rel",
+        "referrerpolicy",
+        "id",
+        "HREF",
+        "Title",
+        "xlink:href",
+        "data-x",
+    ];
+    const VALUES: &[&str] = &[
+        "https://ex.example/a?b=1&amp;c=2",
+        "/rel/path",
+        "rel path",
+        "../up.png",
+        "javascript:alert(1)",
+        " JaVaScRiPt:alert(1)",
+        "mailto:a@b.example",
+        "data:text/html,x",
+        "http://",
+        "//cdn.example/x.js",
+        "&#106;avascript:x",
+        "a \"quoted\" & <angled>",
+        "&nbsp;&lt;",
+        "&bogus;",
+        "x&y",
+        "",
+        "http://[::1",
+        "ftp://files.example/",
+        "java\tscript:x",
+        "&#0;",
+    ];
+    const TAME_VALUES: usize = 13;
+    const TEXT: &[&str] = &[
+        "Hello",
+        " world ",
+        "\n",
+        "a & b",
+        "3 < 4",
+        "5 > 2",
+        "&amp;",
+        "&mdash;",
+        "&#8220;",
+        "&#x201D;",
+        "&#0;",
+        "&#x80;",
+        "&copy",
+        "&notin;",
+        "&NotEqualTilde;",
+        "\u{a0}",
+        "caf\u{e9}",
+        "\"quotes\"",
+        "&",
+        "\t",
+    ];
+    const TAME_TEXT: usize = 10;
+    const BROKEN: &[&str] = &[
+        "<",
+        ">",
+        "&#",
+        "<a",
+        "</",
+        "< p",
+        "</ p>",
+        "</>",
+        "<!-- c -->",
+        "<!doctype html>",
+        "<?xml?>",
+        "<![CDATA[x]]>",
+        "\u{0}",
+        "\r\n",
+        "<b",
+        "=\"",
+    ];
 
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-            items[(self.next() % items.len() as u64) as usize]
-        }
-    }
-
-    /// Random markup from pieces that reach every branch of the scan: known and unknown
-    /// tags, well and badly nested, every quoting of attributes, URLs of every kind,
-    /// references known and odd, tables and raw text.
-    /// `tame` keeps to what the fast path models (but still nests freely), so that its
-    /// deeper branches are reached often.
-    fn random_markup(rng: &mut Rng, tame: bool) -> String {
-        const TAGS: &[&str] = &[
-            "p",
-            "a",
-            "b",
-            "i",
-            "em",
-            "strong",
-            "span",
-            "div",
-            "ul",
-            "ol",
-            "li",
-            "blockquote",
-            "pre",
-            "code",
-            "h2",
-            "h3",
-            "img",
-            "br",
-            "hr",
-            "cite",
-            "q",
-            "font",
-            "section",
-            "figure",
-            "figcaption",
-            "sub",
-            "time",
-            "del",
-            "u",
-            "table",
-            "tbody",
-            "tr",
-            "td",
-            "th",
-            "dl",
-            "dt",
-            "caption",
-            "svg",
-            "math",
-            "form",
-            "input",
-            "button",
-            "nobr",
-            "textarea",
-        ];
-        const RAW: &[&str] = &["script", "style", "iframe", "noscript", "title", "xmp"];
-        const ATTRS: &[&str] = &[
-            "href",
-            "src",
-            "title",
-            "alt",
-            "lang",
-            "dir",
-            "class",
-            "style",
-            "onclick",
-            "width",
-            "colspan",
-            "datetime",
-            "start",
-            "rel",
-            "referrerpolicy",
-            "id",
-            "HREF",
-            "Title",
-        ];
-        const VALUES: &[&str] = &[
-            "https://ex.example/a?b=1&amp;c=2",
-            "/rel/path",
-            "rel path",
-            "../up.png",
-            "javascript:alert(1)",
-            " JaVaScRiPt:alert(1)",
-            "mailto:a@b.example",
-            "data:text/html,x",
-            "http://",
-            "//cdn.example/x.js",
-            "&#106;avascript:x",
-            "a \"quoted\" & <angled>",
-            "&nbsp;&lt;",
-            "&bogus;",
-            "x&y",
-            "",
-            "http://[::1",
-            "ftp://files.example/",
-        ];
-        const TEXT: &[&str] = &[
-            "Hello",
-            " world ",
-            "\n",
-            "a & b",
-            "3 < 4",
-            "5 > 2",
-            "&amp;",
-            "&mdash;",
-            "&#8220;",
-            "&#x201D;",
-            "&#0;",
-            "&#x80;",
-            "&copy",
-            "&notin;",
-            "&NotEqualTilde;",
-            "\u{a0}",
-            "caf\u{e9}",
-            "\"quotes\"",
-            "< p",
-            "</ p>",
-            "<!-- c -->",
-            "<!doctype html>",
-            "<?xml?>",
-            "&",
-            "\t",
-        ];
-        let (tags, text, raw, values) = if tame {
-            (&TAGS[..29], &TEXT[..10], &RAW[..3], &VALUES[..13])
+    /// Text: listed pieces, references of every kind, or loose characters with `<` and `&`.
+    fn text(tame: bool) -> BoxedStrategy<String> {
+        let pieces = if tame { &TEXT[..TAME_TEXT] } else { TEXT };
+        let loose = if tame {
+            "[a-zA-Z0-9 .,!?]{1,12}"
         } else {
-            (TAGS, TEXT, RAW, VALUES)
+            "[a-z0-9 <>&;#\"'=/!-]{1,12}"
         };
-        let mut html = String::new();
-        let mut open: Vec<&str> = Vec::new();
-        for _ in 0..(rng.next() % 24) {
-            let choice = match rng.next() % 10 {
-                6 | 7 if tame => 7,
-                9 if tame => 3,
-                n => n,
-            };
-            match choice {
-                0..=2 => html.push_str(rng.pick(text)),
-                3..=5 => {
-                    let tag = rng.pick(tags);
-                    html.push('<');
-                    html.push_str(if !tame && rng.next().is_multiple_of(8) {
-                        "DIV"
-                    } else {
-                        tag
-                    });
-                    for _ in 0..(rng.next() % 3) {
-                        html.push(' ');
-                        html.push_str(rng.pick(ATTRS));
-                        let value = rng.pick(values);
-                        match rng.next() % 5 {
-                            0 => {}
-                            1 if !value.is_empty() && !value.contains([' ', '"', '\'', '<']) => {
-                                html.push('=');
-                                html.push_str(value);
-                            }
-                            2 => {
-                                html.push_str("='");
-                                html.push_str(value);
-                                html.push('\'');
-                            }
-                            _ => {
-                                html.push_str("=\"");
-                                html.push_str(&value.replace('"', "&quot;"));
-                                html.push('"');
-                            }
-                        }
-                    }
-                    html.push_str(if !tame && rng.next().is_multiple_of(6) {
-                        "/>"
-                    } else {
-                        ">"
-                    });
-                    open.push(tag);
-                }
-                6..=7 => {
-                    // Mostly the right end tag, sometimes another one.
-                    let tag = if choice == 6 {
-                        Some(rng.pick(tags))
-                    } else {
-                        open.pop()
-                    };
-                    if let Some(tag) = tag {
-                        html.push_str("</");
-                        html.push_str(tag);
-                        html.push('>');
-                    }
-                }
-                8 => {
-                    let raw = rng.pick(raw);
-                    html.push_str(&format!("<{raw}>"));
-                    html.push_str(rng.pick(&["x<p>y", "a</b>", "<!--", "", "if (a < b) {}"]));
-                    if !rng.next().is_multiple_of(4) {
-                        html.push_str(&format!("</{raw}>"));
-                    }
-                }
-                _ => html.push_str(rng.pick(&["<", ">", "&#", "<a", "</", "\u{0}", "\r\n"])),
-            }
-        }
-        while !rng.next().is_multiple_of(3) {
-            let Some(tag) = open.pop() else { break };
-            html.push_str(&format!("</{tag}>"));
-        }
-        html
+        let named: Vec<&'static str> = NAMED_ENTITIES.keys().copied().collect();
+        prop_oneof![
+            4 => select(pieces).prop_map(str::to_owned),
+            3 => loose,
+            1 => select(named).prop_map(|name| format!("&{name}")),
+            1 => (0u32..0x11_0000, any::<bool>()).prop_map(|(code, hex)| if hex {
+                format!("&#x{code:X};")
+            } else {
+                format!("&#{code};")
+            }),
+        ]
+        .boxed()
     }
 
-    #[test]
-    fn random_markup_agrees_with_ammonia() {
-        let base = base();
-        let mut rng = Rng(0x5eed_cafe_f00d_1234);
-        let (mut cases, mut fast) = (0, 0);
-        for case in 0..20_000 {
-            let html = random_markup(&mut rng, case % 2 == 0);
-            cases += 1;
-            let with_base = agrees(&html, Some(&base));
-            let without = agrees(&html, None);
-            if with_base || without {
-                fast += 1;
+    /// One attribute: bare, unquoted, single- or double-quoted.
+    fn attribute(tame: bool) -> impl Strategy<Value = String> {
+        let values = if tame { &VALUES[..TAME_VALUES] } else { VALUES };
+        (select(ATTRS), select(values), 0..5u8).prop_map(|(name, value, quoting)| match quoting {
+            0 => format!(" {name}"),
+            1 if !value.is_empty() && !value.contains([' ', '"', '\'', '<', '\t']) => {
+                format!(" {name}={value}")
             }
+            2 => format!(" {name}='{value}'"),
+            _ => format!(" {name}=\"{}\"", value.replace('"', "&quot;")),
+        })
+    }
+
+    /// How an element ends: its own end tag (most often), none, or another element's.
+    #[derive(Clone, Debug)]
+    enum End {
+        Own,
+        Missing,
+        Other(&'static str),
+    }
+
+    /// An element around `children`, a raw-text element, text or broken markup.
+    fn markup(tame: bool) -> BoxedStrategy<String> {
+        let tags = if tame { &TAGS[..TAME_TAGS] } else { TAGS };
+        let raw = if tame { &RAW[..TAME_RAW] } else { RAW };
+        let raw_element =
+            (select(raw), select(RAW_BODIES), any::<bool>()).prop_map(|(name, body, closed)| {
+                let end = if closed {
+                    format!("</{name}>")
+                } else {
+                    String::new()
+                };
+                format!("<{name}>{body}{end}")
+            });
+        let leaf = if tame {
+            prop_oneof![4 => text(tame), 1 => raw_element].boxed()
+        } else {
+            prop_oneof![
+                4 => text(tame),
+                1 => raw_element,
+                1 => select(BROKEN).prop_map(str::to_owned),
+            ]
+            .boxed()
+        };
+        let end = if tame {
+            prop_oneof![4 => Just(End::Own), 1 => Just(End::Missing)].boxed()
+        } else {
+            prop_oneof![
+                6 => Just(End::Own),
+                2 => Just(End::Missing),
+                1 => select(tags).prop_map(End::Other),
+            ]
+            .boxed()
+        };
+        let self_closing = if tame {
+            Just(false).boxed()
+        } else {
+            any::<bool>().boxed()
+        };
+        leaf.prop_recursive(6, 64, 5, move |inner| {
+            (
+                select(tags),
+                vec(attribute(tame), 0..3),
+                self_closing.clone(),
+                vec(inner, 0..5),
+                end.clone(),
+            )
+                .prop_map(|(name, attributes, self_closing, children, end)| {
+                    let mut html = format!("<{name}{}", attributes.concat());
+                    html.push_str(if self_closing { "/>" } else { ">" });
+                    html.push_str(&children.concat());
+                    match end {
+                        End::Own => html.push_str(&format!("</{name}>")),
+                        End::Missing => {}
+                        End::Other(other) => html.push_str(&format!("</{other}>")),
+                    }
+                    html
+                })
+        })
+        .boxed()
+    }
+
+    /// A document: a few pieces of tame or wild markup side by side.
+    fn document() -> impl Strategy<Value = String> {
+        prop_oneof![vec(markup(true), 0..6), vec(markup(false), 0..6)]
+            .prop_map(|pieces| pieces.concat())
+    }
+
+    /// Differential test: for generated markup, whenever the fast path answers, its answer
+    /// is ammonia's (with a base URL and without). Failures are shrunk to a small input.
+    #[test]
+    fn generated_markup_agrees_with_ammonia() {
+        const CASES: u32 = 3_000;
+        let base = base();
+        // PROPTEST_CASES asks for more (or fewer) cases, as for any proptest test.
+        let cases = std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(CASES);
+        let mut runner = TestRunner::new(ProptestConfig {
+            failure_persistence: None,
+            ..ProptestConfig::with_cases(cases)
+        });
+        let (cases, fast) = (Cell::new(0u32), Cell::new(0u32));
+        let result = runner.run(&document(), |html| {
+            cases.set(cases.get() + 1);
+            let mut answered = false;
+            for base in [Some(&base), None] {
+                if let Some(cleaned) = clean(&html, base) {
+                    answered = true;
+                    prop_assert_eq!(
+                        cleaned,
+                        sanitize_with_ammonia(&html, base),
+                        "fast path differs from ammonia for {:?} (base {:?})",
+                        html,
+                        base
+                    );
+                }
+            }
+            fast.set(fast.get() + u32::from(answered));
+            Ok(())
+        });
+        if let Err(err) = result {
+            panic!("{err}");
         }
-        eprintln!("random: {fast} of {cases} took the fast path");
+        let (cases, fast) = (cases.get(), fast.get());
+        eprintln!("generated: {fast} of {cases} took the fast path");
         // Both outcomes must be common, or the test checks nothing.
         assert!(
             fast * 10 > cases,

@@ -359,7 +359,7 @@ fn document(
     max_age_secs: u64,
 ) -> (HeaderMap, Bytes) {
     let digest = Sha256::digest(&body);
-    let etag = format!("\"{}\"", crate::web::session::hex(&digest[..16]));
+    let etag = format!("\"{}\"", hex::encode(&digest[..16]));
     let last_modified = last_modified
         .format("%a, %d %b %Y %H:%M:%S GMT")
         .to_string();
