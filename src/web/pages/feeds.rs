@@ -360,9 +360,10 @@ fn document(
 ) -> (HeaderMap, Bytes) {
     let digest = Sha256::digest(&body);
     let etag = format!("\"{}\"", hex::encode(&digest[..16]));
-    let last_modified = last_modified
-        .format("%a, %d %b %Y %H:%M:%S GMT")
-        .to_string();
+    // `httpdate` writes years 1970 to 9999 only; a stored time outside them is clamped.
+    let seconds = last_modified.timestamp().clamp(0, 253_402_300_799) as u64;
+    let last_modified =
+        httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds));
     let mut headers = HeaderMap::new();
     let value = |text: String| HeaderValue::from_str(&text).expect("ASCII header value");
     headers.insert(header::ETAG, value(etag));
