@@ -65,6 +65,23 @@ pub struct PollReport {
     pub next_poll_at: DateTime<Utc>,
 }
 
+impl PollReport {
+    /// A poll that stored no item; the caller says why (`error` or `deferred`).
+    fn nothing_stored(source_id: SourceId, next_poll_at: DateTime<Utc>) -> PollReport {
+        PollReport {
+            source_id,
+            n_new: 0,
+            n_updated: 0,
+            n_unchanged: 0,
+            not_modified: false,
+            error: None,
+            deferred: None,
+            warnings: Vec::new(),
+            next_poll_at,
+        }
+    }
+}
+
 impl Ingest {
     pub fn new(
         store: Store,
@@ -328,27 +345,18 @@ impl Ingest {
                 sources::log_fetch(
                     tx,
                     source_id,
-                    &FetchLogEntry {
+                    &FetchLogEntry::without_items(
                         started_at,
                         duration_ms,
                         outcome,
-                        n_new: 0,
-                        n_updated: 0,
-                        message: Some(&stored_message),
-                    },
+                        &stored_message,
+                    ),
                 )
             })
             .await?;
         Ok(PollReport {
-            source_id,
-            n_new: 0,
-            n_updated: 0,
-            n_unchanged: 0,
-            not_modified: false,
-            error: None,
             deferred: Some(message),
-            warnings: Vec::new(),
-            next_poll_at,
+            ..PollReport::nothing_stored(source_id, next_poll_at)
         })
     }
 
@@ -403,27 +411,18 @@ impl Ingest {
                 sources::log_fetch(
                     tx,
                     source_id,
-                    &FetchLogEntry {
+                    &FetchLogEntry::without_items(
                         started_at,
                         duration_ms,
                         outcome,
-                        n_new: 0,
-                        n_updated: 0,
-                        message: Some(&stored_message),
-                    },
+                        &stored_message,
+                    ),
                 )
             })
             .await?;
         Ok(PollReport {
-            source_id,
-            n_new: 0,
-            n_updated: 0,
-            n_unchanged: 0,
-            not_modified: false,
             error: Some(message),
-            deferred: None,
-            warnings: Vec::new(),
-            next_poll_at,
+            ..PollReport::nothing_stored(source_id, next_poll_at)
         })
     }
 

@@ -26,6 +26,7 @@ use crate::schedule;
 use crate::scheduler::SchedulerHandle;
 use crate::store::sources::{self as source_rows, FetchLogRow, NewSource};
 use crate::store::{Store, StoreError};
+use crate::users::capitalized;
 
 /// Items shown in a preview.
 pub const MAX_PREVIEW_ITEMS: usize = 10;
@@ -928,14 +929,6 @@ fn charset_of(content_type: &str) -> Option<&str> {
             .eq_ignore_ascii_case("charset")
             .then(|| value.trim().trim_matches(['"', '\'']))
     })
-}
-
-fn capitalized(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }
 
 #[cfg(test)]

@@ -300,7 +300,8 @@ async fn hash(password: &str) -> Result<String, String> {
     }
 }
 
-fn capitalized(text: &str) -> String {
+/// `text` with its first letter in upper case (messages start with a reason in words).
+pub fn capitalized(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),

@@ -321,6 +321,25 @@ pub struct FetchLogEntry<'a> {
     pub message: Option<&'a str>,
 }
 
+impl<'a> FetchLogEntry<'a> {
+    /// A fetch that stored no item (it failed or was put off), with its reason.
+    pub fn without_items(
+        started_at: DateTime<Utc>,
+        duration_ms: i64,
+        outcome: &'a str,
+        message: &'a str,
+    ) -> FetchLogEntry<'a> {
+        FetchLogEntry {
+            started_at,
+            duration_ms,
+            outcome,
+            n_new: 0,
+            n_updated: 0,
+            message: Some(message),
+        }
+    }
+}
+
 pub fn log_fetch(
     tx: &Transaction<'_>,
     id: SourceId,

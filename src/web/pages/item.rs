@@ -14,6 +14,7 @@ use crate::social::{
 };
 use crate::store::social::{self, Comment, ItemSocial, ItemState};
 use crate::store::{Store, items};
+use crate::users::capitalized;
 use crate::web::AppState;
 use crate::web::cards::{CardMode, CommentDraft, item_card};
 use crate::web::error::AppError;
@@ -65,7 +66,7 @@ pub async fn comment_post(
             // A refused comment does not count.
             state.comment_limiter.refund(hit);
             let full = load_full(&state.store, id, &ctx).await?;
-            let message = capitalized(&err.to_string());
+            let message = sentence(&err.to_string());
             // The re-rendered forms send people back where they came from, not to this
             // POST-only address.
             let back = back_to(&form.next, &format!("/e/{id}"));
@@ -118,7 +119,7 @@ pub async fn comment_edit_post(
     let body = match validate_comment(&form.body) {
         Ok(body) => body,
         Err(err) => {
-            let message = capitalized(&err.to_string());
+            let message = sentence(&err.to_string());
             let page = edit_page(&ctx, &comment, &form.body, Some(&message));
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
@@ -364,10 +365,7 @@ fn parse_id(text: &str) -> Result<i64, AppError> {
         .ok_or(AppError::NotFound)
 }
 
-fn capitalized(message: &str) -> String {
-    let mut chars = message.chars();
-    match chars.next() {
-        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
-        None => String::new(),
-    }
+/// A rule's message as a sentence.
+fn sentence(message: &str) -> String {
+    format!("{}.", capitalized(message))
 }
