@@ -65,6 +65,25 @@ pub struct PollReport {
     pub next_poll_at: DateTime<Utc>,
 }
 
+/// The fetch-log facts of a poll that ended in `err`.
+struct FetchLog {
+    started_at: DateTime<Utc>,
+    duration_ms: i64,
+    outcome: &'static str,
+    message: String,
+}
+
+impl FetchLog {
+    fn of(err: &ConnectorError, message: &str, started_at: DateTime<Utc>, clock: Instant) -> Self {
+        FetchLog {
+            started_at,
+            duration_ms: clock.elapsed().as_millis() as i64,
+            outcome: err.class(),
+            message: message.to_owned(),
+        }
+    }
+}
+
 impl PollReport {
     /// A poll that stored no item; the caller says why (`error` or `deferred`).
     fn nothing_stored(source_id: SourceId, next_poll_at: DateTime<Utc>) -> PollReport {
@@ -334,26 +353,12 @@ impl Ingest {
     ) -> Result<PollReport, IngestError> {
         let next_poll_at = Utc::now() + chrono::TimeDelta::seconds(HOST_BUSY_RETRY_SECS);
         let message = err.to_string();
-        let outcome = err.class();
-        let duration_ms = clock.elapsed().as_millis() as i64;
         let source_id = source.id;
-        let stored_message = message.clone();
-        self.inner
-            .store
-            .write_quiet(move |tx| {
-                sources::defer(tx, source_id, next_poll_at)?;
-                sources::log_fetch(
-                    tx,
-                    source_id,
-                    &FetchLogEntry::without_items(
-                        started_at,
-                        duration_ms,
-                        outcome,
-                        &stored_message,
-                    ),
-                )
-            })
-            .await?;
+        let log = FetchLog::of(&err, &message, started_at, clock);
+        self.write_without_items(source_id, log, move |tx| {
+            sources::defer(tx, source_id, next_poll_at)
+        })
+        .await?;
         Ok(PollReport {
             deferred: Some(message),
             ..PollReport::nothing_stored(source_id, next_poll_at)
@@ -388,42 +393,56 @@ impl Ingest {
         } else {
             err.to_string()
         };
-        let outcome = err.class();
-        let duration_ms = clock.elapsed().as_millis() as i64;
         let source_id = source.id;
+        let log = FetchLog::of(&err, &message, started_at, clock);
         let stored_message = message.clone();
-        self.inner
-            .store
-            .write_quiet(move |tx| {
-                sources::record_poll(
-                    tx,
-                    source_id,
-                    &PollRecord {
-                        polled_at: now,
-                        next_poll_at,
-                        error: Some(&stored_message),
-                        state: None,
-                        params: None,
-                        title: None,
-                        disable,
-                    },
-                )?;
-                sources::log_fetch(
-                    tx,
-                    source_id,
-                    &FetchLogEntry::without_items(
-                        started_at,
-                        duration_ms,
-                        outcome,
-                        &stored_message,
-                    ),
-                )
-            })
-            .await?;
+        self.write_without_items(source_id, log, move |tx| {
+            sources::record_poll(
+                tx,
+                source_id,
+                &PollRecord {
+                    polled_at: now,
+                    next_poll_at,
+                    error: Some(&stored_message),
+                    state: None,
+                    params: None,
+                    title: None,
+                    disable,
+                },
+            )
+        })
+        .await?;
         Ok(PollReport {
             error: Some(message),
             ..PollReport::nothing_stored(source_id, next_poll_at)
         })
+    }
+
+    /// A poll that stored no item: `update` on the source, then its fetch-log row, in one
+    /// transaction that does not bump the content version.
+    async fn write_without_items(
+        &self,
+        source_id: SourceId,
+        log: FetchLog,
+        update: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<(), StoreError> + Send + 'static,
+    ) -> Result<(), IngestError> {
+        self.inner
+            .store
+            .write_quiet(move |tx| {
+                update(tx)?;
+                sources::log_fetch(
+                    tx,
+                    source_id,
+                    &FetchLogEntry::without_items(
+                        log.started_at,
+                        log.duration_ms,
+                        log.outcome,
+                        &log.message,
+                    ),
+                )
+            })
+            .await?;
+        Ok(())
     }
 
     /// The source's own schedule, else the configured default. Both were validated when

@@ -12,9 +12,10 @@ use reqwest::StatusCode;
 use tributary::export::opml;
 use tributary::model::{ItemId, UserId};
 use tributary::normalize::{NormalizeCtx, normalize};
-use tributary::store::{Store, items, social, sources, users};
+use tributary::store::{Store, items, social, sources};
 use url::Url;
 
+use crate::support::app::create_user;
 use crate::support::web::WebApp;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tributary");
@@ -47,23 +48,6 @@ pub fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
         }
     }
     files.sort();
-}
-
-pub fn create_user(store: &Store, name: &str) -> UserId {
-    store
-        .write_blocking(|tx| {
-            users::create(
-                tx,
-                &users::NewUser {
-                    name,
-                    display_name: name,
-                    password_hash: "x",
-                    is_admin: false,
-                },
-                Utc::now(),
-            )
-        })
-        .unwrap()
 }
 
 /// Parses `bytes` as a feed from `url` and stores its items as a `feed` source of `user`

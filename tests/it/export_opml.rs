@@ -9,7 +9,8 @@ use std::path::Path;
 use chrono::Utc;
 use tributary::store::{Store, sources};
 
-use crate::export::{create_user, fixture, run_ok, tributary};
+use crate::export::{fixture, run_ok, tributary};
+use crate::support::app::create_user;
 use crate::support::web::WebApp;
 
 /// Any origin: these tests never fetch.

@@ -11,7 +11,8 @@ use tributary::model::UserId;
 use tributary::store::Store;
 use tributary::store::export::{self as export_store, Scope};
 
-use crate::export::{CorpusArchive, create_user, export_corpus_archive, fixture, ingest, rss_doc};
+use crate::export::{CorpusArchive, export_corpus_archive, fixture, ingest, rss_doc};
+use crate::support::app::create_user;
 use crate::support::web::WebApp;
 
 /// Any origin: these tests never fetch.

@@ -10,7 +10,7 @@ use chrono::Utc;
 use reqwest::StatusCode;
 use tributary::store::{Store, sources, users};
 
-use crate::support::app::rss;
+use crate::support::app::{create_user, rss};
 use crate::support::fixture_server::{FixtureServer, Reply};
 use crate::support::web::WebApp;
 
@@ -39,22 +39,9 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn store_with_user(dir: &Path, name: &'static str) -> (Store, tributary::model::UserId) {
+fn store_with_user(dir: &Path, name: &str) -> (Store, tributary::model::UserId) {
     let store = Store::open(&dir.join("tributary.db"), 1).unwrap();
-    let id = store
-        .write_blocking(move |tx| {
-            users::create(
-                tx,
-                &users::NewUser {
-                    name,
-                    display_name: name,
-                    password_hash: "x",
-                    is_admin: false,
-                },
-                Utc::now(),
-            )
-        })
-        .unwrap();
+    let id = create_user(&store, name);
     (store, id)
 }
 

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use rusqlite::Connection;
-use tributary::store::{Store, sources, users};
+use tributary::store::{Store, sources};
 
-use crate::support::app::rss;
+use crate::support::app::{create_user, rss};
 use crate::support::fixture_server::{FixtureServer, Reply};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tributary");
@@ -26,23 +26,6 @@ fn tributary(dir: &Path) -> Command {
         }
     }
     command
-}
-
-fn create_user(store: &Store, name: &'static str) -> tributary::model::UserId {
-    store
-        .write_blocking(|tx| {
-            users::create(
-                tx,
-                &users::NewUser {
-                    name,
-                    display_name: name,
-                    password_hash: "x",
-                    is_admin: false,
-                },
-                Utc::now(),
-            )
-        })
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,6 +11,24 @@ use tributary::ingest::{Ingest, PollReport};
 use tributary::model::{Item, Source, SourceId, UserId};
 use tributary::store::{Store, items, sources, users};
 
+/// A user with the given name (and that display name), no admin, an unusable password.
+pub fn create_user(store: &Store, name: &str) -> UserId {
+    store
+        .write_blocking(|tx| {
+            users::create(
+                tx,
+                &users::NewUser {
+                    name,
+                    display_name: name,
+                    password_hash: "x",
+                    is_admin: false,
+                },
+                Utc::now(),
+            )
+        })
+        .unwrap()
+}
+
 pub struct TestApp {
     pub dir: TempDir,
     pub store: Store,
