@@ -15,10 +15,9 @@ use tributary::normalize::{NormalizeCtx, normalize};
 use tributary::store::{Store, items, social, sources};
 use url::Url;
 
-use crate::support::app::create_user;
+use crate::support::app::{binary, create_user};
 use crate::support::web::WebApp;
 
-const BIN: &str = env!("CARGO_BIN_EXE_tributary");
 /// Any origin: these tests never fetch.
 const NO_ORIGIN: &str = "http://127.0.0.1:9";
 
@@ -231,12 +230,7 @@ fn prev_archive(bytes: &[u8]) -> Option<String> {
 
 /// A command for the binary with a clean environment and this database.
 pub fn tributary(db: &Path) -> Command {
-    let mut command = Command::new(BIN);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("TRIBUTARY_") || key == "RUST_LOG" {
-            command.env_remove(key);
-        }
-    }
+    let mut command = binary();
     command
         .env("TRIBUTARY_DATABASE_PATH", db)
         .env("TRIBUTARY_SERVER_BASE_URL", "https://tributary.example");

@@ -10,21 +10,14 @@ use chrono::Utc;
 use reqwest::StatusCode;
 use tributary::store::{Store, sources, users};
 
-use crate::support::app::{create_user, rss};
+use crate::support::app::{binary, create_user, rss};
 use crate::support::fixture_server::{FixtureServer, Reply};
 use crate::support::web::WebApp;
 
-const BIN: &str = env!("CARGO_BIN_EXE_tributary");
-
 /// The binary on the database in `dir`, allowed to fetch from `origin` only.
 fn tributary(dir: &Path, origin: &str) -> Command {
-    let mut command = Command::new(BIN);
+    let mut command = binary();
     command.current_dir(dir);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("TRIBUTARY_") || key == "RUST_LOG" {
-            command.env_remove(key);
-        }
-    }
     command
         .env("TRIBUTARY_DATABASE_PATH", dir.join("tributary.db"))
         .env("TRIBUTARY_FETCH_ALLOWED_PRIVATE_ORIGINS", origin);

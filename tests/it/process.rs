@@ -10,21 +10,14 @@ use chrono::Utc;
 use rusqlite::Connection;
 use tributary::store::{Store, sources};
 
-use crate::support::app::{create_user, rss};
+use crate::support::app::{binary, create_user, rss};
 use crate::support::fixture_server::{FixtureServer, Reply};
-
-const BIN: &str = env!("CARGO_BIN_EXE_tributary");
 
 /// A command for the binary with a clean environment: no config file, no overrides
 /// except the ones a test sets.
 fn tributary(dir: &Path) -> Command {
-    let mut command = Command::new(BIN);
+    let mut command = binary();
     command.current_dir(dir);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("TRIBUTARY_") || key == "RUST_LOG" {
-            command.env_remove(key);
-        }
-    }
     command
 }
 

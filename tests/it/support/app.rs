@@ -1,6 +1,7 @@
 //! A Tributary instance for tests: a temp-dir SQLite file, the real fetcher (guard on, with
 //! only the fixture server's origin allowed) and the real ingest pipeline.
 
+use std::process::Command;
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -10,6 +11,18 @@ use tributary::fetch::HttpClient;
 use tributary::ingest::{Ingest, PollReport};
 use tributary::model::{Item, Source, SourceId, UserId};
 use tributary::store::{Store, items, sources, users};
+
+/// The `tributary` binary with a clean environment: no config file and no
+/// `TRIBUTARY_*` overrides but the ones a test sets.
+pub fn binary() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tributary"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("TRIBUTARY_") || key == "RUST_LOG" {
+            command.env_remove(key);
+        }
+    }
+    command
+}
 
 /// A user with the given name (and that display name), no admin, an unusable password.
 pub fn create_user(store: &Store, name: &str) -> UserId {
