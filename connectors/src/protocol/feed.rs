@@ -1,4 +1,4 @@
-//! The `feed` connector: reads RSS 0.9x/1.0/2.0, Atom 0.3/1.0 and JSON Feed into raw items.
+//! The `feed` connector: reads RSS 0.9x/1.0/1.1/2.0, Atom 0.3/1.0 and JSON Feed into raw items.
 //! Fetches only through the [`Http`] port; parsing is a pure function of the bytes.
 
 use std::borrow::Cow;
