@@ -30,6 +30,10 @@ id_type!(
     ItemId,
     /// A row of `comments`.
     CommentId,
+    /// A row of `actors`: a remote ActivityPub account.
+    ActorId,
+    /// A row of `deliveries`.
+    DeliveryId,
 );
 
 /// HTML that went through `normalize::sanitize`. The only HTML views may emit unescaped.

@@ -8,6 +8,7 @@
 //! over.
 
 pub mod export;
+pub mod federation;
 pub mod items;
 pub mod sessions;
 pub mod social;
@@ -41,6 +42,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0005_fetch_log_by_id",
         include_str!("migrations/0005_fetch_log_by_id.sql"),
+    ),
+    (
+        "0006_federation",
+        include_str!("migrations/0006_federation.sql"),
     ),
 ];
 

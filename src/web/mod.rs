@@ -57,6 +57,8 @@ pub struct AppState {
     pub pages: Arc<cache::PageCache>,
     /// The instance actor's key (beside the database), loaded on first use.
     pub instance_key: crate::instance_key::InstanceKeyCell,
+    /// ActivityPub: actors, keys, inbox and deliveries.
+    pub federation: crate::federation::Federation,
 }
 
 impl AppState {
@@ -73,6 +75,16 @@ impl AppState {
             Duration::from_secs(60),
         ));
         let hosts = Arc::new(host::HostPolicy::from_config(&config));
+        let instance_key = crate::instance_key::InstanceKeyCell::beside(store_path);
+        // Federation's own fetcher (key fetches, deliveries): the same guard and limits,
+        // signing reads as the instance actor when a server refuses unsigned ones.
+        let http = crate::fetch::HttpClient::new(&config.fetch)
+            .map_err(|err| std::io::Error::other(err.to_string()))?
+            .with_signer(crate::fetch::signing::Signer::new(
+                instance_key.clone(),
+                &config.base_url(),
+            ));
+        let federation = crate::federation::Federation::new(store.clone(), config.clone(), http);
         Ok(AppState {
             users: Users::new(store.clone()),
             store,
@@ -83,7 +95,8 @@ impl AppState {
             comment_limiter,
             hosts,
             pages: Arc::default(),
-            instance_key: crate::instance_key::InstanceKeyCell::beside(store_path),
+            instance_key,
+            federation,
         })
     }
 }

@@ -1,0 +1,82 @@
+//! The federation service: Tributary's side of ActivityPub. Users' actors and keys, the
+//! inbox (verify, then follow, comment, like, share, delete, move), the outbox queue
+//! (new and changed items become activities) and the delivery queue (signed POSTs to
+//! followers' inboxes, retried with back-off). Web pages and the CLI reach federation
+//! only through [`Federation`].
+
+pub mod keys;
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::fetch::HttpClient;
+use crate::model::UserId;
+use crate::store::{Store, StoreError};
+
+/// Why a federation step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FederationError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot make or read a key: {0}")]
+    Key(String),
+}
+
+/// The federation service; cheap to clone.
+#[derive(Clone)]
+pub struct Federation {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    config: Arc<Config>,
+    http: HttpClient,
+    keys: keys::KeyCache,
+}
+
+impl Federation {
+    pub fn new(store: Store, config: Arc<Config>, http: HttpClient) -> Federation {
+        Federation {
+            inner: Arc::new(Inner {
+                keys: keys::KeyCache::new(store.clone()),
+                store,
+                config,
+                http,
+            }),
+        }
+    }
+
+    /// The instance's public URL, without a trailing slash.
+    pub fn base_url(&self) -> String {
+        self.inner.config.base_url()
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn http(&self) -> &HttpClient {
+        &self.inner.http
+    }
+
+    /// The user's public key (SPKI PEM), made on first use.
+    pub async fn public_key_pem(&self, user: UserId) -> Result<String, FederationError> {
+        Ok(self.inner.keys.get(user).await?.public_pem.clone())
+    }
+
+    /// The user's key pair, made on first use.
+    pub async fn user_key(&self, user: UserId) -> Result<Arc<keys::UserKey>, FederationError> {
+        self.inner.keys.get(user).await
+    }
+}
+
+/// `B/{user}`: a user's actor id.
+pub fn actor_uri(base: &str, user: &str) -> String {
+    format!("{base}/{user}")
+}
+
+/// `B/{user}#main-key`: a user's key id.
+pub fn key_id(base: &str, user: &str) -> String {
+    format!("{base}/{user}#main-key")
+}
