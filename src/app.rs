@@ -147,6 +147,7 @@ pub async fn serve(
         ));
     }
     let shutdown = CancellationToken::new();
+    let polls = ingest.clone();
     let (scheduler_handle, scheduler_task) =
         scheduler::spawn(ingest, config.scheduler.clone(), shutdown.clone());
     let sources = Sources::new(store.clone(), registry, http, scheduler_handle);
@@ -168,6 +169,9 @@ pub async fn serve(
     if let Err(err) = state.instance_key.get().await {
         tracing::warn!(error = %err, "no instance key: servers that demand signed reads will refuse");
     }
+    // Followers elsewhere: polls queue their items, the worker delivers them.
+    polls.set_federation(state.federation.clone());
+    let delivery_task = state.federation.spawn_worker(shutdown.clone());
     let signalled = shutdown.clone();
     tokio::spawn(async move {
         tokio::select! {
@@ -182,6 +186,7 @@ pub async fn serve(
         .map_err(StartError::Serve)?;
     shutdown.cancel();
     let _ = scheduler_task.await;
+    let _ = delivery_task.await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -29,6 +29,7 @@ pub const RESERVED_NAMES: &[&str] = &[
     "healthz",
     "help",
     "import",
+    "inbox",
     "invite",
     "invites",
     "login",

@@ -22,8 +22,44 @@ pub struct Config {
     pub scheduler: SchedulerConfig,
     pub auth: AuthConfig,
     pub websub: WebSubConfig,
+    pub federation: FederationConfig,
     pub connectors: ConnectorsConfig,
     pub normalize: NormalizeConfig,
+}
+
+/// ActivityPub: delivery to followers' inboxes and what the inbox takes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FederationConfig {
+    /// Deliveries sent at once (each to its own inbox; `fetch.max_per_host` still caps
+    /// each host).
+    pub delivery_concurrency: usize,
+    /// A delivery that keeps failing is given up after this many hours.
+    pub delivery_give_up_hours: u64,
+    /// A host whose deliveries have all failed for this many days is marked dead: it gets
+    /// no new deliveries until it sends us an activity or a delivery to it goes through.
+    pub dead_host_days: u64,
+    /// Items published longer ago than this are not delivered when a poll first stores
+    /// them (a new source's backlog, a history import); they stay in the outbox.
+    pub deliver_max_age_hours: u64,
+    /// How deliveries are signed: "draft-cavage" (what Mastodon sends; every fediverse
+    /// server reads it) or "rfc9421" (RFC 9421 HTTP Message Signatures).
+    pub signature: String,
+    /// Activities one remote host may post to our inboxes per minute.
+    pub inbox_per_host_per_minute: u32,
+}
+
+impl Default for FederationConfig {
+    fn default() -> FederationConfig {
+        FederationConfig {
+            delivery_concurrency: 64,
+            delivery_give_up_hours: 48,
+            dead_host_days: 7,
+            deliver_max_age_hours: 48,
+            signature: "draft-cavage".into(),
+            inbox_per_host_per_minute: 300,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -405,6 +441,19 @@ impl Config {
         if let Err(message) = crate::schedule::parse_schedule(&self.scheduler.default_schedule) {
             return Err(invalid("scheduler.default_schedule", message));
         }
+        let signature = self.federation.signature.as_str();
+        if !matches!(signature, "draft-cavage" | "rfc9421") {
+            return Err(invalid(
+                "federation.signature",
+                format!("`{signature}`: must be \"draft-cavage\" or \"rfc9421\""),
+            ));
+        }
+        if self.federation.delivery_concurrency == 0 {
+            return Err(invalid(
+                "federation.delivery_concurrency",
+                "must be at least 1".into(),
+            ));
+        }
         let hub = self.websub.hub.trim();
         if !hub.is_empty() {
             match url::Url::parse(hub) {
@@ -452,7 +501,7 @@ fn apply_env(
     rest: &str,
     value: &str,
 ) -> Result<bool, ConfigError> {
-    const SECTIONS: [&str; 8] = [
+    const SECTIONS: [&str; 9] = [
         "server",
         "database",
         "fetch",
@@ -460,6 +509,7 @@ fn apply_env(
         "auth",
         "connectors",
         "websub",
+        "federation",
         "normalize",
     ];
     let lower = rest.to_ascii_lowercase();

@@ -13,7 +13,7 @@ use crate::model::{NewItem, Source, SourceId};
 use crate::normalize::{NormalizeCtx, normalize};
 use crate::schedule::{self, Outcome};
 use crate::store::sources::{FetchLogEntry, PollRecord};
-use crate::store::{Store, StoreError, items, sources};
+use crate::store::{Store, StoreError, federation, items, sources};
 use crate::websub::Publisher;
 
 /// Warnings kept per poll report; the rest are counted.
@@ -46,6 +46,8 @@ struct Inner {
     default_schedule: cron::Schedule,
     /// Hears about new items, when a WebSub hub is configured.
     publisher: OnceLock<Publisher>,
+    /// Woken when a poll queued items for followers elsewhere.
+    federation: OnceLock<crate::federation::Federation>,
 }
 
 /// What one poll did, for logs, the CLI and tests.
@@ -122,6 +124,7 @@ impl Ingest {
                 normalize: NormalizeConfig::default(),
                 default_schedule,
                 publisher: OnceLock::new(),
+                federation: OnceLock::new(),
             }),
         }
     }
@@ -139,6 +142,12 @@ impl Ingest {
     /// ignored.
     pub fn set_publisher(&self, publisher: Publisher) {
         let _ = self.inner.publisher.set(publisher);
+    }
+
+    /// Wakes `federation`'s delivery worker whenever a poll queued items for followers.
+    /// Set once; later calls are ignored.
+    pub fn set_federation(&self, federation: crate::federation::Federation) {
+        let _ = self.inner.federation.set(federation);
     }
 
     pub fn store(&self) -> &Store {
@@ -292,6 +301,21 @@ impl Ingest {
             .store
             .write_quiet(move |tx| {
                 let upsert = items::upsert(tx, source_id, user_id, &items, fetched_at)?;
+                // Followers elsewhere hear of new and changed items: queued in this
+                // transaction, so a crash after the poll loses no delivery.
+                let queued = federation::queue_items(
+                    tx,
+                    user_id,
+                    &upsert.new_ids,
+                    federation::Verb::Create,
+                    fetched_at,
+                )? + federation::queue_items(
+                    tx,
+                    user_id,
+                    &upsert.updated_ids,
+                    federation::Verb::Update,
+                    fetched_at,
+                )?;
                 sources::record_poll(
                     tx,
                     source_id,
@@ -317,9 +341,15 @@ impl Ingest {
                         message: message.as_deref(),
                     },
                 )?;
-                Ok(upsert)
+                Ok((upsert, queued))
             })
             .await?;
+        let (upsert, queued) = upsert;
+        if queued > 0
+            && let Some(federation) = self.inner.federation.get()
+        {
+            federation.wake();
+        }
         if !upsert.new_ids.is_empty() || upsert.n_updated > 0 || retitled {
             self.inner.store.touch();
         }

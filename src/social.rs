@@ -36,13 +36,13 @@ pub fn validate_comment(body: &str) -> Result<String, CommentError> {
 }
 
 /// Only the author edits a comment: nobody may put words in someone else's mouth.
-pub fn may_edit_comment(viewer: &User, author: UserId) -> bool {
-    viewer.id == author
+pub fn may_edit_comment(viewer: &User, author: Option<UserId>) -> bool {
+    author == Some(viewer.id)
 }
 
 /// The author, the owner of the item it is on, or an admin may delete a comment.
-pub fn may_delete_comment(viewer: &User, author: UserId, item_owner: UserId) -> bool {
-    viewer.id == author || viewer.id == item_owner || viewer.is_admin
+pub fn may_delete_comment(viewer: &User, author: Option<UserId>, item_owner: UserId) -> bool {
+    author == Some(viewer.id) || viewer.id == item_owner || viewer.is_admin
 }
 
 /// Only the owner hides or unhides their item.
@@ -91,16 +91,32 @@ mod tests {
 
     #[test]
     fn only_the_author_edits() {
-        assert!(may_edit_comment(&user(1, false), UserId(1)));
-        assert!(!may_edit_comment(&user(2, true), UserId(1)));
+        assert!(may_edit_comment(&user(1, false), Some(UserId(1))));
+        assert!(!may_edit_comment(&user(2, true), Some(UserId(1))));
     }
 
     #[test]
     fn author_owner_and_admin_delete() {
-        assert!(may_delete_comment(&user(1, false), UserId(1), UserId(9)));
-        assert!(may_delete_comment(&user(9, false), UserId(1), UserId(9)));
-        assert!(may_delete_comment(&user(5, true), UserId(1), UserId(9)));
-        assert!(!may_delete_comment(&user(5, false), UserId(1), UserId(9)));
+        assert!(may_delete_comment(
+            &user(1, false),
+            Some(UserId(1)),
+            UserId(9)
+        ));
+        assert!(may_delete_comment(
+            &user(9, false),
+            Some(UserId(1)),
+            UserId(9)
+        ));
+        assert!(may_delete_comment(
+            &user(5, true),
+            Some(UserId(1)),
+            UserId(9)
+        ));
+        assert!(!may_delete_comment(
+            &user(5, false),
+            Some(UserId(1)),
+            UserId(9)
+        ));
     }
 
     #[test]

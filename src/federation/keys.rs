@@ -7,12 +7,13 @@ use std::sync::{Arc, Mutex};
 use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
 
 use super::FederationError;
+use super::signature::KeyPair;
 use crate::model::UserId;
 use crate::store::{Store, federation as db};
 
-/// A user's key pair as PEM text.
+/// A user's key pair, read, and its public half as PEM text.
 pub struct UserKey {
-    pub private_pem: String,
+    pub pair: KeyPair,
     pub public_pem: String,
 }
 
@@ -57,10 +58,9 @@ impl KeyCache {
                     .await?
             }
         };
-        let key = Arc::new(UserKey {
-            private_pem,
-            public_pem,
-        });
+        let pair = KeyPair::from_private_pem(&private_pem)
+            .map_err(|err| FederationError::Key(err.to_string()))?;
+        let key = Arc::new(UserKey { pair, public_pem });
         self.keys
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -4,7 +4,14 @@
 //! followers' inboxes, retried with back-off). Web pages and the CLI reach federation
 //! only through [`Federation`].
 
+pub mod actors;
+pub mod delivery;
+pub mod documents;
+pub mod inbox;
 pub mod keys;
+pub mod outbox;
+pub mod receive;
+pub mod signature;
 
 use std::sync::Arc;
 
@@ -33,6 +40,10 @@ struct Inner {
     config: Arc<Config>,
     http: HttpClient,
     keys: keys::KeyCache,
+    /// Wakes the delivery worker when something is queued.
+    wake: tokio::sync::Notify,
+    /// Keys fetched again after a failed check.
+    refetches: receive::Refetches,
 }
 
 impl Federation {
@@ -43,6 +54,8 @@ impl Federation {
                 store,
                 config,
                 http,
+                wake: tokio::sync::Notify::new(),
+                refetches: receive::Refetches::default(),
             }),
         }
     }
@@ -68,6 +81,31 @@ impl Federation {
     /// The user's key pair, made on first use.
     pub async fn user_key(&self, user: UserId) -> Result<Arc<keys::UserKey>, FederationError> {
         self.inner.keys.get(user).await
+    }
+}
+
+impl Federation {
+    /// Stores an outgoing activity and its deliveries, in the caller's transaction (call
+    /// [`Federation::wake`] after the commit).
+    pub fn queue_in(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        user: UserId,
+        uri: &str,
+        body: &serde_json::Value,
+        inboxes: &[String],
+    ) -> Result<usize, StoreError> {
+        let dead_after =
+            chrono::TimeDelta::days(self.inner.config.federation.dead_host_days as i64);
+        crate::store::federation::queue_activity(
+            tx,
+            user,
+            uri,
+            &body.to_string(),
+            inboxes,
+            dead_after,
+            chrono::Utc::now(),
+        )
     }
 }
 

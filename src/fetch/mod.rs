@@ -144,6 +144,27 @@ impl HttpClient {
     }
 }
 
+/// The answer to a signed POST: its status, and when the server asked us to come back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PostReply {
+    pub status: u16,
+    pub retry_after: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl HttpClient {
+    /// POSTs `body` (an ActivityPub delivery) with `headers` (its signature), under the
+    /// same guard, per-host permits, slot wait and deadline as GETs. Redirects are not
+    /// followed; the reply body is read up to a small limit and dropped.
+    pub async fn post_signed(
+        &self,
+        url: &Url,
+        body: Bytes,
+        headers: Vec<(header::HeaderName, header::HeaderValue)>,
+    ) -> Result<PostReply, FetchError> {
+        self.inner.post_signed(url, body, headers).await
+    }
+}
+
 #[async_trait::async_trait]
 impl Http for HttpClient {
     async fn get(&self, req: FetchRequest) -> Result<FetchResponse, FetchError> {
@@ -268,6 +289,38 @@ impl Inner {
             // Only the status matters; a reply too large or cut short changes nothing.
             let _ = read_body(&mut response, POST_REPLY_LIMIT, url).await;
             Ok(status)
+        };
+        tokio::time::timeout(Duration::from_secs(secs), post)
+            .await
+            .unwrap_or(Err(FetchError::Timeout { secs }))
+    }
+
+    async fn post_signed(
+        &self,
+        url: &Url,
+        body: Bytes,
+        headers: Vec<(header::HeaderName, header::HeaderValue)>,
+    ) -> Result<PostReply, FetchError> {
+        guard::check_url(url, &self.policy)?;
+        let _permit = self.permit(url).await?;
+        let secs = self.cfg.timeout_secs;
+        let post = async {
+            let mut request = self.client_for(url).post(url.clone()).body(body);
+            for (name, value) in headers {
+                request = request.header(name, value);
+            }
+            let mut response = request
+                .send()
+                .await
+                .map_err(|err| request_error(&err, url))?;
+            let status = response.status().as_u16();
+            let retry_after = header_str(response.headers(), &header::RETRY_AFTER)
+                .and_then(|value| headers::parse_retry_after(&value, chrono::Utc::now()));
+            let _ = read_body(&mut response, POST_REPLY_LIMIT, url).await;
+            Ok(PostReply {
+                status,
+                retry_after,
+            })
         };
         tokio::time::timeout(Duration::from_secs(secs), post)
             .await

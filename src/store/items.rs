@@ -12,6 +12,8 @@ pub const MAX_PAGE_SIZE: usize = 200;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UpsertReport {
     pub new_ids: Vec<ItemId>,
+    /// Items that changed upstream (same id, new content).
+    pub updated_ids: Vec<ItemId>,
     pub n_updated: usize,
     pub n_unchanged: usize,
     /// Items deleted on purpose earlier, not brought back.
@@ -105,6 +107,7 @@ pub fn upsert(
             Some((id, _)) => {
                 update.execute([named_params! { ":id": id }, fields].concat().as_slice())?;
                 report.n_updated += 1;
+                report.updated_ids.push(ItemId(id));
             }
         }
     }
@@ -131,6 +134,20 @@ fn index_new(tx: &Transaction<'_>, ids: &[ItemId]) -> Result<(), StoreError> {
 /// Deletes an item on purpose: it leaves every page and a tombstone keeps re-polls from
 /// bringing it back. The row stays, so comments and likes on it are kept.
 pub fn tombstone(tx: &Transaction<'_>, id: ItemId, now: DateTime<Utc>) -> Result<(), StoreError> {
+    // Followers elsewhere hear of it (a `Delete`), in the same transaction.
+    if let Some(user) = tx
+        .prepare_cached("SELECT user_id FROM items WHERE id = :id")?
+        .query_row(named_params! { ":id": id.0 }, |row| row.get::<_, i64>(0))
+        .optional()?
+    {
+        super::federation::queue_items(
+            tx,
+            UserId(user),
+            &[id],
+            super::federation::Verb::Delete,
+            now,
+        )?;
+    }
     let n = tx
         .prepare_cached(
             "INSERT OR IGNORE INTO item_tombstones (source_id, external_id, deleted_at)

@@ -7,28 +7,49 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, named_params};
 
 use super::{StoreError, from_ms, to_ms};
-use crate::model::{CommentId, ItemId, UserId};
+use crate::model::{CommentId, ItemId, SafeHtml, UserId};
 
 /// A comment with its author's names, as pages show it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Comment {
     pub id: CommentId,
     pub item_id: ItemId,
-    pub user_id: UserId,
+    /// The local author; `None` for a comment from the fediverse (see `remote`).
+    pub user_id: Option<UserId>,
+    /// A local user's name, or a remote author's handle (`user@host`).
     pub user_name: String,
     pub display_name: String,
-    /// Plain text as typed (trimmed); views escape it.
+    /// Plain text: as typed (trimmed) for a local comment, the text of a remote one.
     pub body: String,
+    /// A remote comment's sanitized HTML.
+    pub body_html: Option<SafeHtml>,
+    /// The author on another server, for a comment that came from the fediverse.
+    pub remote: Option<RemoteAuthor>,
+    /// The comment this one answers.
+    pub parent_id: Option<CommentId>,
     pub created_at: DateTime<Utc>,
     pub edited_at: Option<DateTime<Utc>>,
 }
 
-/// Someone who liked an item.
+/// A remote account as a comment or like shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemoteAuthor {
+    /// The actor's id.
+    pub uri: String,
+    /// Its profile page (else the id).
+    pub url: String,
+    pub icon_url: Option<String>,
+    /// The host the account lives on.
+    pub host: String,
+}
+
+/// Someone who liked an item: a local user, or a remote account (`remote`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Liker {
-    pub user_id: UserId,
+    pub user_id: Option<UserId>,
     pub user_name: String,
     pub display_name: String,
+    pub remote: Option<RemoteAuthor>,
 }
 
 /// What a card shows besides the item: a few likers, the newest comments, and counts.
@@ -113,13 +134,19 @@ pub fn delete_comment(tx: &Transaction<'_>, id: CommentId) -> Result<(), StoreEr
     Ok(())
 }
 
-const COMMENT_COLUMNS: &str =
-    "c.id, c.item_id, c.user_id, u.name, u.display_name, c.body, c.created_at, c.edited_at";
+/// A comment's columns, from `comments c LEFT JOIN users u LEFT JOIN actors a`
+/// (see [`COMMENT_JOINS`]).
+const COMMENT_COLUMNS: &str = "c.id, c.item_id, c.user_id, coalesce(u.name, a.handle),
+    coalesce(u.display_name, a.name), c.body, c.created_at, c.edited_at, c.body_html,
+    c.parent_id, a.uri, a.url, a.icon_url, a.host";
+/// How many columns [`COMMENT_COLUMNS`] has.
+const N_COMMENT_COLUMNS: usize = 14;
+const COMMENT_JOINS: &str =
+    "LEFT JOIN users u ON u.id = c.user_id LEFT JOIN actors a ON a.id = c.actor_id";
 
 pub fn comment(conn: &Connection, id: CommentId) -> Result<Comment, StoreError> {
     conn.prepare_cached(&format!(
-        "SELECT {COMMENT_COLUMNS} FROM comments c JOIN users u ON u.id = c.user_id
-         WHERE c.id = :id"
+        "SELECT {COMMENT_COLUMNS} FROM comments c {COMMENT_JOINS} WHERE c.id = :id"
     ))?
     .query_row(named_params! { ":id": id.0 }, comment_from_row)
     .optional()?
@@ -129,7 +156,7 @@ pub fn comment(conn: &Connection, id: CommentId) -> Result<Comment, StoreError> 
 /// Every comment on an item, oldest first.
 pub fn comments_of(conn: &Connection, item: ItemId) -> Result<Vec<Comment>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COMMENT_COLUMNS} FROM comments c JOIN users u ON u.id = c.user_id
+        "SELECT {COMMENT_COLUMNS} FROM comments c {COMMENT_JOINS}
          WHERE c.item_id = :item ORDER BY c.created_at, c.id"
     ))?;
     let comments = stmt
@@ -164,10 +191,11 @@ pub fn unlike(tx: &Transaction<'_>, item: ItemId, user: UserId) -> Result<bool, 
 
 /// Everyone who liked an item, oldest like first.
 pub fn likers_of(conn: &Connection, item: ItemId) -> Result<Vec<Liker>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT u.id, u.name, u.display_name FROM likes l JOIN users u ON u.id = l.user_id
-         WHERE l.item_id = :item ORDER BY l.created_at, u.id",
-    )?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {LIKER_COLUMNS} FROM ({LIKES_UNION}) l
+         LEFT JOIN users u ON u.id = l.user_id LEFT JOIN actors a ON a.id = l.actor_id
+         WHERE l.item_id = :item ORDER BY l.created_at, l.user_id, l.actor_id"
+    ))?;
     let likers = stmt
         .query_map(named_params! { ":item": item.0 }, liker_from_row)?
         .collect::<Result<Vec<_>, _>>()?;
@@ -251,16 +279,18 @@ pub fn for_items(
     let ids = serde_json::to_string(&items.iter().map(|id| id.0).collect::<Vec<_>>())
         .map_err(|err| StoreError::Corrupt(err.to_string()))?;
 
-    let mut likes = conn.prepare_cached(
-        "SELECT item_id, user_id, name, display_name, n, mine FROM (
-            SELECT l.item_id, u.id AS user_id, u.name, u.display_name,
-                row_number() OVER (PARTITION BY l.item_id ORDER BY l.created_at, u.id) AS rank,
+    let mut likes = conn.prepare_cached(&format!(
+        "SELECT item_id, {LIKER_OUTER}, n, mine FROM (
+            SELECT l.item_id, {LIKER_COLUMNS},
+                row_number() OVER (PARTITION BY l.item_id
+                    ORDER BY l.created_at, l.user_id, l.actor_id) AS rank,
                 count(*) OVER (PARTITION BY l.item_id) AS n,
                 max(l.user_id = :viewer) OVER (PARTITION BY l.item_id) AS mine
-            FROM likes l JOIN users u ON u.id = l.user_id
+            FROM ({LIKES_UNION}) l
+            LEFT JOIN users u ON u.id = l.user_id LEFT JOIN actors a ON a.id = l.actor_id
             WHERE l.item_id IN (SELECT value FROM json_each(:ids)))
-         WHERE rank <= :max_likers ORDER BY item_id, rank",
-    )?;
+         WHERE rank <= :max_likers ORDER BY item_id, rank"
+    ))?;
     let mut rows = likes.query(named_params! {
         ":ids": ids,
         ":viewer": viewer.map(|v| v.0),
@@ -268,13 +298,11 @@ pub fn for_items(
     })?;
     while let Some(row) = rows.next()? {
         let entry = social.entry(ItemId(row.get(0)?)).or_default();
-        entry.likers.push(Liker {
-            user_id: UserId(row.get(1)?),
-            user_name: row.get(2)?,
-            display_name: row.get(3)?,
-        });
-        entry.n_likes = row.get::<_, i64>(4)? as usize;
-        entry.liked_by_viewer = row.get::<_, Option<bool>>(5)?.unwrap_or(false);
+        entry.likers.push(liker_at(row, 1)?);
+        entry.n_likes = row.get::<_, i64>(1 + N_LIKER_COLUMNS)? as usize;
+        entry.liked_by_viewer = row
+            .get::<_, Option<bool>>(2 + N_LIKER_COLUMNS)?
+            .unwrap_or(false);
     }
     drop(rows);
 
@@ -285,7 +313,7 @@ pub fn for_items(
                     AS rank,
                 count(*) OVER (PARTITION BY c.item_id) AS n
             FROM comments c WHERE c.item_id IN (SELECT value FROM json_each(:ids))) c
-         JOIN users u ON u.id = c.user_id
+         {COMMENT_JOINS}
          WHERE c.rank <= :max_comments
          ORDER BY c.item_id, c.created_at, c.id"
     ))?;
@@ -296,7 +324,7 @@ pub fn for_items(
     while let Some(row) = rows.next()? {
         let comment = comment_from_row(row)?;
         let entry = social.entry(comment.item_id).or_default();
-        entry.n_comments = row.get::<_, i64>(8)? as usize;
+        entry.n_comments = row.get::<_, i64>(N_COMMENT_COLUMNS)? as usize;
         entry.comments.push(comment);
     }
     drop(rows);
@@ -391,21 +419,58 @@ fn comment_from_row(row: &Row<'_>) -> rusqlite::Result<Comment> {
     Ok(Comment {
         id: CommentId(row.get(0)?),
         item_id: ItemId(row.get(1)?),
-        user_id: UserId(row.get(2)?),
-        user_name: row.get(3)?,
-        display_name: row.get(4)?,
+        user_id: row.get::<_, Option<i64>>(2)?.map(UserId),
+        user_name: row.get::<_, Option<String>>(3)?.unwrap_or_default(),
+        display_name: row.get::<_, Option<String>>(4)?.unwrap_or_default(),
         body: row.get(5)?,
         created_at: from_ms(row.get(6)?),
         edited_at: row.get::<_, Option<i64>>(7)?.map(from_ms),
+        // Written only by the inbox, from the sanitizer's output.
+        body_html: row
+            .get::<_, Option<String>>(8)?
+            .map(SafeHtml::assume_sanitized),
+        parent_id: row.get::<_, Option<i64>>(9)?.map(CommentId),
+        remote: remote_at(row, 10)?,
     })
 }
 
+/// Likes by local users and by remote accounts, as one relation.
+const LIKES_UNION: &str = "SELECT item_id, user_id, NULL AS actor_id, created_at FROM likes
+    UNION ALL SELECT item_id, NULL, actor_id, created_at FROM remote_likes";
+/// A liker's columns over `LIKES_UNION l LEFT JOIN users u LEFT JOIN actors a`.
+const LIKER_COLUMNS: &str = "l.user_id, coalesce(u.name, a.handle) AS liker_name,
+    coalesce(u.display_name, a.name) AS liker_display, a.uri AS a_uri, a.url AS a_url,
+    a.icon_url AS a_icon, a.host AS a_host";
+/// The same columns read from a subquery that selected [`LIKER_COLUMNS`].
+const LIKER_OUTER: &str = "user_id, liker_name, liker_display, a_uri, a_url, a_icon, a_host";
+const N_LIKER_COLUMNS: usize = 7;
+
 fn liker_from_row(row: &Row<'_>) -> rusqlite::Result<Liker> {
+    liker_at(row, 0)
+}
+
+fn liker_at(row: &Row<'_>, at: usize) -> rusqlite::Result<Liker> {
     Ok(Liker {
-        user_id: UserId(row.get(0)?),
-        user_name: row.get(1)?,
-        display_name: row.get(2)?,
+        user_id: row.get::<_, Option<i64>>(at)?.map(UserId),
+        user_name: row.get::<_, Option<String>>(at + 1)?.unwrap_or_default(),
+        display_name: row.get::<_, Option<String>>(at + 2)?.unwrap_or_default(),
+        remote: remote_at(row, at + 3)?,
     })
+}
+
+/// A remote author from `a.uri, a.url, a.icon_url, a.host` at `at`.
+fn remote_at(row: &Row<'_>, at: usize) -> rusqlite::Result<Option<RemoteAuthor>> {
+    let Some(uri) = row.get::<_, Option<String>>(at)? else {
+        return Ok(None);
+    };
+    Ok(Some(RemoteAuthor {
+        url: row
+            .get::<_, Option<String>>(at + 1)?
+            .unwrap_or_else(|| uri.clone()),
+        uri,
+        icon_url: row.get(at + 2)?,
+        host: row.get::<_, Option<String>>(at + 3)?.unwrap_or_default(),
+    }))
 }
 
 #[cfg(test)]

@@ -133,7 +133,13 @@ pub fn likes_line(likers: &[Liker], n_likes: usize, max_named: usize) -> Markup 
                 @if liker_idx > 0 {
                     @if liker_idx + 1 == n_named && n_others == 0 { " and " } @else { ", " }
                 }
-                a href={ "/" (liker.user_name) } { (bdi(shown_name(&liker.display_name, &liker.user_name))) }
+                @if let Some(remote) = &liker.remote {
+                    a.remote href=(remote.url) rel="nofollow noopener ugc" title={ "@" (liker.user_name) } {
+                        (bdi(shown_name(&liker.display_name, &liker.user_name)))
+                    }
+                } @else {
+                    a href={ "/" (liker.user_name) } { (bdi(shown_name(&liker.display_name, &liker.user_name))) }
+                }
             }
             @if n_others > 0 {
                 @if n_named > 0 { " and " }
@@ -163,6 +169,34 @@ pub fn comment_view(
         .is_some_and(|me| may_delete_comment(me, comment.user_id, item.user_id));
     html! {
         li.comment id={ "c-" (comment.id) } {
+            @if let (Some(remote), Some(html)) = (&comment.remote, &comment.body_html) {
+                div.comment-body.remote dir="auto" { (html) }
+                p.comment-meta {
+                    "— "
+                    @if let Some(icon) = &remote.icon_url {
+                        img.avatar src=(icon) alt="" width="20" height="20" loading="lazy"
+                            referrerpolicy="no-referrer";
+                        " "
+                    }
+                    a.remote href=(remote.url) rel="nofollow noopener ugc" {
+                        (bdi(shown_name(&comment.display_name, &comment.user_name)))
+                    }
+                    " " span.handle { "@" (bdi(&comment.user_name)) }
+                    " · " span.origin title="This comment came from another server in the fediverse" {
+                        "via " (bdi(&remote.host))
+                    }
+                    " · " (time(comment.created_at, now))
+                    @if comment.edited_at.is_some() { " (edited)" }
+                    @if may_delete {
+                        " · "
+                        form.inline method="post" action={ "/c/" (comment.id) "/delete" } {
+                            (csrf_field(ctx))
+                            input type="hidden" name="next" value=(next);
+                            button.link type="submit" { "Delete" }
+                        }
+                    }
+                }
+            } @else {
             div.comment-body dir="auto" { (comment_text(&comment.body)) }
             p.comment-meta {
                 "— "
@@ -180,6 +214,7 @@ pub fn comment_view(
                         button.link type="submit" { "Delete" }
                     }
                 }
+            }
             }
         }
     }
@@ -585,9 +620,10 @@ mod tests {
 
     fn liker(name: &str) -> Liker {
         Liker {
-            user_id: UserId(1),
+            user_id: Some(UserId(1)),
             user_name: name.to_lowercase(),
             display_name: name.into(),
+            remote: None,
         }
     }
 

@@ -26,12 +26,13 @@ use axum_extra::extract::cookie::Key;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
+use crate::federation::receive::MAX_INBOX_BYTES;
 use crate::sources::Sources;
 use crate::store::Store;
 use crate::users::Users;
 use error::AppError;
 use limit::{LoginLimiter, RateLimiter};
-use pages::{actor, auth, feeds, import, item, settings, sources, stream};
+use pages::{actor, auth, feeds, import, inbox, item, settings, sources, stream};
 
 /// Items on one page of a stream.
 pub const PAGE_SIZE: usize = 30;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub cookie_key: Key,
     pub login_limiter: Arc<LoginLimiter>,
     pub comment_limiter: Arc<RateLimiter>,
+    /// Activities per remote host per minute, across the inboxes.
+    pub inbox_limiter: Arc<RateLimiter>,
     /// The host names forms are accepted for (`host::check_host`).
     pub hosts: Arc<host::HostPolicy>,
     /// Rendered pages and exports for viewers without a session.
@@ -74,6 +77,10 @@ impl AppState {
             config.auth.max_comments_per_minute,
             Duration::from_secs(60),
         ));
+        let inbox_limiter = Arc::new(RateLimiter::new(
+            config.federation.inbox_per_host_per_minute,
+            Duration::from_secs(60),
+        ));
         let hosts = Arc::new(host::HostPolicy::from_config(&config));
         let instance_key = crate::instance_key::InstanceKeyCell::beside(store_path);
         // Federation's own fetcher (key fetches, deliveries): the same guard and limits,
@@ -93,6 +100,7 @@ impl AppState {
             cookie_key,
             login_limiter,
             comment_limiter,
+            inbox_limiter,
             hosts,
             pages: Arc::default(),
             instance_key,
@@ -184,6 +192,18 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .route("/{user}/friends", get(stream::friends_get))
         .route("/{user}/likes", get(stream::likes_get))
         .route("/{user}/discussions", get(stream::discussions_get))
+        .route(
+            "/{user}/inbox",
+            post(inbox::user_inbox_post).layer(DefaultBodyLimit::max(MAX_INBOX_BYTES)),
+        )
+        .route(
+            "/inbox",
+            post(inbox::shared_inbox_post).layer(DefaultBodyLimit::max(MAX_INBOX_BYTES)),
+        )
+        .route(
+            "/actor/inbox",
+            post(inbox::shared_inbox_post).layer(DefaultBodyLimit::max(MAX_INBOX_BYTES)),
+        )
         .route("/{user}/follow", post(stream::follow_post))
         .route("/{user}/unfollow", post(stream::unfollow_post))
         .route("/{user}/feed.atom", get(feeds::user_atom_get))

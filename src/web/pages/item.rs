@@ -246,7 +246,8 @@ async fn load_full(store: &Store, id: ItemId, ctx: &PageCtx) -> Result<FullItem,
             let comments = social::comments_of(conn, id)?;
             let social = ItemSocial {
                 n_likes: likers.len(),
-                liked_by_viewer: viewer.is_some_and(|me| likers.iter().any(|l| l.user_id == me)),
+                liked_by_viewer: viewer
+                    .is_some_and(|me| likers.iter().any(|l| l.user_id == Some(me))),
                 likers,
                 n_comments: comments.len(),
                 comments,

@@ -4,6 +4,7 @@ pub mod actor;
 pub mod auth;
 pub mod feeds;
 pub mod import;
+pub mod inbox;
 pub mod item;
 pub mod settings;
 pub mod sources;

@@ -1,0 +1,75 @@
+//! The outbox fan-out: items a poll stored or changed (queued in its own transaction by
+//! `store::federation::queue_items`) become `Create`, `Update` or `Delete` activities,
+//! each stored once with one delivery per follower inbox (shared inboxes once).
+//! A `Create` of an item published more than `federation.deliver_max_age_hours` ago is
+//! not sent: that is a new source's backlog or an import, not news.
+
+use chrono::{TimeDelta, Utc};
+
+use super::Federation;
+use super::documents;
+use crate::store::federation::{self as db, Verb};
+use crate::store::{StoreError, items, social};
+
+/// Queue entries turned into activities per transaction.
+const BATCH: usize = 64;
+
+impl Federation {
+    /// Turns waiting outbox entries into activities and deliveries; answers how many
+    /// deliveries were queued.
+    pub async fn fan_out(&self) -> Result<usize, StoreError> {
+        let mut total = 0;
+        loop {
+            let entries = self
+                .inner
+                .store
+                .read(|conn| db::outbox_queue(conn, BATCH))
+                .await?;
+            if entries.is_empty() {
+                return Ok(total);
+            }
+            let base = self.base_url();
+            let max_age =
+                TimeDelta::hours(self.inner.config.federation.deliver_max_age_hours as i64);
+            let federation = self.clone();
+            total += self
+                .inner
+                .store
+                .write_quiet(move |tx| {
+                    let now = Utc::now();
+                    let mut n = 0;
+                    for (entry, item_id, verb) in entries {
+                        db::drop_outbox_entry(tx, entry)?;
+                        let item = match items::get(tx, item_id) {
+                            Ok(item) => item,
+                            Err(StoreError::NotFound) => continue,
+                            Err(err) => return Err(err),
+                        };
+                        if verb == Verb::Create && item.published_at < now - max_age {
+                            continue;
+                        }
+                        if verb != Verb::Delete && !social::item_state(tx, item_id)?.is_public() {
+                            continue;
+                        }
+                        if !db::settings(tx, item.user_id)?.enabled {
+                            continue;
+                        }
+                        let activity = match verb {
+                            Verb::Create => documents::create(&item, &base),
+                            Verb::Update => documents::update(&item, &base),
+                            Verb::Delete => documents::delete(&item, &base),
+                        };
+                        let uri = activity
+                            .get("id")
+                            .and_then(|id| id.as_str())
+                            .unwrap_or_default()
+                            .to_owned();
+                        let inboxes = db::follower_inboxes(tx, item.user_id)?;
+                        n += federation.queue_in(tx, item.user_id, &uri, &activity, &inboxes)?;
+                    }
+                    Ok(n)
+                })
+                .await?;
+        }
+    }
+}
