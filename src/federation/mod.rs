@@ -5,6 +5,7 @@
 //! only through [`Federation`].
 
 pub mod actors;
+pub mod controls;
 pub mod delivery;
 pub mod documents;
 pub mod inbox;

@@ -1,0 +1,194 @@
+//! What a user (and the admin) decides about federation: on or off, followers approved
+//! by hand, removing a follower, blocking an account or a domain. The settings pages
+//! call these; each answer to a remote server (`Accept`, `Reject`) is queued in the
+//! same transaction as the change.
+
+use chrono::Utc;
+use serde_json::{Value, json};
+
+use super::{Federation, FederationError, actor_uri};
+use crate::model::{ActorId, User, UserId};
+use crate::store::federation::{self as db, Block, Follower, Settings};
+
+impl Federation {
+    pub async fn settings(&self, user: UserId) -> Result<Settings, FederationError> {
+        Ok(self
+            .inner
+            .store
+            .read(move |conn| db::settings(conn, user))
+            .await?)
+    }
+
+    /// Stores the user's settings. Turning approval off accepts everyone waiting.
+    pub async fn set_settings(
+        &self,
+        user: &User,
+        settings: Settings,
+    ) -> Result<(), FederationError> {
+        let (id, name) = (user.id, user.name.clone());
+        let base = self.base_url();
+        let federation = self.clone();
+        self.inner
+            .store
+            .write(move |tx| {
+                db::set_settings(tx, id, &settings)?;
+                if !settings.approve_followers {
+                    for follower in db::followers(tx, id)? {
+                        if !follower.accepted
+                            && let Some(actor) = follower.actor.id
+                        {
+                            accept_in(tx, &federation, id, &name, &base, actor, &follower)?;
+                        }
+                    }
+                }
+                Ok(())
+            })
+            .await?;
+        self.wake();
+        Ok(())
+    }
+
+    /// The user's remote followers, newest first (pending ones too).
+    pub async fn followers(&self, user: UserId) -> Result<Vec<Follower>, FederationError> {
+        Ok(self
+            .inner
+            .store
+            .read(move |conn| db::followers(conn, user))
+            .await?)
+    }
+
+    /// Accepts a follower who waits for approval.
+    pub async fn approve_follower(
+        &self,
+        user: &User,
+        actor: ActorId,
+    ) -> Result<bool, FederationError> {
+        let (id, name) = (user.id, user.name.clone());
+        let base = self.base_url();
+        let federation = self.clone();
+        let done = self
+            .inner
+            .store
+            .write(move |tx| {
+                let Some(follower) = db::followers(tx, id)?
+                    .into_iter()
+                    .find(|f| f.actor.id == Some(actor))
+                else {
+                    return Ok(false);
+                };
+                accept_in(tx, &federation, id, &name, &base, actor, &follower)?;
+                Ok(true)
+            })
+            .await?;
+        self.wake();
+        Ok(done)
+    }
+
+    /// Removes a follower (or refuses one who waits): they are told with a `Reject`.
+    pub async fn remove_follower(
+        &self,
+        user: &User,
+        actor: ActorId,
+    ) -> Result<bool, FederationError> {
+        let (id, name) = (user.id, user.name.clone());
+        let base = self.base_url();
+        let federation = self.clone();
+        let done = self
+            .inner
+            .store
+            .write(move |tx| {
+                let Some(follower) = db::followers(tx, id)?
+                    .into_iter()
+                    .find(|f| f.actor.id == Some(actor))
+                else {
+                    return Ok(false);
+                };
+                db::remove_follower(tx, id, actor)?;
+                let reject = reject_activity(&actor_uri(&base, &name), &follower);
+                let uri = reject["id"].as_str().unwrap_or_default().to_owned();
+                federation.queue_in(
+                    tx,
+                    id,
+                    &uri,
+                    &reject,
+                    std::slice::from_ref(&follower.actor.inbox),
+                )?;
+                Ok(true)
+            })
+            .await?;
+        self.wake();
+        Ok(done)
+    }
+
+    /// A user's blocks (`Some`) or the instance's (`None`, the admin's list).
+    pub async fn blocks(&self, user: Option<UserId>) -> Result<Vec<Block>, FederationError> {
+        Ok(self
+            .inner
+            .store
+            .read(move |conn| db::blocks(conn, user))
+            .await?)
+    }
+
+    /// Blocks an account or a domain; its follows of the user (or of anyone, for the
+    /// instance's list) end.
+    pub async fn block(&self, user: Option<UserId>, block: Block) -> Result<(), FederationError> {
+        self.inner
+            .store
+            .write(move |tx| db::add_block(tx, user, &block, Utc::now()))
+            .await?;
+        Ok(())
+    }
+
+    pub async fn unblock(&self, user: Option<UserId>, block: Block) -> Result<(), FederationError> {
+        self.inner
+            .store
+            .write(move |tx| db::remove_block(tx, user, &block))
+            .await?;
+        Ok(())
+    }
+}
+
+fn accept_in(
+    tx: &rusqlite::Transaction<'_>,
+    federation: &Federation,
+    user: UserId,
+    name: &str,
+    base: &str,
+    actor: ActorId,
+    follower: &Follower,
+) -> Result<(), crate::store::StoreError> {
+    db::accept_follower(tx, user, actor)?;
+    let follow = follow_of(
+        &follower.actor.uri,
+        &actor_uri(base, name),
+        &follower.follow_uri,
+    );
+    let accept = super::inbox::accept_activity(&actor_uri(base, name), &follow);
+    let uri = accept["id"].as_str().unwrap_or_default().to_owned();
+    federation.queue_in(
+        tx,
+        user,
+        &uri,
+        &accept,
+        std::slice::from_ref(&follower.actor.inbox),
+    )?;
+    Ok(())
+}
+
+/// The `Follow` we answer, as its sender wrote it (its id, actor and object).
+fn follow_of(follower: &str, followed: &str, follow_uri: &str) -> Value {
+    json!({ "id": follow_uri, "type": "Follow", "actor": follower, "object": followed })
+}
+
+/// Our `Reject` of a follow: it ends (or refuses) it on the follower's side.
+pub fn reject_activity(actor: &str, follower: &Follower) -> Value {
+    use sha2::Digest as _;
+    let digest = hex::encode(&sha2::Sha256::digest(follower.follow_uri.as_bytes())[..12]);
+    json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{actor}#rejects/{digest}-{}", Utc::now().timestamp_millis()),
+        "type": "Reject",
+        "actor": actor,
+        "object": follow_of(&follower.actor.uri, actor, &follower.follow_uri),
+    })
+}
