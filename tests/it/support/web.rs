@@ -71,12 +71,19 @@ impl WebApp {
     ) -> WebApp {
         let registry = Arc::new(connectors::Registry::default());
         let sources = Sources::new(store.clone(), registry, http, SchedulerHandle::default());
-        let state = AppState::new(store.clone(), Arc::new(config), sources).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
+        // The instance's public URL is where it really listens (ActivityPub ids, links).
+        let mut config = config;
+        if config.server.base_url.is_empty() {
+            config.server.base_url = base.clone();
+        }
+        let state = AppState::new(store.clone(), Arc::new(config), sources).unwrap();
         let shutdown = tokio_util::sync::CancellationToken::new();
         let stop = shutdown.clone();
         let serve_state = state.clone();
+        // Deliveries to followers elsewhere, as `tributary serve` runs them.
+        state.federation.spawn_worker(shutdown.clone());
         tokio::spawn(async move {
             web::serve(listener, serve_state, async move { stop.cancelled().await })
                 .await
