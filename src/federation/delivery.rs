@@ -167,8 +167,7 @@ impl Federation {
             }
             Tried::Retry { error, not_before } => {
                 let wait = backoff(delivery.tries, delivery.id.0);
-                let next =
-                    not_before.map_or(now + wait, |at| at.max(now + FIRST_BACKOFF.min(wait)));
+                let next = not_before.map_or(now + wait, |at| at.max(now + TimeDelta::seconds(1)));
                 let dead = self
                     .inner
                     .store
