@@ -168,7 +168,8 @@ pub fn is_public(conn: &Connection, id: ItemId) -> Result<bool, StoreError> {
 }
 
 /// An item with its comment count, and its comments oldest first, with the base URL of
-/// the commenters' pages left to the caller (`author_url` is the user name).
+/// the commenters' pages left to the caller (`author_url` is the user name, or the whole
+/// profile URL of a remote author).
 pub fn item_with_comments(
     conn: &Connection,
     id: ItemId,
@@ -176,14 +177,17 @@ pub fn item_with_comments(
     let item = items::get(conn, id)?;
     let (n_comments, comment_activity) = comment_stats(conn, id)?;
     let mut stmt = conn.prepare_cached(
-        "SELECT c.id, u.name, u.display_name, c.body, c.created_at, c.edited_at
-         FROM comments c JOIN users u ON u.id = c.user_id
+        "SELECT c.id, coalesce(u.name, coalesce(a.url, a.uri)),
+            coalesce(u.display_name, a.name || ' (@' || a.handle || ')'),
+            c.body, c.created_at, c.edited_at
+         FROM comments c LEFT JOIN users u ON u.id = c.user_id
+         LEFT JOIN actors a ON a.id = c.actor_id
          WHERE c.item_id = :item ORDER BY c.created_at, c.id",
     )?;
     let comments = stmt
         .query_map(named_params! { ":item": id.0 }, |row| {
-            let name: String = row.get(1)?;
-            let display_name: String = row.get(2)?;
+            let name: String = row.get::<_, Option<String>>(1)?.unwrap_or_default();
+            let display_name: String = row.get::<_, Option<String>>(2)?.unwrap_or_default();
             Ok(ExportComment {
                 id: CommentId(row.get(0)?),
                 author_name: if display_name.trim().is_empty() {

@@ -214,14 +214,22 @@ pub fn bump(tx: &Transaction<'_>, item: ItemId, now: DateTime<Utc>) -> Result<()
     Ok(())
 }
 
-/// Hides an item from everyone but its owner.
+/// Hides an item from everyone but its owner. Followers elsewhere get a `Delete`.
 pub fn hide(tx: &Transaction<'_>, item: ItemId) -> Result<(), StoreError> {
-    let n = tx
-        .prepare_cached("UPDATE items SET hidden = 1 WHERE id = :id")?
-        .execute(named_params! { ":id": item.0 })?;
-    if n == 0 {
+    let owner: Option<i64> = tx
+        .prepare_cached("UPDATE items SET hidden = 1 WHERE id = :id RETURNING user_id")?
+        .query_row(named_params! { ":id": item.0 }, |row| row.get(0))
+        .optional()?;
+    let Some(owner) = owner else {
         return Err(StoreError::NotFound);
-    }
+    };
+    super::federation::queue_items(
+        tx,
+        UserId(owner),
+        &[item],
+        super::federation::Verb::Delete,
+        Utc::now(),
+    )?;
     Ok(())
 }
 

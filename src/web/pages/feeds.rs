@@ -128,7 +128,10 @@ pub async fn comments_atom_get(
     let comments: Vec<_> = comments
         .into_iter()
         .map(|mut comment| {
-            comment.author_url = site.url(&format!("/{}", comment.author_url));
+            // A remote author's profile is already a whole URL.
+            if !comment.author_url.contains("://") {
+                comment.author_url = site.url(&format!("/{}", comment.author_url));
+            }
             comment
         })
         .collect();
