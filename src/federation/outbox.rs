@@ -73,3 +73,68 @@ impl Federation {
         }
     }
 }
+
+impl Federation {
+    /// The owner of an item commented on it: when people elsewhere commented there too,
+    /// the comment goes to them (and to the owner's followers) as a reply to the newest
+    /// remote comment, so it joins their thread. Runs in the comment's own transaction;
+    /// call [`Federation::wake`] after the commit. Answers the deliveries queued.
+    pub fn owner_reply_in(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        item: &crate::model::Item,
+        comment: crate::model::CommentId,
+        body: &str,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        if !db::settings(tx, item.user_id)?.enabled {
+            return Ok(0);
+        }
+        let thread = db::remote_thread(tx, item.id)?;
+        let Some((last_note, _, _)) = thread.last() else {
+            return Ok(0);
+        };
+        let base = self.base_url();
+        let actor = super::actor_uri(&base, &item.user_name);
+        let note_id = format!("{base}/e/{}#c-{}", item.id, comment.0);
+        let mut cc: Vec<String> = vec![format!("{actor}/followers")];
+        let mut inboxes: Vec<String> = Vec::new();
+        for (_, author, inbox) in &thread {
+            if !cc.contains(author) {
+                cc.push(author.clone());
+            }
+            if !inboxes.contains(inbox) {
+                inboxes.push(inbox.clone());
+            }
+        }
+        for inbox in db::follower_inboxes(tx, item.user_id)? {
+            if !inboxes.contains(&inbox) {
+                inboxes.push(inbox);
+            }
+        }
+        let published = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let note = serde_json::json!({
+            "id": note_id,
+            "type": "Note",
+            "attributedTo": actor,
+            "inReplyTo": last_note,
+            "content": crate::normalize::text::text_to_html(body).as_str(),
+            "published": published,
+            "url": note_id,
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            "cc": cc,
+        });
+        let create = serde_json::json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{note_id}-create"),
+            "type": "Create",
+            "actor": actor,
+            "published": published,
+            "to": note["to"],
+            "cc": note["cc"],
+            "object": note,
+        });
+        let uri = format!("{note_id}-create");
+        self.queue_in(tx, item.user_id, &uri, &create, &inboxes)
+    }
+}

@@ -896,3 +896,22 @@ pub fn followed_by(conn: &Connection, actor: ActorId) -> Result<Vec<UserId>, Sto
         .collect::<Result<Vec<_>, _>>()?;
     Ok(users)
 }
+
+/// The remote comments on an item, oldest first: (the Note's id, its author's id, the
+/// author's inbox).
+pub fn remote_thread(
+    conn: &Connection,
+    item: ItemId,
+) -> Result<Vec<(String, String, String)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.ap_uri, a.uri, a.inbox FROM comments c JOIN actors a ON a.id = c.actor_id
+         WHERE c.item_id = :item AND c.ap_uri IS NOT NULL AND a.deleted_at IS NULL
+         ORDER BY c.created_at, c.id",
+    )?;
+    let rows = stmt
+        .query_map(named_params! { ":item": item.0 }, |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}

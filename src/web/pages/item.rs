@@ -83,16 +83,26 @@ pub async fn comment_post(
         }
     };
     let now = Utc::now();
-    let comment_id = state
+    let federation = state.federation.clone();
+    let (comment_id, queued) = state
         .store
         .write(move |tx| {
             let comment_id = social::add_comment(tx, item.id, me.id, &body, now)?;
             if comment_bumps() {
                 social::bump(tx, item.id, now)?;
             }
-            Ok(comment_id)
+            // The owner answering a thread that has people from elsewhere in it.
+            let queued = if me.id == item.user_id {
+                federation.owner_reply_in(tx, &item, comment_id, &body, now)?
+            } else {
+                0
+            };
+            Ok((comment_id, queued))
         })
         .await?;
+    if queued > 0 {
+        state.federation.wake();
+    }
     tracing::debug!(item_id = %id, comment_id = %comment_id, "comment added");
     let fallback = format!("/e/{id}#c-{comment_id}");
     Ok(Redirect::to(&back_to(&form.next, &fallback)).into_response())
