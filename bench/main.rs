@@ -2,6 +2,7 @@
 //! measurement; `bench/run.py` starts them, interleaves the sides and writes the table.
 
 mod corpus_server;
+mod fanout;
 mod gen_db;
 mod ingest;
 mod serve;
@@ -65,6 +66,29 @@ enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// F1: fan out one `Create` to FOLLOWERS followers over INBOXES shared inboxes on
+    /// loopback (starts its own `inbox-sink`); prints seconds, deliveries/s and peak RSS.
+    Fanout {
+        #[arg(long, default_value_t = 10_000)]
+        followers: usize,
+        #[arg(long, default_value_t = 1_000)]
+        inboxes: usize,
+        /// `federation.delivery_concurrency` (default: the config's default).
+        #[arg(long)]
+        concurrency: Option<usize>,
+        /// Stop waiting after this many seconds and report what is left.
+        #[arg(long, default_value_t = 120)]
+        timeout: u64,
+    },
+    /// The receiving side of F1: `POST /inbox` answered 202 on HOSTS loopback addresses
+    /// (127.0.1.1, 127.0.1.2, …, one port), counted per host; `GET /_counts`.
+    InboxSink {
+        #[arg(long, default_value_t = 1_000)]
+        hosts: usize,
+        /// Exit when stdin closes (the parent that started it went away).
+        #[arg(long)]
+        parent_watch: bool,
+    },
     /// Serve a generated database with the real router plus the render-ceiling route.
     Serve {
         #[arg(long)]
@@ -106,5 +130,20 @@ fn main() -> anyhow::Result<()> {
             seed,
         } => gen_db::run(&db, users, items, seed),
         Command::Serve { db, listen, users } => runtime.block_on(serve::run(db, listen, users)),
+        Command::Fanout {
+            followers,
+            inboxes,
+            concurrency,
+            timeout,
+        } => runtime.block_on(fanout::run(fanout::FanoutArgs {
+            followers,
+            inboxes,
+            concurrency,
+            timeout: std::time::Duration::from_secs(timeout),
+        })),
+        Command::InboxSink {
+            hosts,
+            parent_watch,
+        } => runtime.block_on(fanout::sink(hosts, parent_watch)),
     }
 }

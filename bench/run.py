@@ -1,5 +1,6 @@
 """Tributary's benchmarks in one invocation: ingest against lemon24/reader, parsing against
-Python feedparser, serving at 1M items with wrk, and memory. Sides are interleaved
+Python feedparser, serving at 1M items with wrk, the ActivityPub fan-out against its target,
+and memory. Sides are interleaved
 (A B A B ...) for ROUNDS rounds and compared by their medians in this one run.
 
 Started by `bench/run`, which builds the release binaries and the Python venv first.
@@ -273,9 +274,25 @@ def serving(args, work, bench_bin):
     return routes, warm, cold, serve_rss, os.path.getsize(db)
 
 
+# ---------------------------------------------------------------- fan-out (F1)
+
+def fanout(args, bench_bin):
+    """One `tributary-bench fanout` per round (it starts its own inbox sink); no peer, so
+    the rounds are not interleaved with anything."""
+    runs = []
+    for r in range(args.rounds):
+        res = run_json([bench_bin, "fanout", "--followers", str(args.fanout_followers),
+                        "--inboxes", str(args.fanout_inboxes)])
+        log("round %d F1: %d of %d inboxes in %.2f s (%.0f deliveries/s), peak RSS %.0f MB, "
+            "%d failures" % (r + 1, res["deliveries"], res["inboxes"], res["seconds"],
+                             res["deliveries_per_sec"], res["peak_rss_mb"], res["failures"]))
+        runs.append(res)
+    return runs
+
+
 # ---------------------------------------------------------------- the table
 
-def table(args, ing, srv):
+def table(args, ing, srv, fan):
     lines = []
     add = lines.append
     add("# Tributary benchmarks")
@@ -359,6 +376,28 @@ def table(args, ing, srv):
             checks.append((label, met))
             add("| %s | %s | %s |" % (label, value, "yes" if met else "no"))
         add("")
+    if fan:
+        seconds = median([x["seconds"] for x in fan])
+        rate = median([x["deliveries_per_sec"] for x in fan])
+        rss = max(x["peak_rss_mb"] for x in fan)
+        failures = max(x["failures"] for x in fan)
+        add("## Federation: one `Create` to %d followers over %d shared inboxes, loopback"
+            % (fan[0]["followers"], fan[0]["inboxes"]))
+        add("")
+        add("| measurement | Tributary | compared with | ratio (target / ours) | met |")
+        add("| --- | --- | --- | --- | --- |")
+        met = seconds <= 20 and rss <= 100 and failures == 0
+        checks.append(("F1", met))
+        add("| F1 fan-out of one Create to %s followers over %s shared inboxes (loopback) "
+            "| %.2f s, %.0f deliveries/s, peak RSS %.0f MB, %d failures "
+            "| target: ≤ 20 s, ≤ 100 MB | %.1f× time, %.1f× RSS | %s |"
+            % (format(fan[0]["followers"], ","), format(fan[0]["inboxes"], ","), seconds,
+               rate, rss, failures, 20 / seconds, 100 / rss, "yes" if met else "no"))
+        add("")
+        add("Median of %d runs for time and rate, the highest peak RSS of the sender (the inbox "
+            "sink is a separate process); a failure is a host that got no POST or more than "
+            "one, or a POST without a Signature or with a wrong digest." % len(fan))
+        add("")
     add("Targets met: %d of %d." % (sum(1 for _, m in checks if m), len(checks)))
     return "\n".join(lines) + "\n"
 
@@ -381,21 +420,24 @@ def main():
     ap.add_argument("--seconds", type=int, default=4)
     ap.add_argument("--cold-seconds", type=int, default=4)
     ap.add_argument("--connections", type=int, default=64)
-    ap.add_argument("--only", choices=["ingest", "serve"], default=None)
+    ap.add_argument("--fanout-followers", type=int, default=10_000)
+    ap.add_argument("--fanout-inboxes", type=int, default=1_000)
+    ap.add_argument("--only", choices=["ingest", "serve", "fanout"], default=None)
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     if args.prepare:
-        if args.only == "serve":
+        if args.only in ("serve", "fanout"):
             return
         corpus(args.work, args.feeds, "corpus")
         corpus(args.work, args.memory_feeds, "corpus-100k")
         return
-    if not args.bin or not args.python:
+    if not args.bin or (not args.python and args.only != "fanout"):
         ap.error("--bin and --python are needed (bench/run passes them)")
     started = time.time()
-    ing = ingest(args, args.work, args.bin, args.python) if args.only != "serve" else None
-    srv = serving(args, args.work, args.bin) if args.only != "ingest" else None
-    text = table(args, ing, srv)
+    ing = ingest(args, args.work, args.bin, args.python) if args.only in (None, "ingest") else None
+    srv = serving(args, args.work, args.bin) if args.only in (None, "serve") else None
+    fan = fanout(args, args.bin) if args.only in (None, "fanout") else None
+    text = table(args, ing, srv, fan)
     text += "\nWall time of the whole run: %.0f s.\n" % (time.time() - started)
     results = args.results or os.path.join(args.work, "results.md")
     with open(results, "w") as f:
