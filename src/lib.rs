@@ -11,6 +11,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod export;
+pub mod federation;
 pub mod fetch;
 pub mod ingest;
 pub mod instance_key;
