@@ -120,7 +120,9 @@ pub enum Refusal {
     },
     /// The signature names an algorithm other than `hs2019`, `rsa-sha256` (draft-cavage)
     /// or `rsa-v1_5-sha256` (RFC 9421).
-    #[error("the signature algorithm `{0}` is not accepted (only hs2019 and rsa-sha256)")]
+    #[error(
+        "the signature algorithm `{0}` is not accepted (only hs2019, rsa-sha256 and rsa-v1_5-sha256)"
+    )]
     UnknownAlgorithm(String),
     /// The signature leaves out a header or component it must cover.
     #[error("the signature does not cover `{0}`")]
@@ -1374,7 +1376,7 @@ mod tests {
     }
 
     #[test]
-    fn unusable_and_small_keys_are_refused() {
+    fn unusable_keys_are_refused() {
         let req = post(Scheme::Cavage, now());
         let refusal = verify(&req.inbound(), "junk", now()).unwrap_err();
         assert!(
