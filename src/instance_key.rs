@@ -1,17 +1,14 @@
-//! The instance actor's RSA key pair. Generated on first use and kept as PKCS#8 PEM beside
-//! the database (`tributary.db` → `tributary.actor.pem`, mode 0600); `fetch::signing`
-//! signs with it and `/actor` publishes its public half.
+//! The instance actor's RSA key pair (a `federation::signature::KeyPair`). Generated on
+//! first use and kept as PKCS#8 PEM beside the database (`tributary.db` →
+//! `tributary.actor.pem`, mode 0600); `fetch::signing` signs with it and `/actor`
+//! publishes its public half. No network, no signing of its own.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use rsa::pkcs1v15::SigningKey;
-use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
-use rsa::signature::{SignatureEncoding, Signer as _};
-use rsa::{RsaPrivateKey, RsaPublicKey};
-use sha2::Sha256;
+use crate::federation::signature::KeyPair;
 
-/// Size of the instance key.
+/// Size of the instance key (what `KeyPair::generate` makes).
 pub const KEY_BITS: usize = 2048;
 /// `tributary.db` → `tributary.actor.pem`.
 pub fn key_path(db_path: &Path) -> PathBuf {
@@ -20,8 +17,7 @@ pub fn key_path(db_path: &Path) -> PathBuf {
 
 /// The instance's key pair.
 pub struct InstanceKey {
-    signing: SigningKey<Sha256>,
-    public_pem: String,
+    pair: KeyPair,
 }
 
 impl InstanceKey {
@@ -32,11 +28,9 @@ impl InstanceKey {
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
             Err(err) => return Err(err),
         }
-        let private = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, KEY_BITS)
-            .map_err(|err| std::io::Error::other(format!("cannot generate a key: {err}")))?;
-        let pem = private
-            .to_pkcs8_pem(LineEnding::LF)
-            .map_err(|err| std::io::Error::other(format!("cannot encode the key: {err}")))?;
+        let pem = KeyPair::generate()
+            .map_err(|err| std::io::Error::other(err.to_string()))?
+            .private_pem();
         write_new(path, pem.as_bytes())?;
         // Another process may have won the race: whatever is on disk now is the key.
         let pem = std::fs::read_to_string(path)?;
@@ -44,29 +38,23 @@ impl InstanceKey {
     }
 
     fn from_pem(pem: &str, path: &Path) -> std::io::Result<InstanceKey> {
-        let private = RsaPrivateKey::from_pkcs8_pem(pem).map_err(|err| {
+        let pair = KeyPair::from_private_pem(pem).map_err(|err| {
             std::io::Error::other(format!(
                 "{} is not a PKCS#8 RSA key ({err}); remove it to make a new one",
                 path.display()
             ))
         })?;
-        let public_pem = RsaPublicKey::from(&private)
-            .to_public_key_pem(LineEnding::LF)
-            .map_err(|err| std::io::Error::other(format!("cannot encode the key: {err}")))?;
-        Ok(InstanceKey {
-            signing: SigningKey::<Sha256>::new(private),
-            public_pem,
-        })
+        Ok(InstanceKey { pair })
     }
 
     /// The public key as SPKI PEM (`-----BEGIN PUBLIC KEY-----`).
     pub fn public_pem(&self) -> &str {
-        &self.public_pem
+        self.pair.public_pem()
     }
 
-    /// RSASSA-PKCS1-v1_5 with SHA-256.
-    pub fn sign(&self, data: &[u8]) -> Vec<u8> {
-        self.signing.sign(data).to_vec()
+    /// The key pair, to sign with (`federation::signature::sign_get`, `sign_post`).
+    pub fn pair(&self) -> &KeyPair {
+        &self.pair
     }
 }
 
@@ -139,9 +127,7 @@ pub fn key_id(base_url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rsa::pkcs1v15::{Signature, VerifyingKey};
-    use rsa::pkcs8::DecodePublicKey;
-    use rsa::signature::Verifier;
+    use crate::federation::signature::{Inbound, Scheme, sign_get, verify};
 
     #[test]
     fn key_is_created_once_reused_and_verifies() {
@@ -156,16 +142,52 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+        let file = std::fs::read_to_string(&path).unwrap();
+        assert!(file.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{file}");
+        assert!(!file.contains('\r'));
         let again = InstanceKey::load_or_create(&path).unwrap();
         assert_eq!(key.public_pem(), again.public_pem());
-        let public = RsaPublicKey::from_public_key_pem(key.public_pem()).unwrap();
-        let signature = Signature::try_from(again.sign(b"text").as_slice()).unwrap();
-        assert!(
-            VerifyingKey::<Sha256>::new(public)
-                .verify(b"text", &signature)
-                .is_ok()
-        );
+        assert!(key.public_pem().starts_with("-----BEGIN PUBLIC KEY-----\n"));
+
+        // What the reloaded key signs verifies with the public key first published.
+        let url = url::Url::parse("https://social.example/users/bob/outbox").unwrap();
+        let now = std::time::SystemTime::now();
+        let signed = sign_get(
+            again.pair(),
+            "https://t.example/actor#main-key",
+            &url,
+            Scheme::Cavage,
+            now,
+        )
+        .unwrap();
+        let headers: http::HeaderMap = signed.into_iter().collect();
+        let inbound = Inbound {
+            method: &http::Method::GET,
+            target_uri: &url,
+            headers: &headers,
+            body: b"",
+        };
+        assert!(verify(&inbound, key.public_pem(), now).is_ok());
     }
+
+    /// A key file as earlier versions wrote it (the `rsa` crate's PKCS#8 PEM, LF line
+    /// ends) is read, and gives the same public key.
+    #[test]
+    fn a_key_file_of_earlier_versions_still_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.actor.pem");
+        std::fs::write(&path, OLD_KEY_FILE).unwrap();
+        let key = InstanceKey::load_or_create(&path).unwrap();
+        assert_eq!(key.public_pem(), OLD_PUBLIC_PEM);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), OLD_KEY_FILE);
+    }
+
+    /// A PKCS#8 PEM key file as `openssl genpkey` and the `rsa` crate of earlier versions
+    /// write it, and its public half as `openssl pkey -pubout` writes it.
+    const OLD_KEY_FILE: &str =
+        include_str!("../tests/it/fixtures/federation/instance_key_pkcs8.pem");
+    const OLD_PUBLIC_PEM: &str =
+        include_str!("../tests/it/fixtures/federation/instance_key_pkcs8.pub.pem");
 
     #[test]
     fn a_broken_key_file_is_an_error_not_a_new_key() {

@@ -4,8 +4,6 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
-
 use super::FederationError;
 use super::signature::KeyPair;
 use crate::model::UserId;
@@ -71,14 +69,6 @@ impl KeyCache {
 
 /// A new RSA 2048 key pair: (PKCS#8 PEM, SPKI PEM).
 fn generate() -> Result<(String, String), FederationError> {
-    let private = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048)
-        .map_err(|err| FederationError::Key(err.to_string()))?;
-    let private_pem = private
-        .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|err| FederationError::Key(err.to_string()))?
-        .to_string();
-    let public_pem = rsa::RsaPublicKey::from(&private)
-        .to_public_key_pem(LineEnding::LF)
-        .map_err(|err| FederationError::Key(err.to_string()))?;
-    Ok((private_pem, public_pem))
+    let pair = KeyPair::generate().map_err(|err| FederationError::Key(err.to_string()))?;
+    Ok((pair.private_pem(), pair.public_pem().to_owned()))
 }

@@ -388,10 +388,11 @@ impl Inner {
             .get(url.clone())
             .header(header::ACCEPT, req.accept);
         if let Some(signer) = signer {
-            let (date, signature) = signer.headers(url).await.map_err(FetchError::Network)?;
-            request = request
-                .header(header::DATE, date)
-                .header("signature", signature);
+            let signed = signer.headers(url).await.map_err(FetchError::Network)?;
+            // reqwest writes the same Host for the URL itself.
+            for (name, value) in signed.into_iter().filter(|(name, _)| name != header::HOST) {
+                request = request.header(name, value);
+            }
         }
         // Stored validators came from a response header, but a stored value that is not
         // a valid header any more is skipped rather than failing the poll.

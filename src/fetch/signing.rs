@@ -1,10 +1,11 @@
-//! HTTP Signatures (draft-cavage-http-signatures, `rsa-sha256` over
-//! `(request-target) host date`) with the instance key, for ActivityPub servers that
-//! refuse unsigned reads (Mastodon's secure mode).
+//! Signed GETs as the instance actor (draft-cavage, `rsa-sha256` over
+//! `(request-target) host date`, through `federation::signature`), for ActivityPub
+//! servers that refuse unsigned reads (Mastodon's secure mode). No network of its own.
 
-use base64::Engine;
+use http::{HeaderName, HeaderValue};
 use url::Url;
 
+use crate::federation::signature::{self, Scheme};
 pub use crate::instance_key::{InstanceKeyCell, key_id};
 
 /// The headers every signature covers, in this order.
@@ -31,62 +32,60 @@ impl Signer {
         self.key.get().await.map(|_| ())
     }
 
-    /// The `Date` and `Signature` header values for a GET of `url`.
-    pub async fn headers(&self, url: &Url) -> Result<(String, String), String> {
+    /// The headers that sign a GET of `url` now: `Date` and `Signature` (and `Host`,
+    /// which the client sends itself for the same URL).
+    pub async fn headers(&self, url: &Url) -> Result<Vec<(HeaderName, HeaderValue)>, String> {
         let key = self.key.get().await?;
-        let date = http_date();
-        let text = signing_string("get", url, &date);
-        let signature = base64::engine::general_purpose::STANDARD.encode(key.sign(text.as_bytes()));
-        Ok((
-            date,
-            format!(
-                "keyId=\"{}\",algorithm=\"rsa-sha256\",headers=\"{SIGNED_HEADERS}\",signature=\"{signature}\"",
-                self.key_id
-            ),
-        ))
+        signature::sign_get(
+            key.pair(),
+            &self.key_id,
+            url,
+            Scheme::Cavage,
+            std::time::SystemTime::now(),
+        )
+        .map_err(|err| err.to_string())
     }
-}
-
-/// The `Host` header a client sends for `url`: the host, with the port when it is not
-/// the scheme's default.
-pub fn host_header(url: &Url) -> String {
-    let host = url.host_str().unwrap_or("");
-    match url.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host.to_owned(),
-    }
-}
-
-/// The text that is signed: one `name: value` line per signed header.
-pub fn signing_string(method: &str, url: &Url, date: &str) -> String {
-    let target = match url.query() {
-        Some(query) => format!("{}?{query}", url.path()),
-        None => url.path().to_owned(),
-    };
-    format!(
-        "(request-target): {} {target}\nhost: {}\ndate: {date}",
-        method.to_ascii_lowercase(),
-        host_header(url)
-    )
-}
-
-/// An IMF-fixdate (RFC 9110 §5.6.7).
-pub fn http_date() -> String {
-    httpdate::fmt_http_date(std::time::SystemTime::now())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::federation::signature::{Inbound, verify};
+
+    #[tokio::test]
+    async fn a_signed_get_covers_target_host_and_date_and_verifies() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = InstanceKeyCell::beside(&dir.path().join("t.db"));
+        let signer = Signer::new(key.clone(), "http://127.0.0.1:8080/");
+        let url = Url::parse("http://127.0.0.1:9090/users/ana/outbox?page=true").unwrap();
+        let headers: http::HeaderMap = signer.headers(&url).await.unwrap().into_iter().collect();
+        assert_eq!(headers["host"], "127.0.0.1:9090");
+        let value = headers["signature"].to_str().unwrap();
+        assert!(
+            value.starts_with(
+                "keyId=\"http://127.0.0.1:8080/actor#main-key\",algorithm=\"rsa-sha256\","
+            ),
+            "{value}"
+        );
+        assert!(
+            value.contains(&format!("headers=\"{SIGNED_HEADERS}\"")),
+            "{value}"
+        );
+        let public = key.get().await.unwrap().public_pem().to_owned();
+        let inbound = Inbound {
+            method: &http::Method::GET,
+            target_uri: &url,
+            headers: &headers,
+            body: b"",
+        };
+        assert!(verify(&inbound, &public, std::time::SystemTime::now()).is_ok());
+    }
 
     #[test]
-    fn signing_string_covers_target_host_and_date() {
-        let url = Url::parse("http://127.0.0.1:8080/users/ana/outbox?page=true").unwrap();
-        assert_eq!(
-            signing_string("GET", &url, "Tue, 01 Dec 2026 10:00:00 GMT"),
-            "(request-target): get /users/ana/outbox?page=true\nhost: 127.0.0.1:8080\ndate: Tue, 01 Dec 2026 10:00:00 GMT"
-        );
+    fn host_header_leaves_out_the_default_port() {
         let https = Url::parse("https://social.example:443/x").unwrap();
-        assert_eq!(host_header(&https), "social.example");
+        assert_eq!(signature::host_header(&https), "social.example");
+        let other = Url::parse("http://127.0.0.1:8080/x").unwrap();
+        assert_eq!(signature::host_header(&other), "127.0.0.1:8080");
     }
 }
