@@ -20,8 +20,6 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::Utc;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -136,7 +134,7 @@ async fn inbox(State(state): State<HostState>, headers: HeaderMap, body: Bytes) 
 /// `Digest: SHA-256=…` (draft-cavage) or `Content-Digest: sha-256=:…:` (RFC 9530) of the
 /// body; either one matching is enough.
 fn digest_matches(headers: &HeaderMap, body: &[u8]) -> bool {
-    let want = BASE64.encode(Sha256::digest(body));
+    let want = base64(&Sha256::digest(body));
     let digest = headers
         .get_all("digest")
         .iter()
@@ -152,6 +150,30 @@ fn digest_matches(headers: &HeaderMap, body: &[u8]) -> bool {
         .filter_map(|part| part.trim().split_once('='))
         .any(|(alg, value)| alg.eq_ignore_ascii_case("sha-256") && value.trim_matches(':') == want);
     digest || content_digest
+}
+
+/// Standard base64 with padding (the sink's own, so the check does not share code with
+/// the signer).
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.len();
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= n {
+                out.push(char::from(ALPHABET[(v >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 async fn counts(State(state): State<HostState>) -> axum::Json<serde_json::Value> {
