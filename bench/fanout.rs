@@ -319,6 +319,7 @@ pub async fn run(args: FanoutArgs) -> anyhow::Result<()> {
         fed::queue_items(tx, user, &stored.new_ids, Verb::Create, Utc::now())
     })?;
 
+    let rss_at_wake_kb = rss_kb("VmRSS:");
     perf_control("enable");
     let cpu0 = cpu_seconds();
     let started = Instant::now();
@@ -389,6 +390,7 @@ pub async fn run(args: FanoutArgs) -> anyhow::Result<()> {
             "deliveries_per_sec": delivered as f64 / seconds,
             "cpu_s": cpu_s, "setup_s": setup_s,
             "peak_rss_mb": peak_rss_kb() as f64 / 1024.0,
+            "rss_at_wake_mb": rss_at_wake_kb as f64 / 1024.0,
             "failures": failures, "timed_out": timed_out,
             "hosts_missed": hosts_missed.len(), "hosts_repeated": hosts_repeated.len(),
             "no_signature": no_signature, "bad_digest": bad_digest,
@@ -400,6 +402,19 @@ pub async fn run(args: FanoutArgs) -> anyhow::Result<()> {
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+/// A line of /proc/self/status in KiB (`VmRSS:` now; `VmHWM:` is the peak).
+fn rss_kb(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix(field))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 /// With `TRIBUTARY_BENCH_PERF_CTL=FIFO`, tells `perf record --control fifo:FIFO -D -1`

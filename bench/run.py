@@ -381,18 +381,18 @@ def table(args, ing, srv, fan):
         rate = median([x["deliveries_per_sec"] for x in fan])
         rss = max(x["peak_rss_mb"] for x in fan)
         failures = max(x["failures"] for x in fan)
-        add("## Federation: one `Create` to %d followers over %d shared inboxes, loopback"
-            % (fan[0]["followers"], fan[0]["inboxes"]))
+        add("## Federation: one `Create` to %s followers over %s shared inboxes, loopback"
+            % (format(fan[0]["followers"], ","), format(fan[0]["inboxes"], ",")))
         add("")
         add("| measurement | Tributary | compared with | ratio (target / ours) | met |")
         add("| --- | --- | --- | --- | --- |")
         met = seconds <= 20 and rss <= 100 and failures == 0
         checks.append(("F1", met))
         add("| F1 fan-out of one Create to %s followers over %s shared inboxes (loopback) "
-            "| %.2f s, %.0f deliveries/s, peak RSS %.0f MB, %d failures "
+            "| %.2f s, %s deliveries/s, peak RSS %.0f MB, %d failures "
             "| target: ≤ 20 s, ≤ 100 MB | %.1f× time, %.1f× RSS | %s |"
             % (format(fan[0]["followers"], ","), format(fan[0]["inboxes"], ","), seconds,
-               rate, rss, failures, 20 / seconds, 100 / rss, "yes" if met else "no"))
+               format(round(rate), ","), rss, failures, 20 / seconds, 100 / rss, "yes" if met else "no"))
         add("")
         add("Median of %d runs for time and rate, the highest peak RSS of the sender (the inbox "
             "sink is a separate process); a failure is a host that got no POST or more than "
