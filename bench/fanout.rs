@@ -241,8 +241,8 @@ pub struct FanoutArgs {
 /// Sets up the database, starts the sink and the worker, queues one `Create` and waits
 /// for every delivery; prints one JSON object.
 pub async fn run(args: FanoutArgs) -> anyhow::Result<()> {
-    if args.inboxes == 0 || args.followers < args.inboxes {
-        bail!("--inboxes must be at least 1 and at most --followers");
+    if args.inboxes == 0 || args.inboxes > MAX_HOSTS || args.followers < args.inboxes {
+        bail!("--inboxes must be between 1 and {MAX_HOSTS}, and at most --followers");
     }
     if std::env::var_os("RUST_LOG").is_some() {
         tracing_subscriber::fmt()
