@@ -348,6 +348,10 @@ pub async fn run(args: FanoutArgs) -> anyhow::Result<()> {
     let seconds = started.elapsed().as_secs_f64();
     let cpu_s = cpu_seconds() - cpu0;
     perf_control("disable");
+    // Connections the client keeps open after the run (its idle pool), and what is left
+    // resident: both grow with the number of distinct inboxes.
+    let open_fds = std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count());
+    let rss_at_end_kb = rss_kb("VmRSS:");
     shutdown.cancel();
     let _ = worker.await;
 
@@ -391,6 +395,8 @@ pub async fn run(args: FanoutArgs) -> anyhow::Result<()> {
             "cpu_s": cpu_s, "setup_s": setup_s,
             "peak_rss_mb": peak_rss_kb() as f64 / 1024.0,
             "rss_at_wake_mb": rss_at_wake_kb as f64 / 1024.0,
+            "rss_at_end_mb": rss_at_end_kb as f64 / 1024.0,
+            "open_fds_at_end": open_fds,
             "failures": failures, "timed_out": timed_out,
             "hosts_missed": hosts_missed.len(), "hosts_repeated": hosts_repeated.len(),
             "no_signature": no_signature, "bad_digest": bad_digest,
