@@ -131,7 +131,7 @@ fn target_user(
     if !db::settings(tx, user.id)?.enabled {
         return Ok(None);
     }
-    if db::is_blocked(tx, Some(user.id), &v.actor.uri, &v.actor.host)? {
+    if db::is_blocked(tx, Some(user.id), &v.actor.uri)? {
         return Err(Refused::Forbidden(format!(
             "{} does not take activities from {}",
             user.name, v.actor.uri
@@ -159,7 +159,7 @@ fn target_item(
     if !social::item_state(tx, item)?.is_public() || !db::settings(tx, found.user_id)?.enabled {
         return Ok(None);
     }
-    if db::is_blocked(tx, Some(found.user_id), &v.actor.uri, &v.actor.host)? {
+    if db::is_blocked(tx, Some(found.user_id), &v.actor.uri)? {
         return Err(Refused::Forbidden(format!(
             "the owner of {uri} does not take activities from {}",
             v.actor.uri
@@ -458,7 +458,7 @@ fn moved(
     let new_actor = db::put_actor(tx, target)?;
     let mut moved = 0;
     for user in db::followed_by(tx, v.actor_id)? {
-        if db::is_blocked(tx, Some(user), &target.uri, &target.host)? {
+        if db::is_blocked(tx, Some(user), &target.uri)? {
             db::remove_follower(tx, user, v.actor_id)?;
             continue;
         }

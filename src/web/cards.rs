@@ -181,7 +181,7 @@ pub fn comment_view(
                     a.remote href=(remote.url) rel="nofollow noopener ugc" {
                         (bdi(shown_name(&comment.display_name, &comment.user_name)))
                     }
-                    " " span.handle { "@" (bdi(&comment.user_name)) }
+                    " " span.handle { (bdi(&format!("@{}", comment.user_name))) }
                     " · " span.origin title="This comment came from another server in the fediverse" {
                         "via " (bdi(&remote.host))
                     }

@@ -210,7 +210,7 @@ async fn a_reply_becomes_a_sanitized_comment_and_likes_and_shares_count() {
     assert_eq!(status, 202, "{body}");
     let page = s.app.client().get(&format!("/e/{}", s.item.0)).await;
     assert!(page.body.contains("Nice one"), "{}", page.body);
-    assert!(page.body.contains("@bob@127.0.0.1"));
+    assert!(page.body.contains("@bob@127.0.0.1"), "{}", page.body);
     assert!(!page.body.contains("<script>alert"), "{}", page.body);
     assert!(!page.body.contains("javascript:"));
     assert!(!page.body.contains("onclick"));
