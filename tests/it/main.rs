@@ -6,6 +6,7 @@ mod conformance;
 mod export;
 mod export_opml;
 mod export_valid;
+mod federation_peer;
 mod fediverse;
 mod fetch;
 mod ingest;
