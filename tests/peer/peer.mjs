@@ -60,8 +60,9 @@ await configure({
 const sent = [];
 // Every activity the inbox accepted, in order (see the inbox listener).
 const inbox = [];
-// The activities and notes this peer made, served at their ids.
+// The activities and notes this peer made, served at their ids; deleted notes answer 410.
 const documents = new Map();
+const gone = new Set();
 
 /**
  * The spec a request is signed with: RFC 9421 puts its parameters in Signature-Input,
@@ -298,6 +299,7 @@ const control = {
       cc: actor.id,
     });
     documents.delete(noteId.href);
+    gone.add(noteId.href);
     const result = await deliver(ctx, actor, del, body);
     return [200, { delete: del.id.href, ...result }];
   },
@@ -435,6 +437,10 @@ async function handle(req, res) {
   if (document != null) {
     res.writeHead(200, { "content-type": "application/activity+json" });
     return res.end(JSON.stringify(document));
+  }
+  if (req.method === "GET" && gone.has(url.href)) {
+    res.writeHead(410, { "content-type": "text/plain" });
+    return res.end("Gone\n");
   }
 
   let parsed = null;
