@@ -9,6 +9,23 @@
 // Usage: node peer.mjs --signing cavage|rfc9421   (or TRIBUTARY_PEER_SIGNING)
 //   TRIBUTARY_PEER_LOG=debug|info|warning   Fedify's log level on stderr (warning).
 // Prints `LISTENING http://127.0.0.1:PORT` on stdout when ready, and nothing else there.
+//
+// Control API (JSON in, JSON out; a bad request is 400, a failed lookup 502, both
+// `{"error": "..."}`). `to`/`actor` take an actor id, `handle` also a handle; each send
+// looks the actor up (signed GET), sends at once and answers with the ids it made plus
+// `status` (what the remote inbox answered last, or null) and, when Fedify failed,
+// `error`. `"sharedInbox": true` in any send body delivers to the shared inbox.
+//   POST /control/follow        {handle}                  -> {actor, follow, status}
+//   POST /control/undo-follow   {actor, follow}           -> {undo, status}
+//   POST /control/reply         {to, inReplyTo, content}  -> {note, create, status}
+//   POST /control/like          {to, object}              -> {like, status}
+//   POST /control/undo-like     {to, like, object}        -> {undo, status}
+//   POST /control/announce      {to, object}              -> {announce, status}
+//   POST /control/undo-announce {to, announce, object}    -> {undo, status}
+//   POST /control/delete-note   {to, note}                -> {delete, status}
+//   GET  /control/inbox   -> [{type, id, actor, object, inbox, raw}]
+//   GET  /control/sent    -> [{url, method, spec: rfc9421|draft-cavage|unsigned, status, refused}]
+//   GET  /control/lookup?uri=URI -> the object as Fedify parsed it (compact JSON-LD), or 404
 
 import { AsyncLocalStorage } from "node:async_hooks";
 import http from "node:http";
