@@ -7,6 +7,7 @@ mod export;
 mod export_opml;
 mod export_valid;
 mod federation_inbox;
+mod federation_peer;
 mod fediverse;
 mod fetch;
 mod ingest;
