@@ -382,3 +382,128 @@ async fn forged_posts_are_refused_and_every_control_call_delivers_its_activity()
     let after = reqwest::get(&replied.note).await.unwrap();
     assert_eq!(after.status(), reqwest::StatusCode::GONE);
 }
+
+/// The whole flow against Fedify: the peer finds `@ana@127.0.0.1:PORT` by WebFinger,
+/// follows, gets the `Accept`; a poll stores a new item and the peer gets its `Create`
+/// (its own code checks the signature); the peer replies and likes, and both show on
+/// `/e/{id}`. `ours` is the scheme our deliveries are signed with.
+async fn follow_poll_reply_and_like(signing: PeerSigning, ours: &str) {
+    use std::sync::Arc;
+    use tributary::config::SchedulerConfig;
+    use tributary::fetch::HttpClient;
+    use tributary::ingest::Ingest;
+    use tributary::store::{items, sources};
+
+    let Some(peer) = Peer::start(signing).await else {
+        return;
+    };
+    let feed = FixtureServer::start().await;
+    let feed_origin = feed.origin();
+    let ours = ours.to_owned();
+    let app = crate::support::web::WebApp::start_with(peer.base(), move |config| {
+        config.fetch.allowed_private_origins.push(feed_origin);
+        config.federation.signature = ours;
+    })
+    .await;
+    let ana = app.create_user("ana", false);
+    let authority = app.url("").trim_start_matches("http://").to_owned();
+
+    let followed = peer.follow(&format!("ana@{authority}")).await;
+    assert_eq!(followed.actor, app.url("/ana"), "{}", peer.stderr());
+    assert_eq!(
+        followed.delivery.status,
+        Some(202),
+        "{followed:?}\n{}",
+        peer.stderr()
+    );
+    let accept = peer
+        .wait_for_inbox(|a| a.kind.as_deref() == Some("Accept"), INBOX_TIMEOUT * 2)
+        .await;
+    assert_eq!(accept.actor.as_deref(), Some(app.url("/ana").as_str()));
+
+    let now = httpdate::fmt_http_date(std::time::SystemTime::now());
+    feed.set(
+        "/feed.xml",
+        Reply::ok(format!(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Ana's blog</title>\
+             <link>https://blog.example/</link><description>d</description>\
+             <item><guid>https://blog.example/hello</guid><title>Hello, fediverse</title>\
+             <link>https://blog.example/hello</link><description>&lt;p&gt;First post&lt;/p&gt;</description>\
+             <pubDate>{now}</pubDate></item></channel></rss>"
+        ))
+        .content_type("application/rss+xml"),
+    );
+    let params = serde_json::json!({ "url": feed.url("/feed.xml") });
+    let source = app
+        .store
+        .write_blocking(|tx| {
+            sources::insert(
+                tx,
+                &sources::NewSource::feed(ana, &params),
+                chrono::Utc::now(),
+            )
+        })
+        .unwrap();
+    let ingest = Ingest::new(
+        app.store.clone(),
+        Arc::new(HttpClient::new(&app.state.config.fetch).unwrap()),
+        Arc::new(connectors::Registry::default()),
+        SchedulerConfig::default(),
+    );
+    ingest.set_federation(app.state.federation.clone());
+    let report = ingest.poll_source(source).await.unwrap();
+    assert_eq!(report.n_new, 1, "{report:?}");
+    let item = app
+        .store
+        .read_blocking(move |conn| items::of_source(conn, source))
+        .unwrap()[0]
+        .id;
+    let note_id = app.url(&format!("/e/{}", item.0));
+    let create = peer
+        .wait_for_inbox(|a| a.kind.as_deref() == Some("Create"), INBOX_TIMEOUT * 2)
+        .await;
+    assert_eq!(create.object["id"], note_id.as_str(), "{:#}", create.raw);
+    assert!(
+        create.object["content"]
+            .as_str()
+            .unwrap_or("")
+            .contains("First post"),
+        "{:#}",
+        create.raw
+    );
+
+    let replied = peer
+        .reply(
+            &app.url("/ana"),
+            &note_id,
+            "<p>Welcome aboard <script>alert(1)</script></p>",
+        )
+        .await;
+    assert_eq!(
+        replied.delivery.status,
+        Some(202),
+        "{replied:?}\n{}",
+        peer.stderr()
+    );
+    let liked = peer.like(&app.url("/ana"), &note_id).await;
+    assert_eq!(liked.delivery.status, Some(202), "{liked:?}");
+    let page = app.client().get(&format!("/e/{}", item.0)).await;
+    assert!(page.body.contains("Welcome aboard"), "{}", page.body);
+    assert!(!page.body.contains("<script>alert"), "{}", page.body);
+    assert!(
+        page.body.contains(&format!("@peer@{}", "127.0.0.1")),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("liked this"), "{}", page.body);
+}
+
+#[tokio::test]
+async fn fedify_follows_gets_the_create_replies_and_likes_draft_cavage() {
+    follow_poll_reply_and_like(PeerSigning::Cavage, "draft-cavage").await;
+}
+
+#[tokio::test]
+async fn fedify_follows_gets_the_create_replies_and_likes_rfc9421() {
+    follow_poll_reply_and_like(PeerSigning::Rfc9421, "rfc9421").await;
+}
