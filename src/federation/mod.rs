@@ -4,6 +4,7 @@
 //! followers' inboxes, retried with back-off). Web pages and the CLI reach federation
 //! only through [`Federation`].
 
+pub mod documents;
 pub mod keys;
 
 use std::sync::Arc;

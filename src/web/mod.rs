@@ -31,7 +31,7 @@ use crate::store::Store;
 use crate::users::Users;
 use error::AppError;
 use limit::{LoginLimiter, RateLimiter};
-use pages::{actor, auth, feeds, import, item, settings, sources, stream};
+use pages::{actor, auth, federation, feeds, import, item, settings, sources, stream};
 
 /// Items on one page of a stream.
 pub const PAGE_SIZE: usize = 30;
@@ -115,7 +115,11 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .route("/", get(stream::everyone_get).post(auth::setup_post))
         .route("/healthz", get(healthz_get))
         .route("/actor", get(actor::actor_get))
-        .route("/.well-known/webfinger", get(actor::webfinger_get))
+        .route("/actor/outbox", get(federation::actor_outbox_get))
+        .route("/.well-known/webfinger", get(federation::webfinger_get))
+        .route("/.well-known/nodeinfo", get(federation::nodeinfo_links_get))
+        .route("/.well-known/host-meta", get(federation::host_meta_get))
+        .route("/nodeinfo/2.1", get(federation::nodeinfo_get))
         .route("/static/{hash}/{file}", get(assets::static_get))
         .route("/login", get(auth::login_get).post(auth::login_post))
         .route("/logout", post(auth::logout_post))
@@ -184,6 +188,9 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .route("/{user}/friends", get(stream::friends_get))
         .route("/{user}/likes", get(stream::likes_get))
         .route("/{user}/discussions", get(stream::discussions_get))
+        .route("/{user}/outbox", get(federation::outbox_get))
+        .route("/{user}/followers", get(federation::followers_get))
+        .route("/{user}/following", get(federation::following_get))
         .route("/{user}/follow", post(stream::follow_post))
         .route("/{user}/unfollow", post(stream::unfollow_post))
         .route("/{user}/feed.atom", get(feeds::user_atom_get))
