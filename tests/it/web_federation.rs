@@ -138,7 +138,7 @@ async fn webfinger_finds_federating_users_by_handle_and_by_url() {
     assert_eq!(instance["links"][0]["href"], format!("{base}/actor"));
 
     for (resource, why) in [
-        (format!("acct:ana@elsewhere.example"), "another host"),
+        ("acct:ana@elsewhere.example".to_owned(), "another host"),
         (
             format!("acct:ana@{host}.evil.example"),
             "a host that starts like ours",
