@@ -355,8 +355,8 @@ pub async fn outbox_get(
         .iter()
         .map(|item| documents::create(&documents::note(item, &user, &base), &user, &base))
         .collect();
-    let this = match &params.max_id {
-        Some(max_id) => format!("{id}?page=true&max_id={max_id}"),
+    let this = match before {
+        Some(cursor) => format!("{id}?page=true&max_id={}", cursor.encode()),
         None => first,
     };
     let next = page
