@@ -404,6 +404,23 @@ pub fn follower_names(conn: &Connection, followee: UserId) -> Result<Vec<String>
     Ok(names)
 }
 
+/// The names of the users `follower` follows whose federation is on (the `following`
+/// collection lists their actors), by name.
+pub fn federating_followee_names(
+    conn: &Connection,
+    follower: UserId,
+) -> Result<Vec<String>, StoreError> {
+    let names = conn
+        .prepare_cached(
+            "SELECT users.name FROM follows JOIN users ON users.id = follows.followee_id
+             WHERE follows.follower_id = :follower AND users.federation = 1
+             ORDER BY users.name",
+        )?
+        .query_map(named_params! { ":follower": follower.0 }, |row| row.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    Ok(names)
+}
+
 /// Visible items, followers and people followed, for a profile header.
 pub fn profile_counts(conn: &Connection, user: UserId) -> Result<ProfileCounts, StoreError> {
     conn.prepare_cached(

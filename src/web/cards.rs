@@ -61,7 +61,7 @@ pub fn item_card(
                 " · "
                 a.item-service
                     href={ "/" (item.user_name) "?service=" (urlencode(&item.source_kind)) }
-                    title={ "Only " (item.source_kind) " items" } { (bdi(service_name(item))) }
+                    title={ "Only " (item.source_kind) " items" } { (bdi(item.source_label())) }
                 " · "
                 a.item-permalink href=(item_path) { (time(item.published_at, now)) }
                 @if social.hidden && is_owner {
@@ -298,14 +298,6 @@ fn actions(ctx: &PageCtx, item: &Item, social: &ItemSocial, is_owner: bool, next
                 }
             }
         }
-    }
-}
-
-fn service_name(item: &Item) -> &str {
-    if item.source_title.trim().is_empty() {
-        &item.source_kind
-    } else {
-        &item.source_title
     }
 }
 

@@ -22,6 +22,7 @@ mod support;
 mod tidy;
 mod web_auth;
 mod web_cache;
+mod web_federation;
 mod web_settings;
 mod web_sites;
 mod web_social;
