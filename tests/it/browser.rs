@@ -660,3 +660,62 @@ async fn assert_on_instance(browser: &Browser, instance: &url::Origin, next: &st
         browser.html().await
     );
 }
+
+/// Replies from the fediverse are foreign HTML too: every payload of the hostile feed,
+/// sent as a signed reply to one of our items, is stored sanitized, and the item page runs
+/// none of it in Chromium.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_remote_replies_run_no_script_in_chromium() {
+    use crate::support::remote::{self, BOB_KEY, BOB_PUBLIC, Remote, Tweak};
+    let Some(browser) = Browser::start(BrowserOptions::default()).await else {
+        return;
+    };
+    let fixtures = FixtureServer::start().await;
+    let app = WebApp::start(&fixtures.origin()).await;
+    let ana = app.create_user("ana", false);
+    let source = crate::web_stream::add_source(&app, ana, "feed");
+    let item = crate::web_stream::add_item(&app, source, ana, "target", 1);
+    let bob = Remote::serve(&fixtures, "bob", BOB_KEY, BOB_PUBLIC);
+    let feed = XSS_FEED.replace("{{ORIGIN}}", &fixtures.origin());
+    let mut stored = 0;
+    let mut rest = feed.as_str();
+    while let Some(start) = rest.find("<description>") {
+        rest = &rest[start + "<description>".len()..];
+        let end = rest.find("</description>").expect("a closed description");
+        let text = &rest[..end];
+        rest = &rest[end..];
+        let html = match text.strip_prefix("<![CDATA[") {
+            Some(cdata) => cdata.trim_end_matches("]]>").to_owned(),
+            None => text
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&quot;", "\"")
+                .replace("&amp;", "&"),
+        };
+        let note = bob.note(
+            &app.url(&format!("/e/{}", item.0)),
+            &format!("<p>reply</p>{html}"),
+        );
+        let (status, body) = remote::post(
+            &bob,
+            &app.url("/inbox"),
+            &bob.activity("Create", note),
+            &Tweak::default(),
+        )
+        .await;
+        assert_eq!(status, 202, "{html}: {body}");
+        stored += 1;
+    }
+    assert!(stored >= XSS_ITEMS, "only {stored} payloads");
+    let url = app.url(&format!("/e/{}", item.0));
+    browser.goto(&url).await;
+    assert_eq!(
+        browser
+            .eval("return document.querySelectorAll('li.comment').length")
+            .await,
+        serde_json::json!(stored),
+        "every reply is shown"
+    );
+    assert_inert(&browser, &url, &fixtures, Duration::from_secs(1)).await;
+    browser.close().await;
+}

@@ -393,3 +393,107 @@ async fn a_restart_mid_queue_delivers_everything_exactly_once() {
     })
     .await;
 }
+
+/// A reply as Mastodon sends it (docs.joinmastodon.org/spec/activitypub: `toot:`
+/// extensions, `atomUri`, `conversation`, `contentMap`, a `Mention` tag, a `replies`
+/// collection, `summary: null`), and a content warning from another.
+#[tokio::test]
+async fn a_mastodon_shaped_reply_and_content_warning_are_read() {
+    let s = setup().await;
+    let item_uri = s.app.url(&format!("/e/{}", s.item.0));
+    let note_id = format!("{}/statuses/109", s.bob.id);
+    let create = json!({
+        "@context": [
+            "https://www.w3.org/ns/activitystreams",
+            {"ostatus": "http://ostatus.org#", "atomUri": "ostatus:atomUri",
+             "inReplyToAtomUri": "ostatus:inReplyToAtomUri", "conversation": "ostatus:conversation",
+             "sensitive": "as:sensitive", "toot": "http://joinmastodon.org/ns#"}
+        ],
+        "id": format!("{note_id}/activity"),
+        "type": "Create",
+        "actor": s.bob.id,
+        "published": Utc::now().to_rfc3339(),
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "cc": [format!("{}/followers", s.bob.id), s.app.url("/ana")],
+        "object": {
+            "id": note_id,
+            "type": "Note",
+            "summary": null,
+            "inReplyTo": item_uri,
+            "published": Utc::now().to_rfc3339(),
+            "url": format!("{}/@bob/109", s.server.origin()),
+            "attributedTo": s.bob.id,
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            "cc": [format!("{}/followers", s.bob.id), s.app.url("/ana")],
+            "sensitive": false,
+            "atomUri": note_id,
+            "inReplyToAtomUri": item_uri,
+            "conversation": "tag:mastodon.example,2026-12-02:objectId=1:objectType=Conversation",
+            "contentMap": {"en": "<p><span class=\"h-card\"><a href=\"http://x/@ana\" class=\"u-url mention\">@<span>ana</span></a></span> Lovely photos!</p>"},
+            "attachment": [],
+            "tag": [{"type": "Mention", "href": s.app.url("/ana"), "name": "@ana@127.0.0.1"}],
+            "replies": {"id": format!("{note_id}/replies"), "type": "Collection",
+                        "first": {"type": "CollectionPage", "next": format!("{note_id}/replies?page=true"),
+                                  "partOf": format!("{note_id}/replies"), "items": []}}
+        }
+    });
+    let (status, body) =
+        remote::post(&s.bob, &s.app.url("/ana/inbox"), &create, &Tweak::default()).await;
+    assert_eq!(status, 202, "{body}");
+    let mut warned = s.bob.note(&item_uri, "<p>spoilers inside</p>");
+    warned["summary"] = json!("Film ending");
+    warned["sensitive"] = json!(true);
+    let (status, _) = remote::post(
+        &s.bob,
+        &s.app.url("/inbox"),
+        &s.bob.activity("Create", warned),
+        &Tweak::default(),
+    )
+    .await;
+    assert_eq!(status, 202);
+    let page = s.app.client().get(&format!("/e/{}", s.item.0)).await;
+    assert!(page.body.contains("Lovely photos!"), "{}", page.body);
+    assert!(page.body.contains("Film ending"), "{}", page.body);
+    // The comments feed carries them too, by their authors' handles.
+    let feed = s
+        .app
+        .client()
+        .get(&format!("/e/{}/comments.atom", s.item.0))
+        .await;
+    assert!(feed.body.contains("Lovely photos!"), "{}", feed.body);
+    assert!(feed.body.contains("@bob@127.0.0.1"), "{}", feed.body);
+    // Ana answers on her item: the reply goes to bob, threaded under his newest note.
+    let ana = s.app.logged_in("ana").await;
+    let item_page = format!("/e/{}", s.item.0);
+    let posted = ana
+        .post_form(
+            &item_page,
+            &format!("{item_page}/comments"),
+            &[("body", "Thanks, Bob!"), ("next", "")],
+        )
+        .await;
+    assert_eq!(posted.status, 303, "{}", posted.body);
+    wait_for(10, "the reply", || s.server.hits("/users/bob/inbox") >= 1).await;
+    let sent: Value =
+        serde_json::from_slice(&s.server.requests("/users/bob/inbox")[0].body).unwrap();
+    assert_eq!(sent["type"], "Create");
+    assert_eq!(sent["actor"], s.app.url("/ana"));
+    assert!(
+        sent["object"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("Thanks, Bob!")
+    );
+    let newest: String = s
+        .app
+        .store
+        .read_blocking(|c| {
+            Ok(c.query_row(
+                "SELECT ap_uri FROM comments WHERE actor_id IS NOT NULL ORDER BY id DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    assert_eq!(sent["object"]["inReplyTo"], newest.as_str());
+}
