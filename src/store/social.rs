@@ -62,6 +62,8 @@ pub struct ItemSocial {
     /// The newest comments, shown oldest first.
     pub comments: Vec<Comment>,
     pub n_comments: usize,
+    /// Shares (boosts) from the fediverse.
+    pub n_shares: usize,
     pub hidden: bool,
 }
 
@@ -265,7 +267,7 @@ pub fn item_state(conn: &Connection, item: ItemId) -> Result<ItemState, StoreErr
     .ok_or(StoreError::NotFound)
 }
 
-/// Likers, the newest comments and counts for a page of items, in three queries whatever
+/// Likers, the newest comments and counts for a page of items, in four queries whatever
 /// the number of items. Items without likes or comments get an empty entry. At least one
 /// liker and one comment per item are read, so the counts are always there.
 pub fn for_items(
@@ -334,6 +336,16 @@ pub fn for_items(
         let entry = social.entry(comment.item_id).or_default();
         entry.n_comments = row.get::<_, i64>(N_COMMENT_COLUMNS)? as usize;
         entry.comments.push(comment);
+    }
+    drop(rows);
+
+    let mut shares = conn.prepare_cached(
+        "SELECT item_id, count(*) FROM remote_shares
+         WHERE item_id IN (SELECT value FROM json_each(:ids)) GROUP BY item_id",
+    )?;
+    let mut rows = shares.query(named_params! { ":ids": ids })?;
+    while let Some(row) = rows.next()? {
+        social.entry(ItemId(row.get(0)?)).or_default().n_shares = row.get::<_, i64>(1)? as usize;
     }
     drop(rows);
 

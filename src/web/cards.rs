@@ -91,6 +91,12 @@ pub fn item_card(
                     CardMode::Full => usize::MAX,
                 }))
             }
+            @if social.n_shares > 0 {
+                p.shares {
+                    "Shared " (social.n_shares) " "
+                    (if social.n_shares == 1 { "time" } else { "times" }) " on the fediverse"
+                }
+            }
             @if !social.comments.is_empty() {
                 ul.comments id=[(mode == CardMode::Full).then_some("comments")] {
                     @for comment in &social.comments {

@@ -249,6 +249,12 @@ async fn a_reply_becomes_a_sanitized_comment_and_likes_and_shares_count() {
         remote::post(&s.bob, &s.app.url("/inbox"), &announce, &Tweak::default()).await;
     assert_eq!(status, 202);
     assert_eq!(count(&s.app, "SELECT count(*) FROM remote_shares"), 1);
+    let page = s.app.client().get(&format!("/e/{}", s.item.0)).await;
+    assert!(
+        page.body.contains("Shared 1 time on the fediverse"),
+        "{}",
+        page.body
+    );
     let undo = s.bob.activity("Undo", like);
     let (status, _) = remote::post(&s.bob, &s.app.url("/inbox"), &undo, &Tweak::default()).await;
     assert_eq!(status, 202);

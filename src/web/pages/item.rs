@@ -276,6 +276,7 @@ async fn load_full(store: &Store, id: ItemId, ctx: &PageCtx) -> Result<FullItem,
                 likers,
                 n_comments: comments.len(),
                 comments,
+                n_shares: crate::store::federation::n_shares(conn, id)? as usize,
                 hidden: state.hidden,
             };
             Ok(FullItem {
