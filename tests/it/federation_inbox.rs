@@ -503,3 +503,118 @@ async fn a_mastodon_shaped_reply_and_content_warning_are_read() {
         .unwrap();
     assert_eq!(sent["object"]["inReplyTo"], newest.as_str());
 }
+
+/// FEP-7628: a follower that moves takes its follows along, but only to an account that
+/// names the old one in `alsoKnownAs`; a profile Update is read again from its server.
+#[tokio::test]
+async fn a_move_to_an_account_that_claims_the_old_one_moves_the_follow() {
+    let s = setup().await;
+    let follow = s.bob.activity("Follow", json!(s.app.url("/ana")));
+    let (status, _) =
+        remote::post(&s.bob, &s.app.url("/ana/inbox"), &follow, &Tweak::default()).await;
+    assert_eq!(status, 202);
+    let serve_new = |name: &str, aka: Value| {
+        let id = s.server.url(&format!("/users/{name}"));
+        s.server.set(
+            &format!("/users/{name}"),
+            Reply::ok(
+                json!({
+                    "id": id, "type": "Person", "preferredUsername": name,
+                    "inbox": format!("{id}/inbox"),
+                    "alsoKnownAs": aka,
+                    "publicKey": {"id": format!("{id}#main-key"), "owner": id,
+                                  "publicKeyPem": remote::EVE_PUBLIC}
+                })
+                .to_string(),
+            )
+            .content_type("application/activity+json"),
+        );
+        id
+    };
+    // A target that does not claim bob: refused, nothing moves.
+    let stranger = serve_new("stranger", json!([]));
+    let mut bad = s.bob.activity("Move", json!(s.bob.id));
+    bad["target"] = json!(stranger);
+    let (status, _) = remote::post(&s.bob, &s.app.url("/inbox"), &bad, &Tweak::default()).await;
+    assert_eq!(status, 403);
+    assert_eq!(followers(&s.app, s.ana)[0].actor.uri, s.bob.id);
+    // One that does: the follow is the new account's now.
+    let new_bob = serve_new("newbob", json!([s.bob.id]));
+    let mut good = s.bob.activity("Move", json!(s.bob.id));
+    good["target"] = json!(new_bob);
+    let (status, body) = remote::post(&s.bob, &s.app.url("/inbox"), &good, &Tweak::default()).await;
+    assert_eq!(status, 202, "{body}");
+    let list = followers(&s.app, s.ana);
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].actor.uri, new_bob);
+    assert!(list[0].accepted);
+    // A Move of someone else is refused.
+    let mut other = s.bob.activity("Move", json!(new_bob));
+    other["target"] = json!(stranger);
+    let (status, _) = remote::post(&s.bob, &s.app.url("/inbox"), &other, &Tweak::default()).await;
+    assert_eq!(status, 403);
+}
+
+#[tokio::test]
+async fn an_update_of_the_profile_is_read_again_and_an_edited_reply_replaces_the_old() {
+    let s = setup().await;
+    let item_uri = s.app.url(&format!("/e/{}", s.item.0));
+    let mut note = s.bob.note(&item_uri, "<p>first words</p>");
+    let (status, _) = remote::post(
+        &s.bob,
+        &s.app.url("/inbox"),
+        &s.bob.activity("Create", note.clone()),
+        &Tweak::default(),
+    )
+    .await;
+    assert_eq!(status, 202);
+    note["content"] = json!("<p>better words</p>");
+    let (status, _) = remote::post(
+        &s.bob,
+        &s.app.url("/inbox"),
+        &s.bob.activity("Update", note.clone()),
+        &Tweak::default(),
+    )
+    .await;
+    assert_eq!(status, 202);
+    let page = s.app.client().get(&format!("/e/{}", s.item.0)).await;
+    assert!(
+        page.body.contains("better words") && !page.body.contains("first words"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("(edited)"));
+    // Someone else cannot edit it.
+    let eve = Remote::serve(&s.server, "eve", EVE_KEY, remote::EVE_PUBLIC);
+    let mut forged = note.clone();
+    forged["content"] = json!("<p>eve was here</p>");
+    forged["attributedTo"] = json!(eve.id);
+    let (status, _) = remote::post(
+        &eve,
+        &s.app.url("/inbox"),
+        &eve.activity("Update", forged),
+        &Tweak::default(),
+    )
+    .await;
+    assert_eq!(status, 403, "a note on bob's host is not eve's to edit");
+    // The profile: bob renames himself and says so.
+    s.server.set(
+        "/users/bob",
+        Reply::ok(
+            json!({
+                "id": s.bob.id, "type": "Person", "preferredUsername": "bob", "name": "Robert",
+                "inbox": s.bob.inbox,
+                "publicKey": {"id": s.bob.key_id, "owner": s.bob.id, "publicKeyPem": BOB_PUBLIC}
+            })
+            .to_string(),
+        )
+        .content_type("application/activity+json"),
+    );
+    let update = s
+        .bob
+        .activity("Update", json!({"id": s.bob.id, "type": "Person"}));
+    let (status, _) = remote::post(&s.bob, &s.app.url("/inbox"), &update, &Tweak::default()).await;
+    assert_eq!(status, 202);
+    let page = s.app.client().get(&format!("/e/{}", s.item.0)).await;
+    assert!(page.body.contains("Robert"), "{}", page.body);
+}
