@@ -414,12 +414,13 @@ fn test_entry_point_without_its_tools_stops_with_the_install_command() {
         "chromium (",
         "chromedriver (",
         "jing (",
+        "npm (",
         "python3 with venv (",
     ] {
         assert!(stderr.contains(tool), "{tool} is not named: {stderr}");
     }
     assert!(
-        stderr.contains("sudo apt-get install -y chromium chromium-driver jing python3-venv\n"),
+        stderr.contains("sudo apt-get install -y chromium chromium-driver jing npm python3-venv\n"),
         "{stderr}"
     );
     assert!(!marker.exists(), "cargo ran although tools were missing");
