@@ -20,6 +20,7 @@ mod support;
 mod tidy;
 mod web_auth;
 mod web_cache;
+mod web_fediverse_settings;
 mod web_settings;
 mod web_sites;
 mod web_social;

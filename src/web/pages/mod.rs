@@ -2,6 +2,7 @@
 
 pub mod actor;
 pub mod auth;
+pub mod fediverse;
 pub mod feeds;
 pub mod import;
 pub mod inbox;
