@@ -396,7 +396,7 @@ async fn fediverse_page(
             }
             section.fediverse-blocks {
                 h2 { "Blocks" }
-                p.help { "A blocked account or domain stops following you and its replies and likes are not shown." }
+                p.help { "A blocked account or domain stops following you, and its new follows, replies and likes are refused." }
                 (block_form(ctx, "block", &format!("{PAGE}/blocks"), &draft.block, err("block")))
                 (block_list(ctx, &blocks, &format!("{PAGE}/blocks/remove")))
             }
