@@ -726,6 +726,9 @@ async fn hostile_follower_name_runs_no_script_on_the_fediverse_page() {
         !browser.exists("li.follower img").await,
         "a javascript: avatar is not shown"
     );
-    assert!(browser.exists("li.follower button").await, "no Approve button");
+    assert!(
+        browser.exists("li.follower button").await,
+        "no Approve button"
+    );
     browser.close().await;
 }

@@ -115,7 +115,9 @@ async fn settings_are_saved_and_shown() {
     let client = app.logged_in("ana").await;
     let page = client.get(PAGE).await;
     assert_eq!(page.status, StatusCode::OK);
-    let authority = app.base.trim_start_matches("http://");
+    // The authority of the configured base URL (`http://127.0.0.1:8080` by default).
+    let authority = fed::host_of(&app.state.config.base_url());
+    assert!(authority.contains(':'), "{authority}");
     assert!(
         page.body.contains(&format!("@ana@{authority}")),
         "the handle is shown: {}",
@@ -352,10 +354,13 @@ async fn a_pending_follower_is_shown_and_approved() {
     assert_eq!(queued.len(), 1, "{queued:?}");
     let (accept, inboxes) = &queued[0];
     assert_eq!(accept["type"], "Accept", "{accept}");
-    assert_eq!(accept["actor"], format!("{}/ana", app.base));
+    assert_eq!(
+        accept["actor"],
+        format!("{}/ana", app.state.config.base_url())
+    );
     assert_eq!(accept["object"]["id"], "https://remote.example/follows/pat");
     assert_eq!(inboxes, &["https://remote.example/users/pat/inbox"]);
-    let page = client.get(PAGE).await;
+    let page = client.get("/settings/fediverse?done=approved").await;
     assert!(page.body.contains("Follower approved."));
     assert!(page.body.contains(">Remove</button>"));
     assert!(!page.body.contains("Waiting for your approval"));
