@@ -589,3 +589,20 @@ async fn instance_blocks_are_for_admins_only() {
     );
     assert!(blocks(&app, None).is_empty());
 }
+
+#[tokio::test]
+async fn turning_approval_off_accepts_everyone_waiting() {
+    let app = WebApp::start(NO_FIXTURES).await;
+    let ana = app.create_user("ana", false);
+    remote_follower(&app, ana, "pat", false);
+    let client = app.logged_in("ana").await;
+    let saved = client
+        .post_form(PAGE, PAGE, &[("enabled", "1"), ("also_known_as", "")])
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    assert!(followers(&app, ana).iter().all(|f| f.accepted));
+    let queued = queued(&app);
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    assert_eq!(queued[0].0["type"], "Accept");
+    assert_eq!(queued[0].1, ["https://remote.example/users/pat/inbox"]);
+}
