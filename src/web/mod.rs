@@ -32,7 +32,9 @@ use crate::store::Store;
 use crate::users::Users;
 use error::AppError;
 use limit::{LoginLimiter, RateLimiter};
-use pages::{actor, auth, federation, feeds, import, inbox, item, settings, sources, stream};
+use pages::{
+    actor, auth, federation, fediverse, feeds, import, inbox, item, settings, sources, stream,
+};
 
 /// Items on one page of a stream.
 pub const PAGE_SIZE: usize = 30;
@@ -141,6 +143,31 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
             get(settings::users_get).post(settings::users_post),
         )
         .route("/settings/invites", post(settings::invites_post))
+        .route(
+            "/settings/fediverse",
+            get(fediverse::fediverse_get).post(fediverse::fediverse_post),
+        )
+        .route(
+            "/settings/fediverse/followers/{actor_id}/approve",
+            post(fediverse::follower_approve_post),
+        )
+        .route(
+            "/settings/fediverse/followers/{actor_id}/remove",
+            post(fediverse::follower_remove_post),
+        )
+        .route("/settings/fediverse/blocks", post(fediverse::blocks_post))
+        .route(
+            "/settings/fediverse/blocks/remove",
+            post(fediverse::blocks_remove_post),
+        )
+        .route(
+            "/settings/fediverse/instance-blocks",
+            post(fediverse::instance_blocks_post),
+        )
+        .route(
+            "/settings/fediverse/instance-blocks/remove",
+            post(fediverse::instance_blocks_remove_post),
+        )
         .route(
             "/settings/import",
             get(import::import_get).post(import::import_post),

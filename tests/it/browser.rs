@@ -719,3 +719,75 @@ async fn hostile_remote_replies_run_no_script_in_chromium() {
     assert_inert(&browser, &url, &fixtures, Duration::from_secs(1)).await;
     browser.close().await;
 }
+
+/// A follower's name and handle come from another server. On the fediverse settings page
+/// they are text: no element, no handler, no marker, and no `alert` (an open alert would
+/// fail every script the checks run in the page).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_follower_name_runs_no_script_on_the_fediverse_page() {
+    let Some(browser) = Browser::start(BrowserOptions::default()).await else {
+        return;
+    };
+    let fixtures = FixtureServer::start().await;
+    let app = WebApp::start(&fixtures.origin()).await;
+    let ana = app.create_user("ana", false);
+    let name = "<img src=x onerror=alert(1)>";
+    let handle = "x<img src=x onerror=window.__xss_handle=1>@remote.example";
+    let actor = tributary::store::federation::Actor {
+        uri: "https://remote.example/users/x".into(),
+        host: "remote.example".into(),
+        handle: handle.into(),
+        name: name.into(),
+        url: Some("javascript:window.__xss_url=1".into()),
+        icon_url: Some("javascript:window.__xss_icon=1".into()),
+        inbox: "https://remote.example/users/x/inbox".into(),
+        fetched_at: Utc::now(),
+        ..Default::default()
+    };
+    app.store
+        .write_blocking(|tx| {
+            let id = tributary::store::federation::put_actor(tx, &actor)?;
+            tributary::store::federation::put_follower(
+                tx,
+                ana,
+                id,
+                "https://remote.example/follows/x",
+                false,
+                Utc::now(),
+            )
+        })
+        .unwrap();
+
+    browser.goto(&app.url("/login")).await;
+    browser.fill("input[name=name]", "ana").await;
+    browser.fill("input[name=password]", PASSWORD).await;
+    browser.press(None, "Log in").await;
+    let url = app.url("/settings/fediverse");
+    browser.goto(&url).await;
+    assert_inert(&browser, &url, &fixtures, Duration::from_millis(500)).await;
+    assert_eq!(browser.text("li.follower .follower-name").await, name);
+    assert_eq!(
+        browser.text("li.follower .handle").await,
+        format!("@{handle}")
+    );
+    assert_eq!(
+        browser
+            .find("li.follower a.follower-name")
+            .await
+            .attr("href")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("https://remote.example/users/x"),
+        "a javascript: profile address is not linked"
+    );
+    assert!(
+        !browser.exists("li.follower img").await,
+        "a javascript: avatar is not shown"
+    );
+    assert!(
+        browser.exists("li.follower button").await,
+        "no Approve button"
+    );
+    browser.close().await;
+}

@@ -23,6 +23,7 @@ mod tidy;
 mod web_auth;
 mod web_cache;
 mod web_federation;
+mod web_fediverse_settings;
 mod web_settings;
 mod web_sites;
 mod web_social;
