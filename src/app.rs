@@ -163,6 +163,9 @@ pub async fn serve(
         database = %config.database.path.display(),
         "listening"
     );
+    if let Some(problem) = config.federation_problem() {
+        tracing::warn!("federation: {problem}");
+    }
     let state =
         web::AppState::new(store, Arc::new(config), sources).map_err(StartError::CookieKey)?;
     // The instance actor's key: generated on the first run, read on the others.

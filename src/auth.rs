@@ -36,6 +36,7 @@ pub const RESERVED_NAMES: &[&str] = &[
     "logout",
     "metrics",
     "new",
+    "nodeinfo",
     "opml",
     "robots.txt",
     "root",

@@ -483,6 +483,60 @@ impl Config {
         toml::to_string(&shown).unwrap_or_default()
     }
 
+    /// Why other fediverse servers could not follow this instance's users at
+    /// [`Config::base_url`], in words; `None` when they can. Federation needs a public
+    /// https address; plain http works only between programs on one machine (a loopback
+    /// host), which is the default (`http://127.0.0.1:8080`) and what tests use. A warning
+    /// rather than an error: an instance nobody follows from outside still works.
+    pub fn federation_problem(&self) -> Option<String> {
+        let base = self.base_url();
+        let origin = if self.server.base_url.is_empty() {
+            format!(
+                "server.base_url is not set, so the instance calls itself `{base}` (from server.listen)"
+            )
+        } else {
+            format!("server.base_url is `{base}`")
+        };
+        let url = url::Url::parse(&base).ok()?;
+        let host = url.host()?;
+        let loopback = match &host {
+            url::Host::Domain(name) => {
+                name.eq_ignore_ascii_case("localhost")
+                    || name.to_ascii_lowercase().ends_with(".localhost")
+            }
+            url::Host::Ipv4(ip) => ip.is_loopback(),
+            url::Host::Ipv6(ip) => ip.is_loopback(),
+        };
+        let unspecified = match &host {
+            url::Host::Ipv4(ip) => ip.is_unspecified(),
+            url::Host::Ipv6(ip) => ip.is_unspecified(),
+            url::Host::Domain(_) => false,
+        };
+        if unspecified {
+            return Some(format!(
+                "{origin}, which is no address anyone can reach: set server.base_url to the \
+                 public https address of this instance (such as https://social.example.org) \
+                 so that fediverse servers can find and follow its users"
+            ));
+        }
+        if url.scheme() == "http" && !loopback {
+            return Some(format!(
+                "{origin}: fediverse servers fetch actors and deliver to inboxes only over \
+                 https, so its users cannot be followed from them; set server.base_url to the \
+                 public https address (such as https://social.example.org). Plain http is \
+                 accepted only for a loopback host (127.0.0.1, ::1, localhost), for trying \
+                 federation on one machine"
+            ));
+        }
+        if url.path() != "/" {
+            return Some(format!(
+                "{origin}, which has a path: WebFinger and NodeInfo live at the root of a \
+                 host (/.well-known/…), so serve Tributary at the root of its own host name"
+            ));
+        }
+        None
+    }
+
     /// The public base URL without a trailing slash.
     pub fn base_url(&self) -> String {
         if self.server.base_url.is_empty() {
@@ -591,6 +645,40 @@ mod tests {
         let text = include_str!("../config.example.toml");
         let parsed: Config = toml::from_str(text).expect("config.example.toml parses");
         assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn federation_needs_https_except_on_loopback() {
+        let with = |listen: &str, base: &str| {
+            let mut config = Config::default();
+            config.server.listen = listen.into();
+            config.server.base_url = base.into();
+            config.federation_problem()
+        };
+        // The default run and loopback addresses are fine.
+        assert_eq!(Config::default().federation_problem(), None);
+        assert_eq!(with("127.0.0.1:8080", "http://localhost:8080"), None);
+        assert_eq!(with("[::1]:8080", ""), None);
+        assert_eq!(with("127.0.0.1:8080", "https://social.example.org/"), None);
+        // Plain http elsewhere, no address at all, or a path: each says what to set.
+        let lan = with("192.168.1.5:8080", "").unwrap();
+        assert!(lan.contains("server.base_url is not set"), "{lan}");
+        assert!(lan.contains("https"), "{lan}");
+        let public_http = with("127.0.0.1:8080", "http://social.example.org").unwrap();
+        assert!(
+            public_http.contains("`http://social.example.org`"),
+            "{public_http}"
+        );
+        assert!(
+            with("0.0.0.0:8080", "")
+                .unwrap()
+                .contains("no address anyone can reach")
+        );
+        assert!(
+            with("127.0.0.1:8080", "https://example.org/tributary")
+                .unwrap()
+                .contains("has a path")
+        );
     }
 
     #[test]

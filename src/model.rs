@@ -128,6 +128,18 @@ pub struct Item {
     pub bumped_at: DateTime<Utc>,
 }
 
+impl Item {
+    /// What pages call the place the item came from ("via …"): the source's title, or
+    /// its kind when it has none.
+    pub fn source_label(&self) -> &str {
+        if self.source_title.trim().is_empty() {
+            &self.source_kind
+        } else {
+            &self.source_title
+        }
+    }
+}
+
 /// A configured source of one user.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Source {

@@ -10,6 +10,9 @@ pub fn check_config(config: &Config) -> anyhow::Result<()> {
     for problem in &built.problems {
         eprintln!("warning: {problem}; the other recipes are loaded");
     }
+    if let Some(problem) = config.federation_problem() {
+        eprintln!("warning: {problem}");
+    }
     println!("configuration is valid; effective values:\n");
     print!("{}", config.printable());
     Ok(())
@@ -61,6 +64,9 @@ pub fn list(config: &Config) -> anyhow::Result<()> {
     }
     for problem in &built.problems {
         eprintln!("warning: {problem}; the other recipes are loaded");
+    }
+    if let Some(problem) = config.federation_problem() {
+        eprintln!("warning: {problem}");
     }
     Ok(())
 }

@@ -4,9 +4,8 @@
 //! same transaction as the change.
 
 use chrono::Utc;
-use serde_json::{Value, json};
 
-use super::{Federation, FederationError, actor_uri};
+use super::{Federation, FederationError, documents};
 use crate::model::{ActorId, User, UserId};
 use crate::store::federation::{self as db, Block, Follower, Settings};
 
@@ -104,7 +103,10 @@ impl Federation {
                     return Ok(false);
                 };
                 db::remove_follower(tx, id, actor)?;
-                let reject = reject_activity(&actor_uri(&base, &name), &follower);
+                let owner = crate::store::users::get(tx, id)?;
+                debug_assert_eq!(owner.name, name);
+                let reject =
+                    documents::reject(&follower.follow_uri, &follower.actor.uri, &owner, &base);
                 let uri = reject["id"].as_str().unwrap_or_default().to_owned();
                 federation.queue_in(
                     tx,
@@ -158,12 +160,9 @@ fn accept_in(
     follower: &Follower,
 ) -> Result<(), crate::store::StoreError> {
     db::accept_follower(tx, user, actor)?;
-    let follow = follow_of(
-        &follower.actor.uri,
-        &actor_uri(base, name),
-        &follower.follow_uri,
-    );
-    let accept = super::inbox::accept_activity(&actor_uri(base, name), &follow);
+    let owner = crate::store::users::get(tx, user)?;
+    debug_assert_eq!(owner.name, name);
+    let accept = documents::accept(&follower.follow_uri, &follower.actor.uri, &owner, base);
     let uri = accept["id"].as_str().unwrap_or_default().to_owned();
     federation.queue_in(
         tx,
@@ -173,22 +172,4 @@ fn accept_in(
         std::slice::from_ref(&follower.actor.inbox),
     )?;
     Ok(())
-}
-
-/// The `Follow` we answer, as its sender wrote it (its id, actor and object).
-fn follow_of(follower: &str, followed: &str, follow_uri: &str) -> Value {
-    json!({ "id": follow_uri, "type": "Follow", "actor": follower, "object": followed })
-}
-
-/// Our `Reject` of a follow: it ends (or refuses) it on the follower's side.
-pub fn reject_activity(actor: &str, follower: &Follower) -> Value {
-    use sha2::Digest as _;
-    let digest = hex::encode(&sha2::Sha256::digest(follower.follow_uri.as_bytes())[..12]);
-    json!({
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": format!("{actor}#rejects/{digest}-{}", Utc::now().timestamp_millis()),
-        "type": "Reject",
-        "actor": actor,
-        "object": follow_of(&follower.actor.uri, actor, &follower.follow_uri),
-    })
 }

@@ -23,6 +23,10 @@ const LEASE: TimeDelta = TimeDelta::minutes(10);
 /// The first retry waits this long; each next one twice as long, up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: TimeDelta = TimeDelta::seconds(30);
 const MAX_BACKOFF: TimeDelta = TimeDelta::hours(6);
+/// How long the inbox remembers activity ids (a replay older than 12 hours fails its
+/// Date check anyway), and how often it forgets older ones.
+const SEEN_KEPT: TimeDelta = TimeDelta::days(2);
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 /// The longest the worker sleeps without looking at the queue.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
 
@@ -80,12 +84,25 @@ impl Federation {
     async fn run_worker(self, shutdown: CancellationToken) {
         let concurrency = self.inner.config.federation.delivery_concurrency.max(1);
         let mut running: JoinSet<()> = JoinSet::new();
+        let mut last_prune: Option<std::time::Instant> = None;
         loop {
             if shutdown.is_cancelled() {
                 break;
             }
             if let Err(err) = self.fan_out().await {
                 tracing::warn!(error = %err, "federation: the outbox fan-out failed");
+            }
+            if last_prune.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+                last_prune = Some(std::time::Instant::now());
+                let before = Utc::now() - SEEN_KEPT;
+                if let Err(err) = self
+                    .inner
+                    .store
+                    .write_quiet(move |tx| db::prune_seen(tx, before))
+                    .await
+                {
+                    tracing::warn!(error = %err, "federation: cannot prune the replay guard");
+                }
             }
             let free = concurrency.saturating_sub(running.len());
             let claimed = if free > 0 {

@@ -131,7 +131,7 @@ fn target_user(
     if !db::settings(tx, user.id)?.enabled {
         return Ok(None);
     }
-    if db::is_blocked(tx, Some(user.id), &v.actor.uri, &v.actor.host)? {
+    if db::is_blocked(tx, Some(user.id), &v.actor.uri)? {
         return Err(Refused::Forbidden(format!(
             "{} does not take activities from {}",
             user.name, v.actor.uri
@@ -159,7 +159,7 @@ fn target_item(
     if !social::item_state(tx, item)?.is_public() || !db::settings(tx, found.user_id)?.enabled {
         return Ok(None);
     }
-    if db::is_blocked(tx, Some(found.user_id), &v.actor.uri, &v.actor.host)? {
+    if db::is_blocked(tx, Some(found.user_id), &v.actor.uri)? {
         return Err(Refused::Forbidden(format!(
             "the owner of {uri} does not take activities from {}",
             v.actor.uri
@@ -185,7 +185,8 @@ fn follow(
     let approve = db::settings(tx, user)?.approve_followers;
     let accepted = db::put_follower(tx, user, v.actor_id, follow_id, !approve, now)?;
     if accepted {
-        let accept = accept_activity(object, v.activity);
+        let owner = users::get(tx, user)?;
+        let accept = super::documents::accept(follow_id, &v.actor.uri, &owner, &local.base);
         let accept_id = string(&accept, "id").unwrap_or_default().to_owned();
         deliver(
             tx,
@@ -458,7 +459,7 @@ fn moved(
     let new_actor = db::put_actor(tx, target)?;
     let mut moved = 0;
     for user in db::followed_by(tx, v.actor_id)? {
-        if db::is_blocked(tx, Some(user), &target.uri, &target.host)? {
+        if db::is_blocked(tx, Some(user), &target.uri)? {
             db::remove_follower(tx, user, v.actor_id)?;
             continue;
         }
@@ -475,19 +476,4 @@ pub fn move_target(activity: &Value) -> Option<&str> {
     (connectors::protocol::activitypub::json::types(activity).first() == Some(&"Move"))
         .then(|| first_id(activity, "target"))
         .flatten()
-}
-
-/// Our `Accept` of a `Follow`, from the followed user (`actor`). Its id is stable for
-/// one Follow, so a repeated Follow is answered with the same id.
-pub fn accept_activity(actor: &str, follow: &Value) -> Value {
-    use sha2::Digest as _;
-    let follow_id = string(follow, "id").unwrap_or_default();
-    let digest = hex::encode(&sha2::Sha256::digest(follow_id.as_bytes())[..12]);
-    serde_json::json!({
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": format!("{actor}#accepts/{digest}"),
-        "type": "Accept",
-        "actor": actor,
-        "object": follow,
-    })
 }

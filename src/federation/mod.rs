@@ -28,6 +28,8 @@ pub enum FederationError {
     Store(#[from] StoreError),
     #[error("cannot make or read a key: {0}")]
     Key(String),
+    #[error("{0}")]
+    Setup(String),
 }
 
 /// The federation service; cheap to clone.
@@ -59,6 +61,23 @@ impl Federation {
                 refetches: receive::Refetches::default(),
             }),
         }
+    }
+
+    /// The service with its own fetcher (key fetches, deliveries): the config's guard
+    /// and limits, signing reads as the instance actor when a server refuses unsigned
+    /// ones.
+    pub fn for_instance(
+        store: Store,
+        config: Arc<Config>,
+        instance_key: crate::instance_key::InstanceKeyCell,
+    ) -> Result<Federation, FederationError> {
+        let http = HttpClient::new(&config.fetch)
+            .map_err(|err| FederationError::Setup(format!("cannot set up the fetcher: {err}")))?
+            .with_signer(crate::fetch::signing::Signer::new(
+                instance_key,
+                &config.base_url(),
+            ));
+        Ok(Federation::new(store, config, http))
     }
 
     /// The instance's public URL, without a trailing slash.

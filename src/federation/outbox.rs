@@ -9,7 +9,7 @@ use chrono::{TimeDelta, Utc};
 use super::Federation;
 use super::documents;
 use crate::store::federation::{self as db, Verb};
-use crate::store::{StoreError, items, social};
+use crate::store::{StoreError, items, social, users};
 
 /// Queue entries turned into activities per transaction.
 const BATCH: usize = 64;
@@ -54,10 +54,27 @@ impl Federation {
                         if !db::settings(tx, item.user_id)?.enabled {
                             continue;
                         }
+                        let owner = users::get(tx, item.user_id)?;
                         let activity = match verb {
-                            Verb::Create => documents::create(&item, &base),
-                            Verb::Update => documents::update(&item, &base),
-                            Verb::Delete => documents::delete(&item, &base),
+                            Verb::Create => documents::create(
+                                &documents::note(&item, &owner, &base),
+                                &owner,
+                                &base,
+                            ),
+                            Verb::Update => documents::update(
+                                &documents::note(&item, &owner, &base),
+                                &owner,
+                                &base,
+                                item.updated_at.unwrap_or(item.fetched_at),
+                            ),
+                            Verb::Delete => {
+                                let former = if documents::is_article(&item) {
+                                    "Article"
+                                } else {
+                                    "Note"
+                                };
+                                documents::delete(item.id, &owner, &base, former, now)
+                            }
                         };
                         let uri = activity
                             .get("id")

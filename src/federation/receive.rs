@@ -139,10 +139,10 @@ impl Federation {
         }
         let host = host_of(&actor_uri);
         let blocked = {
-            let (uri, host) = (actor_uri.clone(), host.clone());
+            let uri = actor_uri.clone();
             self.inner
                 .store
-                .read(move |conn| db::is_blocked(conn, None, &uri, &host))
+                .read(move |conn| db::is_blocked(conn, None, &uri))
                 .await
                 .map_err(|err| InboxError::Internal(err.to_string()))?
         };

@@ -125,11 +125,11 @@ pub fn put_actor(tx: &Transaction<'_>, actor: &Actor) -> Result<ActorId, StoreEr
     let aka = serde_json::to_string(&actor.also_known_as).unwrap_or_else(|_| "[]".into());
     let id: i64 = tx
         .prepare_cached(
-            "INSERT INTO actors (uri, host, handle, name, url, icon_url, inbox, shared_inbox,
-                key_id, public_key_pem, also_known_as, moved_to, fetched_at)
-             VALUES (:uri, :host, :handle, :name, :url, :icon, :inbox, :shared, :key_id,
-                :pem, :aka, :moved, :now)
-             ON CONFLICT (uri) DO UPDATE SET host = excluded.host,
+            "INSERT INTO actors (uri, host, domain, handle, name, url, icon_url, inbox,
+                shared_inbox, key_id, public_key_pem, also_known_as, moved_to, fetched_at)
+             VALUES (:uri, :host, :domain, :handle, :name, :url, :icon, :inbox, :shared,
+                :key_id, :pem, :aka, :moved, :now)
+             ON CONFLICT (uri) DO UPDATE SET host = excluded.host, domain = excluded.domain,
                 handle = CASE WHEN excluded.handle = '' THEN handle ELSE excluded.handle END,
                 name = excluded.name, url = excluded.url, icon_url = excluded.icon_url,
                 inbox = excluded.inbox, shared_inbox = excluded.shared_inbox,
@@ -140,7 +140,8 @@ pub fn put_actor(tx: &Transaction<'_>, actor: &Actor) -> Result<ActorId, StoreEr
         )?
         .query_row(
             named_params! {
-                ":uri": actor.uri, ":host": actor.host, ":handle": actor.handle,
+                ":uri": actor.uri, ":host": actor.host, ":domain": domain_of(&actor.uri),
+                ":handle": actor.handle,
                 ":name": actor.name, ":url": actor.url, ":icon": actor.icon_url,
                 ":inbox": actor.inbox, ":shared": actor.shared_inbox, ":key_id": actor.key_id,
                 ":pem": actor.public_key_pem, ":aka": aka, ":moved": actor.moved_to,
@@ -315,7 +316,8 @@ pub fn follower_inboxes(conn: &Connection, user: UserId) -> Result<Vec<String>, 
          WHERE f.user_id = :user AND f.state = 'accepted' AND a.deleted_at IS NULL
            AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.user_id IN (0, :user)
                 AND ((b.kind = 'actor' AND b.target = a.uri)
-                  OR (b.kind = 'domain' AND b.target = a.host)))",
+                  OR (b.kind = 'domain' AND (b.target = a.domain
+                      OR substr(a.domain, -length(b.target) - 1) = '.' || b.target))))",
     )?;
     let rows = stmt
         .query_map(named_params! { ":user": user.0 }, |row| row.get(0))?
@@ -366,7 +368,8 @@ pub fn add_block(
         }
         Block::Domain(_) => {
             "DELETE FROM remote_followers WHERE (:user = 0 OR user_id = :user)
-             AND actor_id IN (SELECT id FROM actors WHERE host = :target)"
+             AND actor_id IN (SELECT id FROM actors WHERE domain = :target
+                OR substr(domain, -length(:target) - 1) = '.' || :target)"
         }
     };
     tx.prepare_cached(sql)?
@@ -405,22 +408,35 @@ pub fn blocks(conn: &Connection, user: Option<UserId>) -> Result<Vec<Block>, Sto
     Ok(rows)
 }
 
-/// Whether `actor_uri` (on `host`) is blocked by the instance or, when given, by `user`.
+/// Whether `actor_uri` is blocked by the instance or, when given, by `user`: the account
+/// itself, or its domain or a parent domain of it.
 pub fn is_blocked(
     conn: &Connection,
     user: Option<UserId>,
     actor_uri: &str,
-    host: &str,
 ) -> Result<bool, StoreError> {
+    let domain = domain_of(actor_uri);
     Ok(conn
         .prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM blocks WHERE user_id IN (0, :user)
-                AND ((kind = 'actor' AND target = :uri) OR (kind = 'domain' AND target = :host)))",
+                AND ((kind = 'actor' AND target = :uri) OR (kind = 'domain' AND (target = :domain
+                    OR substr(:domain, -length(target) - 1) = '.' || target))))",
         )?
         .query_row(
-            named_params! { ":user": owner(user), ":uri": actor_uri, ":host": host },
+            named_params! { ":user": owner(user), ":uri": actor_uri, ":domain": domain },
             |row| row.get(0),
         )?)
+}
+
+/// The host name of a URL, lower case, without port ("" when it has none).
+pub fn domain_of(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| {
+            u.host_str()
+                .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+        })
+        .unwrap_or_default()
 }
 
 /// A comment from the fediverse, as the inbox stores it.

@@ -62,6 +62,8 @@ pub struct ItemSocial {
     /// The newest comments, shown oldest first.
     pub comments: Vec<Comment>,
     pub n_comments: usize,
+    /// Shares (boosts) from the fediverse.
+    pub n_shares: usize,
     pub hidden: bool,
 }
 
@@ -265,7 +267,7 @@ pub fn item_state(conn: &Connection, item: ItemId) -> Result<ItemState, StoreErr
     .ok_or(StoreError::NotFound)
 }
 
-/// Likers, the newest comments and counts for a page of items, in three queries whatever
+/// Likers, the newest comments and counts for a page of items, in four queries whatever
 /// the number of items. Items without likes or comments get an empty entry. At least one
 /// liker and one comment per item are read, so the counts are always there.
 pub fn for_items(
@@ -337,6 +339,16 @@ pub fn for_items(
     }
     drop(rows);
 
+    let mut shares = conn.prepare_cached(
+        "SELECT item_id, count(*) FROM remote_shares
+         WHERE item_id IN (SELECT value FROM json_each(:ids)) GROUP BY item_id",
+    )?;
+    let mut rows = shares.query(named_params! { ":ids": ids })?;
+    while let Some(row) = rows.next()? {
+        social.entry(ItemId(row.get(0)?)).or_default().n_shares = row.get::<_, i64>(1)? as usize;
+    }
+    drop(rows);
+
     let mut hidden = conn.prepare_cached(
         "SELECT id FROM items WHERE hidden = 1 AND id IN (SELECT value FROM json_each(:ids))",
     )?;
@@ -400,6 +412,23 @@ pub fn follower_names(conn: &Connection, followee: UserId) -> Result<Vec<String>
              WHERE follows.followee_id = :followee ORDER BY users.name",
         )?
         .query_map(named_params! { ":followee": followee.0 }, |row| row.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    Ok(names)
+}
+
+/// The names of the users `follower` follows whose federation is on (the `following`
+/// collection lists their actors), by name.
+pub fn federating_followee_names(
+    conn: &Connection,
+    follower: UserId,
+) -> Result<Vec<String>, StoreError> {
+    let names = conn
+        .prepare_cached(
+            "SELECT users.name FROM follows JOIN users ON users.id = follows.followee_id
+             WHERE follows.follower_id = :follower AND users.federation = 1
+             ORDER BY users.name",
+        )?
+        .query_map(named_params! { ":follower": follower.0 }, |row| row.get(0))?
         .collect::<Result<Vec<String>, _>>()?;
     Ok(names)
 }

@@ -142,6 +142,50 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
+/// What NodeInfo counts of the users whose federation is on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FederatedUsage {
+    pub users: u64,
+    /// Users with an item newer than 30 days.
+    pub active_month: u64,
+    /// Users with an item newer than 180 days.
+    pub active_halfyear: u64,
+    /// Their visible items.
+    pub local_posts: u64,
+}
+
+pub fn federated_usage(
+    conn: &Connection,
+    now: DateTime<Utc>,
+) -> Result<FederatedUsage, StoreError> {
+    let day_ms = 24 * 60 * 60 * 1000;
+    let month = to_ms(now) - 30 * day_ms;
+    let halfyear = to_ms(now) - 180 * day_ms;
+    // One index probe per user (`items_user_bumped`), however many items there are.
+    conn.prepare_cached(
+        "SELECT
+            (SELECT count(*) FROM users WHERE federation = 1),
+            (SELECT count(*) FROM users u WHERE u.federation = 1 AND EXISTS (
+                SELECT 1 FROM items i WHERE i.user_id = u.id AND i.bumped_at >= :month)),
+            (SELECT count(*) FROM users u WHERE u.federation = 1 AND EXISTS (
+                SELECT 1 FROM items i WHERE i.user_id = u.id AND i.bumped_at >= :halfyear)),
+            (SELECT coalesce(sum(s.n_visible), 0) FROM sources s JOIN users u ON u.id = s.user_id
+             WHERE s.deleted_at IS NULL AND u.federation = 1)",
+    )?
+    .query_row(
+        named_params! { ":month": month, ":halfyear": halfyear },
+        |row| {
+            Ok(FederatedUsage {
+                users: row.get::<_, i64>(0)? as u64,
+                active_month: row.get::<_, i64>(1)? as u64,
+                active_halfyear: row.get::<_, i64>(2)? as u64,
+                local_posts: row.get::<_, i64>(3)? as u64,
+            })
+        },
+    )
+    .map_err(StoreError::from)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

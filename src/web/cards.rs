@@ -61,7 +61,7 @@ pub fn item_card(
                 " · "
                 a.item-service
                     href={ "/" (item.user_name) "?service=" (urlencode(&item.source_kind)) }
-                    title={ "Only " (item.source_kind) " items" } { (bdi(service_name(item))) }
+                    title={ "Only " (item.source_kind) " items" } { (bdi(item.source_label())) }
                 " · "
                 a.item-permalink href=(item_path) { (time(item.published_at, now)) }
                 @if social.hidden && is_owner {
@@ -90,6 +90,12 @@ pub fn item_card(
                     CardMode::Stream => NAMED_LIKERS,
                     CardMode::Full => usize::MAX,
                 }))
+            }
+            @if social.n_shares > 0 {
+                p.shares {
+                    "Shared " (social.n_shares) " "
+                    (if social.n_shares == 1 { "time" } else { "times" }) " on the fediverse"
+                }
             }
             @if !social.comments.is_empty() {
                 ul.comments id=[(mode == CardMode::Full).then_some("comments")] {
@@ -181,7 +187,7 @@ pub fn comment_view(
                     a.remote href=(remote.url) rel="nofollow noopener ugc" {
                         (bdi(shown_name(&comment.display_name, &comment.user_name)))
                     }
-                    " " span.handle { "@" (bdi(&comment.user_name)) }
+                    " " span.handle { (bdi(&format!("@{}", comment.user_name))) }
                     " · " span.origin title="This comment came from another server in the fediverse" {
                         "via " (bdi(&remote.host))
                     }
@@ -298,14 +304,6 @@ fn actions(ctx: &PageCtx, item: &Item, social: &ItemSocial, is_owner: bool, next
                 }
             }
         }
-    }
-}
-
-fn service_name(item: &Item) -> &str {
-    if item.source_title.trim().is_empty() {
-        &item.source_kind
-    } else {
-        &item.source_title
     }
 }
 

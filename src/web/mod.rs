@@ -32,7 +32,9 @@ use crate::store::Store;
 use crate::users::Users;
 use error::AppError;
 use limit::{LoginLimiter, RateLimiter};
-use pages::{actor, auth, feeds, import, inbox, item, settings, sources, stream};
+use pages::{
+    actor, auth, federation, fediverse, feeds, import, inbox, item, settings, sources, stream,
+};
 
 /// Items on one page of a stream.
 pub const PAGE_SIZE: usize = 30;
@@ -83,15 +85,12 @@ impl AppState {
         ));
         let hosts = Arc::new(host::HostPolicy::from_config(&config));
         let instance_key = crate::instance_key::InstanceKeyCell::beside(store_path);
-        // Federation's own fetcher (key fetches, deliveries): the same guard and limits,
-        // signing reads as the instance actor when a server refuses unsigned ones.
-        let http = crate::fetch::HttpClient::new(&config.fetch)
-            .map_err(|err| std::io::Error::other(err.to_string()))?
-            .with_signer(crate::fetch::signing::Signer::new(
-                instance_key.clone(),
-                &config.base_url(),
-            ));
-        let federation = crate::federation::Federation::new(store.clone(), config.clone(), http);
+        let federation = crate::federation::Federation::for_instance(
+            store.clone(),
+            config.clone(),
+            instance_key.clone(),
+        )
+        .map_err(|err| std::io::Error::other(err.to_string()))?;
         Ok(AppState {
             users: Users::new(store.clone()),
             store,
@@ -123,7 +122,11 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .route("/", get(stream::everyone_get).post(auth::setup_post))
         .route("/healthz", get(healthz_get))
         .route("/actor", get(actor::actor_get))
-        .route("/.well-known/webfinger", get(actor::webfinger_get))
+        .route("/actor/outbox", get(federation::actor_outbox_get))
+        .route("/.well-known/webfinger", get(federation::webfinger_get))
+        .route("/.well-known/nodeinfo", get(federation::nodeinfo_links_get))
+        .route("/.well-known/host-meta", get(federation::host_meta_get))
+        .route("/nodeinfo/2.1", get(federation::nodeinfo_get))
         .route("/static/{hash}/{file}", get(assets::static_get))
         .route("/login", get(auth::login_get).post(auth::login_post))
         .route("/logout", post(auth::logout_post))
@@ -140,6 +143,31 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
             get(settings::users_get).post(settings::users_post),
         )
         .route("/settings/invites", post(settings::invites_post))
+        .route(
+            "/settings/fediverse",
+            get(fediverse::fediverse_get).post(fediverse::fediverse_post),
+        )
+        .route(
+            "/settings/fediverse/followers/{actor_id}/approve",
+            post(fediverse::follower_approve_post),
+        )
+        .route(
+            "/settings/fediverse/followers/{actor_id}/remove",
+            post(fediverse::follower_remove_post),
+        )
+        .route("/settings/fediverse/blocks", post(fediverse::blocks_post))
+        .route(
+            "/settings/fediverse/blocks/remove",
+            post(fediverse::blocks_remove_post),
+        )
+        .route(
+            "/settings/fediverse/instance-blocks",
+            post(fediverse::instance_blocks_post),
+        )
+        .route(
+            "/settings/fediverse/instance-blocks/remove",
+            post(fediverse::instance_blocks_remove_post),
+        )
         .route(
             "/settings/import",
             get(import::import_get).post(import::import_post),
@@ -204,6 +232,9 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
             "/actor/inbox",
             post(inbox::shared_inbox_post).layer(DefaultBodyLimit::max(MAX_INBOX_BYTES)),
         )
+        .route("/{user}/outbox", get(federation::outbox_get))
+        .route("/{user}/followers", get(federation::followers_get))
+        .route("/{user}/following", get(federation::following_get))
         .route("/{user}/follow", post(stream::follow_post))
         .route("/{user}/unfollow", post(stream::unfollow_post))
         .route("/{user}/feed.atom", get(feeds::user_atom_get))

@@ -660,3 +660,134 @@ async fn assert_on_instance(browser: &Browser, instance: &url::Origin, next: &st
         browser.html().await
     );
 }
+
+/// Replies from the fediverse are foreign HTML too: every payload of the hostile feed,
+/// sent as a signed reply to one of our items, is stored sanitized, and the item page runs
+/// none of it in Chromium.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_remote_replies_run_no_script_in_chromium() {
+    use crate::support::remote::{self, BOB_KEY, BOB_PUBLIC, Remote, Tweak};
+    let Some(browser) = Browser::start(BrowserOptions::default()).await else {
+        return;
+    };
+    let fixtures = FixtureServer::start().await;
+    let app = WebApp::start(&fixtures.origin()).await;
+    let ana = app.create_user("ana", false);
+    let source = crate::web_stream::add_source(&app, ana, "feed");
+    let item = crate::web_stream::add_item(&app, source, ana, "target", 1);
+    let bob = Remote::serve(&fixtures, "bob", BOB_KEY, BOB_PUBLIC);
+    let feed = XSS_FEED.replace("{{ORIGIN}}", &fixtures.origin());
+    let mut stored = 0;
+    let mut rest = feed.as_str();
+    while let Some(start) = rest.find("<description>") {
+        rest = &rest[start + "<description>".len()..];
+        let end = rest.find("</description>").expect("a closed description");
+        let text = &rest[..end];
+        rest = &rest[end..];
+        let html = match text.strip_prefix("<![CDATA[") {
+            Some(cdata) => cdata.trim_end_matches("]]>").to_owned(),
+            None => text
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&quot;", "\"")
+                .replace("&amp;", "&"),
+        };
+        let note = bob.note(
+            &app.url(&format!("/e/{}", item.0)),
+            &format!("<p>reply</p>{html}"),
+        );
+        let (status, body) = remote::post(
+            &bob,
+            &app.url("/inbox"),
+            &bob.activity("Create", note),
+            &Tweak::default(),
+        )
+        .await;
+        assert_eq!(status, 202, "{html}: {body}");
+        stored += 1;
+    }
+    assert!(stored >= XSS_ITEMS, "only {stored} payloads");
+    let url = app.url(&format!("/e/{}", item.0));
+    browser.goto(&url).await;
+    assert_eq!(
+        browser
+            .eval("return document.querySelectorAll('li.comment').length")
+            .await,
+        serde_json::json!(stored),
+        "every reply is shown"
+    );
+    assert_inert(&browser, &url, &fixtures, Duration::from_secs(1)).await;
+    browser.close().await;
+}
+
+/// A follower's name and handle come from another server. On the fediverse settings page
+/// they are text: no element, no handler, no marker, and no `alert` (an open alert would
+/// fail every script the checks run in the page).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_follower_name_runs_no_script_on_the_fediverse_page() {
+    let Some(browser) = Browser::start(BrowserOptions::default()).await else {
+        return;
+    };
+    let fixtures = FixtureServer::start().await;
+    let app = WebApp::start(&fixtures.origin()).await;
+    let ana = app.create_user("ana", false);
+    let name = "<img src=x onerror=alert(1)>";
+    let handle = "x<img src=x onerror=window.__xss_handle=1>@remote.example";
+    let actor = tributary::store::federation::Actor {
+        uri: "https://remote.example/users/x".into(),
+        host: "remote.example".into(),
+        handle: handle.into(),
+        name: name.into(),
+        url: Some("javascript:window.__xss_url=1".into()),
+        icon_url: Some("javascript:window.__xss_icon=1".into()),
+        inbox: "https://remote.example/users/x/inbox".into(),
+        fetched_at: Utc::now(),
+        ..Default::default()
+    };
+    app.store
+        .write_blocking(|tx| {
+            let id = tributary::store::federation::put_actor(tx, &actor)?;
+            tributary::store::federation::put_follower(
+                tx,
+                ana,
+                id,
+                "https://remote.example/follows/x",
+                false,
+                Utc::now(),
+            )
+        })
+        .unwrap();
+
+    browser.goto(&app.url("/login")).await;
+    browser.fill("input[name=name]", "ana").await;
+    browser.fill("input[name=password]", PASSWORD).await;
+    browser.press(None, "Log in").await;
+    let url = app.url("/settings/fediverse");
+    browser.goto(&url).await;
+    assert_inert(&browser, &url, &fixtures, Duration::from_millis(500)).await;
+    assert_eq!(browser.text("li.follower .follower-name").await, name);
+    assert_eq!(
+        browser.text("li.follower .handle").await,
+        format!("@{handle}")
+    );
+    assert_eq!(
+        browser
+            .find("li.follower a.follower-name")
+            .await
+            .attr("href")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("https://remote.example/users/x"),
+        "a javascript: profile address is not linked"
+    );
+    assert!(
+        !browser.exists("li.follower img").await,
+        "a javascript: avatar is not shown"
+    );
+    assert!(
+        browser.exists("li.follower button").await,
+        "no Approve button"
+    );
+    browser.close().await;
+}

@@ -210,7 +210,7 @@ async fn a_reply_becomes_a_sanitized_comment_and_likes_and_shares_count() {
     assert_eq!(status, 202, "{body}");
     let page = s.app.client().get(&format!("/e/{}", s.item.0)).await;
     assert!(page.body.contains("Nice one"), "{}", page.body);
-    assert!(page.body.contains("@bob@127.0.0.1"));
+    assert!(page.body.contains("@bob@127.0.0.1"), "{}", page.body);
     assert!(!page.body.contains("<script>alert"), "{}", page.body);
     assert!(!page.body.contains("javascript:"));
     assert!(!page.body.contains("onclick"));
@@ -249,6 +249,12 @@ async fn a_reply_becomes_a_sanitized_comment_and_likes_and_shares_count() {
         remote::post(&s.bob, &s.app.url("/inbox"), &announce, &Tweak::default()).await;
     assert_eq!(status, 202);
     assert_eq!(count(&s.app, "SELECT count(*) FROM remote_shares"), 1);
+    let page = s.app.client().get(&format!("/e/{}", s.item.0)).await;
+    assert!(
+        page.body.contains("Shared 1 time on the fediverse"),
+        "{}",
+        page.body
+    );
     let undo = s.bob.activity("Undo", like);
     let (status, _) = remote::post(&s.bob, &s.app.url("/inbox"), &undo, &Tweak::default()).await;
     assert_eq!(status, 202);
@@ -392,4 +398,223 @@ async fn a_restart_mid_queue_delivers_everything_exactly_once() {
         count(&app, "SELECT count(*) FROM deliveries") == 0
     })
     .await;
+}
+
+/// A reply as Mastodon sends it (docs.joinmastodon.org/spec/activitypub: `toot:`
+/// extensions, `atomUri`, `conversation`, `contentMap`, a `Mention` tag, a `replies`
+/// collection, `summary: null`), and a content warning from another.
+#[tokio::test]
+async fn a_mastodon_shaped_reply_and_content_warning_are_read() {
+    let s = setup().await;
+    let item_uri = s.app.url(&format!("/e/{}", s.item.0));
+    let note_id = format!("{}/statuses/109", s.bob.id);
+    let create = json!({
+        "@context": [
+            "https://www.w3.org/ns/activitystreams",
+            {"ostatus": "http://ostatus.org#", "atomUri": "ostatus:atomUri",
+             "inReplyToAtomUri": "ostatus:inReplyToAtomUri", "conversation": "ostatus:conversation",
+             "sensitive": "as:sensitive", "toot": "http://joinmastodon.org/ns#"}
+        ],
+        "id": format!("{note_id}/activity"),
+        "type": "Create",
+        "actor": s.bob.id,
+        "published": Utc::now().to_rfc3339(),
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "cc": [format!("{}/followers", s.bob.id), s.app.url("/ana")],
+        "object": {
+            "id": note_id,
+            "type": "Note",
+            "summary": null,
+            "inReplyTo": item_uri,
+            "published": Utc::now().to_rfc3339(),
+            "url": format!("{}/@bob/109", s.server.origin()),
+            "attributedTo": s.bob.id,
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            "cc": [format!("{}/followers", s.bob.id), s.app.url("/ana")],
+            "sensitive": false,
+            "atomUri": note_id,
+            "inReplyToAtomUri": item_uri,
+            "conversation": "tag:mastodon.example,2026-12-02:objectId=1:objectType=Conversation",
+            "contentMap": {"en": "<p><span class=\"h-card\"><a href=\"http://x/@ana\" class=\"u-url mention\">@<span>ana</span></a></span> Lovely photos!</p>"},
+            "attachment": [],
+            "tag": [{"type": "Mention", "href": s.app.url("/ana"), "name": "@ana@127.0.0.1"}],
+            "replies": {"id": format!("{note_id}/replies"), "type": "Collection",
+                        "first": {"type": "CollectionPage", "next": format!("{note_id}/replies?page=true"),
+                                  "partOf": format!("{note_id}/replies"), "items": []}}
+        }
+    });
+    let (status, body) =
+        remote::post(&s.bob, &s.app.url("/ana/inbox"), &create, &Tweak::default()).await;
+    assert_eq!(status, 202, "{body}");
+    let mut warned = s.bob.note(&item_uri, "<p>spoilers inside</p>");
+    warned["summary"] = json!("Film ending");
+    warned["sensitive"] = json!(true);
+    let (status, _) = remote::post(
+        &s.bob,
+        &s.app.url("/inbox"),
+        &s.bob.activity("Create", warned),
+        &Tweak::default(),
+    )
+    .await;
+    assert_eq!(status, 202);
+    let page = s.app.client().get(&format!("/e/{}", s.item.0)).await;
+    assert!(page.body.contains("Lovely photos!"), "{}", page.body);
+    assert!(page.body.contains("Film ending"), "{}", page.body);
+    // The comments feed carries them too, by their authors' handles.
+    let feed = s
+        .app
+        .client()
+        .get(&format!("/e/{}/comments.atom", s.item.0))
+        .await;
+    assert!(feed.body.contains("Lovely photos!"), "{}", feed.body);
+    assert!(feed.body.contains("@bob@127.0.0.1"), "{}", feed.body);
+    // Ana answers on her item: the reply goes to bob, threaded under his newest note.
+    let ana = s.app.logged_in("ana").await;
+    let item_page = format!("/e/{}", s.item.0);
+    let posted = ana
+        .post_form(
+            &item_page,
+            &format!("{item_page}/comments"),
+            &[("body", "Thanks, Bob!"), ("next", "")],
+        )
+        .await;
+    assert_eq!(posted.status, 303, "{}", posted.body);
+    wait_for(10, "the reply", || s.server.hits("/users/bob/inbox") >= 1).await;
+    let sent: Value =
+        serde_json::from_slice(&s.server.requests("/users/bob/inbox")[0].body).unwrap();
+    assert_eq!(sent["type"], "Create");
+    assert_eq!(sent["actor"], s.app.url("/ana"));
+    assert!(
+        sent["object"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("Thanks, Bob!")
+    );
+    let newest: String = s
+        .app
+        .store
+        .read_blocking(|c| {
+            Ok(c.query_row(
+                "SELECT ap_uri FROM comments WHERE actor_id IS NOT NULL ORDER BY id DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    assert_eq!(sent["object"]["inReplyTo"], newest.as_str());
+}
+
+/// FEP-7628: a follower that moves takes its follows along, but only to an account that
+/// names the old one in `alsoKnownAs`; a profile Update is read again from its server.
+#[tokio::test]
+async fn a_move_to_an_account_that_claims_the_old_one_moves_the_follow() {
+    let s = setup().await;
+    let follow = s.bob.activity("Follow", json!(s.app.url("/ana")));
+    let (status, _) =
+        remote::post(&s.bob, &s.app.url("/ana/inbox"), &follow, &Tweak::default()).await;
+    assert_eq!(status, 202);
+    let serve_new = |name: &str, aka: Value| {
+        let id = s.server.url(&format!("/users/{name}"));
+        s.server.set(
+            &format!("/users/{name}"),
+            Reply::ok(
+                json!({
+                    "id": id, "type": "Person", "preferredUsername": name,
+                    "inbox": format!("{id}/inbox"),
+                    "alsoKnownAs": aka,
+                    "publicKey": {"id": format!("{id}#main-key"), "owner": id,
+                                  "publicKeyPem": remote::EVE_PUBLIC}
+                })
+                .to_string(),
+            )
+            .content_type("application/activity+json"),
+        );
+        id
+    };
+    // A target that does not claim bob: refused, nothing moves.
+    let stranger = serve_new("stranger", json!([]));
+    let mut bad = s.bob.activity("Move", json!(s.bob.id));
+    bad["target"] = json!(stranger);
+    let (status, _) = remote::post(&s.bob, &s.app.url("/inbox"), &bad, &Tweak::default()).await;
+    assert_eq!(status, 403);
+    assert_eq!(followers(&s.app, s.ana)[0].actor.uri, s.bob.id);
+    // One that does: the follow is the new account's now.
+    let new_bob = serve_new("newbob", json!([s.bob.id]));
+    let mut good = s.bob.activity("Move", json!(s.bob.id));
+    good["target"] = json!(new_bob);
+    let (status, body) = remote::post(&s.bob, &s.app.url("/inbox"), &good, &Tweak::default()).await;
+    assert_eq!(status, 202, "{body}");
+    let list = followers(&s.app, s.ana);
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].actor.uri, new_bob);
+    assert!(list[0].accepted);
+    // A Move of someone else is refused.
+    let mut other = s.bob.activity("Move", json!(new_bob));
+    other["target"] = json!(stranger);
+    let (status, _) = remote::post(&s.bob, &s.app.url("/inbox"), &other, &Tweak::default()).await;
+    assert_eq!(status, 403);
+}
+
+#[tokio::test]
+async fn an_update_of_the_profile_is_read_again_and_an_edited_reply_replaces_the_old() {
+    let s = setup().await;
+    let item_uri = s.app.url(&format!("/e/{}", s.item.0));
+    let mut note = s.bob.note(&item_uri, "<p>first words</p>");
+    let (status, _) = remote::post(
+        &s.bob,
+        &s.app.url("/inbox"),
+        &s.bob.activity("Create", note.clone()),
+        &Tweak::default(),
+    )
+    .await;
+    assert_eq!(status, 202);
+    note["content"] = json!("<p>better words</p>");
+    let (status, _) = remote::post(
+        &s.bob,
+        &s.app.url("/inbox"),
+        &s.bob.activity("Update", note.clone()),
+        &Tweak::default(),
+    )
+    .await;
+    assert_eq!(status, 202);
+    let page = s.app.client().get(&format!("/e/{}", s.item.0)).await;
+    assert!(
+        page.body.contains("better words") && !page.body.contains("first words"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("(edited)"));
+    // Someone else cannot edit it.
+    let eve = Remote::serve(&s.server, "eve", EVE_KEY, remote::EVE_PUBLIC);
+    let mut forged = note.clone();
+    forged["content"] = json!("<p>eve was here</p>");
+    forged["attributedTo"] = json!(eve.id);
+    let (status, _) = remote::post(
+        &eve,
+        &s.app.url("/inbox"),
+        &eve.activity("Update", forged),
+        &Tweak::default(),
+    )
+    .await;
+    assert_eq!(status, 403, "a note on bob's host is not eve's to edit");
+    // The profile: bob renames himself and says so.
+    s.server.set(
+        "/users/bob",
+        Reply::ok(
+            json!({
+                "id": s.bob.id, "type": "Person", "preferredUsername": "bob", "name": "Robert",
+                "inbox": s.bob.inbox,
+                "publicKey": {"id": s.bob.key_id, "owner": s.bob.id, "publicKeyPem": BOB_PUBLIC}
+            })
+            .to_string(),
+        )
+        .content_type("application/activity+json"),
+    );
+    let update = s
+        .bob
+        .activity("Update", json!({"id": s.bob.id, "type": "Person"}));
+    let (status, _) = remote::post(&s.bob, &s.app.url("/inbox"), &update, &Tweak::default()).await;
+    assert_eq!(status, 202);
+    let page = s.app.client().get(&format!("/e/{}", s.item.0)).await;
+    assert!(page.body.contains("Robert"), "{}", page.body);
 }

@@ -414,13 +414,38 @@ fn test_entry_point_without_its_tools_stops_with_the_install_command() {
         "chromium (",
         "chromedriver (",
         "jing (",
+        "npm (",
         "python3 with venv (",
     ] {
         assert!(stderr.contains(tool), "{tool} is not named: {stderr}");
     }
     assert!(
-        stderr.contains("sudo apt-get install -y chromium chromium-driver jing python3-venv\n"),
+        stderr.contains("sudo apt-get install -y chromium chromium-driver jing npm python3-venv\n"),
         "{stderr}"
     );
     assert!(!marker.exists(), "cargo ran although tools were missing");
+}
+
+/// `check-config` says when other fediverse servers could not follow this instance's
+/// users, and stays quiet on the default loopback address.
+#[test]
+fn check_config_warns_when_the_base_url_cannot_federate() {
+    let dir = tempfile::tempdir().unwrap();
+    let quiet = tributary(dir.path()).arg("check-config").output().unwrap();
+    assert!(quiet.status.success());
+    let stderr = String::from_utf8(quiet.stderr).unwrap();
+    assert!(!stderr.contains("fediverse"), "{stderr}");
+
+    let warned = tributary(dir.path())
+        .arg("check-config")
+        .env("TRIBUTARY_SERVER_BASE_URL", "http://social.example.org")
+        .output()
+        .unwrap();
+    assert!(warned.status.success(), "a warning, not an error");
+    let stderr = String::from_utf8(warned.stderr).unwrap();
+    assert!(
+        stderr.starts_with("warning: server.base_url is `http://social.example.org`")
+            && stderr.contains("https"),
+        "{stderr}"
+    );
 }

@@ -20,6 +20,7 @@ CREATE TABLE actors (
     id             INTEGER PRIMARY KEY,
     uri            TEXT NOT NULL UNIQUE,     -- the actor's id
     host           TEXT NOT NULL,            -- authority of `uri`, lower case
+    domain         TEXT NOT NULL,            -- its host name alone (what domain blocks name)
     handle         TEXT NOT NULL DEFAULT '', -- user@host, when known
     name           TEXT NOT NULL DEFAULT '', -- plain text
     url            TEXT,                     -- profile page
@@ -35,6 +36,7 @@ CREATE TABLE actors (
 ) STRICT;
 CREATE INDEX actors_key ON actors(key_id);
 CREATE INDEX actors_host ON actors(host);
+CREATE INDEX actors_domain ON actors(domain);
 
 -- Remote followers of a user. `state` is 'pending' (waiting for the user's approval)
 -- or 'accepted'. `follow_uri` is the Follow activity's id, answered by our Accept.
@@ -49,7 +51,8 @@ CREATE TABLE remote_followers (
 CREATE INDEX remote_followers_actor ON remote_followers(actor_id);
 
 -- Blocks: of a remote account (`kind` 'actor', target its URI) or a whole domain
--- ('domain', target the host). `user_id` 0 is the instance's own list (the admin's).
+-- ('domain', target a host name; its subdomains are blocked too). `user_id` 0 is the
+-- instance's own list (the admin's).
 CREATE TABLE blocks (
     user_id    INTEGER NOT NULL,
     kind       TEXT NOT NULL CHECK (kind IN ('actor', 'domain')),

@@ -1,18 +1,15 @@
 //! The instance actor: an ActivityPub `Application` whose key signs Tributary's reads of
-//! servers that refuse unsigned requests, and the WebFinger answer that names it.
+//! servers that refuse unsigned requests. WebFinger names it (`pages/federation.rs`).
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::federation::INSTANCE_USER;
+use crate::federation::documents::ACTIVITY_JSON;
 use crate::web::AppState;
 use crate::web::error::AppError;
-
-/// The media type of ActivityPub documents.
-const ACTIVITY_JSON: &str = "application/activity+json";
-/// The user part of the instance actor's handle.
-const INSTANCE_USER: &str = "actor";
 
 /// `GET /actor`: the `Application` actor with its public key.
 pub async fn actor_get(State(state): State<AppState>) -> Result<Response, AppError> {
@@ -36,36 +33,4 @@ pub async fn actor_get(State(state): State<AppState>) -> Result<Response, AppErr
         },
     });
     Ok(([(header::CONTENT_TYPE, ACTIVITY_JSON)], body.to_string()).into_response())
-}
-
-#[derive(serde::Deserialize)]
-pub struct WebfingerQuery {
-    #[serde(default)]
-    resource: String,
-}
-
-/// `GET /.well-known/webfinger?resource=acct:actor@host`: only the instance actor.
-pub async fn webfinger_get(
-    State(state): State<AppState>,
-    Query(query): Query<WebfingerQuery>,
-) -> Result<Response, AppError> {
-    let base = state.config.base_url();
-    let host = url::Url::parse(&base)
-        .ok()
-        .and_then(|url| connectors::protocol::activitypub::target::authority(&url))
-        .unwrap_or_default();
-    let subject = format!("acct:{INSTANCE_USER}@{host}");
-    if query.resource != subject && query.resource != format!("{base}/actor") {
-        return Err(AppError::NotFound);
-    }
-    let body = json!({
-        "subject": subject,
-        "aliases": [format!("{base}/actor")],
-        "links": [{ "rel": "self", "type": ACTIVITY_JSON, "href": format!("{base}/actor") }],
-    });
-    Ok((
-        [(header::CONTENT_TYPE, "application/jrd+json")],
-        body.to_string(),
-    )
-        .into_response())
 }

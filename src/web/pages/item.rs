@@ -1,7 +1,7 @@
 //! One item (`/e/{id}`) with its comments and likes; comment, like, hide.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use maud::{Markup, html};
@@ -22,6 +22,7 @@ use crate::web::limit::describe_wait;
 use crate::web::session::{CsrfForm, CurrentUser, PageCtx};
 use crate::web::views::{csrf_field, layout, layout_with_head, notice};
 
+use super::federation;
 use super::stream::{NextForm, back_to};
 
 #[derive(Debug, Default, Deserialize)]
@@ -36,10 +37,24 @@ pub async fn item_get(
     State(state): State<AppState>,
     ctx: PageCtx,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let id = parse_id(&id).map(ItemId)?;
-    let full = load_full(&state.store, id, &ctx).await?;
-    Ok(item_page(&ctx, &full, &CommentDraft::default()).into_response())
+    // The same URL is the item's ActivityPub object, chosen by `Accept`.
+    let answer = if federation::wants_activity_json(&headers) {
+        match parse_id(&id) {
+            Ok(id) => federation::note_response(&state, ItemId(id)).await,
+            Err(err) => Err(err),
+        }
+    } else {
+        item_html(&state, &ctx, &id).await
+    };
+    Ok(federation::vary_accept(answer.into_response()))
+}
+
+async fn item_html(state: &AppState, ctx: &PageCtx, id: &str) -> Result<Response, AppError> {
+    let id = parse_id(id).map(ItemId)?;
+    let full = load_full(&state.store, id, ctx).await?;
+    Ok(item_page(ctx, &full, &CommentDraft::default()).into_response())
 }
 
 pub async fn comment_post(
@@ -261,6 +276,7 @@ async fn load_full(store: &Store, id: ItemId, ctx: &PageCtx) -> Result<FullItem,
                 likers,
                 n_comments: comments.len(),
                 comments,
+                n_shares: crate::store::federation::n_shares(conn, id)? as usize,
                 hidden: state.hidden,
             };
             Ok(FullItem {

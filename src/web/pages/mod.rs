@@ -2,6 +2,8 @@
 
 pub mod actor;
 pub mod auth;
+pub mod federation;
+pub mod fediverse;
 pub mod feeds;
 pub mod import;
 pub mod inbox;

@@ -337,6 +337,7 @@ fn settings_page(
                     p { a href="/settings/users" { "Users and invitations" } }
                 }
                 p { a href="/settings/sources" { "Your sources" } " · " a href="/settings/import" { "Import sources (OPML)" } }
+                p { a href="/settings/fediverse" { "Fediverse: followers and blocks" } }
             }
         },
     )

@@ -24,6 +24,7 @@ use crate::web::views::{
 use crate::web::{AppState, PAGE_SIZE};
 
 use super::auth::{FormErrors, NewUserForm, setup_page};
+use super::federation;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct StreamParams {
@@ -89,13 +90,21 @@ pub async fn user_get(
     Query(params): Query<StreamParams>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
+    // The same URL is the user's ActivityPub actor. That answer never goes through the
+    // page cache (keyed by path and query only), so neither answer can stand in for the
+    // other; both say `Vary: Accept` for caches outside.
+    if federation::wants_activity_json(&headers) {
+        let answer = federation::person_response(&state, &name).await;
+        return Ok(federation::vary_accept(answer.into_response()));
+    }
     let render = async {
         match load_lifestream(&state.store, &ctx, &name, &params).await? {
             Some(page) => Ok(render_lifestream(&ctx, &page, &params).into_response()),
             None => Ok(not_found_in_layout(&ctx)),
         }
     };
-    cached_for_anonymous(&state, &ctx, &headers, render).await
+    let answer = cached_for_anonymous(&state, &ctx, &headers, render).await;
+    Ok(federation::vary_accept(answer.into_response()))
 }
 
 /// Pages of viewers without a session are the same for all of them: those come from the

@@ -5,6 +5,7 @@
 pub mod app;
 pub mod browser;
 pub mod fixture_server;
+pub mod peer;
 pub mod remote;
 pub mod rewrite;
 pub mod tools;

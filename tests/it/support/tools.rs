@@ -5,7 +5,7 @@
 //! tool) a missing tool fails the test. Under plain `cargo test` the group is skipped: its
 //! first test prints one line naming the group, how many tests it holds and how to get
 //! the tool, and each of its tests returns without checking anything.
-//! `TRIBUTARY_SKIP=browser,jing,feedparser` skips groups on purpose under plain `cargo test`.
+//! `TRIBUTARY_SKIP=browser,jing,feedparser,peer` skips groups on purpose under plain `cargo test`.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -56,6 +56,15 @@ pub const FEEDPARSER: Group = Group {
     install: "python3 -m venv target/test-venv && \
               target/test-venv/bin/pip install -r tests/conformance/requirements.txt",
     source: include_str!("../conformance.rs"),
+};
+
+/// The Fedify test peer (`support::peer`): Node 22 and Fedify, installed from
+/// `tests/peer/package-lock.json` into `tests/peer/node_modules`.
+pub const PEER: Group = Group {
+    name: "peer",
+    commands: &[("tests/peer/node_modules/.bin/node", "TRIBUTARY_PEER_NODE")],
+    install: "npm ci --prefix tests/peer --ignore-scripts --no-audit --no-fund",
+    source: include_str!("../federation_peer.rs"),
 };
 
 /// Groups whose skip line was printed already.

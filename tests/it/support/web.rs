@@ -46,6 +46,21 @@ impl WebApp {
         WebApp::serve(dir, store, config).await
     }
 
+    /// A server whose `server.base_url` is its own address (`http://127.0.0.1:PORT`), so
+    /// the links in its documents lead back to it, as on a live instance. Its fetcher may
+    /// reach `fixture_origin` among private addresses.
+    pub async fn start_at_own_address(fixture_origin: &str) -> WebApp {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut config = Config::default();
+        config.database.path = dir.path().join("tributary.db");
+        config.fetch.allowed_private_origins = vec![fixture_origin.to_owned()];
+        config.server.base_url = format!("http://{}", listener.local_addr().unwrap());
+        let store = Store::open(&config.database.path, 2).unwrap();
+        let http = Arc::new(HttpClient::new(&config.fetch).unwrap());
+        WebApp::serve_on(listener, dir, store, config, http).await
+    }
+
     /// A server whose fetcher sends every request to the fixture server (see
     /// `support::rewrite`), for pasting site handles and URLs.
     pub async fn start_for_sites(fixture_origin: &str) -> WebApp {
@@ -69,9 +84,19 @@ impl WebApp {
         config: Config,
         http: Arc<dyn connectors::Http>,
     ) -> WebApp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        WebApp::serve_on(listener, dir, store, config, http).await
+    }
+
+    async fn serve_on(
+        listener: tokio::net::TcpListener,
+        dir: tempfile::TempDir,
+        store: Store,
+        config: Config,
+        http: Arc<dyn connectors::Http>,
+    ) -> WebApp {
         let registry = Arc::new(connectors::Registry::default());
         let sources = Sources::new(store.clone(), registry, http, SchedulerHandle::default());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         // The instance's public URL is where it really listens (ActivityPub ids, links).
         let mut config = config;
