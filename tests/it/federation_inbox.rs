@@ -618,3 +618,74 @@ async fn an_update_of_the_profile_is_read_again_and_an_edited_reply_replaces_the
     let page = s.app.client().get(&format!("/e/{}", s.item.0)).await;
     assert!(page.body.contains("Robert"), "{}", page.body);
 }
+
+#[tokio::test]
+async fn each_remote_host_gets_its_allowance_of_activities_per_minute() {
+    let server = FixtureServer::start().await;
+    let app = WebApp::start_with(&server.origin(), |c| {
+        c.federation.inbox_per_host_per_minute = 3
+    })
+    .await;
+    app.create_user("ana", false);
+    let bob = Remote::serve(&server, "bob", BOB_KEY, BOB_PUBLIC);
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let like = bob.activity("Like", json!(app.url("/e/1")));
+        statuses.push(
+            remote::post(&bob, &app.url("/inbox"), &like, &Tweak::default())
+                .await
+                .0,
+        );
+    }
+    assert_eq!(statuses, vec![202, 202, 202, 429]);
+}
+
+/// A host whose deliveries have all failed for longer than `federation.dead_host_days`
+/// gets no new deliveries, until it answers again: here it sends us an activity.
+#[tokio::test]
+async fn a_dead_host_gets_no_new_deliveries_until_it_answers() {
+    let s = setup().await;
+    add_follower(&s.app, s.ana, &s.bob.id, &s.bob.inbox, None);
+    let host = db::host_of(&s.bob.id);
+    let week_ago = (Utc::now() - chrono::TimeDelta::days(8)).timestamp_millis();
+    s.app
+        .store
+        .write_blocking(move |tx| {
+            tx.execute(
+                "INSERT INTO delivery_hosts (host, failing_since, last_error) VALUES (?1, ?2, 'down')",
+                rusqlite::params![host, week_ago],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    let source = add_source(&s.app, s.ana, "github");
+    let queue = |external: &str| {
+        let item = add_item(&s.app, source, s.ana, external, 0);
+        s.app
+            .store
+            .write_blocking(|tx| db::queue_items(tx, s.ana, &[item], db::Verb::Create, Utc::now()))
+            .unwrap();
+        s.app.state.federation.wake();
+    };
+    queue("one");
+    wait_for(10, "the fan-out", || {
+        count(&s.app, "SELECT count(*) FROM outbox_queue") == 0
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        s.server.hits("/users/bob/inbox"),
+        0,
+        "nothing is sent to a dead host"
+    );
+    // Bob's server speaks again: the mark goes, and the next item reaches it.
+    let like = s
+        .bob
+        .activity("Like", json!(s.app.url(&format!("/e/{}", s.item.0))));
+    let (status, _) = remote::post(&s.bob, &s.app.url("/inbox"), &like, &Tweak::default()).await;
+    assert_eq!(status, 202);
+    assert_eq!(count(&s.app, "SELECT count(*) FROM delivery_hosts"), 0);
+    queue("two");
+    // Bob's actor, read again for the Like, names a shared inbox.
+    wait_for(10, "the delivery", || s.server.hits("/inbox") == 1).await;
+}
