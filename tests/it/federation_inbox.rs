@@ -689,3 +689,48 @@ async fn a_dead_host_gets_no_new_deliveries_until_it_answers() {
     // Bob's actor, read again for the Like, names a shared inbox.
     wait_for(10, "the delivery", || s.server.hits("/inbox") == 1).await;
 }
+
+/// An account deleted on its server: its Delete is signed with the key we already hold
+/// (its actor answers 410 now), and its follow, likes and comments go.
+#[tokio::test]
+async fn a_deleted_account_takes_its_follow_likes_and_comments_along() {
+    let s = setup().await;
+    let item_uri = s.app.url(&format!("/e/{}", s.item.0));
+    for activity in [
+        s.bob.activity("Follow", json!(s.app.url("/ana"))),
+        s.bob.activity("Like", json!(item_uri)),
+        s.bob
+            .activity("Create", s.bob.note(&item_uri, "<p>so long</p>")),
+    ] {
+        let (status, body) =
+            remote::post(&s.bob, &s.app.url("/inbox"), &activity, &Tweak::default()).await;
+        assert_eq!(status, 202, "{body}");
+    }
+    assert_eq!(count(&s.app, "SELECT count(*) FROM comments"), 1);
+    s.server.set("/users/bob", Reply::status(410));
+    let delete = s.bob.activity("Delete", json!(s.bob.id));
+    let (status, body) =
+        remote::post(&s.bob, &s.app.url("/inbox"), &delete, &Tweak::default()).await;
+    assert_eq!(status, 202, "{body}");
+    assert!(followers(&s.app, s.ana).is_empty());
+    assert_eq!(count(&s.app, "SELECT count(*) FROM remote_likes"), 0);
+    assert_eq!(count(&s.app, "SELECT count(*) FROM comments"), 0);
+    // An account we never knew deleting itself is taken and changes nothing.
+    let stranger = Remote::serve(&s.server, "gone", EVE_KEY, remote::EVE_PUBLIC);
+    s.server.set("/users/gone", Reply::status(410));
+    let (status, _) = remote::post(
+        &stranger,
+        &s.app.url("/inbox"),
+        &stranger.activity("Delete", json!(stranger.id)),
+        &Tweak::default(),
+    )
+    .await;
+    assert_eq!(status, 202);
+    assert_eq!(
+        count(
+            &s.app,
+            "SELECT count(*) FROM actors WHERE uri LIKE '%/users/gone'"
+        ),
+        0
+    );
+}
