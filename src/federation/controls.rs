@@ -24,19 +24,17 @@ impl Federation {
         user: &User,
         settings: Settings,
     ) -> Result<(), FederationError> {
-        let (id, name) = (user.id, user.name.clone());
+        let owner = user.clone();
         let base = self.base_url();
         let federation = self.clone();
         self.inner
             .store
             .write(move |tx| {
-                db::set_settings(tx, id, &settings)?;
+                db::set_settings(tx, owner.id, &settings)?;
                 if !settings.approve_followers {
-                    for follower in db::followers(tx, id)? {
-                        if !follower.accepted
-                            && let Some(actor) = follower.actor.id
-                        {
-                            accept_in(tx, &federation, id, &name, &base, actor, &follower)?;
+                    for follower in db::followers(tx, owner.id)? {
+                        if !follower.accepted {
+                            accept_in(tx, &federation, &owner, &base, &follower)?;
                         }
                     }
                 }
@@ -62,25 +60,10 @@ impl Federation {
         user: &User,
         actor: ActorId,
     ) -> Result<bool, FederationError> {
-        let (id, name) = (user.id, user.name.clone());
-        let base = self.base_url();
-        let federation = self.clone();
-        let done = self
-            .inner
-            .store
-            .write(move |tx| {
-                let Some(follower) = db::followers(tx, id)?
-                    .into_iter()
-                    .find(|f| f.actor.id == Some(actor))
-                else {
-                    return Ok(false);
-                };
-                accept_in(tx, &federation, id, &name, &base, actor, &follower)?;
-                Ok(true)
-            })
-            .await?;
-        self.wake();
-        Ok(done)
+        self.change_follower(user, actor, |tx, federation, owner, follower, base| {
+            accept_in(tx, federation, owner, base, follower)
+        })
+        .await
     }
 
     /// Removes a follower (or refuses one who waits): they are told with a `Reject`.
@@ -89,7 +72,44 @@ impl Federation {
         user: &User,
         actor: ActorId,
     ) -> Result<bool, FederationError> {
-        let (id, name) = (user.id, user.name.clone());
+        self.change_follower(user, actor, |tx, federation, owner, follower, base| {
+            if let Some(actor) = follower.actor.id {
+                db::remove_follower(tx, owner.id, actor)?;
+            }
+            let reject = documents::reject(&follower.follow_uri, &follower.actor.uri, owner, base);
+            let uri = reject["id"].as_str().unwrap_or_default().to_owned();
+            federation.queue_in(
+                tx,
+                owner.id,
+                &uri,
+                &reject,
+                std::slice::from_ref(&follower.actor.inbox),
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Runs `change` on the user's follower `actor` in one transaction and wakes the
+    /// worker; false (and nothing done) when `actor` does not follow the user.
+    async fn change_follower<F>(
+        &self,
+        user: &User,
+        actor: ActorId,
+        change: F,
+    ) -> Result<bool, FederationError>
+    where
+        F: FnOnce(
+                &rusqlite::Transaction<'_>,
+                &Federation,
+                &User,
+                &Follower,
+                &str,
+            ) -> Result<(), crate::store::StoreError>
+            + Send
+            + 'static,
+    {
+        let id = user.id;
         let base = self.base_url();
         let federation = self.clone();
         let done = self
@@ -102,19 +122,8 @@ impl Federation {
                 else {
                     return Ok(false);
                 };
-                db::remove_follower(tx, id, actor)?;
                 let owner = crate::store::users::get(tx, id)?;
-                debug_assert_eq!(owner.name, name);
-                let reject =
-                    documents::reject(&follower.follow_uri, &follower.actor.uri, &owner, &base);
-                let uri = reject["id"].as_str().unwrap_or_default().to_owned();
-                federation.queue_in(
-                    tx,
-                    id,
-                    &uri,
-                    &reject,
-                    std::slice::from_ref(&follower.actor.inbox),
-                )?;
+                change(tx, &federation, &owner, &follower, &base)?;
                 Ok(true)
             })
             .await?;
@@ -150,23 +159,22 @@ impl Federation {
     }
 }
 
+/// Accepts `follower` of `owner` and queues the `Accept` for its inbox.
 fn accept_in(
     tx: &rusqlite::Transaction<'_>,
     federation: &Federation,
-    user: UserId,
-    name: &str,
+    owner: &User,
     base: &str,
-    actor: ActorId,
     follower: &Follower,
 ) -> Result<(), crate::store::StoreError> {
-    db::accept_follower(tx, user, actor)?;
-    let owner = crate::store::users::get(tx, user)?;
-    debug_assert_eq!(owner.name, name);
-    let accept = documents::accept(&follower.follow_uri, &follower.actor.uri, &owner, base);
+    if let Some(actor) = follower.actor.id {
+        db::accept_follower(tx, owner.id, actor)?;
+    }
+    let accept = documents::accept(&follower.follow_uri, &follower.actor.uri, owner, base);
     let uri = accept["id"].as_str().unwrap_or_default().to_owned();
     federation.queue_in(
         tx,
-        user,
+        owner.id,
         &uri,
         &accept,
         std::slice::from_ref(&follower.actor.inbox),
