@@ -115,8 +115,8 @@ pub async fn run(config: Config, command: ExportCommand) -> anyhow::Result<()> {
             if n_media > 0 {
                 let dir = config.media.dir_for(&config.database.path);
                 println!(
-                    "the {n_media} media files in {} are not in this copy: back that folder \
-                     up alongside it (files are never changed once written, so any copy \
+                    "the media folder {} ({n_media} stored) is not in this copy: back it up \
+                     alongside (files are never changed once written, so any copy \
                      tool works, e.g. rsync -a {}/ BACKUP/media/)",
                     dir.display(),
                     dir.display()
