@@ -34,6 +34,7 @@ pub const RESERVED_NAMES: &[&str] = &[
     "invites",
     "login",
     "logout",
+    "media",
     "metrics",
     "new",
     "nodeinfo",

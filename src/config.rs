@@ -25,6 +25,41 @@ pub struct Config {
     pub federation: FederationConfig,
     pub connectors: ConnectorsConfig,
     pub normalize: NormalizeConfig,
+    pub media: MediaConfig,
+}
+
+/// The media store: content-addressed files (images, audio, video) beside the database.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MediaConfig {
+    /// The folder the files live in. Empty means beside the database: `tributary.db` →
+    /// `tributary.media/`.
+    pub dir: String,
+    /// The largest file stored, in bytes.
+    pub max_file_bytes: u64,
+    /// What one user's files may take together, in bytes.
+    pub max_user_bytes: u64,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig {
+            dir: String::new(),
+            max_file_bytes: 50 * 1024 * 1024,
+            max_user_bytes: 2 * 1024 * 1024 * 1024,
+        }
+    }
+}
+
+impl MediaConfig {
+    /// The media folder for the database at `db_path`.
+    pub fn dir_for(&self, db_path: &Path) -> PathBuf {
+        if self.dir.trim().is_empty() {
+            db_path.with_extension("media")
+        } else {
+            PathBuf::from(&self.dir)
+        }
+    }
 }
 
 /// ActivityPub: delivery to followers' inboxes and what the inbox takes.
@@ -454,6 +489,15 @@ impl Config {
                 "must be at least 1".into(),
             ));
         }
+        if self.media.max_file_bytes == 0 {
+            return Err(invalid("media.max_file_bytes", "must be at least 1".into()));
+        }
+        if self.media.max_user_bytes < self.media.max_file_bytes {
+            return Err(invalid(
+                "media.max_user_bytes",
+                "must not be less than media.max_file_bytes".into(),
+            ));
+        }
         let hub = self.websub.hub.trim();
         if !hub.is_empty() {
             match url::Url::parse(hub) {
@@ -555,7 +599,7 @@ fn apply_env(
     rest: &str,
     value: &str,
 ) -> Result<bool, ConfigError> {
-    const SECTIONS: [&str; 9] = [
+    const SECTIONS: [&str; 10] = [
         "server",
         "database",
         "fetch",
@@ -565,6 +609,7 @@ fn apply_env(
         "websub",
         "federation",
         "normalize",
+        "media",
     ];
     let lower = rest.to_ascii_lowercase();
     let Some((section, key)) = SECTIONS.iter().find_map(|section| {
@@ -721,6 +766,39 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown field `timeout`"), "{err}");
+    }
+
+    #[test]
+    fn bad_media_caps_are_named() {
+        let err = load_str("[media]\nmax_file_bytes = 0\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("media.max_file_bytes"), "{err}");
+        let err = load_str("[media]\nmax_file_bytes = 10\nmax_user_bytes = 9\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("media.max_user_bytes"), "{err}");
+        let err = load_str("[media]\nfolder = \"x\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `folder`"), "{err}");
+    }
+
+    #[test]
+    fn media_dir_defaults_to_beside_the_database() {
+        let media = MediaConfig::default();
+        assert_eq!(
+            media.dir_for(Path::new("/srv/t/tributary.db")),
+            PathBuf::from("/srv/t/tributary.media")
+        );
+        let chosen = MediaConfig {
+            dir: "/data/media".into(),
+            ..MediaConfig::default()
+        };
+        assert_eq!(
+            chosen.dir_for(Path::new("/srv/t/tributary.db")),
+            PathBuf::from("/data/media")
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod federation;
 pub mod fetch;
 pub mod ingest;
 pub mod instance_key;
+pub mod media;
 pub mod model;
 pub mod normalize;
 pub mod registry;

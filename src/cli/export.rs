@@ -22,7 +22,8 @@ pub enum ExportCommand {
     },
     /// Print a user's sources as OPML.
     Opml { user: String },
-    /// Copy the database to FILE, consistently, even while the server runs.
+    /// Copy the database to FILE, consistently, even while the server runs. The media
+    /// folder is not included: it is named when it holds files, to copy alongside.
     Backup { file: PathBuf },
 }
 
@@ -108,6 +109,19 @@ pub async fn run(config: Config, command: ExportCommand) -> anyhow::Result<()> {
                 config.database.path.display(),
                 file.display()
             );
+            // The media store's files are not in the database copy: say so when there
+            // are any, so that no backup is mistaken for a whole one.
+            let n_media = store.read(crate::store::media::count).await?;
+            if n_media > 0 {
+                let dir = config.media.dir_for(&config.database.path);
+                println!(
+                    "the media folder {} ({n_media} stored) is not in this copy: back it up \
+                     alongside (files are never changed once written, so any copy \
+                     tool works, e.g. rsync -a {}/ BACKUP/media/)",
+                    dir.display(),
+                    dir.display()
+                );
+            }
         }
     }
     Ok(())

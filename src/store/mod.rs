@@ -10,6 +10,7 @@
 pub mod export;
 pub mod federation;
 pub mod items;
+pub mod media;
 pub mod sessions;
 pub mod social;
 pub mod sources;
@@ -47,6 +48,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0006_federation",
         include_str!("migrations/0006_federation.sql"),
     ),
+    ("0008_media", include_str!("migrations/0008_media.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -312,7 +312,7 @@ pub fn conditional(headers: &HeaderMap, body: Bytes, request: &HeaderMap) -> Res
 }
 
 /// Weak comparison (RFC 9110 §13.1.2): `W/` prefixes are ignored; `*` matches anything.
-fn etag_matches(if_none_match: &str, etag: &str) -> bool {
+pub(crate) fn etag_matches(if_none_match: &str, etag: &str) -> bool {
     if_none_match
         .split(',')
         .map(|tag| tag.trim().trim_start_matches("W/"))

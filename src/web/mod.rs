@@ -33,7 +33,8 @@ use crate::users::Users;
 use error::AppError;
 use limit::{LoginLimiter, RateLimiter};
 use pages::{
-    actor, auth, federation, fediverse, feeds, import, inbox, item, settings, sources, stream,
+    actor, auth, federation, fediverse, feeds, import, inbox, item, media, settings, sources,
+    stream,
 };
 
 /// Items on one page of a stream.
@@ -64,6 +65,8 @@ pub struct AppState {
     pub instance_key: crate::instance_key::InstanceKeyCell,
     /// ActivityPub: actors, keys, inbox and deliveries.
     pub federation: crate::federation::Federation,
+    /// Files from archives, served at `/media/{hash}`.
+    pub media: crate::media::MediaStore,
 }
 
 impl AppState {
@@ -91,8 +94,10 @@ impl AppState {
             instance_key.clone(),
         )
         .map_err(|err| std::io::Error::other(err.to_string()))?;
+        let media = crate::media::MediaStore::new(store.clone(), &config.media);
         Ok(AppState {
             users: Users::new(store.clone()),
+            media,
             store,
             config,
             sources,
@@ -128,6 +133,7 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .route("/.well-known/host-meta", get(federation::host_meta_get))
         .route("/nodeinfo/2.1", get(federation::nodeinfo_get))
         .route("/static/{hash}/{file}", get(assets::static_get))
+        .route("/media/{hash}", get(media::media_get))
         .route("/login", get(auth::login_get).post(auth::login_post))
         .route("/logout", post(auth::logout_post))
         .route("/signup", get(auth::signup_get).post(auth::signup_post))
@@ -271,15 +277,16 @@ pub async fn serve(
     .await
 }
 
+/// A handler's own, stricter policy (`/media/` sets a sandbox) is kept.
+///
 /// `Referrer-Policy: same-origin`, not `no-referrer`: with `no-referrer` browsers send
 /// `Origin: null` on our own form posts, which the CSRF origin check must refuse. Links to
 /// other sites carry `rel="noreferrer"` and `referrerpolicy="no-referrer"` themselves.
 async fn security_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(CONTENT_SECURITY_POLICY));
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

@@ -791,3 +791,56 @@ async fn hostile_follower_name_runs_no_script_on_the_fediverse_page() {
     );
     browser.close().await;
 }
+
+/// A file whose bytes begin as a PNG and go on as a page with a script and an `onerror`
+/// handler: served as `image/png` with `nosniff` and a sandbox, Chromium runs neither. An
+/// SVG carrying a script never gets that far: the store refuses it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn html_disguised_as_png_runs_no_script_from_media() {
+    let Some(browser) = Browser::start(BrowserOptions::default()).await else {
+        return;
+    };
+    let app = WebApp::start(crate::web_stream::NO_FIXTURES).await;
+    let ana = app.create_user("ana", false);
+    let svg: &[u8] =
+        br#"<svg xmlns="http://www.w3.org/2000/svg"><script>window.__xss_svg=1</script></svg>"#;
+    let refused = app.state.media.put(ana, svg, "x.svg").await;
+    assert!(
+        matches!(refused, Err(tributary::media::MediaError::Refused { .. })),
+        "{refused:?}"
+    );
+    let stored = app
+        .state
+        .media
+        .put(
+            ana,
+            std::io::Cursor::new(crate::web_media::png_carrying_html()),
+            "x.png",
+        )
+        .await
+        .unwrap();
+    let url = app.url(&format!("/media/{}", stored.hash));
+    browser.goto(&url).await;
+    for when in ["on load", "after a wait"] {
+        if when == "after a wait" {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        let markers = browser
+            .eval("return Object.keys(window).filter(k => k.startsWith('__xss'));")
+            .await;
+        assert_eq!(
+            markers,
+            serde_json::json!([]),
+            "script ran on {url} ({when})"
+        );
+        let scripts = browser
+            .eval("return document.querySelectorAll('script, [onerror]').length;")
+            .await;
+        assert_eq!(
+            scripts,
+            serde_json::json!(0),
+            "the page was read as HTML ({when})"
+        );
+    }
+    browser.close().await;
+}

@@ -1055,3 +1055,37 @@ async fn pages_autodiscover_the_feed_of_the_stream_they_show() {
         );
     }
 }
+
+/// `export backup` copies the database only; once the media store holds files it names
+/// the folder to copy alongside, and says nothing of it before.
+#[test]
+fn backup_names_the_media_folder_when_it_holds_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tributary.db");
+    let store = Store::open(&db, 2).unwrap();
+    let user = create_user(&store, "ana");
+    let first = run_ok(
+        tributary(&db)
+            .args(["export", "backup"])
+            .arg(dir.path().join("1.db")),
+    );
+    assert!(!first.contains("media"), "{first}");
+    let media = tributary::media::MediaStore::new(store.clone(), &Default::default());
+    media
+        .put_blocking(user, crate::web_media::PNG_1X1, "x.png")
+        .unwrap();
+    let second = run_ok(
+        tributary(&db)
+            .args(["export", "backup"])
+            .arg(dir.path().join("2.db")),
+    );
+    let folder = dir.path().join("tributary.media");
+    assert!(
+        second.contains(&format!(
+            "the media folder {} (1 stored) is not in this copy",
+            folder.display()
+        )),
+        "{second}"
+    );
+    drop(store);
+}

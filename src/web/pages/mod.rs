@@ -8,6 +8,7 @@ pub mod feeds;
 pub mod import;
 pub mod inbox;
 pub mod item;
+pub mod media;
 pub mod settings;
 pub mod sources;
 pub mod stream;
