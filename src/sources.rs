@@ -19,11 +19,14 @@ use connectors::protocol::{discover, feed};
 use connectors::{Connector, ConnectorError, FetchRequest, Http, ItemKind, Poll, Registry};
 use url::Url;
 
+use crate::ingest::history::{self, HistoryOptions, HistoryReport};
+use crate::ingest::{Ingest, IngestError};
 use crate::model::{Source, SourceId, User, UserId};
 use crate::normalize::text::truncate_chars;
 use crate::normalize::{NormalizeCtx, normalize};
 use crate::schedule;
 use crate::scheduler::SchedulerHandle;
+use crate::store::history as history_rows;
 use crate::store::sources::{self as source_rows, FetchLogRow, NewSource};
 use crate::store::{Store, StoreError};
 use crate::users::capitalized;
@@ -559,6 +562,49 @@ impl Sources {
     }
 
     /// A source its owner is about to change; admins only look.
+    /// Walks a source's history back through `ingest` (the one writer of items): for its
+    /// owner (`viewer`), or for the operator at the command line (`None`). See
+    /// [`Ingest::import_history`]: resumable, idempotent, nothing delivered.
+    pub async fn import_history(
+        &self,
+        ingest: &Ingest,
+        viewer: Option<&User>,
+        id: SourceId,
+        options: &HistoryOptions,
+        progress: impl FnMut(history::Progress<'_>) + Send,
+    ) -> Result<HistoryReport, SourcesError> {
+        match viewer {
+            Some(viewer) => {
+                self.owned(viewer, id).await?;
+            }
+            None => {
+                self.store
+                    .read(move |conn| source_rows::get(conn, id))
+                    .await?;
+            }
+        }
+        ingest
+            .import_history(id, options, progress)
+            .await
+            .map_err(|err| match err {
+                IngestError::Store(err) => SourcesError::from(err),
+                other => SourcesError::Input(format!("the history import stopped: {other}")),
+            })
+    }
+
+    /// A source's history walk as stored, for its owner or an admin.
+    pub async fn history_walk(
+        &self,
+        viewer: &User,
+        id: SourceId,
+    ) -> Result<Option<history_rows::Walk>, SourcesError> {
+        self.get(viewer, id).await?;
+        Ok(self
+            .store
+            .read(move |conn| history_rows::get(conn, id))
+            .await?)
+    }
+
     async fn owned(&self, viewer: &User, id: SourceId) -> Result<Source, SourcesError> {
         let source = self
             .store

@@ -9,6 +9,7 @@
 
 pub mod export;
 pub mod federation;
+pub mod history;
 pub mod items;
 pub mod sessions;
 pub mod social;
@@ -47,6 +48,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0006_federation",
         include_str!("migrations/0006_federation.sql"),
     ),
+    ("0007_history", include_str!("migrations/0007_history.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]
