@@ -51,7 +51,10 @@ pub fn serve_archive(server: &FixtureServer, docs: usize, per: usize) {
         } else {
             format!("/archive/{n}.xml")
         };
-        server.set(&path, Reply::ok(archive_doc(server, n, docs, per)).content_type(RSS));
+        server.set(
+            &path,
+            Reply::ok(archive_doc(server, n, docs, per)).content_type(RSS),
+        );
     }
 }
 
@@ -82,7 +85,14 @@ fn add_follower(app: &TestApp) {
                 fetched_at: Utc::now(),
             };
             let id = fed::put_actor(tx, &actor)?;
-            fed::put_follower(tx, app.user, id, "http://127.0.0.1:9/follow/1", true, Utc::now())
+            fed::put_follower(
+                tx,
+                app.user,
+                id,
+                "http://127.0.0.1:9/follow/1",
+                true,
+                Utc::now(),
+            )
         })
         .unwrap();
 }
@@ -108,7 +118,10 @@ async fn walks_a_5000_item_archive_to_the_end_and_a_second_run_adds_nothing() {
     // The subscription document, then 49 archive pages.
     assert_eq!(report.walk.pages_done, 49);
     assert_eq!(server.hits("/archive/49.xml"), 1);
-    assert!(lines.contains(&"page 49, 5,000 items so far".to_owned()), "{lines:?}");
+    assert!(
+        lines.contains(&"page 49, 5,000 items so far".to_owned()),
+        "{lines:?}"
+    );
 
     let items = app.items(id);
     assert_eq!(items.len(), 5000);
@@ -133,6 +146,27 @@ async fn walks_a_5000_item_archive_to_the_end_and_a_second_run_adds_nothing() {
     assert_eq!(again.walk.status, Status::Done);
     assert_eq!(app.items(id).len(), 5000);
     assert_eq!(server.hits("/archive/1.xml"), 1);
+    let queue = app
+        .store
+        .read_blocking(|conn| fed::outbox_queue(conn, 100))
+        .unwrap();
+    assert!(queue.is_empty(), "{queue:?}");
+
+    // The follower is real: a normal poll that finds a new item queues it.
+    let mut doc = archive_doc(&server, 0, 50, 100);
+    doc = doc.replacen(
+        "<item>",
+        "<item><guid isPermaLink=\"false\">fresh</guid><title>Fresh</title></item><item>",
+        1,
+    );
+    server.set("/feed.xml", Reply::ok(doc).content_type(RSS));
+    let poll = app.poll(id).await;
+    assert_eq!(poll.n_new, 1, "{poll:?}");
+    let queue = app
+        .store
+        .read_blocking(|conn| fed::outbox_queue(conn, 100))
+        .unwrap();
+    assert_eq!(queue.len(), 1, "{queue:?}");
 }
 
 #[tokio::test]
