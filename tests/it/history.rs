@@ -228,3 +228,87 @@ async fn a_failed_page_keeps_the_walk_resumable() {
     assert_eq!(app.items(id).len(), 10);
     assert_eq!(server.hits("/archive/1.xml"), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_import_resumes_without_duplicates() {
+    use std::process::Stdio;
+    use std::time::Instant;
+
+    use rusqlite::Connection;
+    use tributary::store::{Store, sources};
+
+    const DOCS: usize = 20;
+    const PER: usize = 10;
+    let server = FixtureServer::start().await;
+    serve_archive(&server, DOCS, PER);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tributary.db");
+    let id = {
+        let store = Store::open(&db, 1).unwrap();
+        let user = crate::support::app::create_user(&store, "ana");
+        let params = serde_json::json!({ "url": server.url("/feed.xml") });
+        store
+            .write_blocking(|tx| {
+                sources::insert(tx, &sources::NewSource::feed(user, &params), Utc::now())
+            })
+            .unwrap()
+    };
+    let run = |wait_ms: &str| {
+        crate::support::app::binary()
+            .current_dir(dir.path())
+            .args(["import", "history", &id.0.to_string(), "--wait-ms", wait_ms])
+            .env("TRIBUTARY_DATABASE_PATH", &db)
+            .env("TRIBUTARY_FETCH_ALLOWED_PRIVATE_ORIGINS", server.origin())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let count = |conn: &Connection| -> i64 {
+        conn.query_row("SELECT count(*) FROM items", [], |row| row.get(0))
+            .unwrap_or(0)
+    };
+
+    let mut child = run("300");
+    let started = Instant::now();
+    loop {
+        if let Ok(conn) =
+            Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            && count(&conn) > (2 * PER) as i64
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no pages in time"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "finished before the kill"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let conn = Connection::open(&db).unwrap();
+    let killed_at = count(&conn);
+    assert!(killed_at < (DOCS * PER) as i64, "{killed_at}");
+    drop(conn);
+
+    let output = run("0").wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("done"), "{stdout}");
+
+    let conn = Connection::open(&db).unwrap();
+    let (n, distinct, imported): (i64, i64, i64) = conn
+        .query_row(
+            "SELECT count(*), count(DISTINCT external_id), sum(imported) FROM items",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!((n, distinct, imported), (200, 200, 200));
+    // The page the kill interrupted was fetched again at most once more; earlier ones not.
+    assert_eq!(server.hits("/archive/1.xml"), 1);
+}
