@@ -169,6 +169,8 @@ pub struct Sources {
     pub registry: Arc<Registry>,
     pub http: Arc<dyn Http>,
     pub scheduler: SchedulerHandle,
+    /// The ingest that history walks started from the web run on (set by `serve`).
+    pub ingest: Arc<std::sync::OnceLock<Ingest>>,
 }
 
 impl Sources {
@@ -183,7 +185,36 @@ impl Sources {
             registry,
             http,
             scheduler,
+            ingest: Arc::new(std::sync::OnceLock::new()),
         }
+    }
+
+    /// Lets the web start history walks on `ingest`. Set once; later calls are ignored.
+    pub fn set_ingest(&self, ingest: Ingest) {
+        let _ = self.ingest.set(ingest);
+    }
+
+    /// Starts the owner's history walk of `id` in the background (the source page's
+    /// button); refused while one runs for this source.
+    pub async fn start_history(&self, viewer: &User, id: SourceId) -> Result<(), SourcesError> {
+        self.owned(viewer, id).await?;
+        let ingest = self.ingest.get().cloned().ok_or_else(|| {
+            SourcesError::Input("history import runs only in the server".to_owned())
+        })?;
+        if ingest.is_walking(id) {
+            return Err(SourcesError::Input(
+                "a history import of this source is already running".to_owned(),
+            ));
+        }
+        tokio::spawn(async move {
+            if let Err(err) = ingest
+                .import_history(id, &HistoryOptions::default(), |_| {})
+                .await
+            {
+                tracing::warn!(source_id = %id, error = %err, "history import failed");
+            }
+        });
+        Ok(())
     }
 
     /// What `input` may become. A feed address is fetched (through the guarded fetcher):

@@ -312,3 +312,53 @@ async fn a_killed_import_resumes_without_duplicates() {
     // The page the kill interrupted was fetched again at most once more; earlier ones not.
     assert_eq!(server.hits("/archive/1.xml"), 1);
 }
+
+/// The source page's "Import older items" button starts the walk in the background, and
+/// the page shows its progress from the stored state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_source_page_button_imports_older_items() {
+    use std::time::Instant;
+
+    use axum::http::StatusCode;
+    use tributary::store::sources;
+
+    let server = FixtureServer::start().await;
+    serve_archive(&server, 3, 4);
+    let app = crate::support::web::WebApp::start(&server.origin()).await;
+    let ana = app.create_user("ana", false);
+    let client = app.logged_in("ana").await;
+    let params = serde_json::json!({ "url": server.url("/feed.xml") });
+    let id = app
+        .store
+        .write_blocking(|tx| {
+            sources::insert(tx, &sources::NewSource::feed(ana, &params), Utc::now())
+        })
+        .unwrap();
+    let path = format!("/settings/sources/{id}");
+    let before = client.get(&path).await;
+    assert!(
+        before.body.contains("Import older items"),
+        "{}",
+        before.body
+    );
+    assert!(before.body.contains("not imported"), "{}", before.body);
+
+    let page = client
+        .post_form(&path, &format!("{path}/history"), &[])
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let started = Instant::now();
+    loop {
+        let page = client.get(&path).await;
+        if page.body.contains("page 2, 12 items so far (done") {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{}", page.body);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let imported = app
+        .store
+        .read_blocking(move |conn| walks::count_imported(conn, id))
+        .unwrap();
+    assert_eq!(imported, 12);
+}
