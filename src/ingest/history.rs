@@ -70,25 +70,10 @@ impl Progress<'_> {
 
 /// A walk in words: "page 14, 1,380 items so far".
 pub fn in_words(walk: &Walk) -> String {
-    format!(
-        "page {}, {} items so far",
-        thousands(walk.pages_done),
-        thousands(walk.items_added)
-    )
+    walk.in_words()
 }
 
-/// `1380` as "1,380".
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use crate::store::history::thousands;
 
 impl Ingest {
     /// Walks `id`'s history back: from the stored next page, or (before the first page)

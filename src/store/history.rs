@@ -57,6 +57,30 @@ pub struct Walk {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Walk {
+    /// "page 14, 1,380 items so far".
+    pub fn in_words(&self) -> String {
+        format!(
+            "page {}, {} items so far",
+            thousands(self.pages_done),
+            thousands(self.items_added)
+        )
+    }
+}
+
+/// `1380` as "1,380".
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 pub fn get(conn: &Connection, source: SourceId) -> Result<Option<Walk>, StoreError> {
     Ok(conn
         .query_row(

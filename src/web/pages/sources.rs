@@ -10,7 +10,6 @@ use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use crate::ingest::history;
 use crate::model::{Source, SourceId};
 use crate::sources::{AddSource, Candidate, Preview, SourcesError};
 use crate::store::history::{Status, Walk};
@@ -672,6 +671,8 @@ fn confirm_form(ctx: &PageCtx, state: &AppState, form: &AddForm, errors: &FieldE
     }
 }
 
+// One argument per part of the page, each from its own query.
+#[allow(clippy::too_many_arguments)]
 fn source_page(
     ctx: &PageCtx,
     state: &AppState,
@@ -727,7 +728,7 @@ fn source_page(
                     @match walk {
                         None => "not imported",
                         Some(walk) => {
-                            (history::in_words(walk))
+                            (walk.in_words())
                             @match walk.status {
                                 Status::Running => " (running)",
                                 Status::Done => " (done: the oldest page was reached)",
