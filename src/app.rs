@@ -149,8 +149,9 @@ pub async fn serve(
     let shutdown = CancellationToken::new();
     let polls = ingest.clone();
     let (scheduler_handle, scheduler_task) =
-        scheduler::spawn(ingest, config.scheduler.clone(), shutdown.clone());
+        scheduler::spawn(ingest.clone(), config.scheduler.clone(), shutdown.clone());
     let sources = Sources::new(store.clone(), registry, http, scheduler_handle);
+    sources.set_ingest(ingest.clone());
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| StartError::Bind {

@@ -2,7 +2,10 @@
 //! transaction. The only writer of items. A failed poll changes nothing but the source's
 //! error fields, its next attempt and the fetch log.
 
-use std::sync::{Arc, OnceLock};
+pub mod history;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
@@ -48,6 +51,8 @@ struct Inner {
     publisher: OnceLock<Publisher>,
     /// Woken when a poll queued items for followers elsewhere.
     federation: OnceLock<crate::federation::Federation>,
+    /// Sources whose history walk runs in this process now.
+    walking: Mutex<HashSet<SourceId>>,
 }
 
 /// What one poll did, for logs, the CLI and tests.
@@ -125,6 +130,7 @@ impl Ingest {
                 default_schedule,
                 publisher: OnceLock::new(),
                 federation: OnceLock::new(),
+                walking: Mutex::new(HashSet::new()),
             }),
         }
     }
@@ -239,37 +245,9 @@ impl Ingest {
             base_url,
             next_page: _,
         } = poll;
-        let raw_items_empty = raw_items.is_empty();
-        // Sanitizing is CPU work; keep it off the async workers (a 304 has nothing to
-        // sanitize and skips the hop).
-        let sanitize_fast_path = self.inner.normalize.sanitize_fast_path;
-        let normalize_all = move || {
-            let ctx = NormalizeCtx {
-                base_url,
-                fetched_at,
-                sanitize_fast_path,
-            };
-            let mut items: Vec<NewItem> = Vec::with_capacity(raw_items.len());
-            let mut warnings = Vec::new();
-            for raw in raw_items {
-                let external_id = raw.external_id.clone();
-                let (item, item_warnings) = normalize(raw, &ctx);
-                warnings.extend(
-                    item_warnings
-                        .into_iter()
-                        .map(|w| format!("item {external_id}: {w}")),
-                );
-                items.push(item);
-            }
-            (items, warnings)
-        };
-        let (items, item_warnings) = if raw_items_empty {
-            normalize_all()
-        } else {
-            tokio::task::spawn_blocking(normalize_all)
-                .await
-                .map_err(|err| IngestError::Task(err.to_string()))?
-        };
+        let (items, item_warnings) = self
+            .normalize_items(raw_items, base_url, fetched_at)
+            .await?;
         warnings.extend(item_warnings);
         let n_warnings = warnings.len();
         warnings.truncate(MAX_WARNINGS);
@@ -473,6 +451,45 @@ impl Ingest {
             })
             .await?;
         Ok(())
+    }
+
+    /// Normalizes a poll's items, off the async workers when there are any (sanitizing
+    /// is CPU work); each item's warnings are named by its external id.
+    async fn normalize_items(
+        &self,
+        raw_items: Vec<connectors::RawItem>,
+        base_url: Option<url::Url>,
+        fetched_at: DateTime<Utc>,
+    ) -> Result<(Vec<NewItem>, Vec<String>), IngestError> {
+        let raw_items_empty = raw_items.is_empty();
+        let sanitize_fast_path = self.inner.normalize.sanitize_fast_path;
+        let normalize_all = move || {
+            let ctx = NormalizeCtx {
+                base_url,
+                fetched_at,
+                sanitize_fast_path,
+            };
+            let mut items: Vec<NewItem> = Vec::with_capacity(raw_items.len());
+            let mut warnings = Vec::new();
+            for raw in raw_items {
+                let external_id = raw.external_id.clone();
+                let (item, item_warnings) = normalize(raw, &ctx);
+                warnings.extend(
+                    item_warnings
+                        .into_iter()
+                        .map(|w| format!("item {external_id}: {w}")),
+                );
+                items.push(item);
+            }
+            (items, warnings)
+        };
+        if raw_items_empty {
+            Ok(normalize_all())
+        } else {
+            tokio::task::spawn_blocking(normalize_all)
+                .await
+                .map_err(|err| IngestError::Task(err.to_string()))
+        }
     }
 
     /// The source's own schedule, else the configured default. Both were validated when

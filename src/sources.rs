@@ -19,11 +19,14 @@ use connectors::protocol::{discover, feed};
 use connectors::{Connector, ConnectorError, FetchRequest, Http, ItemKind, Poll, Registry};
 use url::Url;
 
+use crate::ingest::history::{self, HistoryOptions, HistoryReport};
+use crate::ingest::{Ingest, IngestError};
 use crate::model::{Source, SourceId, User, UserId};
 use crate::normalize::text::truncate_chars;
 use crate::normalize::{NormalizeCtx, normalize};
 use crate::schedule;
 use crate::scheduler::SchedulerHandle;
+use crate::store::history as history_rows;
 use crate::store::sources::{self as source_rows, FetchLogRow, NewSource};
 use crate::store::{Store, StoreError};
 use crate::users::capitalized;
@@ -166,6 +169,8 @@ pub struct Sources {
     pub registry: Arc<Registry>,
     pub http: Arc<dyn Http>,
     pub scheduler: SchedulerHandle,
+    /// The ingest that history walks started from the web run on (set by `serve`).
+    pub ingest: Arc<std::sync::OnceLock<Ingest>>,
 }
 
 impl Sources {
@@ -180,7 +185,36 @@ impl Sources {
             registry,
             http,
             scheduler,
+            ingest: Arc::new(std::sync::OnceLock::new()),
         }
+    }
+
+    /// Lets the web start history walks on `ingest`. Set once; later calls are ignored.
+    pub fn set_ingest(&self, ingest: Ingest) {
+        let _ = self.ingest.set(ingest);
+    }
+
+    /// Starts the owner's history walk of `id` in the background (the source page's
+    /// button); refused while one runs for this source.
+    pub async fn start_history(&self, viewer: &User, id: SourceId) -> Result<(), SourcesError> {
+        self.owned(viewer, id).await?;
+        let ingest = self.ingest.get().cloned().ok_or_else(|| {
+            SourcesError::Input("history import runs only in the server".to_owned())
+        })?;
+        if ingest.is_walking(id) {
+            return Err(SourcesError::Input(
+                "a history import of this source is already running".to_owned(),
+            ));
+        }
+        tokio::spawn(async move {
+            if let Err(err) = ingest
+                .import_history(id, &HistoryOptions::default(), |_| {})
+                .await
+            {
+                tracing::warn!(source_id = %id, error = %err, "history import failed");
+            }
+        });
+        Ok(())
     }
 
     /// What `input` may become. A feed address is fetched (through the guarded fetcher):
@@ -559,6 +593,49 @@ impl Sources {
     }
 
     /// A source its owner is about to change; admins only look.
+    /// Walks a source's history back through `ingest` (the one writer of items): for its
+    /// owner (`viewer`), or for the operator at the command line (`None`). See
+    /// [`Ingest::import_history`]: resumable, idempotent, nothing delivered.
+    pub async fn import_history(
+        &self,
+        ingest: &Ingest,
+        viewer: Option<&User>,
+        id: SourceId,
+        options: &HistoryOptions,
+        progress: impl FnMut(history::Progress<'_>) + Send,
+    ) -> Result<HistoryReport, SourcesError> {
+        match viewer {
+            Some(viewer) => {
+                self.owned(viewer, id).await?;
+            }
+            None => {
+                self.store
+                    .read(move |conn| source_rows::get(conn, id))
+                    .await?;
+            }
+        }
+        ingest
+            .import_history(id, options, progress)
+            .await
+            .map_err(|err| match err {
+                IngestError::Store(err) => SourcesError::from(err),
+                other => SourcesError::Input(format!("the history import stopped: {other}")),
+            })
+    }
+
+    /// A source's history walk as stored, for its owner or an admin.
+    pub async fn history_walk(
+        &self,
+        viewer: &User,
+        id: SourceId,
+    ) -> Result<Option<history_rows::Walk>, SourcesError> {
+        self.get(viewer, id).await?;
+        Ok(self
+            .store
+            .read(move |conn| history_rows::get(conn, id))
+            .await?)
+    }
+
     async fn owned(&self, viewer: &User, id: SourceId) -> Result<Source, SourcesError> {
         let source = self
             .store

@@ -58,7 +58,10 @@ pub fn list(config: &Config) -> anyhow::Result<()> {
             writeln!(out, "    default schedule: {schedule}")?;
         }
         if info.can_backfill {
-            writeln!(out, "    can walk history back to older items")?;
+            writeln!(
+                out,
+                "    can walk history back to older items (`tributary import history ID`)"
+            )?;
         }
         writeln!(out)?;
     }

@@ -1,8 +1,13 @@
 //! `tributary import opml`: a subscription list into a user's sources, through the
 //! sources service's import (the same one `/settings/import` runs); every outline that
-//! did not become a source is printed with its reason.
+//! did not become a source is printed with its reason. `tributary import history`: a
+//! source's older pages, through the sources service's history walk (the same one the
+//! source page's button starts), with a progress bar on a terminal and log lines
+//! otherwise.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Subcommand;
@@ -10,15 +15,37 @@ use clap::Subcommand;
 use super::source::find_user;
 use crate::app;
 use crate::config::Config;
+use crate::ingest::history::{self, HistoryOptions};
+use crate::model::SourceId;
+use crate::store::history::Status;
 
 #[derive(Debug, Subcommand)]
 pub enum ImportCommand {
     /// Add the subscriptions of an OPML file to a user's sources.
     Opml { user: String, file: PathBuf },
+    /// Walk a source's history back to its oldest item, page by page (resumable: run it
+    /// again to continue; a second run after the end adds nothing). Imported items keep
+    /// their dates and are never delivered to followers.
+    History {
+        source_id: i64,
+        /// The page budget (pages in all runs together; 100 unless raised).
+        #[arg(long, value_name = "N")]
+        pages: Option<u32>,
+        /// The least wait between two pages, in milliseconds.
+        #[arg(long, value_name = "MS", default_value_t = 1000)]
+        wait_ms: u64,
+    },
 }
 
 pub async fn run(config: Config, command: ImportCommand) -> anyhow::Result<()> {
-    let ImportCommand::Opml { user, file } = command;
+    let (user, file) = match command {
+        ImportCommand::Opml { user, file } => (user, file),
+        ImportCommand::History {
+            source_id,
+            pages,
+            wait_ms,
+        } => return history(config, SourceId(source_id), pages, wait_ms).await,
+    };
     let services = app::services(&config)?;
     let owner = find_user(&services.users, &user).await?;
     let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
@@ -44,5 +71,64 @@ pub async fn run(config: Config, command: ImportCommand) -> anyhow::Result<()> {
         report.already_present.len(),
         report.refused.len()
     );
+    Ok(())
+}
+
+async fn history(
+    config: Config,
+    id: SourceId,
+    pages: Option<u32>,
+    wait_ms: u64,
+) -> anyhow::Result<()> {
+    let services = app::services(&config)?;
+    let ingest = app::build_ingest(&config, services.store.clone())?;
+    let options = HistoryOptions {
+        page_budget: pages,
+        min_gap: Duration::from_millis(wait_ms),
+    };
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(Duration::from_millis(200));
+        bar
+    });
+    let report = services
+        .sources
+        .import_history(&ingest, None, id, &options, |progress| match &bar {
+            Some(bar) => bar.set_message(progress.line()),
+            None if progress.next_in.is_none() => eprintln!("{}", progress.line()),
+            None => {}
+        })
+        .await
+        .map_err(|err| match err {
+            crate::sources::SourcesError::NotFound => anyhow::anyhow!("no source with id {id}"),
+            other => super::source::in_words(other),
+        })?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let walk = &report.walk;
+    let summary = format!(
+        "source {id}: {} new in this run ({} pages); in all {}",
+        history::thousands(report.n_new),
+        report.pages,
+        history::in_words(walk)
+    );
+    match walk.status {
+        Status::Done => println!("{summary}; done: the oldest page was reached"),
+        Status::Running => println!(
+            "{summary}; {}",
+            walk.message.as_deref().unwrap_or("still running")
+        ),
+        Status::Budget => println!(
+            "{summary}; {}",
+            walk.message
+                .as_deref()
+                .unwrap_or("stopped at the page budget")
+        ),
+        Status::Failed => anyhow::bail!(
+            "{summary}; failed: {} (run the command again to continue)",
+            walk.message.as_deref().unwrap_or("unknown error")
+        ),
+    }
     Ok(())
 }

@@ -9,6 +9,7 @@
 
 pub mod export;
 pub mod federation;
+pub mod history;
 pub mod items;
 pub mod media;
 pub mod sessions;
@@ -48,6 +49,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0006_federation",
         include_str!("migrations/0006_federation.sql"),
     ),
+    ("0007_history", include_str!("migrations/0007_history.sql")),
     ("0008_media", include_str!("migrations/0008_media.sql")),
 ];
 

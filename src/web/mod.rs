@@ -199,6 +199,10 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
             post(sources::source_poll_post),
         )
         .route(
+            "/settings/sources/{id}/history",
+            post(sources::source_history_post),
+        )
+        .route(
             "/settings/sources/{id}/enable",
             post(sources::source_enable_post),
         )

@@ -1351,3 +1351,63 @@ async fn requests_that_do_not_allow_signing_are_never_retried_signed() {
         "made on first use"
     );
 }
+
+/// `Ingest::import_history` on a 40-page outbox: every page to the end, each item once,
+/// all marked imported; a second run fetches and adds nothing.
+#[tokio::test]
+async fn history_import_walks_a_40_page_outbox_to_the_end() {
+    const PAGES: u32 = 40;
+    const PER: u32 = 5;
+    let server = FixtureServer::start().await;
+    serve_account(&server);
+    for n in 1..=PAGES {
+        let notes = (0..PER)
+            .map(|k| {
+                let i = n * 100 + k;
+                json!({
+                    "id": server.url(&format!("/users/ana/statuses/{i}")),
+                    "type": "Note",
+                    "attributedTo": server.url("/users/ana"),
+                    "content": format!("<p>post {i}</p>"),
+                    "published": format!("2025-{:02}-{:02}T10:00:00Z", 1 + n % 12, 1 + k),
+                    "to": "https://www.w3.org/ns/activitystreams#Public",
+                })
+            })
+            .collect();
+        let next = (n < PAGES).then_some(n + 1);
+        server.set(&format!("/outbox/{n}"), page(&server, n, notes, next));
+    }
+    let app = crate::support::app::TestApp::new(&server.origin());
+    let params = json!({ "account": format!("ana@{}", server.addr()) });
+    let id = app.add_source("activitypub", &params);
+    let options = tributary::ingest::history::HistoryOptions {
+        page_budget: None,
+        min_gap: std::time::Duration::ZERO,
+    };
+    let report = app
+        .ingest
+        .import_history(id, &options, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        report.walk.status,
+        tributary::store::history::Status::Done,
+        "{report:?}"
+    );
+    assert_eq!(report.n_new, u64::from(PAGES * PER));
+    assert_eq!(app.items(id).len(), (PAGES * PER) as usize);
+    assert_eq!(server.hits(&format!("/outbox/{PAGES}")), 1);
+    let imported = app
+        .store
+        .read_blocking(move |conn| tributary::store::history::count_imported(conn, id))
+        .unwrap();
+    assert_eq!(imported, u64::from(PAGES * PER));
+
+    let again = app
+        .ingest
+        .import_history(id, &options, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(again.n_new, 0);
+    assert_eq!(server.hits(&format!("/outbox/{PAGES}")), 1);
+}

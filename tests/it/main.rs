@@ -10,6 +10,7 @@ mod federation_inbox;
 mod federation_peer;
 mod fediverse;
 mod fetch;
+mod history;
 mod ingest;
 mod normalize;
 mod one_path;

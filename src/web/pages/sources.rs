@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use crate::model::{Source, SourceId};
 use crate::sources::{AddSource, Candidate, Preview, SourcesError};
+use crate::store::history::{Status, Walk};
 use crate::store::sources::FetchLogRow;
 use crate::web::AppState;
 use crate::web::error::AppError;
@@ -269,8 +270,14 @@ pub async fn source_get(
         Some("polled") => Some("The source is due now; it is polled in a moment."),
         Some("enabled") => Some("Enabled: the source is polled again, starting now."),
         Some("disabled") => Some("Disabled: the source is not polled until you enable it."),
+        Some("history") => Some("Importing older items: the progress shows below."),
         _ => None,
     };
+    let walk = state
+        .sources
+        .history_walk(&user, id)
+        .await
+        .map_err(app_error)?;
     let form = EditForm {
         title: source.title.clone(),
         schedule: display_schedule(&source.schedule),
@@ -283,6 +290,7 @@ pub async fn source_get(
         &form,
         &FieldErrors::new(),
         message,
+        walk.as_ref(),
     ))
 }
 
@@ -308,7 +316,7 @@ pub async fn source_edit_post(
                 .map_err(app_error)?;
             Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,
-                source_page(&ctx, &state, &source, &log, &form, &errors, None),
+                source_page(&ctx, &state, &source, &log, &form, &errors, None, None),
             )
                 .into_response())
         }
@@ -325,6 +333,22 @@ pub async fn source_poll_post(
     let id = SourceId(id);
     state.sources.poll_now(&user, id).await.map_err(app_error)?;
     Ok(Redirect::to(&format!("/settings/sources/{id}?done=polled")).into_response())
+}
+
+/// "Import older items": starts the source's history walk in the background.
+pub async fn source_history_post(
+    State(state): State<AppState>,
+    CurrentUser(user, _ctx): CurrentUser,
+    Path(id): Path<i64>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Result<Response, AppError> {
+    let id = SourceId(id);
+    state
+        .sources
+        .start_history(&user, id)
+        .await
+        .map_err(app_error)?;
+    Ok(Redirect::to(&format!("/settings/sources/{id}?done=history")).into_response())
 }
 
 pub async fn source_enable_post(
@@ -647,6 +671,8 @@ fn confirm_form(ctx: &PageCtx, state: &AppState, form: &AddForm, errors: &FieldE
     }
 }
 
+// One argument per part of the page, each from its own query.
+#[allow(clippy::too_many_arguments)]
 fn source_page(
     ctx: &PageCtx,
     state: &AppState,
@@ -655,6 +681,7 @@ fn source_page(
     form: &EditForm,
     errors: &FieldErrors,
     message: Option<&str>,
+    walk: Option<&Walk>,
 ) -> Markup {
     let now = Utc::now();
     let err = |key: &str| errors.get(key).map(String::as_str);
@@ -697,6 +724,23 @@ fn source_page(
                 }
                 dt { "Next attempt" } dd { (next_attempt(source, now)) }
                 dt { "Items" } dd { (source.n_items) }
+                dt { "History" } dd id="source-history" {
+                    @match walk {
+                        None => "not imported",
+                        Some(walk) => {
+                            (walk.in_words())
+                            @match walk.status {
+                                Status::Running => " (running)",
+                                Status::Done => " (done: the oldest page was reached)",
+                                _ => {}
+                            }
+                            @if let Some(message) = &walk.message {
+                                @if walk.status == Status::Failed { " — failed: " } @else { " — " }
+                                (message)
+                            }
+                        }
+                    }
+                }
             }
             @if is_owner {
                 section.source-edit {
@@ -715,6 +759,10 @@ fn source_page(
                     form.inline id="source-poll" method="post" action={ (base) "/poll" } {
                         (csrf_field(ctx))
                         button type="submit" { "Poll now" }
+                    }
+                    form.inline id="source-history-import" method="post" action={ (base) "/history" } {
+                        (csrf_field(ctx))
+                        button type="submit" { "Import older items" }
                     }
                     @if source.enabled {
                         form.inline id="source-disable" method="post" action={ (base) "/disable" } {

@@ -96,7 +96,19 @@ impl WebApp {
         http: Arc<dyn connectors::Http>,
     ) -> WebApp {
         let registry = Arc::new(connectors::Registry::default());
-        let sources = Sources::new(store.clone(), registry, http, SchedulerHandle::default());
+        let sources = Sources::new(
+            store.clone(),
+            registry.clone(),
+            http.clone(),
+            SchedulerHandle::default(),
+        );
+        // History walks started from the source page run on an ingest, as in `serve`.
+        sources.set_ingest(tributary::ingest::Ingest::new(
+            store.clone(),
+            http,
+            registry,
+            tributary::config::SchedulerConfig::default(),
+        ));
         let base = format!("http://{}", listener.local_addr().unwrap());
         // The instance's public URL is where it really listens (ActivityPub ids, links).
         let mut config = config;
