@@ -239,25 +239,34 @@ async fn assert_inert(
     articles
 }
 
-/// The descriptions of the hostile feed as one raw HTML page, each in its own `srcdoc`
-/// frame so that one vector's unclosed element cannot swallow the next; the meta refresh is
-/// left out (it would take its frame away before it can be checked).
-fn unsanitized_page(feed: &str) -> String {
-    let mut frames = String::new();
+/// The HTML of each `<description>` of the hostile feed, as a reader gets it (CDATA
+/// opened, entities decoded once).
+fn payloads(feed: &str) -> Vec<String> {
+    let mut out = Vec::new();
     let mut rest = feed;
     while let Some(start) = rest.find("<description>") {
         rest = &rest[start + "<description>".len()..];
         let end = rest.find("</description>").expect("a closed description");
         let text = &rest[..end];
         rest = &rest[end..];
-        let html = match text.strip_prefix("<![CDATA[") {
+        out.push(match text.strip_prefix("<![CDATA[") {
             Some(cdata) => cdata.trim_end_matches("]]>").to_owned(),
             None => text
                 .replace("&lt;", "<")
                 .replace("&gt;", ">")
                 .replace("&quot;", "\"")
                 .replace("&amp;", "&"),
-        };
+        });
+    }
+    out
+}
+
+/// The descriptions of the hostile feed as one raw HTML page, each in its own `srcdoc`
+/// frame so that one vector's unclosed element cannot swallow the next; the meta refresh is
+/// left out (it would take its frame away before it can be checked).
+fn unsanitized_page(feed: &str) -> String {
+    let mut frames = String::new();
+    for html in payloads(feed) {
         if !html.contains("http-equiv") {
             let attribute = html.replace('&', "&amp;").replace('"', "&quot;");
             frames.push_str(&format!("<iframe srcdoc=\"{attribute}\"></iframe>\n"));
@@ -678,20 +687,7 @@ async fn hostile_remote_replies_run_no_script_in_chromium() {
     let bob = Remote::serve(&fixtures, "bob", BOB_KEY, BOB_PUBLIC);
     let feed = XSS_FEED.replace("{{ORIGIN}}", &fixtures.origin());
     let mut stored = 0;
-    let mut rest = feed.as_str();
-    while let Some(start) = rest.find("<description>") {
-        rest = &rest[start + "<description>".len()..];
-        let end = rest.find("</description>").expect("a closed description");
-        let text = &rest[..end];
-        rest = &rest[end..];
-        let html = match text.strip_prefix("<![CDATA[") {
-            Some(cdata) => cdata.trim_end_matches("]]>").to_owned(),
-            None => text
-                .replace("&lt;", "<")
-                .replace("&gt;", ">")
-                .replace("&quot;", "\"")
-                .replace("&amp;", "&"),
-        };
+    for html in payloads(&feed) {
         let note = bob.note(
             &app.url(&format!("/e/{}", item.0)),
             &format!("<p>reply</p>{html}"),
