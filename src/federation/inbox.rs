@@ -131,12 +131,7 @@ fn target_user(
     if !db::settings(tx, user.id)?.enabled {
         return Ok(None);
     }
-    if db::is_blocked(tx, Some(user.id), &v.actor.uri)? {
-        return Err(Refused::Forbidden(format!(
-            "{} does not take activities from {}",
-            user.name, v.actor.uri
-        )));
-    }
+    refuse_if_blocked(tx, user.id, v, &user.name)?;
     Ok(Some(user.id))
 }
 
@@ -159,13 +154,24 @@ fn target_item(
     if !social::item_state(tx, item)?.is_public() || !db::settings(tx, found.user_id)?.enabled {
         return Ok(None);
     }
-    if db::is_blocked(tx, Some(found.user_id), &v.actor.uri)? {
+    refuse_if_blocked(tx, found.user_id, v, &format!("the owner of {uri}"))?;
+    Ok(Some((item, found.user_id)))
+}
+
+/// Forbidden when `owner` (named `who` in the refusal) or the instance blocked the signer.
+fn refuse_if_blocked(
+    tx: &Transaction<'_>,
+    owner: UserId,
+    v: &Verified<'_>,
+    who: &str,
+) -> Result<(), Refused> {
+    if db::is_blocked(tx, Some(owner), &v.actor.uri)? {
         return Err(Refused::Forbidden(format!(
-            "the owner of {uri} does not take activities from {}",
+            "{who} does not take activities from {}",
             v.actor.uri
         )));
     }
-    Ok(Some((item, found.user_id)))
+    Ok(())
 }
 
 fn follow(

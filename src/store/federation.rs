@@ -308,17 +308,18 @@ pub fn n_followers(conn: &Connection, user: UserId) -> Result<u64, StoreError> {
 }
 
 /// The inboxes a user's activity goes to: each accepted follower's shared inbox (or its
-/// own), once each, leaving out blocked accounts and domains and dead hosts.
+/// own), once each, leaving out blocked accounts and domains (dead hosts are left out
+/// when the deliveries are queued, `queue_activity`).
 pub fn follower_inboxes(conn: &Connection, user: UserId) -> Result<Vec<String>, StoreError> {
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT DISTINCT coalesce(a.shared_inbox, a.inbox)
          FROM remote_followers f JOIN actors a ON a.id = f.actor_id
          WHERE f.user_id = :user AND f.state = 'accepted' AND a.deleted_at IS NULL
            AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.user_id IN (0, :user)
                 AND ((b.kind = 'actor' AND b.target = a.uri)
-                  OR (b.kind = 'domain' AND (b.target = a.domain
-                      OR substr(a.domain, -length(b.target) - 1) = '.' || b.target))))",
-    )?;
+                  OR (b.kind = 'domain' AND {})))",
+        domain_blocked_by("a.domain", "b.target")
+    ))?;
     let rows = stmt
         .query_map(named_params! { ":user": user.0 }, |row| row.get(0))?
         .collect::<Result<Vec<String>, _>>()?;
@@ -366,11 +367,11 @@ pub fn add_block(
             "DELETE FROM remote_followers WHERE (:user = 0 OR user_id = :user)
              AND actor_id IN (SELECT id FROM actors WHERE uri = :target)"
         }
-        Block::Domain(_) => {
+        Block::Domain(_) => &format!(
             "DELETE FROM remote_followers WHERE (:user = 0 OR user_id = :user)
-             AND actor_id IN (SELECT id FROM actors WHERE domain = :target
-                OR substr(domain, -length(:target) - 1) = '.' || :target)"
-        }
+             AND actor_id IN (SELECT id FROM actors WHERE {})",
+            domain_blocked_by("domain", ":target")
+        ),
     };
     tx.prepare_cached(sql)?
         .execute(named_params! { ":user": owner(user), ":target": target })?;
@@ -417,15 +418,20 @@ pub fn is_blocked(
 ) -> Result<bool, StoreError> {
     let domain = domain_of(actor_uri);
     Ok(conn
-        .prepare_cached(
+        .prepare_cached(&format!(
             "SELECT EXISTS (SELECT 1 FROM blocks WHERE user_id IN (0, :user)
-                AND ((kind = 'actor' AND target = :uri) OR (kind = 'domain' AND (target = :domain
-                    OR substr(:domain, -length(target) - 1) = '.' || target))))",
-        )?
+                AND ((kind = 'actor' AND target = :uri) OR (kind = 'domain' AND {})))",
+            domain_blocked_by(":domain", "target")
+        ))?
         .query_row(
             named_params! { ":user": owner(user), ":uri": actor_uri, ":domain": domain },
             |row| row.get(0),
         )?)
+}
+
+/// SQL: the host name `domain` is the blocked domain `target` or a subdomain of it.
+fn domain_blocked_by(domain: &str, target: &str) -> String {
+    format!("({target} = {domain} OR substr({domain}, -length({target}) - 1) = '.' || {target})")
 }
 
 /// The host name of a URL, lower case, without port ("" when it has none).
@@ -723,10 +729,6 @@ pub fn queue_activity(
         return Ok(0);
     }
     let activity = tx.last_insert_rowid();
-    let dead_since = to_ms(now - dead_after);
-    let mut dead = tx.prepare_cached(
-        "SELECT EXISTS (SELECT 1 FROM delivery_hosts WHERE host = :host AND failing_since < :since)",
-    )?;
     let mut insert = tx.prepare_cached(
         "INSERT INTO deliveries (activity_id, inbox, host, next_try_at, created_at)
          VALUES (:activity, :inbox, :host, :now, :now) ON CONFLICT DO NOTHING",
@@ -734,10 +736,7 @@ pub fn queue_activity(
     let mut n = 0;
     for inbox in inboxes {
         let host = host_of(inbox);
-        if dead.query_row(
-            named_params! { ":host": host, ":since": dead_since },
-            |row| row.get::<_, bool>(0),
-        )? {
+        if host_dead(tx, &host, now - dead_after)? {
             continue;
         }
         n += insert.execute(named_params! {
