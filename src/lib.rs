@@ -7,6 +7,7 @@
 //! root) and `cli`.
 
 pub mod app;
+pub mod archive;
 pub mod auth;
 pub mod cli;
 pub mod config;
