@@ -51,6 +51,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
     ("0007_history", include_str!("migrations/0007_history.sql")),
     ("0008_media", include_str!("migrations/0008_media.sql")),
+    ("0009_archives", include_str!("migrations/0009_archives.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]
