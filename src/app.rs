@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use connectors::Registry;
 use tokio_util::sync::CancellationToken;
 
+use crate::archive::import::ArchiveImporter;
 use crate::config::Config;
 use crate::fetch::HttpClient;
 use crate::ingest::Ingest;
@@ -90,6 +91,18 @@ pub struct Services {
     pub store: Store,
     pub sources: Sources,
     pub users: Users,
+    pub archives: ArchiveImporter,
+}
+
+/// The archive importer over `store`, with the config's caps and media store.
+pub fn archive_importer(config: &Config, store: &Store) -> ArchiveImporter {
+    ArchiveImporter {
+        store: store.clone(),
+        media: crate::media::MediaStore::new(store.clone(), &config.media),
+        limits: (&config.import).into(),
+        base_url: config.base_url(),
+        sanitize_fast_path: config.normalize.sanitize_fast_path,
+    }
 }
 
 pub fn services(config: &Config) -> Result<Services, StartError> {
@@ -99,6 +112,7 @@ pub fn services(config: &Config) -> Result<Services, StartError> {
     let sources = Sources::new(store.clone(), registry, http, SchedulerHandle::default());
     Ok(Services {
         users: Users::new(store.clone()),
+        archives: archive_importer(config, &store),
         sources,
         store,
     })

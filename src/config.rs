@@ -26,6 +26,36 @@ pub struct Config {
     pub connectors: ConnectorsConfig,
     pub normalize: NormalizeConfig,
     pub media: MediaConfig,
+    pub import: ImportConfig,
+}
+
+/// Archive imports (`tributary import archive`, Settings → Import): the caps an uploaded
+/// or named archive is held to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImportConfig {
+    /// The largest archive the upload form takes, in bytes.
+    pub max_upload_bytes: u64,
+    /// The largest file inside an archive, uncompressed, in bytes.
+    pub max_entry_bytes: u64,
+    /// All files of an archive together, uncompressed, in bytes.
+    pub max_total_bytes: u64,
+    /// How many files an archive may hold.
+    pub max_entries: u64,
+    /// The largest ratio of a file's size to its compressed size (for files over 1 MiB).
+    pub max_ratio: u64,
+}
+
+impl Default for ImportConfig {
+    fn default() -> Self {
+        ImportConfig {
+            max_upload_bytes: 4 * 1024 * 1024 * 1024,
+            max_entry_bytes: 1024 * 1024 * 1024,
+            max_total_bytes: 16 * 1024 * 1024 * 1024,
+            max_entries: 500_000,
+            max_ratio: 200,
+        }
+    }
 }
 
 /// The media store: content-addressed files (images, audio, video) beside the database.
@@ -489,6 +519,17 @@ impl Config {
                 "must be at least 1".into(),
             ));
         }
+        for (key, value) in [
+            ("import.max_upload_bytes", self.import.max_upload_bytes),
+            ("import.max_entry_bytes", self.import.max_entry_bytes),
+            ("import.max_total_bytes", self.import.max_total_bytes),
+            ("import.max_entries", self.import.max_entries),
+            ("import.max_ratio", self.import.max_ratio),
+        ] {
+            if value == 0 {
+                return Err(invalid(key, "must be at least 1".into()));
+            }
+        }
         if self.media.max_file_bytes == 0 {
             return Err(invalid("media.max_file_bytes", "must be at least 1".into()));
         }
@@ -599,7 +640,7 @@ fn apply_env(
     rest: &str,
     value: &str,
 ) -> Result<bool, ConfigError> {
-    const SECTIONS: [&str; 10] = [
+    const SECTIONS: [&str; 11] = [
         "server",
         "database",
         "fetch",
@@ -610,6 +651,7 @@ fn apply_env(
         "federation",
         "normalize",
         "media",
+        "import",
     ];
     let lower = rest.to_ascii_lowercase();
     let Some((section, key)) = SECTIONS.iter().find_map(|section| {

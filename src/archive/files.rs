@@ -41,6 +41,17 @@ impl Default for Limits {
     }
 }
 
+impl From<&crate::config::ImportConfig> for Limits {
+    fn from(config: &crate::config::ImportConfig) -> Limits {
+        Limits {
+            max_entry_bytes: config.max_entry_bytes,
+            max_total_bytes: config.max_total_bytes,
+            max_entries: usize::try_from(config.max_entries).unwrap_or(usize::MAX),
+            max_ratio: config.max_ratio,
+        }
+    }
+}
+
 /// Entries smaller than this are not held to the compression ratio (a run of spaces in a
 /// small JSON file compresses far better than 200:1 and is no threat).
 const RATIO_FLOOR: u64 = 1024 * 1024;
@@ -77,9 +88,9 @@ pub enum FilesError {
 }
 
 enum Inner {
-    Zip(Box<zip::ZipArchive<BufReader<File>>>),
-    /// Unpacked into `root`, removed on drop.
-    Dir(PathBuf),
+    Zip(Box<zip::ZipArchive<BufReader<File>>>, PathBuf),
+    /// Unpacked into the folder, removed on drop when owned.
+    Dir(PathBuf, bool),
     /// One plain file, known by `name`.
     Single(PathBuf),
 }
@@ -102,7 +113,7 @@ impl std::fmt::Debug for ArchiveFiles {
 
 impl Drop for ArchiveFiles {
     fn drop(&mut self) {
-        if let Inner::Dir(root) = &self.inner {
+        if let Inner::Dir(root, true) = &self.inner {
             let _ = std::fs::remove_dir_all(root);
         }
     }
@@ -122,7 +133,7 @@ impl ArchiveFiles {
         let n = read_up_to(&mut file, &mut head)?;
         file.seek(SeekFrom::Start(0))?;
         match &head[..n] {
-            [b'P', b'K', 3, 4] | [b'P', b'K', 5, 6] => open_zip(file, limits),
+            [b'P', b'K', 3, 4] | [b'P', b'K', 5, 6] => open_zip(file, path, limits),
             [0x1f, 0x8b, ..] => open_tar_gz(file, limits, scratch),
             _ => {
                 let size = file.metadata()?.len();
@@ -141,6 +152,25 @@ impl ArchiveFiles {
                 })
             }
         }
+    }
+
+    /// A second handle on the same checked files (a reader walks one while media are
+    /// copied out of the other). The first handle owns an unpacked folder: drop it last.
+    pub fn reopen(&self) -> Result<ArchiveFiles, FilesError> {
+        let inner = match &self.inner {
+            Inner::Zip(_, path) => {
+                let zip = zip::ZipArchive::new(BufReader::new(File::open(path)?))
+                    .map_err(|err| FilesError::Damaged(err.to_string()))?;
+                Inner::Zip(Box::new(zip), path.clone())
+            }
+            Inner::Dir(root, _) => Inner::Dir(root.clone(), false),
+            Inner::Single(path) => Inner::Single(path.clone()),
+        };
+        Ok(ArchiveFiles {
+            inner,
+            names: self.names.clone(),
+            sizes: self.sizes.clone(),
+        })
     }
 
     /// Every file's name, in archive order.
@@ -174,13 +204,13 @@ impl ArchiveFiles {
             return Err(FilesError::Missing(name.to_owned()));
         };
         let reader: Box<dyn Read + '_> = match &mut self.inner {
-            Inner::Zip(zip) => {
+            Inner::Zip(zip, _) => {
                 let entry = zip
                     .by_name(name)
                     .map_err(|err| FilesError::Damaged(err.to_string()))?;
                 Box::new(entry)
             }
-            Inner::Dir(root) => Box::new(File::open(root.join(name))?),
+            Inner::Dir(root, _) => Box::new(File::open(root.join(name))?),
             Inner::Single(path) => Box::new(File::open(path)?),
         };
         Ok(Box::new(Capped {
@@ -250,6 +280,15 @@ fn plain_name(name: &str) -> String {
 /// The entry's name as a relative `/`-separated path, or why not. Backslashes count as
 /// separators (Windows tools write them).
 pub fn safe_name(raw: &str) -> Result<String, FilesError> {
+    let name = safe_path(raw)?;
+    if name.is_empty() {
+        return Err(FilesError::UnsafeName(raw.to_owned()));
+    }
+    Ok(name)
+}
+
+/// Like [`safe_name`], but the archive's root (`./`, empty) passes: for folder entries.
+fn safe_path(raw: &str) -> Result<String, FilesError> {
     let unsafe_name = || FilesError::UnsafeName(raw.to_owned());
     if raw.contains('\0') || raw.starts_with('/') || raw.starts_with('\\') {
         return Err(unsafe_name());
@@ -265,9 +304,6 @@ pub fn safe_name(raw: &str) -> Result<String, FilesError> {
             }
             p => parts.push(p),
         }
-    }
-    if parts.is_empty() {
-        return Err(unsafe_name());
     }
     Ok(parts.join("/"))
 }
@@ -316,7 +352,7 @@ impl Tally<'_> {
     }
 }
 
-fn open_zip(file: File, limits: &Limits) -> Result<ArchiveFiles, FilesError> {
+fn open_zip(file: File, path: &Path, limits: &Limits) -> Result<ArchiveFiles, FilesError> {
     let mut zip = zip::ZipArchive::new(BufReader::new(file))
         .map_err(|err| FilesError::Damaged(err.to_string()))?;
     let mut tally = Tally {
@@ -338,7 +374,7 @@ fn open_zip(file: File, limits: &Limits) -> Result<ArchiveFiles, FilesError> {
             return Err(FilesError::NotAFile(raw));
         }
         if entry.is_dir() {
-            safe_name(&raw)?;
+            safe_path(&raw)?;
             continue;
         }
         let name = safe_name(&raw)?;
@@ -352,7 +388,7 @@ fn open_zip(file: File, limits: &Limits) -> Result<ArchiveFiles, FilesError> {
         names.push(name);
     }
     Ok(ArchiveFiles {
-        inner: Inner::Zip(Box::new(zip)),
+        inner: Inner::Zip(Box::new(zip), path.to_owned()),
         names,
         sizes,
     })
@@ -364,7 +400,7 @@ fn open_tar_gz(file: File, limits: &Limits, scratch: &Path) -> Result<ArchiveFil
     std::fs::create_dir(&root)?;
     // From here on, `files` removes `root` on every return.
     let mut files = ArchiveFiles {
-        inner: Inner::Dir(root.clone()),
+        inner: Inner::Dir(root.clone(), true),
         names: Vec::new(),
         sizes: HashMap::new(),
     };
@@ -383,7 +419,7 @@ fn open_tar_gz(file: File, limits: &Limits, scratch: &Path) -> Result<ArchiveFil
         let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let kind = entry.header().entry_type();
         if kind.is_dir() {
-            safe_name(&raw)?;
+            safe_path(&raw)?;
             continue;
         }
         if kind.is_pax_global_extensions()

@@ -15,7 +15,9 @@
 //!   archive source so a second run (or one resumed after a kill) adds nothing.
 
 pub mod files;
+pub mod import;
 pub mod json;
+pub mod mastodon;
 
 use chrono::{DateTime, Utc};
 use connectors::{Content, ItemKind, RawAuthor};

@@ -14,6 +14,7 @@ use clap::Subcommand;
 
 use super::source::find_user;
 use crate::app;
+use crate::archive::ReadOptions;
 use crate::config::Config;
 use crate::ingest::history::{self, HistoryOptions};
 use crate::model::SourceId;
@@ -35,6 +36,21 @@ pub enum ImportCommand {
         #[arg(long, value_name = "MS", default_value_t = 1000)]
         wait_ms: u64,
     },
+    /// Import a platform archive into a user's stream: a Mastodon export (zip or tar.gz),
+    /// a Twitter/X archive (zip), a Bluesky repository (.car), a FriendFeed export (JSON)
+    /// or an Instagram export (zip). Run it again to continue after a failure; a second
+    /// run of the same archive adds nothing. Imported posts keep their dates and are never
+    /// delivered to followers.
+    Archive {
+        user: String,
+        file: PathBuf,
+        /// Also followers-only posts (Mastodon). Direct messages are never imported.
+        #[arg(long)]
+        include_private: bool,
+        /// Also replies to other people's posts.
+        #[arg(long)]
+        include_replies: bool,
+    },
 }
 
 pub async fn run(config: Config, command: ImportCommand) -> anyhow::Result<()> {
@@ -45,6 +61,18 @@ pub async fn run(config: Config, command: ImportCommand) -> anyhow::Result<()> {
             pages,
             wait_ms,
         } => return history(config, SourceId(source_id), pages, wait_ms).await,
+        ImportCommand::Archive {
+            user,
+            file,
+            include_private,
+            include_replies,
+        } => {
+            let options = ReadOptions {
+                include_private,
+                include_replies_to_others: include_replies,
+            };
+            return archive(config, &user, &file, options).await;
+        }
     };
     let services = app::services(&config)?;
     let owner = find_user(&services.users, &user).await?;
@@ -72,6 +100,74 @@ pub async fn run(config: Config, command: ImportCommand) -> anyhow::Result<()> {
         report.refused.len()
     );
     Ok(())
+}
+
+async fn archive(
+    config: Config,
+    user: &str,
+    file: &std::path::Path,
+    options: ReadOptions,
+) -> anyhow::Result<()> {
+    let services = app::services(&config)?;
+    let owner = find_user(&services.users, user).await?;
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "archive".to_owned());
+    let importer = services.archives.clone();
+    let path = file.to_owned();
+    let terminal = std::io::stderr().is_terminal();
+    let row = tokio::task::spawn_blocking(move || {
+        let bar = terminal.then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        let mut last_line = std::time::Instant::now();
+        let result = importer.run_blocking(owner.id, &path, &name, &options, &mut |counts| {
+            let line = archive_progress(counts);
+            match &bar {
+                Some(bar) => bar.set_message(line),
+                None if last_line.elapsed() >= Duration::from_secs(2) => {
+                    last_line = std::time::Instant::now();
+                    eprintln!("{line}");
+                }
+                None => {}
+            }
+        });
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        result
+    })
+    .await
+    .context("the import stopped")?
+    .map_err(|err| anyhow::anyhow!("{}: {err}", file.display()))?;
+    let counts = &row.counts;
+    println!(
+        "{} ({}): {} imported, {} already there, {} skipped; media: {} stored, {} missing",
+        row.file_name,
+        row.platform,
+        counts.imported,
+        counts.present,
+        counts.skipped,
+        counts.media,
+        counts.media_missing
+    );
+    for (reason, n) in &counts.reasons {
+        println!("  {n} {reason}");
+    }
+    Ok(())
+}
+
+fn archive_progress(counts: &crate::store::archives::Counts) -> String {
+    format!(
+        "{} imported, {} already there, {} skipped, {} media",
+        history::thousands(counts.imported),
+        history::thousands(counts.present),
+        history::thousands(counts.skipped),
+        history::thousands(counts.media)
+    )
 }
 
 async fn history(

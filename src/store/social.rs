@@ -138,8 +138,9 @@ pub fn delete_comment(tx: &Transaction<'_>, id: CommentId) -> Result<(), StoreEr
 
 /// A comment's columns, from `comments c LEFT JOIN users u LEFT JOIN actors a`
 /// (see [`COMMENT_JOINS`]).
-const COMMENT_COLUMNS: &str = "c.id, c.item_id, c.user_id, coalesce(u.name, a.handle),
-    coalesce(u.display_name, a.name), c.body, c.created_at, c.edited_at, c.body_html,
+const COMMENT_COLUMNS: &str =
+    "c.id, c.item_id, c.user_id, coalesce(u.name, a.handle, c.author_name),
+    coalesce(u.display_name, a.name, c.author_name), c.body, c.created_at, c.edited_at, c.body_html,
     c.parent_id, a.uri, a.url, a.icon_url, a.host";
 /// How many columns [`COMMENT_COLUMNS`] has.
 const N_COMMENT_COLUMNS: usize = 14;
@@ -472,11 +473,14 @@ fn comment_from_row(row: &Row<'_>) -> rusqlite::Result<Comment> {
 }
 
 /// Likes by local users and by remote accounts, as one relation.
-const LIKES_UNION: &str = "SELECT item_id, user_id, NULL AS actor_id, created_at FROM likes
-    UNION ALL SELECT item_id, NULL, actor_id, created_at FROM remote_likes";
+const LIKES_UNION: &str = "SELECT item_id, user_id, NULL AS actor_id, created_at,
+        NULL AS archived_name FROM likes
+    UNION ALL SELECT item_id, NULL, actor_id, created_at, NULL FROM remote_likes
+    UNION ALL SELECT item_id, NULL, NULL, coalesce(created_at, 0), author_name
+        FROM archived_likes";
 /// A liker's columns over `LIKES_UNION l LEFT JOIN users u LEFT JOIN actors a`.
-const LIKER_COLUMNS: &str = "l.user_id, coalesce(u.name, a.handle) AS liker_name,
-    coalesce(u.display_name, a.name) AS liker_display, a.uri AS a_uri, a.url AS a_url,
+const LIKER_COLUMNS: &str = "l.user_id, coalesce(u.name, a.handle, l.archived_name) AS liker_name,
+    coalesce(u.display_name, a.name, l.archived_name) AS liker_display, a.uri AS a_uri, a.url AS a_url,
     a.icon_url AS a_icon, a.host AS a_host";
 /// The same columns read from a subquery that selected [`LIKER_COLUMNS`].
 const LIKER_OUTER: &str = "user_id, liker_name, liker_display, a_uri, a_url, a_icon, a_host";

@@ -143,6 +143,8 @@ pub fn likes_line(likers: &[Liker], n_likes: usize, max_named: usize) -> Markup 
                     a.remote href=(remote.url) rel="nofollow noopener ugc" title={ "@" (liker.user_name) } {
                         (bdi(shown_name(&liker.display_name, &liker.user_name)))
                     }
+                } @else if liker.user_id.is_none() {
+                    span.archived title="From an imported archive" { (bdi(&liker.user_name)) }
                 } @else {
                     a href={ "/" (liker.user_name) } { (bdi(shown_name(&liker.display_name, &liker.user_name))) }
                 }
@@ -206,7 +208,12 @@ pub fn comment_view(
             div.comment-body dir="auto" { (comment_text(&comment.body)) }
             p.comment-meta {
                 "— "
-                a href={ "/" (comment.user_name) } { (bdi(shown_name(&comment.display_name, &comment.user_name))) }
+                @if comment.user_id.is_some() {
+                    a href={ "/" (comment.user_name) } { (bdi(shown_name(&comment.display_name, &comment.user_name))) }
+                } @else {
+                    span.archived { (bdi(&comment.user_name)) }
+                    " · " span.origin title="This comment came with an imported archive" { "from an archive" }
+                }
                 " · " (time(comment.created_at, now))
                 @if comment.edited_at.is_some() { " (edited)" }
                 @if may_edit {
@@ -410,11 +417,31 @@ fn facts(item: &Item) -> Markup {
     let comments = count("comments");
     let discussion = web(extra.get("discussion_url"));
     let rating = short(extra.get("rating"));
-    if points.is_none() && comments.is_none() && rating.is_none() {
+    // Kept by archive imports: the client a post was made with, and what it answered or
+    // quoted.
+    let via = short(extra.get("via"));
+    let reply_to = web(extra.get("reply_to_url"));
+    let quote = web(extra.get("quote_url"));
+    if points.is_none()
+        && comments.is_none()
+        && rating.is_none()
+        && via.is_none()
+        && reply_to.is_none()
+        && quote.is_none()
+    {
         return html! {};
     }
     html! {
         p.item-facts {
+            @if let Some(url) = &reply_to {
+                " " span.fact { a href=(url.as_str()) rel="nofollow noopener" { "in reply to" } }
+            }
+            @if let Some(url) = &quote {
+                " " span.fact { "quoting " a href=(url.as_str()) rel="nofollow noopener" { (url.host_str().unwrap_or("a post")) } }
+            }
+            @if let Some(via) = &via {
+                " " span.fact { "via " (bdi(via)) }
+            }
             @if let Some(points) = points {
                 " " span.fact { (points) (if points == 1 { " point" } else { " points" }) }
             }

@@ -179,6 +179,13 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
             get(import::import_get).post(import::import_post),
         )
         .route(
+            "/settings/import/archive",
+            post(import::archive_post).layer(DefaultBodyLimit::max(
+                usize::try_from(state.config.import.max_upload_bytes.saturating_add(1 << 20))
+                    .unwrap_or(usize::MAX),
+            )),
+        )
+        .route(
             "/settings/sources",
             get(sources::sources_get).post(sources::sources_add_post),
         )

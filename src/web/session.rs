@@ -302,6 +302,52 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
     }
 }
 
+/// A multipart form (a file upload) whose first field is the CSRF token, matching the
+/// viewer's, and whose `Origin` (when sent) is ours. The rest of the fields are left to
+/// the handler to stream; the route sets its own body limit.
+pub struct CsrfMultipart(pub axum::extract::Multipart);
+
+/// The longest CSRF field read from a multipart form.
+const MAX_CSRF_FIELD_BYTES: usize = 256;
+
+impl FromRequest<AppState> for CsrfMultipart {
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, AppError> {
+        let (mut parts, body) = request.into_parts();
+        let ctx = resolve(&mut parts, state).await?;
+        if parts.method != Method::POST {
+            return Err(AppError::BadRequest("forms are sent with POST".into()));
+        }
+        check_origin(&parts)?;
+        let request = Request::from_parts(parts, body);
+        let mut multipart = axum::extract::Multipart::from_request(request, state)
+            .await
+            .map_err(|err| AppError::BadRequest(format!("the form could not be read: {err}")))?;
+        let mut field = multipart
+            .next_field()
+            .await
+            .map_err(|_| AppError::Csrf)?
+            .ok_or(AppError::Csrf)?;
+        if field.name() != Some(CSRF_FIELD) {
+            return Err(AppError::Csrf);
+        }
+        let mut sent = Vec::new();
+        while let Some(chunk) = field.chunk().await.map_err(|_| AppError::Csrf)? {
+            sent.extend_from_slice(&chunk);
+            if sent.len() > MAX_CSRF_FIELD_BYTES {
+                return Err(AppError::Csrf);
+            }
+        }
+        drop(field);
+        let sent = String::from_utf8(sent).unwrap_or_default();
+        if sent.is_empty() || ctx.csrf.is_empty() || !same_secret(&sent, &ctx.csrf) {
+            return Err(AppError::Csrf);
+        }
+        Ok(CsrfMultipart(multipart))
+    }
+}
+
 /// A body over [`MAX_FORM_BYTES`] is 413 (RFC 9110, section 15.5.14); any other failure
 /// to read it is the client's broken request.
 fn body_error(err: &axum::Error) -> AppError {
