@@ -16,7 +16,7 @@ use crate::model::{NewItem, Source, SourceId};
 use crate::normalize::{NormalizeCtx, normalize};
 use crate::schedule::{self, Outcome};
 use crate::store::sources::{FetchLogEntry, PollRecord};
-use crate::store::{Store, StoreError, federation, items, sources};
+use crate::store::{Store, StoreError, deletions, federation, items, sources};
 use crate::websub::Publisher;
 
 /// Warnings kept per poll report; the rest are counted.
@@ -55,6 +55,13 @@ struct Inner {
     walking: Mutex<HashSet<SourceId>>,
 }
 
+/// Items published this many days back are re-checked with their origin.
+pub const RECHECK_WINDOW_DAYS: i64 = 7;
+/// An item is re-checked at most this often (and not before this long after its fetch).
+pub const RECHECK_EVERY_HOURS: i64 = 24;
+/// Re-checks per poll of a source, at most.
+pub const RECHECKS_PER_POLL: usize = 3;
+
 /// What one poll did, for logs, the CLI and tests.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PollReport {
@@ -62,6 +69,9 @@ pub struct PollReport {
     pub n_new: usize,
     pub n_updated: usize,
     pub n_unchanged: usize,
+    /// Items that left the stream (or were marked) because the origin deleted them: told
+    /// by the poll, or found by a re-check.
+    pub n_deleted: usize,
     pub not_modified: bool,
     /// The error in words, when the poll failed.
     pub error: Option<String>,
@@ -99,6 +109,7 @@ impl PollReport {
             n_new: 0,
             n_updated: 0,
             n_unchanged: 0,
+            n_deleted: 0,
             not_modified: false,
             error: None,
             deferred: None,
@@ -196,14 +207,24 @@ impl Ingest {
             ))),
         };
         let report = match result {
-            Ok(poll) => self.record_success(source, poll, started_at, clock).await?,
+            Ok(poll) => {
+                let mut report = self
+                    .record_success(source.clone(), poll, started_at, clock)
+                    .await?;
+                report.n_deleted += self.recheck_recent(&source).await?;
+                report
+            }
             Err(ConnectorError::NotModified) => {
                 let poll = Poll {
                     not_modified: true,
                     state: source.state.clone(),
                     ..Poll::default()
                 };
-                self.record_success(source, poll, started_at, clock).await?
+                let mut report = self
+                    .record_success(source.clone(), poll, started_at, clock)
+                    .await?;
+                report.n_deleted += self.recheck_recent(&source).await?;
+                report
             }
             Err(err @ ConnectorError::HostBusy { .. }) => {
                 self.record_deferred(source, err, started_at, clock).await?
@@ -226,6 +247,65 @@ impl Ingest {
         Ok(report)
     }
 
+    /// Asks the origin about a few recent items of the source (published within
+    /// [`RECHECK_WINDOW_DAYS`], neither fetched nor asked about for
+    /// [`RECHECK_EVERY_HOURS`]), at most [`RECHECKS_PER_POLL`] per poll, and carries over
+    /// the deletion of each one it reports gone. Returns how many left the stream.
+    async fn recheck_recent(&self, source: &Source) -> Result<usize, IngestError> {
+        let Some(connector) = self.inner.registry.get(&source.kind) else {
+            return Ok(0);
+        };
+        let now = Utc::now();
+        let id = source.id;
+        let due = self
+            .inner
+            .store
+            .read(move |conn| {
+                deletions::due_rechecks(
+                    conn,
+                    id,
+                    now - chrono::TimeDelta::days(RECHECK_WINDOW_DAYS),
+                    now - chrono::TimeDelta::hours(RECHECK_EVERY_HOURS),
+                    RECHECKS_PER_POLL,
+                )
+            })
+            .await?;
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let mut gone = Vec::new();
+        let mut asked = Vec::new();
+        for item in &due {
+            let item_ref = connectors::ItemRef {
+                external_id: item.external_id.clone(),
+                url: item.url.as_deref().and_then(|u| url::Url::parse(u).ok()),
+            };
+            let answer = connector
+                .recheck(self.inner.http.as_ref(), &source.params, &item_ref)
+                .await;
+            if let Ok(connectors::Recheck::Gone) = answer {
+                tracing::info!(item_id = %item.id, "deleted upstream");
+                gone.push(item.external_id.clone());
+            }
+            asked.push(item.id);
+        }
+        let n_deleted = self
+            .inner
+            .store
+            .write_quiet(move |tx| {
+                deletions::mark_rechecked(tx, &asked, now)?;
+                Ok(deletions::carry_over(tx, id, &gone, now)?.len())
+            })
+            .await?;
+        if n_deleted > 0 {
+            self.inner.store.touch();
+            if let Some(federation) = self.inner.federation.get() {
+                federation.wake();
+            }
+        }
+        Ok(n_deleted)
+    }
+
     async fn record_success(
         &self,
         source: Source,
@@ -244,6 +324,7 @@ impl Ingest {
             meta,
             base_url,
             next_page: _,
+            deleted,
         } = poll;
         let (items, item_warnings) = self
             .normalize_items(raw_items, base_url, fetched_at)
@@ -279,6 +360,9 @@ impl Ingest {
             .store
             .write_quiet(move |tx| {
                 let upsert = items::upsert(tx, source_id, user_id, &items, fetched_at)?;
+                // What the origin reports deleted leaves the stream (its `Delete` for
+                // followers queued by the tombstone), in the same transaction.
+                let n_deleted = deletions::carry_over(tx, source_id, &deleted, fetched_at)?.len();
                 // Followers elsewhere hear of new and changed items: queued in this
                 // transaction, so a crash after the poll loses no delivery.
                 let queued = federation::queue_items(
@@ -319,16 +403,16 @@ impl Ingest {
                         message: message.as_deref(),
                     },
                 )?;
-                Ok((upsert, queued))
+                Ok((upsert, queued, n_deleted))
             })
             .await?;
-        let (upsert, queued) = upsert;
-        if queued > 0
+        let (upsert, queued, n_deleted) = upsert;
+        if (queued > 0 || n_deleted > 0)
             && let Some(federation) = self.inner.federation.get()
         {
             federation.wake();
         }
-        if !upsert.new_ids.is_empty() || upsert.n_updated > 0 || retitled {
+        if !upsert.new_ids.is_empty() || upsert.n_updated > 0 || retitled || n_deleted > 0 {
             self.inner.store.touch();
         }
         if !upsert.new_ids.is_empty()
@@ -341,6 +425,7 @@ impl Ingest {
             n_new: upsert.new_ids.len(),
             n_updated: upsert.n_updated,
             n_unchanged: upsert.n_unchanged,
+            n_deleted,
             not_modified,
             error: None,
             deferred: None,

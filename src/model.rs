@@ -160,6 +160,8 @@ pub struct Source {
     pub last_error: Option<String>,
     pub n_items: u64,
     pub created_at: DateTime<Utc>,
+    /// Items deleted upstream stay, marked, instead of leaving the stream.
+    pub keep_deleted: bool,
 }
 
 impl Source {

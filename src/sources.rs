@@ -547,13 +547,32 @@ impl Sources {
     }
 
     /// Turns polling on (due now) or off.
+    /// Whether the source keeps items deleted upstream (marked) instead of removing them.
+    pub async fn set_keep_deleted(
+        &self,
+        viewer: &User,
+        id: SourceId,
+        keep: bool,
+    ) -> Result<(), SourcesError> {
+        self.owned(viewer, id).await?;
+        self.store
+            .write(move |tx| crate::store::deletions::set_keep_deleted(tx, id, keep))
+            .await?;
+        Ok(())
+    }
+
     pub async fn set_enabled(
         &self,
         viewer: &User,
         id: SourceId,
         enabled: bool,
     ) -> Result<(), SourcesError> {
-        self.owned(viewer, id).await?;
+        let source = self.owned(viewer, id).await?;
+        if enabled && crate::store::archives::is_archive_params(&source.params) {
+            return Err(SourcesError::Input(
+                "this source holds an imported archive; there is nothing to poll".into(),
+            ));
+        }
         self.store
             .write(move |tx| source_rows::set_enabled(tx, id, enabled, Utc::now()))
             .await?;
@@ -566,7 +585,12 @@ impl Sources {
     /// Makes the source due now and wakes the scheduler, unless its server asked
     /// Tributary to wait ([`SourcesError::Waiting`]).
     pub async fn poll_now(&self, viewer: &User, id: SourceId) -> Result<(), SourcesError> {
-        self.owned(viewer, id).await?;
+        let source = self.owned(viewer, id).await?;
+        if crate::store::archives::is_archive_params(&source.params) {
+            return Err(SourcesError::Input(
+                "this source holds an imported archive; there is nothing to poll".into(),
+            ));
+        }
         if let Some(&(_, until)) = self
             .asked_to_wait()
             .await?

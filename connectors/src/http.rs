@@ -173,3 +173,22 @@ pub enum FetchError {
     #[error("{0}")]
     Network(String),
 }
+
+/// Asks for `request`'s URL and reads the answer as a re-check: 404 or 410 is
+/// [`crate::Recheck::Gone`], 2xx is `Present` (or `Gone` when `tombstone` says the body is
+/// a deletion notice), anything else, or a failed request, is `Unknown`.
+pub async fn recheck_url(
+    http: &dyn Http,
+    request: FetchRequest,
+    tombstone: fn(&[u8]) -> bool,
+) -> crate::Recheck {
+    match http.get(request).await {
+        Ok(response) => match response.status {
+            404 | 410 => crate::Recheck::Gone,
+            200..=299 if tombstone(&response.body) => crate::Recheck::Gone,
+            200..=299 => crate::Recheck::Present,
+            _ => crate::Recheck::Unknown,
+        },
+        Err(_) => crate::Recheck::Unknown,
+    }
+}

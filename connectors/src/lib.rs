@@ -53,6 +53,32 @@ pub trait Connector: Send + Sync + 'static {
         params: &serde_json::Value,
         page: &serde_json::Value,
     ) -> Result<Poll, ConnectorError>;
+    /// Asks the origin whether one stored item of the source still exists. Connectors
+    /// that cannot tell answer [`Recheck::Unknown`] without a request.
+    async fn recheck(
+        &self,
+        http: &dyn Http,
+        params: &serde_json::Value,
+        item: &ItemRef,
+    ) -> Result<Recheck, ConnectorError>;
+}
+
+/// A stored item, as a re-check names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ItemRef {
+    pub external_id: String,
+    pub url: Option<url::Url>,
+}
+
+/// What the origin said of an item on a re-check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recheck {
+    /// Still there.
+    Present,
+    /// Deleted: 404 or 410, or an ActivityPub `Tombstone`.
+    Gone,
+    /// Not known (the connector cannot tell, or the answer said nothing either way).
+    Unknown,
 }
 
 /// What a connector tells people about itself.
@@ -124,6 +150,9 @@ pub struct SourceMeta {
 pub struct Poll {
     /// New or changed items, in any order; may be empty.
     pub items: Vec<RawItem>,
+    /// External ids the origin reports deleted (an ActivityPub `Delete`, a `Tombstone`,
+    /// an `Undo` of a share): the app removes those items from the stream.
+    pub deleted: Vec<String>,
     /// Persisted by the app for next time.
     pub state: PollState,
     /// The earliest next poll the origin asked for (Retry-After, max-age, Expires, ttl).

@@ -59,6 +59,17 @@ pub trait TypedConnector: Send + Sync + 'static {
             TypedConnector::kind(self)
         )))
     }
+    /// Whether one stored item still exists upstream; `Unknown` unless the connector
+    /// knows how to ask.
+    async fn recheck(
+        &self,
+        http: &dyn Http,
+        params: &Self::Params,
+        item: &crate::ItemRef,
+    ) -> Result<crate::Recheck, ConnectorError> {
+        let _ = (http, params, item);
+        Ok(crate::Recheck::Unknown)
+    }
 }
 
 #[async_trait::async_trait]
@@ -107,6 +118,16 @@ impl<C: TypedConnector> Connector for C {
     ) -> Result<Poll, ConnectorError> {
         let params = checked(self, params)?;
         TypedConnector::poll_page(self, http, &params, page).await
+    }
+
+    async fn recheck(
+        &self,
+        http: &dyn Http,
+        params: &Value,
+        item: &crate::ItemRef,
+    ) -> Result<crate::Recheck, ConnectorError> {
+        let params = checked(self, params)?;
+        TypedConnector::recheck(self, http, &params, item).await
     }
 }
 

@@ -184,7 +184,7 @@ pub struct StreamQuery {
 
 const COLUMNS: &str = "i.id, i.user_id, u.name, i.source_id, s.kind, s.title, i.external_id,
     i.url, i.title, i.author_name, i.content_html, i.summary_text, i.kind, i.media, i.tags,
-    i.published_at, i.updated_at, i.fetched_at, i.bumped_at, i.extra";
+    i.published_at, i.updated_at, i.fetched_at, i.bumped_at, i.extra, i.deleted_upstream_at";
 
 /// Visible items, newest bump first, strictly after the cursor (keyset pagination on
 /// `(bumped_at, id)`, stable while new items arrive).
@@ -382,12 +382,23 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Item> {
         updated_at: row.get::<_, Option<i64>>(16)?.map(from_ms),
         fetched_at: from_ms(row.get(17)?),
         bumped_at: from_ms(row.get(18)?),
-        extra: row
-            .get::<_, Option<String>>(19)?
-            .and_then(|text| serde_json::from_str(&text).ok())
-            .unwrap_or_default(),
+        extra: {
+            let mut extra: serde_json::Map<String, serde_json::Value> = row
+                .get::<_, Option<String>>(19)?
+                .and_then(|text| serde_json::from_str(&text).ok())
+                .unwrap_or_default();
+            // A source that keeps items deleted upstream shows them marked: the mark rides
+            // in `extra` (never stored there, so it is not part of the content hash).
+            if let Some(at) = row.get::<_, Option<i64>>(20)? {
+                extra.insert(DELETED_UPSTREAM.into(), serde_json::Value::from(at));
+            }
+            extra
+        },
     })
 }
+
+/// The key of `Item::extra` that says when a kept item was deleted upstream (ms).
+pub const DELETED_UPSTREAM: &str = "deleted_upstream_at";
 
 #[cfg(test)]
 mod tests {

@@ -8,6 +8,7 @@
 //! over.
 
 pub mod archives;
+pub mod deletions;
 pub mod export;
 pub mod federation;
 pub mod history;
@@ -55,6 +56,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0009_archives",
         include_str!("migrations/0009_archives.sql"),
+    ),
+    (
+        "0010_deletions",
+        include_str!("migrations/0010_deletions.sql"),
     ),
 ];
 

@@ -70,7 +70,7 @@ pub fn insert(
 const COLUMNS: &str = "s.id, s.user_id, u.name, s.kind, s.params, s.title, s.schedule, s.enabled,
     s.etag, s.last_modified, s.cursor, s.next_poll_at, s.last_polled_at, s.last_success_at,
     s.failure_count, s.last_error, s.created_at,
-    (SELECT count(*) FROM items i WHERE i.source_id = s.id)";
+    (SELECT count(*) FROM items i WHERE i.source_id = s.id), s.keep_deleted";
 
 pub fn get(conn: &Connection, id: SourceId) -> Result<Source, StoreError> {
     conn.prepare_cached(&format!(
@@ -434,6 +434,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Source> {
         last_error: row.get(15)?,
         created_at: from_ms(row.get(16)?),
         n_items: row.get::<_, i64>(17)?.max(0) as u64,
+        keep_deleted: row.get(18)?,
     })
 }
 

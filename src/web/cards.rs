@@ -67,6 +67,11 @@ pub fn item_card(
                 @if social.hidden && is_owner {
                     " " span.badge.hidden-badge { "hidden" }
                 }
+                @if item.extra.contains_key(crate::store::items::DELETED_UPSTREAM) {
+                    " " span.badge.deleted-badge title="Deleted where it was posted; kept here because its source keeps deleted items" {
+                        "deleted at the source"
+                    }
+                }
             }
             @if !item.title.is_empty() {
                 @if mode == CardMode::Full { h1.item-title { (title_link(item)) } }

@@ -218,6 +218,10 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
             post(sources::source_disable_post),
         )
         .route(
+            "/settings/sources/{id}/keep-deleted",
+            post(sources::source_keep_deleted_post),
+        )
+        .route(
             "/settings/sources/{id}/remove",
             post(sources::source_remove_post),
         )

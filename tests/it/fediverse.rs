@@ -54,12 +54,12 @@ fn webfinger(server: &FixtureServer) -> Value {
     })
 }
 
-fn ap(doc: &Value) -> Reply {
+pub(crate) fn ap(doc: &Value) -> Reply {
     Reply::ok(doc.to_string()).content_type(AP)
 }
 
 /// WebFinger and the actor, with an outbox whose `first` is `/outbox/1`.
-fn serve_account(server: &FixtureServer) {
+pub(crate) fn serve_account(server: &FixtureServer) {
     server.set(
         "/.well-known/webfinger",
         Reply::ok(webfinger(server).to_string()).content_type("application/jrd+json"),
@@ -76,7 +76,12 @@ fn serve_account(server: &FixtureServer) {
     );
 }
 
-fn page(server: &FixtureServer, number: u32, items: Vec<Value>, next: Option<u32>) -> Reply {
+pub(crate) fn page(
+    server: &FixtureServer,
+    number: u32,
+    items: Vec<Value>,
+    next: Option<u32>,
+) -> Reply {
     let mut doc = json!({
         "id": server.url(&format!("/outbox/{number}")),
         "type": ["OrderedCollectionPage"],
@@ -89,7 +94,7 @@ fn page(server: &FixtureServer, number: u32, items: Vec<Value>, next: Option<u32
     ap(&doc)
 }
 
-fn account_source(app: &TestApp, server: &FixtureServer) -> SourceId {
+pub(crate) fn account_source(app: &TestApp, server: &FixtureServer) -> SourceId {
     app.add_source(
         "activitypub",
         &json!({ "account": format!("ana@{}", server.addr()) }),

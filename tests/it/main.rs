@@ -4,6 +4,7 @@
 mod archives;
 mod browser;
 mod conformance;
+mod deletions;
 mod export;
 mod export_opml;
 mod export_valid;

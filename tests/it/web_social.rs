@@ -299,10 +299,13 @@ async fn comments_survive_source_removal() {
         .write_blocking(|tx| items::tombstone(tx, doomed, Utc::now()))
         .unwrap();
     assert!(!item_ids(&bo.get("/ana").await.body).contains(&doomed.0));
-    assert_eq!(
-        bo.get(&format!("/e/{doomed}")).await.status,
-        StatusCode::NOT_FOUND
-    );
+    // Bo commented: the comment stays reachable, the deleted post does not.
+    let for_bo = bo.get(&format!("/e/{doomed}")).await;
+    assert_eq!(for_bo.status, StatusCode::OK);
+    assert!(for_bo.body.contains("Worth keeping"), "{}", for_bo.body);
+    assert!(!for_bo.body.contains("doomed"), "{}", for_bo.body);
+    let stranger = app.client().get(&format!("/e/{doomed}")).await;
+    assert_ne!(stranger.status, StatusCode::OK);
     let ana = app.logged_in("ana").await;
     // The owner sees neither tombstoned item in the stream, nor can unhide it.
     assert_eq!(item_ids(&ana.get("/ana").await.body), [item.0]);

@@ -40,6 +40,8 @@ pub const PHOTO_MAX_TEXT_CHARS: usize = 200;
 const MAX_ERROR_CHARS: usize = 300;
 /// How far into a document we look for an HTML root or an XML declaration.
 const SNIFF_BYTES: usize = 1024;
+/// The most of an entry's page a re-check reads (only its status matters).
+const RECHECK_MAX_BYTES: usize = 2 * 1024 * 1024;
 /// Hex digits of the hash that tells apart entries sharing one guid.
 const SHORT_HASH_CHARS: usize = 12;
 
@@ -53,6 +55,8 @@ pub struct ParsedFeed {
     pub ttl_minutes: Option<u32>,
     /// RFC 5005 `<link rel="prev-archive">`: the next older archive document.
     pub prev_archive: Option<Url>,
+    /// RFC 6721 `<at:deleted-entry ref="…">`: ids of entries deleted upstream.
+    pub deleted: Vec<String>,
 }
 
 pub struct FeedConnector;
@@ -104,6 +108,24 @@ impl TypedConnector for FeedConnector {
     ) -> Result<Poll, ConnectorError> {
         let request = FetchRequest::new(params.url.0.clone(), http::ACCEPT_FEEDS);
         poll_request(http, request, state).await
+    }
+
+    /// An entry's page on the feed's own host: 404 or 410 means it was deleted. Links to
+    /// other sites (a link blog's entries) say nothing of the entry and are not asked.
+    async fn recheck(
+        &self,
+        http: &dyn Http,
+        params: &FeedParams,
+        item: &crate::ItemRef,
+    ) -> Result<crate::Recheck, ConnectorError> {
+        let Some(url) = item.url.clone().filter(|url| {
+            url.host_str() == params.url.0.host_str() && matches!(url.scheme(), "http" | "https")
+        }) else {
+            return Ok(crate::Recheck::Unknown);
+        };
+        let mut request = FetchRequest::new(url, "text/html, */*;q=0.5");
+        request.max_bytes = Some(RECHECK_MAX_BYTES);
+        Ok(http::recheck_url(http, request, |_| false).await)
     }
 
     async fn poll_page(
@@ -308,12 +330,16 @@ pub fn parse_with_charset(
         }
     }
 
+    let deleted = std::str::from_utf8(document)
+        .map(lift::deleted_entries)
+        .unwrap_or_default();
     Ok(ParsedFeed {
         items,
         meta,
         warnings: warnings.finish(),
         ttl_minutes,
         prev_archive,
+        deleted,
     })
 }
 
@@ -370,6 +396,7 @@ fn poll_from_document(response: &FetchResponse) -> Result<(Poll, Option<u32>), C
     };
     let poll = Poll {
         items: parsed.items,
+        deleted: parsed.deleted,
         state: PollState {
             validators: response.validators.clone(),
             cursor: None,

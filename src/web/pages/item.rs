@@ -16,7 +16,7 @@ use crate::store::social::{self, Comment, ItemSocial, ItemState};
 use crate::store::{Store, items};
 use crate::users::capitalized;
 use crate::web::AppState;
-use crate::web::cards::{CardMode, CommentDraft, item_card};
+use crate::web::cards::{CardMode, CommentDraft, comment_view, item_card};
 use crate::web::error::AppError;
 use crate::web::limit::describe_wait;
 use crate::web::session::{CsrfForm, CurrentUser, PageCtx};
@@ -264,7 +264,15 @@ async fn load_full(store: &Store, id: ItemId, ctx: &PageCtx) -> Result<FullItem,
         .read(move |conn| {
             let item = items::get(conn, id)?;
             let state = social::item_state(conn, id)?;
-            if !state.is_public() && viewer != Some(item.user_id) {
+            // A deleted item stays reachable, with the comments, for those who commented
+            // on it or liked it.
+            let took_part = || match viewer {
+                Some(me) if state.tombstoned && !state.source_removed => {
+                    crate::store::deletions::took_part(conn, id, me)
+                }
+                _ => Ok(false),
+            };
+            if !state.is_public() && viewer != Some(item.user_id) && !took_part()? {
                 return Err(crate::store::StoreError::NotFound);
             }
             let likers = social::likers_of(conn, id)?;
@@ -331,8 +339,30 @@ fn item_page(ctx: &PageCtx, full: &FullItem, draft: &CommentDraft<'_>) -> Markup
     } else {
         item.title.clone()
     };
+    let is_owner = ctx.user.as_ref().is_some_and(|me| me.id == item.user_id);
+    if full.state.tombstoned && !is_owner {
+        // Someone who commented or liked: the comments, not the deleted post.
+        let next = format!("/e/{}", item.id);
+        let now = Utc::now();
+        return layout(
+            ctx,
+            "Deleted item",
+            html! {
+                (notice(Some("This item was deleted. Its comments stay here for those who commented on it or liked it."), false))
+                @if !full.social.comments.is_empty() {
+                    ul.comments id="comments" {
+                        @for comment in &full.social.comments {
+                            (comment_view(ctx, comment, item, &next, now))
+                        }
+                    }
+                }
+            },
+        );
+    }
     let status = if full.state.tombstoned {
-        Some("This item was deleted. Only you can see it.")
+        Some(
+            "This item was deleted. Only you and those who commented on it or liked it can see it.",
+        )
     } else if full.state.source_removed {
         Some("The source of this item was removed. Only you can see it.")
     } else if full.state.hidden {

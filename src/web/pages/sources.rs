@@ -366,6 +366,28 @@ pub async fn source_enable_post(
     Ok(Redirect::to(&format!("/settings/sources/{id}?done=enabled")).into_response())
 }
 
+#[derive(Debug, Deserialize)]
+pub struct KeepDeletedForm {
+    #[serde(default)]
+    pub keep: String,
+}
+
+/// POST `/settings/sources/{id}/keep-deleted`: `keep=1` keeps items deleted upstream.
+pub async fn source_keep_deleted_post(
+    State(state): State<AppState>,
+    CurrentUser(user, _ctx): CurrentUser,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<KeepDeletedForm>,
+) -> Result<Response, AppError> {
+    let id = SourceId(id);
+    state
+        .sources
+        .set_keep_deleted(&user, id, form.keep == "1")
+        .await
+        .map_err(app_error)?;
+    Ok(Redirect::to(&format!("/settings/sources/{id}?done=saved")).into_response())
+}
+
 pub async fn source_disable_post(
     State(state): State<AppState>,
     CurrentUser(user, _ctx): CurrentUser,
@@ -753,9 +775,24 @@ fn source_page(
                             Some(&schedule_help)))
                         button type="submit" { "Save" }
                     }
+                    form id="source-keep-deleted" method="post" action={ (base) "/keep-deleted" } {
+                        (csrf_field(ctx))
+                        @if source.keep_deleted {
+                            p { "Items deleted where they were posted stay here, marked \"deleted at the source\"." }
+                            input type="hidden" name="keep" value="0";
+                            button type="submit" { "Remove deleted items instead" }
+                        } @else {
+                            p { "Items deleted where they were posted leave your stream; comments and likes on them are kept for their authors." }
+                            input type="hidden" name="keep" value="1";
+                            button type="submit" { "Keep deleted items (an archive)" }
+                        }
+                    }
                 }
                 section.source-actions {
                     h2 { "Actions" }
+                    @if crate::store::archives::is_archive_params(&source.params) {
+                        p.help { "This source holds an imported archive (Settings → Import): it is never polled." }
+                    } @else {
                     form.inline id="source-poll" method="post" action={ (base) "/poll" } {
                         (csrf_field(ctx))
                         button type="submit" { "Poll now" }
@@ -774,6 +811,7 @@ fn source_page(
                             (csrf_field(ctx))
                             button type="submit" { "Enable" }
                         }
+                    }
                     }
                     form.inline id="source-remove" method="post" action={ (base) "/remove" } {
                         (csrf_field(ctx))

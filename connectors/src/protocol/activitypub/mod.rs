@@ -140,6 +140,29 @@ impl TypedConnector for ActivityPubConnector {
         Ok(Params::of(&params.target()?, params.include_replies))
     }
 
+    /// A post's own id, fetched as ActivityPub: 404, 410 or a `Tombstone` means it was
+    /// deleted.
+    async fn recheck(
+        &self,
+        http: &dyn Http,
+        params: &Params,
+        item: &crate::ItemRef,
+    ) -> Result<crate::Recheck, ConnectorError> {
+        let _ = params;
+        let Some(url) = http_url(&item.external_id) else {
+            return Ok(crate::Recheck::Unknown);
+        };
+        let mut request = FetchRequest::new(url, ACCEPT_ACTIVITY);
+        request.max_bytes = Some(MAX_DOCUMENT_BYTES);
+        request.sign = Signing::OnDenied;
+        Ok(crate::http::recheck_url(http, request, |body| {
+            serde_json::from_slice::<Value>(body)
+                .map(|doc| json::types(&doc).contains(&"Tombstone"))
+                .unwrap_or(false)
+        })
+        .await)
+    }
+
     /// A profile URL is the person's page; a handle has no address without WebFinger.
     fn addresses(&self, params: &Params) -> SourceAddresses {
         SourceAddresses {
@@ -302,6 +325,7 @@ impl TypedConnector for ActivityPubConnector {
             });
         Ok(Poll {
             items,
+            deleted: std::mem::take(&mut run.deleted),
             warnings: run.finish_warnings(),
             meta: meta(&actor),
             base_url: Some(url),
@@ -376,6 +400,8 @@ struct Run<'a> {
     n_dropped: usize,
     /// The page just read held the newest item of the previous poll.
     saw_newest: bool,
+    /// Ids of the actor's posts (or shares) the pages report deleted.
+    deleted: Vec<String>,
 }
 
 impl<'a> Run<'a> {
@@ -387,6 +413,7 @@ impl<'a> Run<'a> {
             warnings: Vec::new(),
             n_dropped: 0,
             saw_newest: false,
+            deleted: Vec::new(),
         }
     }
 
@@ -578,6 +605,7 @@ impl<'a> Run<'a> {
         items.truncate(MAX_ITEMS_PER_POLL);
         Ok(Poll {
             items,
+            deleted: std::mem::take(&mut self.deleted),
             base_url: Some(outbox_url),
             next_page,
             ..Poll::default()
@@ -629,6 +657,11 @@ impl<'a> Run<'a> {
                 actor,
                 include_replies,
             };
+            if let Some(id) = object::deleted_id(&entry, actor)
+                && !self.deleted.contains(&id)
+            {
+                self.deleted.push(id);
+            }
             let result = match object::map_entry(&entry, &ctx) {
                 Err(Refusal::NeedsFetch(url)) => self.fetch_for(&entry, &url, &ctx).await,
                 other => other,

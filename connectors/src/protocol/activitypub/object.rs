@@ -193,6 +193,46 @@ fn type_name(kinds: &[&str]) -> String {
         .to_owned()
 }
 
+/// The id of the actor's own post (or share) an outbox entry reports deleted: a `Delete`
+/// of an object (or a `Tombstone`) on the actor's server, a `Create`/`Update` whose object
+/// is a `Tombstone`, an `Undo` of an `Announce`, or a bare `Tombstone`. Entries by someone
+/// else, or with ids on another server, report nothing.
+pub fn deleted_id(entry: &Value, actor: &Actor) -> Option<String> {
+    let kinds = types(entry);
+    let own = |value: &Value| {
+        id_of(value)
+            .and_then(http_url)
+            .filter(|url| same_origin(url, &actor.id))
+            .map(String::from)
+    };
+    let by_actor = || match first_id(entry, "actor").and_then(http_url) {
+        Some(who) => who == actor.id,
+        None => true,
+    };
+    if kinds.contains(&"Tombstone") {
+        return own(entry);
+    }
+    let object = entry.get("object")?;
+    if kinds.contains(&"Delete") && by_actor() {
+        return own(object);
+    }
+    if (kinds.contains(&"Create") || kinds.contains(&"Update"))
+        && types(object).contains(&"Tombstone")
+        && by_actor()
+    {
+        return own(object);
+    }
+    if kinds.contains(&"Undo") && by_actor() && types(object).contains(&"Announce") {
+        return own(object);
+    }
+    if kinds.contains(&"Undo") && by_actor() && object.is_string() {
+        // An Undo by reference names the activity undone; a share's id is that
+        // activity's id, anything else simply matches no item.
+        return own(object);
+    }
+    None
+}
+
 /// A Create (or Update) of one of the actor's own posts.
 fn map_create(activity: &Value, ctx: &MapCtx<'_>) -> Result<RawItem, Refusal> {
     check_activity(activity, ctx)?;
@@ -663,6 +703,51 @@ mod tests {
             url: None,
             icon: None,
             outbox: None,
+        }
+    }
+
+    #[test]
+    fn deletions_of_own_posts_and_shares_are_told_and_foreign_ones_are_not() {
+        let actor = ana();
+        let own = "https://social.example/users/ana/statuses/1";
+        let cases = [
+            (
+                json!({"type": "Delete", "actor": actor.id.as_str(), "object": own}),
+                Some(own),
+            ),
+            (
+                json!({"type": "Delete", "object": {"id": own, "type": "Tombstone"}}),
+                Some(own),
+            ),
+            (json!({"type": "Tombstone", "id": own}), Some(own)),
+            (
+                json!({"type": "Create", "object": {"id": own, "type": "Tombstone"}}),
+                Some(own),
+            ),
+            (
+                json!({"type": "Undo", "object": {"id": own, "type": "Announce"}}),
+                Some(own),
+            ),
+            // Someone else's Delete, an id on another server, an ordinary Create.
+            (
+                json!({"type": "Delete", "actor": "https://social.example/users/bo", "object": own}),
+                None,
+            ),
+            (
+                json!({"type": "Delete", "object": "https://elsewhere.example/statuses/1"}),
+                None,
+            ),
+            (
+                json!({"type": "Create", "object": {"id": own, "type": "Note"}}),
+                None,
+            ),
+            (
+                json!({"type": "Undo", "object": {"id": own, "type": "Follow"}}),
+                None,
+            ),
+        ];
+        for (entry, expected) in cases {
+            assert_eq!(deleted_id(&entry, &actor).as_deref(), expected, "{entry}");
         }
     }
 
