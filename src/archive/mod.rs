@@ -15,7 +15,11 @@
 //!   archive source so a second run (or one resumed after a kill) adds nothing.
 
 pub mod files;
+pub mod instagram;
 pub mod json;
+#[doc(hidden)]
+pub mod testkit;
+pub mod twitter;
 
 use chrono::{DateTime, Utc};
 use connectors::{Content, ItemKind, RawAuthor};
