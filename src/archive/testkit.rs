@@ -58,14 +58,14 @@ pub const GENERATED_USER: &str = "bench_user";
 /// - a t.co link in `entities.urls` when `i % 10 == 0`,
 /// - `&amp;` in its text when `i % 7 == 0`, and a hashtag when `i % 5 == 0`,
 /// - `in_reply_to_status_id_str` of tweet `i - 1` (a reply to self) when `i % 25 == 1`,
-/// - a photo when `i % step == 0` for the first `n_media` such tweets, `step` being
+/// - a photo when `i.is_multiple_of(step)` for the first `n_media` such tweets, `step` being
 ///   `n_tweets / n_media` (alt text on every other photo).
 ///
 /// Each tweet is written as it is made: memory does not grow with `n_tweets`.
 pub fn write_twitter_archive(out: &Path, n_tweets: usize, n_media: usize) {
     let n_media = n_media.min(n_tweets);
     let step = n_tweets.checked_div(n_media).unwrap_or(usize::MAX).max(1);
-    let has_media = |i: usize| n_media > 0 && i % step == 0 && i / step < n_media;
+    let has_media = |i: usize| n_media > 0 && i.is_multiple_of(step) && i / step < n_media;
     let mut zip = ZipWriter::new(File::create(out).expect("create the zip"));
     let options = SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
@@ -118,17 +118,17 @@ fn write_tweet(w: &mut impl Write, i: usize, date: DateTime<Utc>, media: bool, c
     let mut urls = String::new();
     let mut hashtags = String::new();
     let mut media_json = String::new();
-    if i % 7 == 0 {
+    if i.is_multiple_of(7) {
         text.push_str(" &amp; more");
     }
-    if i % 5 == 0 {
+    if i.is_multiple_of(5) {
         hashtags = format!(
             "{{ \"text\" : \"tag{}\", \"indices\" : [ \"0\", \"5\" ] }}",
             i % 13
         );
         text.push_str(&format!(" #tag{}", i % 13));
     }
-    if i % 10 == 0 {
+    if i.is_multiple_of(10) {
         let short = format!("https://t.co/l{i:09}");
         urls = format!(
             "{{ \"url\" : \"{short}\", \"expanded_url\" : \"https://example.com/articles/{i}\", \
@@ -138,7 +138,7 @@ fn write_tweet(w: &mut impl Write, i: usize, date: DateTime<Utc>, media: bool, c
     }
     if media {
         let short = format!("https://t.co/m{i:09}");
-        let alt = if i % 2 == 0 {
+        let alt = if i.is_multiple_of(2) {
             format!(", \"ext_alt_text\" : \"Picture {i}\"")
         } else {
             String::new()
