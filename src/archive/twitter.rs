@@ -1350,6 +1350,21 @@ mod tests {
         assert!(matches!(err, ArchiveError::NotThisArchive(_)), "{err}");
     }
 
+    #[test]
+    fn a_consumer_that_stops_stops_the_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let zip = dir.path().join("twitter.zip");
+        testkit::zip_dir(&fixture(), &zip);
+        let mut files = ArchiveFiles::open(&zip, "t.zip", &Limits::default(), dir.path()).unwrap();
+        let mut n_seen = 0;
+        let result = Twitter.read(&mut files, &ReadOptions::default(), &mut |_| {
+            n_seen += 1;
+            Err(ArchiveError::Stopped)
+        });
+        assert!(matches!(result, Err(ArchiveError::Stopped)));
+        assert_eq!(n_seen, 1);
+    }
+
     #[track_caller]
     fn check_render(raw: &str, links: &[(&str, Option<&str>)], expected: &str, html: bool) {
         assert_eq!(render(raw, links), (expected.to_owned(), html));
