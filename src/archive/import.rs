@@ -24,12 +24,18 @@ use crate::store::{Store, StoreError, history, items};
 
 /// Posts stored per transaction.
 const BATCH: usize = 500;
+/// Distinct skip reasons kept in the summary; the rest are counted together.
+const MAX_REASONS: usize = 40;
 /// Reasons of media refusals kept in the summary, at most.
 const MAX_MEDIA_REASONS: usize = 20;
 
 /// The readers Tributary has, in the order they are tried on an archive.
 pub fn readers() -> Vec<&'static dyn Reader> {
-    vec![&super::mastodon::Mastodon]
+    vec![
+        &super::mastodon::Mastodon,
+        &super::twitter::Twitter,
+        &super::instagram::Instagram,
+    ]
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -216,7 +222,11 @@ impl Run<'_> {
 
     fn skip(&mut self, reason: &SkipReason) {
         self.counts.skipped += 1;
-        *self.counts.reasons.entry(reason.in_words()).or_default() += 1;
+        let mut words = reason.in_words();
+        if self.counts.reasons.len() >= MAX_REASONS && !self.counts.reasons.contains_key(&words) {
+            words = "other reasons".to_owned();
+        }
+        *self.counts.reasons.entry(words).or_default() += 1;
     }
 
     /// Stores the batch in one transaction.

@@ -16,8 +16,12 @@
 
 pub mod files;
 pub mod import;
+pub mod instagram;
 pub mod json;
 pub mod mastodon;
+#[doc(hidden)]
+pub mod testkit;
+pub mod twitter;
 
 use chrono::{DateTime, Utc};
 use connectors::{Content, ItemKind, RawAuthor};

@@ -24,35 +24,7 @@ pub fn sample(platform: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/it/fixtures/archives/{platform}"))
 }
 
-/// Zips `dir` into `out`, names relative to `dir` (deflated), in sorted order.
-pub fn zip_dir(dir: &Path, out: &Path) {
-    let mut paths = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(at) = stack.pop() {
-        for entry in std::fs::read_dir(&at).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                paths.push(path);
-            }
-        }
-    }
-    paths.sort();
-    let mut zip = zip::ZipWriter::new(File::create(out).unwrap());
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    for path in paths {
-        let name = path
-            .strip_prefix(dir)
-            .unwrap()
-            .to_string_lossy()
-            .replace('\\', "/");
-        zip.start_file(name, options).unwrap();
-        zip.write_all(&std::fs::read(&path).unwrap()).unwrap();
-    }
-    zip.finish().unwrap();
-}
+pub use tributary::archive::testkit::zip_dir;
 
 /// A store, a user `ana` and an importer whose media live in the temp dir.
 pub struct Importing {
@@ -654,4 +626,87 @@ mod web {
         let tmp = app.dir.path().join("tributary.media/tmp");
         assert_eq!(std::fs::read_dir(&tmp).map(|d| d.count()).unwrap_or(0), 0);
     }
+}
+
+#[test]
+fn a_twitter_archive_is_read_with_its_media_and_a_second_run_adds_nothing() {
+    let t = Importing::new();
+    let zip = t.zipped("twitter");
+    let row = t.run(&zip, &ReadOptions::default()).unwrap();
+    assert_eq!(row.platform, "twitter");
+    let c = &row.counts;
+    assert_eq!(
+        (c.imported, c.skipped, c.media, c.media_missing),
+        (11, 3, 3, 1),
+        "{c:?}"
+    );
+    assert_eq!(c.reasons.get("reply to someone else"), Some(&1), "{c:?}");
+    let items = t.items();
+    let by_id = |id: &str| items.iter().find(|i| i.external_id == id).unwrap();
+    // Entities decoded once; the t.co link expanded; the tweet's own date.
+    assert_eq!(by_id("1001").summary_text, "Tom & Jerry &lt;3 #rust");
+    assert!(
+        by_id("1002")
+            .content
+            .as_str()
+            .contains("href=\"https://example.com/post?a=1&amp;b=2\"")
+    );
+    assert!(!by_id("1002").content.as_str().contains("t.co"));
+    // A photo from tweets_media with its alt text, served from the media store.
+    let photo = by_id("1003");
+    assert_eq!(
+        photo.media[0].alt.as_deref(),
+        Some("A red sun over the sea")
+    );
+    assert!(
+        photo.media[0]
+            .url
+            .as_str()
+            .starts_with("http://tributary.test/media/")
+    );
+    // The retweet is a share; the long text comes from note-tweet.js; markup stays text.
+    assert_eq!(by_id("1005").kind, tributary::model::ItemKind::Share);
+    assert!(by_id("1009").summary_text.ends_with("and nothing after."));
+    assert!(!by_id("1011").content.as_str().contains("<script"));
+    assert!(
+        by_id("1011")
+            .summary_text
+            .contains("<script>alert(1)</script>")
+    );
+    assert_eq!(t.media_files(), 3);
+    assert_eq!(
+        t.count("SELECT count(*) FROM sources WHERE kind = 'twitter' AND enabled = 0"),
+        1
+    );
+
+    let again = t.run(&zip, &ReadOptions::default()).unwrap();
+    assert_eq!((again.counts.imported, again.counts.present), (0, 11));
+    assert_eq!(t.count("SELECT count(*) FROM items"), 11);
+}
+
+#[test]
+fn an_instagram_export_is_read_with_its_photos_and_mended_captions() {
+    let t = Importing::new();
+    let zip = t.zipped("instagram");
+    let row = t.run(&zip, &ReadOptions::default()).unwrap();
+    let c = &row.counts;
+    assert_eq!(row.platform, "instagram");
+    assert_eq!(
+        (c.imported, c.skipped, c.media, c.media_missing),
+        (4, 2, 4, 1),
+        "{c:?}"
+    );
+    let items = t.items();
+    assert!(
+        items[0].summary_text.starts_with("Café au lait ☕"),
+        "{}",
+        items[0].summary_text
+    );
+    assert_eq!(
+        items[0].published_at.to_rfc3339(),
+        "2023-01-06T10:13:20+00:00"
+    );
+    assert_eq!(items[1].media.len(), 2);
+    assert_eq!(items[2].kind, tributary::model::ItemKind::Video);
+    assert_eq!(t.media_files(), 4);
 }
