@@ -14,7 +14,7 @@ use anyhow::Context;
 use chrono::Utc;
 use serde_json::json;
 use tributary::archive::import::ArchiveImporter;
-use tributary::archive::{ArchiveFiles, Entry, Limits, ReadOptions, Reader};
+use tributary::archive::{ArchiveFiles, Entry, Limits, ReadOptions};
 use tributary::config::{MediaConfig, NormalizeConfig};
 use tributary::media::MediaStore;
 use tributary::store::{Store, users};

@@ -1,6 +1,7 @@
 //! `tributary-bench`: the programs behind `bench/run`. Each subcommand is one side of one
 //! measurement; `bench/run.py` starts them, interleaves the sides and writes the table.
 
+mod archive;
 mod corpus_server;
 mod fanout;
 mod gen_db;
@@ -80,6 +81,26 @@ enum Command {
         #[arg(long, default_value_t = 120)]
         timeout: u64,
     },
+    /// A1's input: a synthetic Twitter/X archive of TWEETS tweets and MEDIA media files.
+    ArchiveGen {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 100_000)]
+        tweets: usize,
+        #[arg(long, default_value_t = 5_000)]
+        media: usize,
+    },
+    /// A1: import ARCHIVE into a fresh database and media folder under WORK (the real
+    /// importer); prints items/s and peak RSS. `--read-only`: the reader alone (the
+    /// ceiling), nothing stored.
+    ArchiveImport {
+        #[arg(long)]
+        archive: PathBuf,
+        #[arg(long)]
+        work: PathBuf,
+        #[arg(long)]
+        read_only: bool,
+    },
     /// The receiving side of F1: `POST /inbox` answered 202 on HOSTS loopback addresses
     /// (127.0.1.1, 127.0.1.2, …, one port), counted per host; `GET /_counts`.
     InboxSink {
@@ -141,6 +162,12 @@ fn main() -> anyhow::Result<()> {
             concurrency,
             timeout: std::time::Duration::from_secs(timeout),
         })),
+        Command::ArchiveGen { out, tweets, media } => archive::generate(&out, tweets, media),
+        Command::ArchiveImport {
+            archive,
+            work,
+            read_only,
+        } => archive::import(&archive, &work, read_only),
         Command::InboxSink {
             hosts,
             parent_watch,

@@ -204,11 +204,13 @@ pub fn known(
 ) -> Result<HashMap<String, Option<ItemId>>, StoreError> {
     let json = serde_json::to_string(ids).map_err(|err| StoreError::Corrupt(err.to_string()))?;
     let mut stmt = conn.prepare_cached(
+        // CROSS JOIN keeps the list outside: each id is one lookup in the UNIQUE index,
+        // instead of the list read again for every item of the source.
         "SELECT j.value, i.id FROM json_each(:ids) j
-         JOIN items i ON i.source_id = :source AND i.external_id = j.value
+         CROSS JOIN items i ON i.source_id = :source AND i.external_id = j.value
          UNION ALL
          SELECT j.value, NULL FROM json_each(:ids) j
-         JOIN item_tombstones t ON t.source_id = :source AND t.external_id = j.value",
+         CROSS JOIN item_tombstones t ON t.source_id = :source AND t.external_id = j.value",
     )?;
     let rows = stmt
         .query_map(named_params! { ":ids": json, ":source": source.0 }, |row| {
