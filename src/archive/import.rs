@@ -35,6 +35,8 @@ pub fn readers() -> Vec<&'static dyn Reader> {
         &super::mastodon::Mastodon,
         &super::twitter::Twitter,
         &super::instagram::Instagram,
+        &super::bluesky::Bluesky,
+        &super::friendfeed::FriendFeed,
     ]
 }
 

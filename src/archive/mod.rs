@@ -14,7 +14,9 @@
 //!   sanitizing as a poll, its media through the media store, and keeps an id map per
 //!   archive source so a second run (or one resumed after a kill) adds nothing.
 
+pub mod bluesky;
 pub mod files;
+pub mod friendfeed;
 pub mod import;
 pub mod instagram;
 pub mod json;

@@ -557,6 +557,38 @@ mod web {
     }
 
     #[tokio::test]
+    async fn friendfeed_comments_and_likes_show_by_name_on_the_stream() {
+        let app = WebApp::start("http://127.0.0.1:9").await;
+        app.create_user("ana", false);
+        let client = app.logged_in("ana").await;
+        let token = client.get("/settings/import").await.csrf();
+        let bytes = std::fs::read(sample("friendfeed").join("feed.json")).unwrap();
+        let sent = client
+            .post_multipart(
+                "/settings/import/archive",
+                &[
+                    ("csrf", None, token.as_bytes()),
+                    ("archive", Some("feed.json"), &bytes),
+                ],
+            )
+            .await;
+        assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+        let body = wait_done(&client).await;
+        assert!(body.contains("FriendFeed"), "{body}");
+        let stream = client.get("/ana").await;
+        assert!(stream.body.contains("Bob Example"), "{}", stream.body);
+        assert!(stream.body.contains("from an archive"), "{}", stream.body);
+        assert!(stream.body.contains("liked this"), "{}", stream.body);
+        assert!(!stream.body.contains("<script"), "{}", stream.body);
+        // A name from an archive is not a link to a local user.
+        assert!(
+            !stream.body.contains("href=\"/Bob Example\""),
+            "{}",
+            stream.body
+        );
+    }
+
+    #[tokio::test]
     async fn a_hostile_or_oversized_upload_is_refused_with_the_reason_and_stores_nothing() {
         let app = WebApp::start_with("http://127.0.0.1:9", |config| {
             config.import.max_upload_bytes = 64 * 1024;
@@ -709,4 +741,93 @@ fn an_instagram_export_is_read_with_its_photos_and_mended_captions() {
     assert_eq!(items[1].media.len(), 2);
     assert_eq!(items[2].kind, tributary::model::ItemKind::Video);
     assert_eq!(t.media_files(), 4);
+}
+
+#[test]
+fn a_bluesky_repository_is_read_with_its_facets_reposts_and_alt_text() {
+    let t = Importing::new();
+    let row = t
+        .run(&sample("bluesky").join("repo.car"), &ReadOptions::default())
+        .unwrap();
+    assert_eq!(row.platform, "bluesky");
+    let c = &row.counts;
+    assert_eq!(
+        (c.imported, c.skipped, c.media, c.media_missing),
+        (12, 4, 0, 2),
+        "{c:?}"
+    );
+    assert_eq!(c.reasons.get("not imported: like"), Some(&1), "{c:?}");
+    assert_eq!(c.reasons.get("reply to someone else"), Some(&1), "{c:?}");
+    let items = t.items();
+    let by_text = |start: &str| {
+        items
+            .iter()
+            .find(|i| i.summary_text.starts_with(start))
+            .unwrap()
+    };
+    assert!(
+        by_text("Café ☕ notes")
+            .content
+            .as_str()
+            .contains("href=\"https://example.com/read\"")
+    );
+    assert!(
+        by_text("Loving #rustlang")
+            .content
+            .as_str()
+            .contains("href=")
+    );
+    assert_eq!(by_text("Reposted").kind, tributary::model::ItemKind::Share);
+    let photo = by_text("Sunset");
+    assert!(
+        photo.media[0]
+            .url
+            .as_str()
+            .starts_with("https://cdn.bsky.app/")
+    );
+    assert!(photo.media[0].alt.is_some());
+    assert!(!by_text("<script>").content.as_str().contains("<script"));
+    assert_eq!(
+        items[0].published_at.to_rfc3339(),
+        "2023-04-01T10:00:00+00:00"
+    );
+    let again = t
+        .run(&sample("bluesky").join("repo.car"), &ReadOptions::default())
+        .unwrap();
+    assert_eq!((again.counts.imported, again.counts.present), (0, 12));
+}
+
+#[test]
+fn a_friendfeed_export_keeps_comments_and_likes_by_name() {
+    let t = Importing::new();
+    let row = t
+        .run(
+            &sample("friendfeed").join("feed.json"),
+            &ReadOptions::default(),
+        )
+        .unwrap();
+    assert_eq!(row.platform, "friendfeed");
+    let c = &row.counts;
+    assert_eq!((c.imported, c.skipped), (6, 1), "{c:?}");
+    assert_eq!(
+        t.count("SELECT count(*) FROM comments WHERE author_name IS NOT NULL"),
+        4
+    );
+    assert_eq!(t.count("SELECT count(*) FROM archived_likes"), 4);
+    assert_eq!(
+        t.count("SELECT count(*) FROM comments WHERE body LIKE '%<script%'"),
+        0
+    );
+    let items = t.items();
+    assert_eq!(
+        items[0].published_at.to_rfc3339(),
+        "2009-03-01T08:00:00+00:00"
+    );
+    assert!(
+        items
+            .iter()
+            .all(|i| !i.content.as_str().contains("<script"))
+    );
+    // An entry by a friend keeps its author.
+    assert!(items.iter().any(|i| i.author_name.is_some()));
 }
