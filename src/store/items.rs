@@ -112,6 +112,8 @@ pub fn upsert(
         }
     }
     index_new(tx, &report.new_ids)?;
+    let written = [&report.new_ids[..], &report.updated_ids[..]].concat();
+    super::also_on::index_and_regroup(tx, user, &written)?;
     Ok(report)
 }
 
@@ -159,6 +161,8 @@ pub fn tombstone(tx: &Transaction<'_>, id: ItemId, now: DateTime<Utc>) -> Result
     if n == 0 {
         return Err(StoreError::NotFound);
     }
+    // Its copies elsewhere stay: the next one becomes the main.
+    super::also_on::leave(tx, id)?;
     Ok(())
 }
 
@@ -214,6 +218,11 @@ fn stream_rows<T>(
          JOIN users u ON u.id = i.user_id
          WHERE s.deleted_at IS NULL"
     );
+    // One card per post: the copies of a post elsewhere are links on its main's card,
+    // except in a service's own stream, which shows every item of the service.
+    if query.source_kind.is_none() {
+        sql.push_str(" AND i.main_id IS NULL");
+    }
     let mut params: Vec<(&str, &dyn rusqlite::ToSql)> = Vec::new();
     let hidden_of = query.include_hidden_of.map(|u| u.0);
     if let Some(hidden_of) = &hidden_of {

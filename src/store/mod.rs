@@ -7,6 +7,7 @@
 //! (`Checkpointer`); the writer checkpoints only as a backstop, so that the WAL is started
 //! over.
 
+pub mod also_on;
 pub mod export;
 pub mod federation;
 pub mod history;
@@ -51,7 +52,11 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
     ("0007_history", include_str!("migrations/0007_history.sql")),
     ("0008_media", include_str!("migrations/0008_media.sql")),
-    ("0009_archives", include_str!("migrations/0009_archives.sql")),
+    (
+        "0009_archives",
+        include_str!("migrations/0009_archives.sql"),
+    ),
+    ("0010_also_on", include_str!("migrations/0010_also_on.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

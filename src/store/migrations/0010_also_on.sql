@@ -1,0 +1,23 @@
+-- One card per post ("also on"): the same post syndicated to several services is one
+-- group of items. The main item of a group has `main_id` NULL; each copy names its main.
+-- Streams show mains only; a service's own stream and its feeds show every item of the
+-- service. Only visible items are grouped: a hidden or tombstoned item has `main_id` NULL
+-- and is in no group (see `store::also_on`).
+ALTER TABLE items ADD COLUMN main_id INTEGER REFERENCES items(id);
+-- The first 128 bits of the SHA-256 of the item's normalized text (lowercased, links
+-- left out, punctuation and runs of white space as one space, its first 280 characters);
+-- NULL for texts too short to say two posts are the same one.
+ALTER TABLE items ADD COLUMN text_key BLOB;
+CREATE INDEX items_main ON items(main_id) WHERE main_id IS NOT NULL;
+CREATE INDEX items_user_text ON items(user_id, text_key) WHERE text_key IS NOT NULL;
+
+-- The canonical links in an item's text (at most 32 per item), so that an item whose
+-- canonical URL another one links to finds that one (a Mastodon copy linking back to the
+-- blog post, a blog post's `u-syndication` links to its copies).
+CREATE TABLE item_links (
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    url     TEXT NOT NULL,
+    item_id INTEGER NOT NULL REFERENCES items(id),
+    PRIMARY KEY (user_id, url, item_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX item_links_item ON item_links(item_id);
