@@ -11,7 +11,8 @@
 //!   original's `u-syndication` links; the sanitizer keeps no classes, so any link
 //!   counts, and the window keeps a reference to an older post of one's own apart), or
 //! - they come from different sources, were published within [`WINDOW`] of each other,
-//!   and have the same normalized text ([`text_key`]).
+//!   and the normalized text ([`text_key`]) of one is the other's or its beginning (a
+//!   copy that has only the first paragraph, or was cut short).
 //!
 //! A group is the closure of these pairs, whatever order its items arrived in. Its main
 //! is the earliest item of the owner's own site (a `feed` source), else the earliest
@@ -24,7 +25,6 @@
 use std::collections::{BTreeSet, HashMap};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, named_params};
-use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::StoreError;
@@ -40,7 +40,7 @@ pub const OWN_SITE_KIND: &str = "feed";
 /// How many characters of normalized text are compared.
 const TEXT_CHARS: usize = 280;
 /// Shorter normalized texts say nothing ("lol" twice is not one post).
-const MIN_TEXT_CHARS: usize = 20;
+const MIN_TEXT_CHARS: usize = 30;
 /// The most links of one item remembered in `item_links`.
 const MAX_LINKS: usize = 32;
 
@@ -55,19 +55,16 @@ pub struct AlsoOn {
     pub source_kind: String,
 }
 
-/// The key of an item's text for the "same text" rule: `None` when the text is too short.
-pub fn text_key(title: &str, summary_text: &str) -> Option<Vec<u8>> {
+/// The key of an item's text for the "same text" rule (its normalized text): `None` when
+/// the text is too short to tell.
+pub fn text_key(title: &str, summary_text: &str) -> Option<String> {
     let text = if summary_text.trim().is_empty() {
         title
     } else {
         summary_text
     };
     let normalized = normalize_text(text);
-    if normalized.chars().count() < MIN_TEXT_CHARS {
-        return None;
-    }
-    let digest = Sha256::digest(normalized.as_bytes());
-    Some(digest[..16].to_vec())
+    (normalized.chars().count() >= MIN_TEXT_CHARS).then_some(normalized)
 }
 
 /// Lowercased, links left out, every run of non-alphanumeric characters one space, the
@@ -178,7 +175,7 @@ struct Member {
     /// Visible, and its source not removed.
     groupable: bool,
     dedup_key: String,
-    text_key: Option<Vec<u8>>,
+    text_key: Option<String>,
 }
 
 fn member(conn: &Connection, id: i64) -> Result<Option<Member>, StoreError> {
@@ -265,8 +262,11 @@ fn matches(tx: &Transaction<'_>, item: &Member) -> Result<Vec<i64>, StoreError> 
     if let Some(key) = &item.text_key {
         let mut stmt = tx.prepare_cached(&format!(
             "SELECT i.id FROM items i
-             WHERE i.user_id = :user AND i.text_key = :key AND i.source_id != :source
-               AND i.published_at BETWEEN :from AND :to AND {GROUPABLE}"
+             WHERE i.user_id = :user AND i.text_key IS NOT NULL
+               AND i.published_at BETWEEN :from AND :to AND i.source_id != :source
+               AND (substr(i.text_key, 1, length(:key)) = :key
+                    OR substr(:key, 1, length(i.text_key)) = i.text_key)
+               AND {GROUPABLE}"
         ))?;
         let rows = stmt.query_map(
             [window, named_params! { ":key": key }].concat().as_slice(),
@@ -660,6 +660,44 @@ mod tests {
     }
 
     #[test]
+    fn a_copy_with_the_first_part_of_the_text_is_the_same_post() {
+        let (_dir, store) = temp_store();
+        let (user, sources) = three_services(&store, "ana");
+        let [blog, toot, skeet] = copies("text", 0, 5, 6);
+        let blog = put(
+            &store,
+            user,
+            sources[0],
+            NewItem {
+                summary_text: format!("{TEXT} Then we had lunch by the water."),
+                ..blog
+            },
+        );
+        let toot = put(
+            &store,
+            user,
+            sources[1],
+            NewItem {
+                summary_text: "Went kayaking on the river today, and the rap…".into(),
+                ..toot
+            },
+        );
+        // Too short a beginning says nothing.
+        let skeet = put(
+            &store,
+            user,
+            sources[2],
+            NewItem {
+                summary_text: "Went kayaking!".into(),
+                ..skeet
+            },
+        );
+        assert_eq!(main_of(&store, toot), Some(blog.0));
+        assert_eq!(main_of(&store, skeet), None);
+        assert_eq!(stream(&store, user, None), [skeet, blog]);
+    }
+
+    #[test]
     fn equal_dates_go_to_the_lowest_id() {
         let (_dir, store) = temp_store();
         let (user, sources) = three_services(&store, "ana");
@@ -793,9 +831,10 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a, text_key("", "Went climbing on the granite today!"));
         assert_eq!(text_key("", "lol"), None);
+        assert_eq!(a.as_deref(), Some("went kayaking on the river today"));
         assert_eq!(
-            text_key("A title that is long enough", ""),
-            text_key("", "a title that is long enough")
+            text_key("A title that is quite long enough", ""),
+            text_key("", "a title that is quite long enough")
         );
     }
 

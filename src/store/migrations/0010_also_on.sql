@@ -4,12 +4,13 @@
 -- service. Only visible items are grouped: a hidden or tombstoned item has `main_id` NULL
 -- and is in no group (see `store::also_on`).
 ALTER TABLE items ADD COLUMN main_id INTEGER REFERENCES items(id);
--- The first 128 bits of the SHA-256 of the item's normalized text (lowercased, links
--- left out, punctuation and runs of white space as one space, its first 280 characters);
--- NULL for texts too short to say two posts are the same one.
-ALTER TABLE items ADD COLUMN text_key BLOB;
+-- The item's normalized text (lowercased, links left out, punctuation and runs of white
+-- space as one space, its first 280 characters), for the "same text" rule: one item's is
+-- the other's or the start of it (a copy cut short). NULL for texts too short to say two
+-- posts are the same one.
+ALTER TABLE items ADD COLUMN text_key TEXT;
 CREATE INDEX items_main ON items(main_id) WHERE main_id IS NOT NULL;
-CREATE INDEX items_user_text ON items(user_id, text_key) WHERE text_key IS NOT NULL;
+CREATE INDEX items_user_text ON items(user_id, published_at) WHERE text_key IS NOT NULL;
 
 -- The canonical links in an item's text (at most 32 per item), so that an item whose
 -- canonical URL another one links to finds that one (a Mastodon copy linking back to the
