@@ -629,7 +629,7 @@ mod tests {
                 let extra = store
                     .write_blocking(|tx| {
                         let params = serde_json::json!({ "who": "ana-2" });
-                        Ok(sources::insert(
+                        sources::insert(
                             tx,
                             &sources::NewSource {
                                 user_id: user,
@@ -639,7 +639,7 @@ mod tests {
                                 schedule: "",
                             },
                             Utc::now(),
-                        )?)
+                        )
                     })
                     .unwrap();
                 let items = copies(rule, 10, 0, 10);

@@ -561,6 +561,25 @@ fn trim_link_end(mut link: &str) -> &str {
     }
 }
 
+/// "Also on Mastodon, Bluesky": the same post on other services, each linking to its own
+/// address there (else to its page here).
+fn also_on(copies: &[AlsoOn]) -> Markup {
+    html! {
+        @if !copies.is_empty() {
+            p.also-on {
+                "Also on "
+                @for (n, copy) in copies.iter().enumerate() {
+                    @if n > 0 { ", " }
+                    @let href = copy.url.clone().unwrap_or_else(|| format!("/e/{}", copy.id));
+                    a.also-on-link href=(href) rel="noopener" data-item=(copy.id) {
+                        (bdi(&copy.label))
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -662,24 +681,5 @@ mod tests {
     fn excerpts_cut_at_words() {
         assert_eq!(excerpt("alpha beta gamma", 12), "alpha beta…");
         assert_eq!(excerpt("abcdefghij", 4), "abcd…");
-    }
-}
-
-/// "Also on Mastodon, Bluesky": the same post on other services, each linking to its own
-/// address there (else to its page here).
-fn also_on(copies: &[AlsoOn]) -> Markup {
-    html! {
-        @if !copies.is_empty() {
-            p.also-on {
-                "Also on "
-                @for (n, copy) in copies.iter().enumerate() {
-                    @if n > 0 { ", " }
-                    @let href = copy.url.clone().unwrap_or_else(|| format!("/e/{}", copy.id));
-                    a.also-on-link href=(href) rel="noopener" data-item=(copy.id) {
-                        (bdi(&copy.label))
-                    }
-                }
-            }
-        }
     }
 }
