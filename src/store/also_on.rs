@@ -113,7 +113,7 @@ pub fn links(html: &str) -> Vec<String> {
         if let Ok(url) = Url::parse(&raw)
             && matches!(url.scheme(), "http" | "https")
         {
-            found.insert(crate::normalize::canonical_url(&url).to_string());
+            found.insert(crate::canonical::canonical_url(&url).to_string());
             if found.len() >= MAX_LINKS {
                 break;
             }
