@@ -818,6 +818,26 @@ mod tests {
         assert_eq!((card.n_likes, card.liked_by_viewer), (1, true));
         assert_eq!(comments.len(), 2);
         assert_eq!(likers.len(), 1);
+        // The likes and discussions pages find the main by a like or comment on a copy.
+        let (liked, discussed) = store
+            .read_blocking(|conn| {
+                let page = |query: StreamQuery| {
+                    stream_page(conn, &StreamQuery { limit: 10, ..query })
+                        .map(|page| page.items.iter().map(|i| i.id).collect::<Vec<_>>())
+                };
+                Ok((
+                    page(StreamQuery {
+                        liked_by: Some(user),
+                        ..Default::default()
+                    })?,
+                    page(StreamQuery {
+                        commented_by: Some(user),
+                        ..Default::default()
+                    })?,
+                ))
+            })
+            .unwrap();
+        assert_eq!((liked, discussed), (vec![blog], vec![blog]));
     }
 
     #[test]

@@ -175,9 +175,9 @@ pub struct StreamQuery {
     pub source_kind: Option<String>,
     /// Only items of the people this user follows (their friends stream).
     pub followed_by: Option<UserId>,
-    /// Only items this user liked.
+    /// Only items this user liked (a like on one of a main's copies counts for the main).
     pub liked_by: Option<UserId>,
-    /// Only items this user commented on.
+    /// Only items this user commented on (on the item or one of its copies).
     pub commented_by: Option<UserId>,
     /// Also this user's hidden items (their own view of their stream). Tombstoned items
     /// stay out: they were deleted on purpose.
@@ -247,15 +247,21 @@ fn stream_rows<T>(
     let liked_by = query.liked_by.map(|u| u.0);
     if let Some(liked_by) = &liked_by {
         sql.push_str(
-            " AND EXISTS (SELECT 1 FROM likes l WHERE l.item_id = i.id AND l.user_id = :liked_by)",
+            // Two EXISTS, the copies' joined item first (CROSS JOIN keeps that order), so
+            // each is a primary-key probe rather than a walk over the user's likes.
+            " AND (EXISTS (SELECT 1 FROM likes l WHERE l.item_id = i.id AND l.user_id = :liked_by)
+                OR EXISTS (SELECT 1 FROM items c CROSS JOIN likes l
+                    ON l.item_id = c.id AND l.user_id = :liked_by WHERE c.main_id = i.id))",
         );
         params.push((":liked_by", liked_by));
     }
     let commented_by = query.commented_by.map(|u| u.0);
     if let Some(commented_by) = &commented_by {
         sql.push_str(
-            " AND EXISTS (SELECT 1 FROM comments c
-                WHERE c.item_id = i.id AND c.user_id = :commented_by)",
+            " AND (EXISTS (SELECT 1 FROM comments c
+                    WHERE c.item_id = i.id AND c.user_id = :commented_by)
+                OR EXISTS (SELECT 1 FROM items o CROSS JOIN comments c
+                    ON c.item_id = o.id AND c.user_id = :commented_by WHERE o.main_id = i.id))",
         );
         params.push((":commented_by", commented_by));
     }
