@@ -698,6 +698,61 @@ mod tests {
     }
 
     #[test]
+    fn the_migration_groups_items_stored_before_it_by_url() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            let before = crate::store::MIGRATIONS.len() - 1;
+            for (_, sql) in &crate::store::MIGRATIONS[..before] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", before as i64)
+                .unwrap();
+            conn.execute_batch(
+                "INSERT INTO users (id, name, password_hash, created_at)
+                    VALUES (1, 'ana', 'x', 0), (2, 'bo', 'x', 0);
+                 INSERT INTO sources (id, user_id, kind, params, next_poll_at, created_at)
+                    VALUES (1, 1, 'activitypub', '{}', 0, 0), (2, 1, 'feed', '{}', 0, 0),
+                           (3, 1, 'bluesky', '{}', 0, 0), (4, 2, 'bluesky', '{}', 0, 0);
+                 INSERT INTO items (id, source_id, user_id, external_id, dedup_key, title,
+                    content_html, summary_text, kind, published_at, fetched_at, bumped_at,
+                    content_hash) VALUES
+                    (1, 1, 1, 'a', 'url:https://x.example/1', '', '', '', 'note', 10, 0, 0, x'00'),
+                    (2, 2, 1, 'b', 'url:https://x.example/1', '', '', '', 'note', 20, 0, 0, x'00'),
+                    (3, 3, 1, 'c', 'url:https://x.example/1', '', '', '', 'note', 5, 0, 0, x'00'),
+                    (4, 3, 1, 'd', 'url:https://x.example/2', '', '', '', 'note', 5, 0, 0, x'00'),
+                    (5, 3, 1, 'e', 'url:https://x.example/2', '', '', '', 'note', 6, 0, 0, x'00'),
+                    (6, 4, 2, 'f', 'url:https://x.example/1', '', '', '', 'note', 1, 0, 0, x'00');",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path, 1).unwrap();
+        let mains: Vec<(i64, Option<i64>)> = store
+            .read_blocking(|conn| {
+                let mut stmt = conn.prepare("SELECT id, main_id FROM items ORDER BY id")?;
+                let rows = stmt
+                    .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(rows)
+            })
+            .unwrap();
+        // The blog's item leads its group; one source's two items with one URL, and
+        // another user's item, stay apart.
+        assert_eq!(
+            mains,
+            [
+                (1, Some(2)),
+                (2, None),
+                (3, Some(2)),
+                (4, None),
+                (5, None),
+                (6, None)
+            ]
+        );
+    }
+
+    #[test]
     fn equal_dates_go_to_the_lowest_id() {
         let (_dir, store) = temp_store();
         let (user, sources) = three_services(&store, "ana");

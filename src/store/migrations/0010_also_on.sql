@@ -22,3 +22,20 @@ CREATE TABLE item_links (
     PRIMARY KEY (user_id, url, item_id)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX item_links_item ON item_links(item_id);
+
+-- Items stored before this migration: grouped by the canonical-URL rule (the one SQL can
+-- apply; the link and text rules need the normalizer and apply to items written from now
+-- on). A (user, canonical URL) seen in two sources or more is one group, its main the
+-- own site's item, else the earliest, else the lowest id, as `store::also_on` chooses.
+WITH shared AS (
+    SELECT i.user_id, i.dedup_key FROM items i JOIN sources s ON s.id = i.source_id
+    WHERE i.dedup_key LIKE 'url:%' AND i.hidden = 0 AND s.deleted_at IS NULL
+    GROUP BY i.user_id, i.dedup_key HAVING count(DISTINCT i.source_id) > 1),
+ranked AS (
+    SELECT i.id, first_value(i.id) OVER (PARTITION BY i.user_id, i.dedup_key
+        ORDER BY s.kind != 'feed', i.published_at, i.id) AS main
+    FROM items i JOIN sources s ON s.id = i.source_id
+    JOIN shared d ON d.user_id = i.user_id AND d.dedup_key = i.dedup_key
+    WHERE i.hidden = 0 AND s.deleted_at IS NULL)
+UPDATE items SET main_id = (SELECT r.main FROM ranked r WHERE r.id = items.id)
+WHERE id IN (SELECT r.id FROM ranked r WHERE r.main != r.id);
