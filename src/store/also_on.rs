@@ -6,11 +6,11 @@
 //! Two visible items of the same user are the same post when
 //! - they come from different sources and have the same canonical URL (`dedup_key`
 //!   `url:…`; within one source, two entries with one link are two posts about it), or
-//! - they come from different sources, were published within [`WINDOW`] of each other,
+//! - they come from different sources, were published within [`WINDOW_MS`] of each other,
 //!   and one links to the other's canonical URL (a copy linking back to the original, an
 //!   original's `u-syndication` links; the sanitizer keeps no classes, so any link
 //!   counts, and the window keeps a reference to an older post of one's own apart), or
-//! - they come from different sources, were published within [`WINDOW`] of each other,
+//! - they come from different sources, were published within [`WINDOW_MS`] of each other,
 //!   and the normalized text ([`text_key`]) of one is the other's or its beginning (a
 //!   copy that has only the first paragraph, or was cut short).
 //!
@@ -33,8 +33,6 @@ use crate::model::{ItemId, UserId};
 /// How far apart in time two items may be published and still be the same post by link
 /// or by text (the same canonical URL needs no window).
 pub const WINDOW_MS: i64 = 48 * 3600 * 1000;
-/// The same, as a duration, for documentation and tests.
-pub const WINDOW: chrono::Duration = chrono::Duration::hours(48);
 /// The source kind of the owner's own site: its item is the main one of a group.
 pub const OWN_SITE_KIND: &str = "feed";
 /// How many characters of normalized text are compared.
@@ -424,18 +422,6 @@ pub const GROUPS: &str = "p(id, root) AS (
         SELECT id, id FROM p
         UNION SELECT id, root FROM p
         UNION SELECT p.id, c.id FROM p JOIN items c ON c.main_id = p.root)";
-
-/// The ids of `item`'s group, itself included (for an item page's likes and comments).
-pub fn members(conn: &Connection, item: ItemId) -> Result<Vec<ItemId>, StoreError> {
-    let ids = format!("[{}]", item.0);
-    let mut stmt = conn.prepare_cached(&format!(
-        "WITH {GROUPS} SELECT member FROM g ORDER BY member"
-    ))?;
-    let members = stmt
-        .query_map(named_params! { ":ids": ids }, |row| row.get(0).map(ItemId))?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(members)
-}
 
 #[cfg(test)]
 mod tests {
