@@ -290,9 +290,35 @@ def fanout(args, bench_bin):
     return runs
 
 
+# ---------------------------------------------------------------- archive import (A1)
+
+def archive_import(args, bench_bin):
+    """A1: a synthetic Twitter/X archive (generated once into the work folder), imported
+    into a fresh database by `tributary-bench archive-import` (one process per run, so its
+    peak RSS is the import's), interleaved with the ceiling: the same reader over the same
+    archive with nothing stored (`--read-only`)."""
+    archive = os.path.join(args.work, "archive", "twitter-%d-%d.zip" % (args.archive_tweets, args.archive_media))
+    if not os.path.exists(archive):
+        gen = run_json([bench_bin, "archive-gen", "--out", archive,
+                        "--tweets", str(args.archive_tweets), "--media", str(args.archive_media)])
+        log("A1: generated %s (%.1f MB) in %.1f s" % (archive, gen["bytes"] / 1e6, gen["seconds"]))
+    runs = {"import": [], "read": []}
+    for r in range(args.rounds):
+        for mode in ("read", "import"):
+            cmd = [bench_bin, "archive-import", "--archive", archive,
+                   "--work", os.path.join(args.work, "archive", "run-" + mode)]
+            if mode == "read":
+                cmd.append("--read-only")
+            res = run_json(cmd)
+            log("round %d A1 %s: %d items in %.2f s (%.0f items/s), peak RSS %.0f MB"
+                % (r + 1, mode, res["items"], res["seconds"], res["items_per_sec"], res["peak_rss_mb"]))
+            runs[mode].append(res)
+    return runs
+
+
 # ---------------------------------------------------------------- the table
 
-def table(args, ing, srv, fan):
+def table(args, ing, srv, fan, arc):
     lines = []
     add = lines.append
     add("# Tributary benchmarks")
@@ -398,6 +424,30 @@ def table(args, ing, srv, fan):
             "sink is a separate process); a failure is a host that got no POST or more than "
             "one, or a POST without a Signature or with a wrong digest." % len(fan))
         add("")
+    if arc:
+        imp, read = arc["import"], arc["read"]
+        rate = median([x["items_per_sec"] for x in imp])
+        seconds = median([x["seconds"] for x in imp])
+        ceiling = median([x["items_per_sec"] for x in read])
+        rss = max(x["peak_rss_mb"] for x in imp)
+        media = imp[0]["media"]
+        add("## Archive import: a synthetic Twitter/X archive, %s tweets, %s media files"
+            % (format(args.archive_tweets, ","), format(args.archive_media, ",")))
+        add("")
+        add("| measurement | Tributary | ceiling (the reader alone, nothing stored) | ratio | target | met |")
+        add("| --- | --- | --- | --- | --- | --- |")
+        met = rate >= 5000 and rss <= 150 and imp[0]["items"] == args.archive_tweets \
+            and media == args.archive_media
+        checks.append(("A1", met))
+        add("| A1 import into an empty database (%s items, %s media stored) | %s items/s (%.2f s), peak RSS %.0f MB "
+            "| %s items/s | %.2f of the ceiling | ≥ 5,000 items/s, ≤ 150 MB | %s |"
+            % (format(imp[0]["items"], ","), format(media, ","), format(round(rate), ","), seconds, rss,
+               format(round(ceiling), ","), rate / ceiling, "yes" if met else "no"))
+        add("")
+        add("Median of %d runs, each a fresh process, database and media folder; peak RSS is the "
+            "highest of the runs. The ceiling opens the same zip and runs the same reader, "
+            "counting posts and storing nothing." % len(imp))
+        add("")
     add("Targets met: %d of %d." % (sum(1 for _, m in checks if m), len(checks)))
     return "\n".join(lines) + "\n"
 
@@ -422,22 +472,25 @@ def main():
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--fanout-followers", type=int, default=10_000)
     ap.add_argument("--fanout-inboxes", type=int, default=1_000)
-    ap.add_argument("--only", choices=["ingest", "serve", "fanout"], default=None)
+    ap.add_argument("--archive-tweets", type=int, default=100_000)
+    ap.add_argument("--archive-media", type=int, default=5_000)
+    ap.add_argument("--only", choices=["ingest", "serve", "fanout", "archive"], default=None)
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     if args.prepare:
-        if args.only in ("serve", "fanout"):
+        if args.only in ("serve", "fanout", "archive"):
             return
         corpus(args.work, args.feeds, "corpus")
         corpus(args.work, args.memory_feeds, "corpus-100k")
         return
-    if not args.bin or (not args.python and args.only != "fanout"):
+    if not args.bin or (not args.python and args.only not in ("fanout", "archive")):
         ap.error("--bin and --python are needed (bench/run passes them)")
     started = time.time()
     ing = ingest(args, args.work, args.bin, args.python) if args.only in (None, "ingest") else None
     srv = serving(args, args.work, args.bin) if args.only in (None, "serve") else None
     fan = fanout(args, args.bin) if args.only in (None, "fanout") else None
-    text = table(args, ing, srv, fan)
+    arc = archive_import(args, args.bin) if args.only in (None, "archive") else None
+    text = table(args, ing, srv, fan, arc)
     text += "\nWall time of the whole run: %.0f s.\n" % (time.time() - started)
     results = args.results or os.path.join(args.work, "results.md")
     with open(results, "w") as f:

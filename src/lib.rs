@@ -9,6 +9,7 @@
 pub mod app;
 pub mod archive;
 pub mod auth;
+pub mod canonical;
 pub mod cli;
 pub mod config;
 pub mod export;

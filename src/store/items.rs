@@ -112,6 +112,8 @@ pub fn upsert(
         }
     }
     index_new(tx, &report.new_ids)?;
+    let written = [&report.new_ids[..], &report.updated_ids[..]].concat();
+    super::also_on::index_and_regroup(tx, user, &written)?;
     Ok(report)
 }
 
@@ -159,6 +161,8 @@ pub fn tombstone(tx: &Transaction<'_>, id: ItemId, now: DateTime<Utc>) -> Result
     if n == 0 {
         return Err(StoreError::NotFound);
     }
+    // Its copies elsewhere stay: the next one becomes the main.
+    super::also_on::leave(tx, id)?;
     Ok(())
 }
 
@@ -171,9 +175,9 @@ pub struct StreamQuery {
     pub source_kind: Option<String>,
     /// Only items of the people this user follows (their friends stream).
     pub followed_by: Option<UserId>,
-    /// Only items this user liked.
+    /// Only items this user liked (a like on one of a main's copies counts for the main).
     pub liked_by: Option<UserId>,
-    /// Only items this user commented on.
+    /// Only items this user commented on (on the item or one of its copies).
     pub commented_by: Option<UserId>,
     /// Also this user's hidden items (their own view of their stream). Tombstoned items
     /// stay out: they were deleted on purpose.
@@ -214,6 +218,11 @@ fn stream_rows<T>(
          JOIN users u ON u.id = i.user_id
          WHERE s.deleted_at IS NULL"
     );
+    // One card per post: the copies of a post elsewhere are links on its main's card,
+    // except in a service's own stream, which shows every item of the service.
+    if query.source_kind.is_none() {
+        sql.push_str(" AND i.main_id IS NULL");
+    }
     let mut params: Vec<(&str, &dyn rusqlite::ToSql)> = Vec::new();
     let hidden_of = query.include_hidden_of.map(|u| u.0);
     if let Some(hidden_of) = &hidden_of {
@@ -238,15 +247,21 @@ fn stream_rows<T>(
     let liked_by = query.liked_by.map(|u| u.0);
     if let Some(liked_by) = &liked_by {
         sql.push_str(
-            " AND EXISTS (SELECT 1 FROM likes l WHERE l.item_id = i.id AND l.user_id = :liked_by)",
+            // Two EXISTS, the copies' joined item first (CROSS JOIN keeps that order), so
+            // each is a primary-key probe rather than a walk over the user's likes.
+            " AND (EXISTS (SELECT 1 FROM likes l WHERE l.item_id = i.id AND l.user_id = :liked_by)
+                OR EXISTS (SELECT 1 FROM items c CROSS JOIN likes l
+                    ON l.item_id = c.id AND l.user_id = :liked_by WHERE c.main_id = i.id))",
         );
         params.push((":liked_by", liked_by));
     }
     let commented_by = query.commented_by.map(|u| u.0);
     if let Some(commented_by) = &commented_by {
         sql.push_str(
-            " AND EXISTS (SELECT 1 FROM comments c
-                WHERE c.item_id = i.id AND c.user_id = :commented_by)",
+            " AND (EXISTS (SELECT 1 FROM comments c
+                    WHERE c.item_id = i.id AND c.user_id = :commented_by)
+                OR EXISTS (SELECT 1 FROM items o CROSS JOIN comments c
+                    ON c.item_id = o.id AND c.user_id = :commented_by WHERE o.main_id = i.id))",
         );
         params.push((":commented_by", commented_by));
     }

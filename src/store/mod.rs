@@ -7,6 +7,7 @@
 //! (`Checkpointer`); the writer checkpoints only as a backstop, so that the WAL is started
 //! over.
 
+pub mod also_on;
 pub mod archives;
 pub mod deletions;
 pub mod export;
@@ -61,6 +62,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0010_deletions",
         include_str!("migrations/0010_deletions.sql"),
     ),
+    ("0011_also_on", include_str!("migrations/0011_also_on.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, named_params};
 
+use super::also_on::GROUPS;
 use super::{StoreError, from_ms, to_ms};
 use crate::model::{CommentId, ItemId, SafeHtml, UserId};
 
@@ -65,6 +66,8 @@ pub struct ItemSocial {
     /// Shares (boosts) from the fediverse.
     pub n_shares: usize,
     pub hidden: bool,
+    /// The same post on other services (one card per post), oldest first.
+    pub also_on: Vec<super::also_on::AlsoOn>,
 }
 
 /// Whether an item may be shown to people other than its owner.
@@ -156,14 +159,19 @@ pub fn comment(conn: &Connection, id: CommentId) -> Result<Comment, StoreError> 
     .ok_or(StoreError::NotFound)
 }
 
-/// Every comment on an item, oldest first.
+/// Every comment on an item and on the other items of its group (one card per post: see
+/// `also_on`), oldest first.
 pub fn comments_of(conn: &Connection, item: ItemId) -> Result<Vec<Comment>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COMMENT_COLUMNS} FROM comments c {COMMENT_JOINS}
-         WHERE c.item_id = :item ORDER BY c.created_at, c.id"
+        "WITH {GROUPS}
+         SELECT {COMMENT_COLUMNS} FROM comments c {COMMENT_JOINS}
+         WHERE c.item_id IN (SELECT member FROM g) ORDER BY c.created_at, c.id"
     ))?;
     let comments = stmt
-        .query_map(named_params! { ":item": item.0 }, comment_from_row)?
+        .query_map(
+            named_params! { ":ids": format!("[{}]", item.0) },
+            comment_from_row,
+        )?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(comments)
 }
@@ -192,15 +200,22 @@ pub fn unlike(tx: &Transaction<'_>, item: ItemId, user: UserId) -> Result<bool, 
     Ok(n > 0)
 }
 
-/// Everyone who liked an item, oldest like first.
+/// Everyone who liked an item or another item of its group, oldest like first, each once.
 pub fn likers_of(conn: &Connection, item: ItemId) -> Result<Vec<Liker>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {LIKER_COLUMNS} FROM ({LIKES_UNION}) l
+        "WITH {GROUPS}
+         SELECT {LIKER_COLUMNS} FROM (
+            SELECT l.user_id, l.actor_id, l.archived_name, min(l.created_at) AS created_at
+            FROM g JOIN ({LIKES_UNION}) l ON l.item_id = g.member
+            GROUP BY l.user_id, l.actor_id, l.archived_name) l
          LEFT JOIN users u ON u.id = l.user_id LEFT JOIN actors a ON a.id = l.actor_id
-         WHERE l.item_id = :item ORDER BY l.created_at, l.user_id, l.actor_id"
+         ORDER BY l.created_at, l.user_id, l.actor_id, l.archived_name"
     ))?;
     let likers = stmt
-        .query_map(named_params! { ":item": item.0 }, liker_from_row)?
+        .query_map(
+            named_params! { ":ids": format!("[{}]", item.0) },
+            liker_from_row,
+        )?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(likers)
 }
@@ -226,6 +241,8 @@ pub fn hide(tx: &Transaction<'_>, item: ItemId) -> Result<(), StoreError> {
     let Some(owner) = owner else {
         return Err(StoreError::NotFound);
     };
+    // Its copies elsewhere stay: the next one becomes the main.
+    super::also_on::leave(tx, item)?;
     super::federation::queue_items(
         tx,
         UserId(owner),
@@ -246,6 +263,10 @@ pub fn unhide(tx: &Transaction<'_>, item: ItemId) -> Result<bool, StoreError> {
                 WHERE t.source_id = items.source_id AND t.external_id = items.external_id)",
         )?
         .execute(named_params! { ":id": item.0 })?;
+    if n > 0 {
+        // It joins its group again (and is its main again when the rule says so).
+        super::also_on::regroup(tx, item)?;
+    }
     Ok(n > 0)
 }
 
@@ -290,16 +311,21 @@ pub fn for_items(
     let ids = serde_json::to_string(&items.iter().map(|id| id.0).collect::<Vec<_>>())
         .map_err(|err| StoreError::Corrupt(err.to_string()))?;
 
+    // An item's likes, comments and shares are those of its whole group (one card per
+    // post: see `also_on`); someone who liked two copies counts once.
     let mut likes = conn.prepare_cached(&format!(
-        "SELECT item_id, {LIKER_OUTER}, n, mine FROM (
+        "WITH {GROUPS}
+         SELECT item_id, {LIKER_OUTER}, n, mine FROM (
             SELECT l.item_id, {LIKER_COLUMNS},
                 row_number() OVER (PARTITION BY l.item_id
-                    ORDER BY l.created_at, l.user_id, l.actor_id) AS rank,
+                    ORDER BY l.created_at, l.user_id, l.actor_id, l.archived_name) AS rank,
                 count(*) OVER (PARTITION BY l.item_id) AS n,
                 max(l.user_id = :viewer) OVER (PARTITION BY l.item_id) AS mine
-            FROM ({LIKES_UNION}) l
-            LEFT JOIN users u ON u.id = l.user_id LEFT JOIN actors a ON a.id = l.actor_id
-            WHERE l.item_id IN (SELECT value FROM json_each(:ids)))
+            FROM (SELECT g.id AS item_id, l.user_id, l.actor_id, l.archived_name,
+                    min(l.created_at) AS created_at
+                  FROM g JOIN ({LIKES_UNION}) l ON l.item_id = g.member
+                  GROUP BY g.id, l.user_id, l.actor_id, l.archived_name) l
+            LEFT JOIN users u ON u.id = l.user_id LEFT JOIN actors a ON a.id = l.actor_id)
          WHERE rank <= :max_likers ORDER BY item_id, rank"
     ))?;
     let mut rows = likes.query(named_params! {
@@ -318,15 +344,16 @@ pub fn for_items(
     drop(rows);
 
     let mut comments = conn.prepare_cached(&format!(
-        "SELECT {COMMENT_COLUMNS}, n FROM (
-            SELECT c.*,
-                row_number() OVER (PARTITION BY c.item_id ORDER BY c.created_at DESC, c.id DESC)
+        "WITH {GROUPS}
+         SELECT {COMMENT_COLUMNS}, n, card_id FROM (
+            SELECT c.*, g.id AS card_id,
+                row_number() OVER (PARTITION BY g.id ORDER BY c.created_at DESC, c.id DESC)
                     AS rank,
-                count(*) OVER (PARTITION BY c.item_id) AS n
-            FROM comments c WHERE c.item_id IN (SELECT value FROM json_each(:ids))) c
+                count(*) OVER (PARTITION BY g.id) AS n
+            FROM g JOIN comments c ON c.item_id = g.member) c
          {COMMENT_JOINS}
          WHERE c.rank <= :max_comments
-         ORDER BY c.item_id, c.created_at, c.id"
+         ORDER BY c.card_id, c.created_at, c.id"
     ))?;
     let mut rows = comments.query(named_params! {
         ":ids": ids,
@@ -334,16 +361,18 @@ pub fn for_items(
     })?;
     while let Some(row) = rows.next()? {
         let comment = comment_from_row(row)?;
-        let entry = social.entry(comment.item_id).or_default();
+        let card = ItemId(row.get(N_COMMENT_COLUMNS + 1)?);
+        let entry = social.entry(card).or_default();
         entry.n_comments = row.get::<_, i64>(N_COMMENT_COLUMNS)? as usize;
         entry.comments.push(comment);
     }
     drop(rows);
 
-    let mut shares = conn.prepare_cached(
-        "SELECT item_id, count(*) FROM remote_shares
-         WHERE item_id IN (SELECT value FROM json_each(:ids)) GROUP BY item_id",
-    )?;
+    let mut shares = conn.prepare_cached(&format!(
+        "WITH {GROUPS}
+             SELECT g.id, count(*) FROM g JOIN remote_shares r ON r.item_id = g.member
+             GROUP BY g.id"
+    ))?;
     let mut rows = shares.query(named_params! { ":ids": ids })?;
     while let Some(row) = rows.next()? {
         social.entry(ItemId(row.get(0)?)).or_default().n_shares = row.get::<_, i64>(1)? as usize;
@@ -356,6 +385,11 @@ pub fn for_items(
     let mut rows = hidden.query(named_params! { ":ids": ids })?;
     while let Some(row) = rows.next()? {
         social.entry(ItemId(row.get(0)?)).or_default().hidden = true;
+    }
+    drop(rows);
+
+    for (id, also_on) in super::also_on::for_items(conn, items)? {
+        social.entry(id).or_default().also_on = also_on;
     }
     Ok(social)
 }

@@ -159,7 +159,9 @@ pub fn remove(tx: &Transaction<'_>, id: SourceId, now: DateTime<Utc>) -> Result<
         return Err(StoreError::NotFound);
     }
     // Its items leave the pages through the `deleted_at` join in every stream query; the
-    // rows stay, so comments and likes on them are kept.
+    // rows stay, so comments and likes on them are kept. They leave their groups, so a
+    // copy of one of its posts elsewhere becomes a main.
+    super::also_on::leave_source(tx, id)?;
     Ok(())
 }
 

@@ -8,6 +8,7 @@ use super::session::PageCtx;
 use super::views::{bdi, csrf_field, shown_name, time, urlencode};
 use crate::model::{Item, ItemKind, Media};
 use crate::social::{MAX_COMMENT_CHARS, may_delete_comment, may_edit_comment, may_hide_item};
+use crate::store::also_on::AlsoOn;
 use crate::store::social::{Comment, ItemSocial, Liker};
 
 /// Plain text longer than this is shown in a stream as an excerpt with a "more" link.
@@ -89,6 +90,7 @@ pub fn item_card(
                 (thumbnails(item))
             }
             (facts(item))
+            (also_on(&social.also_on))
             (actions(ctx, item, social, is_owner, &next))
             @if social.n_likes > 0 {
                 (likes_line(&social.likers, social.n_likes, match mode {
@@ -587,6 +589,25 @@ fn trim_link_end(mut link: &str) -> &str {
             link = &link[..link.len() - last.len_utf8()];
         } else {
             return link;
+        }
+    }
+}
+
+/// "Also on Mastodon, Bluesky": the same post on other services, each linking to its own
+/// address there (else to its page here).
+fn also_on(copies: &[AlsoOn]) -> Markup {
+    html! {
+        @if !copies.is_empty() {
+            p.also-on {
+                "Also on "
+                @for (n, copy) in copies.iter().enumerate() {
+                    @if n > 0 { ", " }
+                    @let href = copy.url.clone().unwrap_or_else(|| format!("/e/{}", copy.id));
+                    a.also-on-link href=(href) rel="noopener" data-item=(copy.id) {
+                        (bdi(&copy.label))
+                    }
+                }
+            }
         }
     }
 }

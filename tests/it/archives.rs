@@ -540,6 +540,22 @@ mod web {
             "{body}"
         );
         assert!(body.contains("1 direct message"), "{body}");
+        // The archive's source is listed, and says it is never polled.
+        let sources = client.get("/settings/sources").await;
+        assert_eq!(sources.status, StatusCode::OK);
+        assert!(
+            sources.body.contains("Mastodon (@ana@mastodon.example)"),
+            "{}",
+            sources.body
+        );
+        let id: i64 = app
+            .store
+            .read_blocking(|conn| Ok(conn.query_row("SELECT id FROM sources", [], |r| r.get(0))?))
+            .unwrap();
+        let page = client.get(&format!("/settings/sources/{id}")).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("it is never polled"), "{}", page.body);
+        assert!(!page.body.contains("Poll now"), "{}", page.body);
         let stream = client.get("/ana").await;
         assert!(stream.body.contains("Hello fediverse"), "{}", stream.body);
         assert!(stream.body.contains("A grey cat asleep on a keyboard"));

@@ -840,3 +840,67 @@ async fn html_disguised_as_png_runs_no_script_from_media() {
     }
     browser.close().await;
 }
+
+/// One card per post in Chromium: a post on the blog, Mastodon and Bluesky is one
+/// `article.item` with two "also on" links (read from the DOM), and a comment posted on
+/// the Mastodon copy is on it. Screenshots `also-on-375.png` and `also-on-1280.png`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_card_per_post_with_also_on_links_in_chromium() {
+    use crate::web_also_on::{BLOG_URL, SKEET_URL, TOOT_URL, syndicated};
+    let Some(browser) = Browser::start(BrowserOptions::default()).await else {
+        return;
+    };
+    let app = WebApp::start("http://127.0.0.1:1").await;
+    let (ana, [blog, toot, _]) = syndicated(&app);
+    app.store
+        .write_blocking(|tx| {
+            tributary::store::social::add_comment(tx, toot, ana, "Seen on Mastodon", Utc::now())
+        })
+        .unwrap();
+    browser.goto(&app.url("/ana")).await;
+    assert_eq!(article_ids(&browser).await, [format!("item-{blog}")]);
+    let links = browser
+        .eval(
+            "return [...document.querySelectorAll('article.item p.also-on a')]
+                .map(a => [a.getAttribute('href'), a.textContent]);",
+        )
+        .await;
+    assert_eq!(
+        links,
+        serde_json::json!([[TOOT_URL, "Mastodon"], [SKEET_URL, "Bluesky"]])
+    );
+    assert!(
+        browser
+            .text("p.also-on")
+            .await
+            .starts_with("Also on Mastodon, Bluesky"),
+        "{}",
+        browser.text("p.also-on").await
+    );
+    assert!(
+        browser
+            .text("ul.comments")
+            .await
+            .contains("Seen on Mastodon")
+    );
+    // At 375 px the line wraps inside the card: nothing wider than the viewport.
+    for width in [375, 1280] {
+        let path = browser.screenshot("also-on", width).await;
+        let size = std::fs::metadata(&path).unwrap().len();
+        assert!(size > 1000, "{} is only {size} bytes", path.display());
+        let overflow = browser
+            .eval("return document.documentElement.scrollWidth > window.innerWidth;")
+            .await;
+        assert_eq!(
+            overflow,
+            Value::Bool(false),
+            "horizontal scroll at {width} px"
+        );
+    }
+    browser.reset_window().await;
+    // The blog post's own page is the same card.
+    browser.goto(&app.url(&format!("/e/{blog}"))).await;
+    assert_eq!(browser.find_all("p.also-on a").await.len(), 2);
+    let _ = BLOG_URL;
+    browser.close().await;
+}

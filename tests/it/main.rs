@@ -23,6 +23,7 @@ mod sites;
 mod stored;
 mod support;
 mod tidy;
+mod web_also_on;
 mod web_auth;
 mod web_cache;
 mod web_federation;

@@ -286,6 +286,9 @@ async fn load_full(store: &Store, id: ItemId, ctx: &PageCtx) -> Result<FullItem,
                 comments,
                 n_shares: crate::store::federation::n_shares(conn, id)? as usize,
                 hidden: state.hidden,
+                also_on: crate::store::also_on::for_items(conn, &[id])?
+                    .remove(&id)
+                    .unwrap_or_default(),
             };
             Ok(FullItem {
                 item,
