@@ -303,16 +303,24 @@ def archive_import(args, bench_bin):
                         "--tweets", str(args.archive_tweets), "--media", str(args.archive_media)])
         log("A1: generated %s (%.1f MB) in %.1f s" % (archive, gen["bytes"] / 1e6, gen["seconds"]))
     runs = {"import": [], "read": []}
+    # A folder per run, all removed after the last: ext4 makes creating files right after
+    # deleting thousands of others slow (it scans for recently deleted inodes), which
+    # would measure the previous round's clean-up rather than the import.
+    folders = []
     for r in range(args.rounds):
         for mode in ("read", "import"):
-            cmd = [bench_bin, "archive-import", "--archive", archive,
-                   "--work", os.path.join(args.work, "archive", "run-" + mode)]
+            folder = os.path.join(args.work, "archive", "run-%s-%d-%d" % (mode, os.getpid(), r))
+            shutil.rmtree(folder, ignore_errors=True)
+            folders.append(folder)
+            cmd = [bench_bin, "archive-import", "--archive", archive, "--work", folder]
             if mode == "read":
                 cmd.append("--read-only")
             res = run_json(cmd)
             log("round %d A1 %s: %d items in %.2f s (%.0f items/s), peak RSS %.0f MB"
                 % (r + 1, mode, res["items"], res["seconds"], res["items_per_sec"], res["peak_rss_mb"]))
             runs[mode].append(res)
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
     return runs
 
 

@@ -38,6 +38,7 @@ pub const OWN_SITE_KIND: &str = "feed";
 /// How many characters of normalized text are compared.
 const TEXT_CHARS: usize = 280;
 /// Shorter normalized texts say nothing ("lol" twice is not one post).
+/// Also the prefix length of the `items_user_text` index (migration 0011) and its query.
 const MIN_TEXT_CHARS: usize = 30;
 /// The most links of one item remembered in `item_links`.
 const MAX_LINKS: usize = 32;
@@ -259,8 +260,11 @@ fn matches(tx: &Transaction<'_>, item: &Member) -> Result<Vec<i64>, StoreError> 
     }
     if let Some(key) = &item.text_key {
         let mut stmt = tx.prepare_cached(&format!(
+            // `substr(…, 1, 30)` is the expression of the `items_user_text` index (30 =
+            // MIN_TEXT_CHARS): only texts that share their start are read.
             "SELECT i.id FROM items i
              WHERE i.user_id = :user AND i.text_key IS NOT NULL
+               AND substr(i.text_key, 1, 30) = substr(:key, 1, 30)
                AND i.published_at BETWEEN :from AND :to AND i.source_id != :source
                AND (substr(i.text_key, 1, length(:key)) = :key
                     OR substr(:key, 1, length(i.text_key)) = i.text_key)

@@ -10,7 +10,10 @@ ALTER TABLE items ADD COLUMN main_id INTEGER REFERENCES items(id);
 -- posts are the same one.
 ALTER TABLE items ADD COLUMN text_key TEXT;
 CREATE INDEX items_main ON items(main_id) WHERE main_id IS NOT NULL;
-CREATE INDEX items_user_text ON items(user_id, published_at) WHERE text_key IS NOT NULL;
+-- Two texts where one starts the other share their first 30 characters (the shortest key
+-- there is, `MIN_TEXT_CHARS` in store/also_on.rs): candidates are found by those.
+CREATE INDEX items_user_text ON items(user_id, substr(text_key, 1, 30))
+    WHERE text_key IS NOT NULL;
 
 -- The canonical links in an item's text (at most 32 per item), so that an item whose
 -- canonical URL another one links to finds that one (a Mastodon copy linking back to the
