@@ -252,6 +252,7 @@ impl Run<'_> {
         };
         let mut items = Vec::with_capacity(posts.len());
         let mut social = Vec::new();
+        let media_before = self.counts.media;
         for post in posts {
             if known.contains_key(&post.id) {
                 self.counts.present += 1;
@@ -265,6 +266,13 @@ impl Run<'_> {
                 social.push((item.external_id.clone(), rest));
             }
             items.push(item);
+        }
+        if self.counts.media > media_before {
+            // The batch's files are on disk before the rows that name them commit.
+            importer
+                .media
+                .sync()
+                .map_err(|err| self.stop(StoreError::Corrupt(format!("media folder: {err}"))))?;
         }
         let user = self.user;
         let import_id = self.import_id;
@@ -357,7 +365,7 @@ impl Run<'_> {
         let stored = self
             .importer
             .media
-            .put_blocking(self.user, reader, file)
+            .put_blocking_deferred(self.user, reader, file)
             .map_err(|err| match err {
                 MediaError::Refused { .. } | MediaError::TooLarge { .. } => err.to_string(),
                 other => format!("{file}: {other}"),
