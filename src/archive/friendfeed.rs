@@ -483,15 +483,7 @@ mod tests {
         Ok((entries, account))
     }
 
-    fn posts(entries: &[Entry]) -> Vec<&Post> {
-        entries
-            .iter()
-            .filter_map(|entry| match entry {
-                Entry::Post(post) => Some(&**post),
-                Entry::Skipped { .. } => None,
-            })
-            .collect()
-    }
+    use super::super::testkit::posts;
 
     fn html(post: &Post) -> &str {
         match &post.content {

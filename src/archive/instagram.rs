@@ -312,15 +312,7 @@ mod tests {
         read_zip(&zip)
     }
 
-    fn posts(entries: &[Entry]) -> Vec<&Post> {
-        entries
-            .iter()
-            .filter_map(|entry| match entry {
-                Entry::Post(post) => Some(&**post),
-                Entry::Skipped { .. } => None,
-            })
-            .collect()
-    }
+    use super::super::testkit::posts;
 
     fn file(uri: &str) -> PostMedia {
         PostMedia {
@@ -441,22 +433,10 @@ mod tests {
 
     #[test]
     fn the_sample_media_are_what_their_names_say() {
-        let mut n_files = 0;
-        for month in ["202301", "202302"] {
-            for entry in std::fs::read_dir(fixture().join("media/posts").join(month)).unwrap() {
-                let path = entry.unwrap().path();
-                let bytes = std::fs::read(&path).unwrap();
-                let expected = match path.extension().unwrap().to_str().unwrap() {
-                    "png" => "image/png",
-                    "jpg" => "image/jpeg",
-                    "mp4" => "video/mp4",
-                    other => panic!("unexpected {other}"),
-                };
-                assert_eq!(infer::get(&bytes).map(|t| t.mime_type()), Some(expected));
-                n_files += 1;
-            }
-        }
-        assert_eq!(n_files, 4);
+        assert_eq!(
+            super::super::testkit::assert_media_match_names(&fixture().join("media/posts")),
+            4
+        );
     }
 
     #[test]

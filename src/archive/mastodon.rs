@@ -340,8 +340,7 @@ fn read_activity(
 }
 
 fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    let mut out = String::with_capacity(text.len());
+    crate::normalize::text::push_escaped(&mut out, text);
+    out
 }

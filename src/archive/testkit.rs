@@ -207,3 +207,45 @@ fn tiny_png(label: &str) -> Vec<u8> {
     chunk(&mut png, b"IEND", &[]);
     png
 }
+
+/// The posts among a reader's entries, in order (for tests).
+pub fn posts(entries: &[super::Entry]) -> Vec<&super::Post> {
+    entries
+        .iter()
+        .filter_map(|entry| match entry {
+            super::Entry::Post(post) => Some(&**post),
+            super::Entry::Skipped { .. } => None,
+        })
+        .collect()
+}
+
+/// Checks that every file below `dir` sniffs as the type its extension names (`png`,
+/// `jpg`, `mp4`): sample media must be what they say. Returns how many were checked.
+pub fn assert_media_match_names(dir: &Path) -> usize {
+    let mut n = 0;
+    let mut stack = vec![dir.to_owned()];
+    while let Some(at) = stack.pop() {
+        for entry in std::fs::read_dir(&at).expect("read the sample folder") {
+            let path = entry.expect("a folder entry").path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let bytes = std::fs::read(&path).expect("read a sample file");
+            let expected = match path.extension().and_then(|e| e.to_str()) {
+                Some("png") => "image/png",
+                Some("jpg") => "image/jpeg",
+                Some("mp4") => "video/mp4",
+                other => panic!("unexpected sample media {other:?}"),
+            };
+            assert_eq!(
+                infer::get(&bytes).map(|t| t.mime_type()),
+                Some(expected),
+                "{}",
+                path.display()
+            );
+            n += 1;
+        }
+    }
+    n
+}

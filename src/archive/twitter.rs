@@ -30,6 +30,7 @@ use super::{
     Account, ArchiveError, ArchiveFiles, Entry, Platform, Post, PostMedia, ReadOptions, Reader,
     SkipReason, json,
 };
+use crate::normalize::text::push_escaped;
 
 /// The Twitter/X archive reader.
 pub struct Twitter;
@@ -908,19 +909,6 @@ fn decode_entities(text: &str, out: &mut String) {
     out.push_str(rest);
 }
 
-fn push_escaped(html: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '&' => html.push_str("&amp;"),
-            '<' => html.push_str("&lt;"),
-            '>' => html.push_str("&gt;"),
-            '"' => html.push_str("&quot;"),
-            '\'' => html.push_str("&#39;"),
-            _ => html.push(c),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::io::Write;
@@ -955,15 +943,7 @@ mod tests {
         read_zip(&zip, options)
     }
 
-    fn posts(entries: &[Entry]) -> Vec<&Post> {
-        entries
-            .iter()
-            .filter_map(|entry| match entry {
-                Entry::Post(post) => Some(&**post),
-                Entry::Skipped { .. } => None,
-            })
-            .collect()
-    }
+    use super::super::testkit::posts;
 
     fn skipped(entries: &[Entry]) -> Vec<(&str, &SkipReason)> {
         entries
@@ -1202,20 +1182,7 @@ mod tests {
     #[test]
     fn the_sample_media_are_what_their_names_say() {
         let dir = fixture().join("data/tweets_media");
-        let mut n_files = 0;
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            let bytes = std::fs::read(&path).unwrap();
-            let expected = match path.extension().unwrap().to_str().unwrap() {
-                "png" => "image/png",
-                "jpg" => "image/jpeg",
-                "mp4" => "video/mp4",
-                other => panic!("unexpected {other}"),
-            };
-            assert_eq!(infer::get(&bytes).map(|t| t.mime_type()), Some(expected));
-            n_files += 1;
-        }
-        assert_eq!(n_files, 3);
+        assert_eq!(super::super::testkit::assert_media_match_names(&dir), 3);
     }
 
     #[test]

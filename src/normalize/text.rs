@@ -184,7 +184,8 @@ pub fn text_to_html(text: &str) -> SafeHtml {
     sanitize(&html, None)
 }
 
-fn push_escaped(html: &mut String, text: &str) {
+/// Appends `text` to `html` with `&`, `<`, `>`, `"` and `'` escaped (text or attribute).
+pub fn push_escaped(html: &mut String, text: &str) {
     for c in text.chars() {
         match c {
             '&' => html.push_str("&amp;"),

@@ -272,6 +272,17 @@ impl FromRequestParts<AppState> for CurrentUser {
     }
 }
 
+/// The viewer of a form's POST, once the method and the `Origin` are checked (the token
+/// is the caller's: it sits in the body).
+async fn form_post(parts: &mut Parts, state: &AppState) -> Result<PageCtx, AppError> {
+    let ctx = resolve(parts, state).await?;
+    if parts.method != Method::POST {
+        return Err(AppError::BadRequest("forms are sent with POST".into()));
+    }
+    check_origin(parts)?;
+    Ok(ctx)
+}
+
 /// A form whose CSRF token matched the viewer's, and whose `Origin` (when sent) is ours.
 /// Every POST handler takes its body through this.
 pub struct CsrfForm<T>(pub T);
@@ -281,11 +292,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, AppError> {
         let (mut parts, body) = request.into_parts();
-        let ctx = resolve(&mut parts, state).await?;
-        if parts.method != Method::POST {
-            return Err(AppError::BadRequest("forms are sent with POST".into()));
-        }
-        check_origin(&parts)?;
+        let ctx = form_post(&mut parts, state).await?;
         let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
             .await
             .map_err(|err| body_error(&err))?;
@@ -315,11 +322,7 @@ impl FromRequest<AppState> for CsrfMultipart {
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, AppError> {
         let (mut parts, body) = request.into_parts();
-        let ctx = resolve(&mut parts, state).await?;
-        if parts.method != Method::POST {
-            return Err(AppError::BadRequest("forms are sent with POST".into()));
-        }
-        check_origin(&parts)?;
+        let ctx = form_post(&mut parts, state).await?;
         let request = Request::from_parts(parts, body);
         let mut multipart = axum::extract::Multipart::from_request(request, state)
             .await
