@@ -171,6 +171,8 @@ pub struct Sources {
     pub scheduler: SchedulerHandle,
     /// The ingest that history walks started from the web run on (set by `serve`).
     pub ingest: Arc<std::sync::OnceLock<Ingest>>,
+    /// When the next page of each running background walk is fetched (while it waits).
+    next_pages: Arc<std::sync::Mutex<std::collections::HashMap<SourceId, DateTime<Utc>>>>,
 }
 
 impl Sources {
@@ -186,7 +188,19 @@ impl Sources {
             http,
             scheduler,
             ingest: Arc::new(std::sync::OnceLock::new()),
+            next_pages: Arc::default(),
         }
+    }
+
+    /// When the background walk of `id` fetches its next page, while it waits for it.
+    pub fn next_page_at(&self, id: SourceId) -> Option<DateTime<Utc>> {
+        let next = self
+            .next_pages
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&id)
+            .copied();
+        next.filter(|at| *at > Utc::now())
     }
 
     /// Lets the web start history walks on `ingest`. Set once; later calls are ignored.
@@ -196,8 +210,18 @@ impl Sources {
 
     /// Starts the owner's history walk of `id` in the background (the source page's
     /// button); refused while one runs for this source.
-    pub async fn start_history(&self, viewer: &User, id: SourceId) -> Result<(), SourcesError> {
-        self.owned(viewer, id).await?;
+    pub async fn start_history(
+        &self,
+        viewer: &User,
+        id: SourceId,
+        page_budget: Option<u32>,
+    ) -> Result<(), SourcesError> {
+        let source = self.owned(viewer, id).await?;
+        if crate::store::archives::is_archive_params(&source.params) {
+            return Err(SourcesError::Input(
+                "this source holds an imported archive; it has no older pages".into(),
+            ));
+        }
         let ingest = self.ingest.get().cloned().ok_or_else(|| {
             SourcesError::Input("history import runs only in the server".to_owned())
         })?;
@@ -206,11 +230,33 @@ impl Sources {
                 "a history import of this source is already running".to_owned(),
             ));
         }
+        let next_pages = self.next_pages.clone();
+        let options = HistoryOptions {
+            page_budget,
+            ..HistoryOptions::default()
+        };
         tokio::spawn(async move {
-            if let Err(err) = ingest
-                .import_history(id, &HistoryOptions::default(), |_| {})
-                .await
-            {
+            let note = |at: Option<DateTime<Utc>>| {
+                let mut pages = next_pages
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                match at {
+                    Some(at) => pages.insert(id, at),
+                    None => pages.remove(&id),
+                };
+            };
+            let result = ingest
+                .import_history(id, &options, |progress| {
+                    let wait = progress.next_in.filter(|wait| !wait.is_zero());
+                    note(wait.and_then(|wait| {
+                        chrono::TimeDelta::from_std(wait)
+                            .ok()
+                            .map(|d| Utc::now() + d)
+                    }));
+                })
+                .await;
+            note(None);
+            if let Err(err) = result {
                 tracing::warn!(source_id = %id, error = %err, "history import failed");
             }
         });

@@ -362,3 +362,73 @@ async fn the_source_page_button_imports_older_items() {
         .unwrap();
     assert_eq!(imported, 12);
 }
+
+/// The page shows when the next page comes while a background walk waits, and its form
+/// raises the page budget (a bad budget starts nothing and says why).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_source_page_shows_the_next_page_countdown_and_raises_the_budget() {
+    use std::time::Instant;
+
+    use axum::http::StatusCode;
+    use tributary::store::sources;
+
+    let server = FixtureServer::start().await;
+    serve_archive(&server, 4, 3);
+    let app = crate::support::web::WebApp::start(&server.origin()).await;
+    let ana = app.create_user("ana", false);
+    let client = app.logged_in("ana").await;
+    let params = serde_json::json!({ "url": server.url("/feed.xml") });
+    let id = app
+        .store
+        .write_blocking(|tx| {
+            sources::insert(tx, &sources::NewSource::feed(ana, &params), Utc::now())
+        })
+        .unwrap();
+    let path = format!("/settings/sources/{id}");
+    let page = client.get(&path).await;
+    assert!(page.body.contains("name=\"pages\""), "{}", page.body);
+    let bad = client
+        .post_form(&path, &format!("{path}/history"), &[("pages", "lots")])
+        .await;
+    let shown = client.get(bad.location.as_deref().unwrap()).await;
+    assert!(shown.body.contains("Nothing was started"), "{}", shown.body);
+    assert_eq!(server.hits("/archive/1.xml"), 0);
+
+    // A budget of one page: the walk waits a second before it, then stops at the budget.
+    let started = client
+        .post_form(&path, &format!("{path}/history"), &[("pages", "1")])
+        .await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
+    let clock = Instant::now();
+    let mut saw_countdown = false;
+    loop {
+        let page = client.get(&path).await;
+        saw_countdown |= page.body.contains("next page in 1 s");
+        if page.body.contains("page budget") && !page.body.contains("(running)") {
+            break;
+        }
+        assert!(clock.elapsed() < Duration::from_secs(30), "{}", page.body);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(saw_countdown, "the countdown never showed");
+    assert_eq!(server.hits("/archive/2.xml"), 0);
+
+    // Raised to ten pages, the walk goes on to the end.
+    let again = client
+        .post_form(&path, &format!("{path}/history"), &[("pages", "10")])
+        .await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
+    loop {
+        let page = client.get(&path).await;
+        if page.body.contains("(done") {
+            break;
+        }
+        assert!(clock.elapsed() < Duration::from_secs(30), "{}", page.body);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let imported = app
+        .store
+        .read_blocking(move |conn| walks::count_imported(conn, id))
+        .unwrap();
+    assert_eq!(imported, 12);
+}

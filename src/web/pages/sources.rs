@@ -271,6 +271,9 @@ pub async fn source_get(
         Some("enabled") => Some("Enabled: the source is polled again, starting now."),
         Some("disabled") => Some("Disabled: the source is not polled until you enable it."),
         Some("history") => Some("Importing older items: the progress shows below."),
+        Some("bad-budget") => Some(
+            "Nothing was started: the page budget must be a whole number of pages from 1 to 100000.",
+        ),
         _ => None,
     };
     let walk = state
@@ -282,6 +285,7 @@ pub async fn source_get(
         title: source.title.clone(),
         schedule: display_schedule(&source.schedule),
     };
+    let next_page_at = state.sources.next_page_at(id);
     Ok(source_page(
         &ctx,
         &state,
@@ -290,7 +294,10 @@ pub async fn source_get(
         &form,
         &FieldErrors::new(),
         message,
-        walk.as_ref(),
+        HistoryView {
+            walk: walk.as_ref(),
+            next_page_at,
+        },
     ))
 }
 
@@ -316,7 +323,16 @@ pub async fn source_edit_post(
                 .map_err(app_error)?;
             Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,
-                source_page(&ctx, &state, &source, &log, &form, &errors, None, None),
+                source_page(
+                    &ctx,
+                    &state,
+                    &source,
+                    &log,
+                    &form,
+                    &errors,
+                    None,
+                    HistoryView::default(),
+                ),
             )
                 .into_response())
         }
@@ -335,17 +351,40 @@ pub async fn source_poll_post(
     Ok(Redirect::to(&format!("/settings/sources/{id}?done=polled")).into_response())
 }
 
-/// "Import older items": starts the source's history walk in the background.
+#[derive(Debug, Deserialize)]
+pub struct HistoryForm {
+    /// The page budget, when raised; empty keeps the stored one.
+    #[serde(default)]
+    pub pages: String,
+}
+
+/// The most pages a walk's budget may be raised to from the page.
+const MAX_PAGE_BUDGET: u32 = 100_000;
+
+/// "Import older items": starts the source's history walk in the background, with the
+/// page budget raised when the form says so.
 pub async fn source_history_post(
     State(state): State<AppState>,
     CurrentUser(user, _ctx): CurrentUser,
     Path(id): Path<i64>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
+    CsrfForm(form): CsrfForm<HistoryForm>,
 ) -> Result<Response, AppError> {
     let id = SourceId(id);
+    let pages = match form.pages.trim() {
+        "" => None,
+        text => match text.parse::<u32>() {
+            Ok(n) if (1..=MAX_PAGE_BUDGET).contains(&n) => Some(n),
+            _ => {
+                return Ok(
+                    Redirect::to(&format!("/settings/sources/{id}?done=bad-budget"))
+                        .into_response(),
+                );
+            }
+        },
+    };
     state
         .sources
-        .start_history(&user, id)
+        .start_history(&user, id, pages)
         .await
         .map_err(app_error)?;
     Ok(Redirect::to(&format!("/settings/sources/{id}?done=history")).into_response())
@@ -693,6 +732,14 @@ fn confirm_form(ctx: &PageCtx, state: &AppState, form: &AddForm, errors: &FieldE
     }
 }
 
+/// The history walk as the source page shows it: the stored walk, and when a background
+/// walk fetches its next page (while it waits).
+#[derive(Clone, Copy, Default)]
+struct HistoryView<'a> {
+    walk: Option<&'a Walk>,
+    next_page_at: Option<DateTime<Utc>>,
+}
+
 // One argument per part of the page, each from its own query.
 #[allow(clippy::too_many_arguments)]
 fn source_page(
@@ -703,9 +750,10 @@ fn source_page(
     form: &EditForm,
     errors: &FieldErrors,
     message: Option<&str>,
-    walk: Option<&Walk>,
+    history: HistoryView<'_>,
 ) -> Markup {
     let now = Utc::now();
+    let walk = history.walk;
     let err = |key: &str| errors.get(key).map(String::as_str);
     let is_owner = ctx
         .user
@@ -752,7 +800,12 @@ fn source_page(
                         Some(walk) => {
                             (walk.in_words())
                             @match walk.status {
-                                Status::Running => " (running)",
+                                Status::Running => {
+                                    @if let Some(at) = history.next_page_at {
+                                        ", next page in " (((at - now).num_milliseconds().max(0) + 999) / 1000) " s"
+                                    }
+                                    " (running)"
+                                }
                                 Status::Done => " (done: the oldest page was reached)",
                                 _ => {}
                             }
@@ -799,6 +852,11 @@ fn source_page(
                     }
                     form.inline id="source-history-import" method="post" action={ (base) "/history" } {
                         (csrf_field(ctx))
+                        label for="f-pages" { "Page budget " }
+                        input id="f-pages" type="number" name="pages" min="1" max="100000"
+                            placeholder=(walk.map_or(crate::store::history::DEFAULT_PAGE_BUDGET, |w| w.page_budget))
+                            title="Pages fetched in all runs together; raise it to go further back";
+                        " "
                         button type="submit" { "Import older items" }
                     }
                     @if source.enabled {
