@@ -48,6 +48,11 @@ fn delete(server: &FixtureServer, n: u32) -> Value {
     })
 }
 
+/// The outbox's one page, newest first.
+fn serve_outbox(server: &FixtureServer, entries: Vec<Value>) {
+    server.set("/outbox/1", page(server, 1, entries, None));
+}
+
 fn visible(store: &Store, user: UserId) -> Vec<String> {
     let query = StreamQuery {
         user: Some(user),
@@ -74,14 +79,9 @@ fn item_of(app: &TestApp, source: SourceId, text: &str) -> ItemId {
 async fn an_outbox_delete_removes_the_post_for_good_and_its_comments_and_likes_stay() {
     let server = FixtureServer::start().await;
     serve_account(&server);
-    server.set(
-        "/outbox/1",
-        page(
-            &server,
-            1,
-            vec![note(&server, 3), note(&server, 2), note(&server, 1)],
-            None,
-        ),
+    serve_outbox(
+        &server,
+        vec![note(&server, 3), note(&server, 2), note(&server, 1)],
     );
     let app = TestApp::new(&server.origin());
     let id = account_source(&app, &server);
@@ -97,19 +97,14 @@ async fn an_outbox_delete_removes_the_post_for_good_and_its_comments_and_likes_s
         .unwrap();
 
     // The outbox now lists the Delete (newest first) above the remaining posts.
-    server.set(
-        "/outbox/1",
-        page(
-            &server,
-            1,
-            vec![
-                note(&server, 4),
-                delete(&server, 2),
-                note(&server, 3),
-                note(&server, 1),
-            ],
-            None,
-        ),
+    serve_outbox(
+        &server,
+        vec![
+            note(&server, 4),
+            delete(&server, 2),
+            note(&server, 3),
+            note(&server, 1),
+        ],
     );
     let second = app.poll(id).await;
     assert_eq!((second.n_new, second.n_deleted), (1, 1), "{second:?}");
@@ -133,19 +128,14 @@ async fn an_outbox_delete_removes_the_post_for_good_and_its_comments_and_likes_s
     assert!(took_part);
 
     // An older page that still lists the post does not bring it back.
-    server.set(
-        "/outbox/1",
-        page(
-            &server,
-            1,
-            vec![
-                note(&server, 4),
-                note(&server, 3),
-                note(&server, 2),
-                note(&server, 1),
-            ],
-            None,
-        ),
+    serve_outbox(
+        &server,
+        vec![
+            note(&server, 4),
+            note(&server, 3),
+            note(&server, 2),
+            note(&server, 1),
+        ],
     );
     let third = app.poll(id).await;
     assert_eq!(third.n_new, 0, "{third:?}");
@@ -159,20 +149,14 @@ async fn an_outbox_delete_removes_the_post_for_good_and_its_comments_and_likes_s
 async fn a_source_that_keeps_deleted_items_shows_them_marked() {
     let server = FixtureServer::start().await;
     serve_account(&server);
-    server.set(
-        "/outbox/1",
-        page(&server, 1, vec![note(&server, 2), note(&server, 1)], None),
-    );
+    serve_outbox(&server, vec![note(&server, 2), note(&server, 1)]);
     let app = TestApp::new(&server.origin());
     let id = account_source(&app, &server);
     app.poll(id).await;
     app.store
         .write_blocking(|tx| deletions::set_keep_deleted(tx, id, true))
         .unwrap();
-    server.set(
-        "/outbox/1",
-        page(&server, 1, vec![delete(&server, 2), note(&server, 1)], None),
-    );
+    serve_outbox(&server, vec![delete(&server, 2), note(&server, 1)]);
     let report = app.poll(id).await;
     assert_eq!(report.n_deleted, 1, "{report:?}");
     assert_eq!(visible(&app.store, app.user), ["post 1", "post 2"]);
@@ -243,10 +227,7 @@ async fn a_recheck_finds_a_post_gone_and_leaves_the_rest() {
             Value::String((Utc::now() - chrono::TimeDelta::hours(i64::from(n))).to_rfc3339());
         doc
     };
-    server.set(
-        "/outbox/1",
-        page(&server, 1, vec![recent(1), recent(2), recent(3)], None),
-    );
+    serve_outbox(&server, vec![recent(1), recent(2), recent(3)]);
     let app = TestApp::new(&server.origin());
     let id = account_source(&app, &server);
     assert_eq!(app.poll(id).await.n_new, 3);
@@ -309,10 +290,7 @@ async fn a_blog_post_answering_404_on_a_recheck_leaves_but_a_link_elsewhere_is_n
 async fn the_deleted_post_page_stays_open_to_its_commenters_only() {
     let server = FixtureServer::start().await;
     serve_account(&server);
-    server.set(
-        "/outbox/1",
-        page(&server, 1, vec![note(&server, 2), note(&server, 1)], None),
-    );
+    serve_outbox(&server, vec![note(&server, 2), note(&server, 1)]);
     let web = crate::support::web::WebApp::start(&server.origin()).await;
     let ana = web.create_user("ana", false);
     let bo = web.create_user("bo", false);
@@ -358,10 +336,7 @@ async fn the_deleted_post_page_stays_open_to_its_commenters_only() {
             social::add_comment(tx, doomed, bo, "kept for me", Utc::now()).map(|_| ())
         })
         .unwrap();
-    server.set(
-        "/outbox/1",
-        page(&server, 1, vec![delete(&server, 2), note(&server, 1)], None),
-    );
+    serve_outbox(&server, vec![delete(&server, 2), note(&server, 1)]);
     assert_eq!(ingest.poll_source(id).await.unwrap().n_deleted, 1);
 
     let path = format!("/e/{doomed}");

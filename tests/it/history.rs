@@ -313,17 +313,18 @@ async fn a_killed_import_resumes_without_duplicates() {
     assert_eq!(server.hits("/archive/1.xml"), 1);
 }
 
-/// The source page's "Import older items" button starts the walk in the background, and
-/// the page shows its progress from the stored state.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_source_page_button_imports_older_items() {
-    use std::time::Instant;
-
-    use axum::http::StatusCode;
+/// A web server, `ana` logged in, and her feed source of the fixture server's
+/// `/feed.xml`, with its settings page's path.
+async fn feed_source_on_the_web(
+    server: &FixtureServer,
+) -> (
+    crate::support::web::WebApp,
+    crate::support::web::Client,
+    tributary::model::SourceId,
+    String,
+) {
     use tributary::store::sources;
 
-    let server = FixtureServer::start().await;
-    serve_archive(&server, 3, 4);
     let app = crate::support::web::WebApp::start(&server.origin()).await;
     let ana = app.create_user("ana", false);
     let client = app.logged_in("ana").await;
@@ -335,6 +336,20 @@ async fn the_source_page_button_imports_older_items() {
         })
         .unwrap();
     let path = format!("/settings/sources/{id}");
+    (app, client, id, path)
+}
+
+/// The source page's "Import older items" button starts the walk in the background, and
+/// the page shows its progress from the stored state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_source_page_button_imports_older_items() {
+    use std::time::Instant;
+
+    use axum::http::StatusCode;
+
+    let server = FixtureServer::start().await;
+    serve_archive(&server, 3, 4);
+    let (app, client, id, path) = feed_source_on_the_web(&server).await;
     let before = client.get(&path).await;
     assert!(
         before.body.contains("Import older items"),
@@ -370,21 +385,10 @@ async fn the_source_page_shows_the_next_page_countdown_and_raises_the_budget() {
     use std::time::Instant;
 
     use axum::http::StatusCode;
-    use tributary::store::sources;
 
     let server = FixtureServer::start().await;
     serve_archive(&server, 4, 3);
-    let app = crate::support::web::WebApp::start(&server.origin()).await;
-    let ana = app.create_user("ana", false);
-    let client = app.logged_in("ana").await;
-    let params = serde_json::json!({ "url": server.url("/feed.xml") });
-    let id = app
-        .store
-        .write_blocking(|tx| {
-            sources::insert(tx, &sources::NewSource::feed(ana, &params), Utc::now())
-        })
-        .unwrap();
-    let path = format!("/settings/sources/{id}");
+    let (app, client, id, path) = feed_source_on_the_web(&server).await;
     let page = client.get(&path).await;
     assert!(page.body.contains("name=\"pages\""), "{}", page.body);
     let bad = client
