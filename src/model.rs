@@ -34,6 +34,8 @@ id_type!(
     ActorId,
     /// A row of `deliveries`.
     DeliveryId,
+    /// A row of `invites`.
+    InviteId,
 );
 
 /// HTML that went through `normalize::sanitize`. The only HTML views may emit unescaped.
@@ -171,7 +173,8 @@ impl Source {
     }
 }
 
-/// A position in a stream: items strictly older than this come next.
+/// A position in a stream: items strictly older (`before`) or newer (`after`) than this
+/// come next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Cursor {
     pub bumped_at_ms: i64,
@@ -198,6 +201,9 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// Where the next (older) page starts, when there is one.
     pub next: Option<Cursor>,
+    /// Where the previous (newer) page ends, when there is one: items strictly newer
+    /// than it, read forward from it.
+    pub prev: Option<Cursor>,
 }
 
 #[cfg(test)]

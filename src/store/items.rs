@@ -183,6 +183,9 @@ pub struct StreamQuery {
     /// stay out: they were deleted on purpose.
     pub include_hidden_of: Option<UserId>,
     pub before: Option<Cursor>,
+    /// Items strictly newer than this (the "Newer" link), read forward from it; the page
+    /// still lists them newest first. Ignored when `before` is set.
+    pub after: Option<Cursor>,
     pub limit: usize,
 }
 
@@ -190,19 +193,24 @@ const COLUMNS: &str = "i.id, i.user_id, u.name, i.source_id, s.kind, s.title, i.
     i.url, i.title, i.author_name, i.content_html, i.summary_text, i.kind, i.media, i.tags,
     i.published_at, i.updated_at, i.fetched_at, i.bumped_at, i.extra, i.deleted_upstream_at";
 
-/// Visible items, newest bump first, strictly after the cursor (keyset pagination on
-/// `(bumped_at, id)`, stable while new items arrive).
+/// Visible items, newest bump first, strictly older than `before` or strictly newer than
+/// `after` (keyset pagination on `(bumped_at, id)`, stable while new items arrive).
 pub fn stream_page(conn: &Connection, query: &StreamQuery) -> Result<Page<Item>, StoreError> {
     if let Some(follower) = query.followed_by {
         return friends_page(conn, query, follower);
     }
     let limit = query.limit.clamp(1, MAX_PAGE_SIZE);
     let items = stream_rows(conn, query, limit, COLUMNS, from_row)?;
-    Ok(page_of(items, limit, false))
+    Ok(page_of(items, limit, false, query))
+}
+
+/// Whether `query` reads forward (oldest first, from its `after` cursor).
+fn reads_forward(query: &StreamQuery) -> bool {
+    query.before.is_none() && query.after.is_some()
 }
 
 /// Up to `limit + 1` rows of the stream `query` describes (ignoring `followed_by`), newest
-/// bump first, as `columns` mapped by `map_row`.
+/// bump first, or oldest first when it reads forward, as `columns` mapped by `map_row`.
 fn stream_rows<T>(
     conn: &Connection,
     query: &StreamQuery,
@@ -265,13 +273,25 @@ fn stream_rows<T>(
         );
         params.push((":commented_by", commented_by));
     }
-    let cursor = query.before.map(|c| (c.bumped_at_ms, c.id.0));
-    if let Some((before_ms, before_id)) = &cursor {
-        sql.push_str(" AND (i.bumped_at, i.id) < (:before_ms, :before_id)");
-        params.push((":before_ms", before_ms));
-        params.push((":before_id", before_id));
+    let forward = reads_forward(query);
+    let cursor = query
+        .before
+        .or(query.after)
+        .map(|c| (c.bumped_at_ms, c.id.0));
+    if let Some((cursor_ms, cursor_id)) = &cursor {
+        sql.push_str(if forward {
+            " AND (i.bumped_at, i.id) > (:cursor_ms, :cursor_id)"
+        } else {
+            " AND (i.bumped_at, i.id) < (:cursor_ms, :cursor_id)"
+        });
+        params.push((":cursor_ms", cursor_ms));
+        params.push((":cursor_id", cursor_id));
     }
-    sql.push_str(" ORDER BY i.bumped_at DESC, i.id DESC LIMIT :limit");
+    sql.push_str(if forward {
+        " ORDER BY i.bumped_at ASC, i.id ASC LIMIT :limit"
+    } else {
+        " ORDER BY i.bumped_at DESC, i.id DESC LIMIT :limit"
+    });
     let limit_plus_one = limit as i64 + 1;
     params.push((":limit", &limit_plus_one));
     let mut stmt = conn.prepare_cached(&sql)?;
@@ -281,20 +301,30 @@ fn stream_rows<T>(
     Ok(rows)
 }
 
-/// The first `limit` of `items` (newest bump first) as a page; it links on when more
-/// items were read than fit, or when `more` says others exist.
-fn page_of(mut items: Vec<Item>, limit: usize, more: bool) -> Page<Item> {
+/// The first `limit` of `items` (in `query`'s reading order) as a page, newest first. It
+/// links on in the reading direction when more items were read than fit, or when `more`
+/// says others exist, and back towards its cursor when it has one.
+fn page_of(mut items: Vec<Item>, limit: usize, more: bool, query: &StreamQuery) -> Page<Item> {
     let more = more || items.len() > limit;
     items.truncate(limit);
-    let next = if more {
-        items.last().map(|item| Cursor {
-            bumped_at_ms: to_ms(item.bumped_at),
-            id: item.id,
-        })
-    } else {
-        None
+    let forward = reads_forward(query);
+    if forward {
+        items.reverse();
+    }
+    let cursor_of = |item: &Item| Cursor {
+        bumped_at_ms: to_ms(item.bumped_at),
+        id: item.id,
     };
-    Page { items, next }
+    // Older items exist when a backward read found more, or when a forward read started
+    // from a cursor (the item at the cursor is older). Newer ones likewise.
+    let (older, newer) = if forward {
+        (true, more)
+    } else {
+        (more, query.before.is_some())
+    };
+    let next = items.last().map(cursor_of).filter(|_| older);
+    let prev = items.first().map(cursor_of).filter(|_| newer);
+    Page { items, next, prev }
 }
 
 /// The stream of everyone `follower` follows: the keys of each one's own page (which
@@ -331,7 +361,11 @@ fn friends_page(
         rows.truncate(limit);
         keys.extend(rows);
     }
-    keys.sort_unstable_by(|a, b| b.cmp(a));
+    if reads_forward(query) {
+        keys.sort_unstable();
+    } else {
+        keys.sort_unstable_by(|a, b| b.cmp(a));
+    }
     more |= keys.len() > limit;
     keys.truncate(limit);
     let mut items = Vec::with_capacity(keys.len());
@@ -343,7 +377,7 @@ fn friends_page(
             Err(err) => return Err(err),
         }
     }
-    Ok(page_of(items, limit, more))
+    Ok(page_of(items, limit, more, query))
 }
 
 pub fn get(conn: &Connection, id: ItemId) -> Result<Item, StoreError> {

@@ -63,6 +63,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0010_deletions.sql"),
     ),
     ("0011_also_on", include_str!("migrations/0011_also_on.sql")),
+    (
+        "0014_invite_links",
+        include_str!("migrations/0014_invite_links.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

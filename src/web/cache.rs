@@ -9,7 +9,8 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
@@ -82,6 +83,127 @@ struct Entry {
 struct Doc {
     headers: HeaderMap,
     body: Bytes,
+    /// The body compressed, made on the first request that accepts each encoding and
+    /// kept with the copy: a hit costs no compression.
+    brotli: OnceLock<Bytes>,
+    gzip: OnceLock<Bytes>,
+}
+
+impl Doc {
+    fn new(headers: HeaderMap, body: Bytes) -> Doc {
+        Doc {
+            headers,
+            body,
+            brotli: OnceLock::new(),
+            gzip: OnceLock::new(),
+        }
+    }
+
+    /// The body in `encoding`, compressed once.
+    fn encoded(&self, encoding: Encoding) -> Bytes {
+        let cell = match encoding {
+            Encoding::Brotli => &self.brotli,
+            Encoding::Gzip => &self.gzip,
+        };
+        cell.get_or_init(|| match encoding.compress(&self.body) {
+            Ok(bytes) => Bytes::from(bytes),
+            // Writing into memory does not fail; should it, the plain body is no
+            // worse than an error.
+            Err(_) => self.body.clone(),
+        })
+        .clone()
+    }
+}
+
+/// The encodings a cached copy is kept in besides its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Encoding {
+    Brotli,
+    Gzip,
+}
+
+impl Encoding {
+    fn compress(self, body: &[u8]) -> std::io::Result<Vec<u8>> {
+        match self {
+            Encoding::Brotli => brotli(body),
+            Encoding::Gzip => gzip(body),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Encoding::Brotli => "br",
+            Encoding::Gzip => "gzip",
+        }
+    }
+}
+
+/// The quality both encoders use: the level `web::router` compresses other responses
+/// with, so a page reads the same whether it came from the cache or not.
+const COMPRESSION_LEVEL: u32 = 4;
+/// Brotli's window (log2 bytes): 4 MB, more than a cached document can hold.
+const BROTLI_WINDOW: u32 = 22;
+
+fn brotli(body: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(body.len() / 4);
+    {
+        let mut writer =
+            ::brotli::CompressorWriter::new(&mut out, 4096, COMPRESSION_LEVEL, BROTLI_WINDOW);
+        writer.write_all(body)?;
+    }
+    Ok(out)
+}
+
+fn gzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut writer = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 4),
+        flate2::Compression::new(COMPRESSION_LEVEL),
+    );
+    writer.write_all(body)?;
+    writer.finish()
+}
+
+/// Whether `doc` is of a type that goes out compressed (`web::is_compressed_type`).
+fn is_compressed_type(doc: &Doc) -> bool {
+    doc.headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(crate::web::is_compressed_type)
+}
+
+/// The encoding to answer `request` in, brotli before gzip (as `tower-http` chooses), when
+/// the document is of a compressed type and large enough; `None` for the body as it is.
+fn chosen_encoding(doc: &Doc, request: &HeaderMap) -> Option<Encoding> {
+    if !is_compressed_type(doc) || doc.body.len() < crate::web::MIN_COMPRESSED_BYTES {
+        return None;
+    }
+    let mut brotli = false;
+    let mut gzip = false;
+    for accepted in request.get_all(header::ACCEPT_ENCODING) {
+        for coding in accepted.to_str().unwrap_or_default().split(',') {
+            let mut parts = coding.split(';');
+            let name = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+            // `q=0` means "not this one" (RFC 9110 section 12.5.3).
+            let refused = parts.any(|param| {
+                let param = param.trim().replace(' ', "");
+                param
+                    .strip_prefix("q=")
+                    .is_some_and(|q| q.parse::<f32>().is_ok_and(|q| q <= 0.0))
+            });
+            match name.as_str() {
+                "br" => brotli = !refused,
+                "gzip" | "x-gzip" => gzip = !refused,
+                _ => {}
+            }
+        }
+    }
+    if brotli {
+        Some(Encoding::Brotli)
+    } else if gzip {
+        Some(Encoding::Gzip)
+    } else {
+        None
+    }
 }
 
 /// What a request does for a key.
@@ -254,15 +376,41 @@ where
                 HeaderValue::from_str(&etag).expect("hex is a valid header value"),
             );
         }
-        let doc = Arc::new(Doc { headers, body });
+        let doc = Arc::new(Doc::new(headers, body));
         cache.put(key, version, ttl, doc.clone());
         drop(lead);
         return Ok(answer(&doc, request_headers));
     }
 }
 
+/// The copy as the request accepts it. A compressed copy has its own ETag (the plain
+/// one with the encoding appended): RFC 9110 section 8.8.3 gives each representation its
+/// own strong validator.
 fn answer(doc: &Doc, request: &HeaderMap) -> Response {
-    conditional(&doc.headers, doc.body.clone(), request)
+    let vary = HeaderValue::from_static("accept-encoding");
+    let Some(encoding) = chosen_encoding(doc, request) else {
+        let mut response = conditional(&doc.headers, doc.body.clone(), request);
+        if is_compressed_type(doc) {
+            response.headers_mut().append(header::VARY, vary);
+        }
+        return response;
+    };
+    let mut headers = doc.headers.clone();
+    if let Some(etag) = headers.get(header::ETAG).and_then(|v| v.to_str().ok()) {
+        let tagged = format!("{}-{}\"", etag.trim_end_matches('"'), encoding.name());
+        if let Ok(value) = HeaderValue::from_str(&tagged) {
+            headers.insert(header::ETAG, value);
+        }
+    }
+    let mut response = conditional(&headers, doc.encoded(encoding), request);
+    response.headers_mut().append(header::VARY, vary);
+    if response.status() == StatusCode::OK {
+        response.headers_mut().insert(
+            header::CONTENT_ENCODING,
+            HeaderValue::from_static(encoding.name()),
+        );
+    }
+    response
 }
 
 /// A document with its headers (ETag, Last-Modified, Cache-Control, Content-Type), as a
@@ -324,10 +472,10 @@ mod tests {
     use super::*;
 
     fn doc(body: &'static str) -> Arc<Doc> {
-        Arc::new(Doc {
-            headers: HeaderMap::new(),
-            body: Bytes::from_static(body.as_bytes()),
-        })
+        Arc::new(Doc::new(
+            HeaderMap::new(),
+            Bytes::from_static(body.as_bytes()),
+        ))
     }
 
     fn is_hit(lookup: Lookup<'_>) -> bool {
@@ -395,6 +543,45 @@ mod tests {
         // The newest copies are the ones kept.
         assert!(inner.entries.contains_key("/u39"));
         assert!(!inner.entries.contains_key("/u0"));
+    }
+
+    fn html_doc() -> Doc {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        Doc::new(headers, Bytes::from("<p>A card.</p>".repeat(200)))
+    }
+
+    #[track_caller]
+    fn check_encoding(accept_encoding: &str, expected: Option<Encoding>) {
+        let mut request = HeaderMap::new();
+        request.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_str(accept_encoding).unwrap(),
+        );
+        assert_eq!(chosen_encoding(&html_doc(), &request), expected);
+    }
+
+    #[test]
+    fn brotli_wins_gzip_follows_and_q0_refuses() {
+        check_encoding("gzip, deflate, br", Some(Encoding::Brotli));
+        check_encoding("gzip", Some(Encoding::Gzip));
+        check_encoding("br;q=0, gzip", Some(Encoding::Gzip));
+        check_encoding("gzip;q=0", None);
+        check_encoding("identity", None);
+    }
+
+    #[test]
+    fn a_copy_is_compressed_once_per_encoding() {
+        let doc = html_doc();
+        let first = doc.encoded(Encoding::Brotli);
+        let again = doc.encoded(Encoding::Brotli);
+        assert_eq!(first.as_ptr(), again.as_ptr(), "kept, not made again");
+        assert!(first.len() * 10 < doc.body.len());
+        let gzip = doc.encoded(Encoding::Gzip);
+        assert_ne!(gzip, first);
     }
 
     #[test]

@@ -24,6 +24,8 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::Key;
 use tokio::net::TcpListener;
+use tower_http::compression::predicate::{Predicate, SizeAbove};
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 
 use crate::config::Config;
 use crate::federation::receive::MAX_INBOX_BYTES;
@@ -39,6 +41,33 @@ use pages::{
 
 /// Items on one page of a stream.
 pub const PAGE_SIZE: usize = 30;
+/// Bodies smaller than this go out as they are: compressing them saves less than the
+/// header it costs.
+pub(crate) const MIN_COMPRESSED_BYTES: usize = 512;
+/// The brotli and gzip level for documents rendered per request: brotli's own default
+/// (11) costs tens of milliseconds a page; 4 is about gzip's speed at a smaller size.
+const COMPRESSION_LEVEL: i32 = 4;
+
+/// The types that are compressed: our pages, style sheet, icon, feeds and documents.
+/// Everything else goes out as it is: media files (`/media/`, already compressed) and
+/// the event stream (`text/event-stream`, which must reach the browser as it is written).
+const COMPRESSED_TYPES: [&str; 15] = [
+    "text/html",
+    "text/css",
+    "text/plain",
+    "text/xml",
+    "text/x-opml",
+    "image/svg+xml",
+    "application/atom+xml",
+    "application/rss+xml",
+    "application/feed+json",
+    "application/json",
+    "application/activity+json",
+    "application/xml",
+    "application/ld+json",
+    "application/jrd+json",
+    "application/xrd+xml",
+];
 
 /// Every response carries this. No inline script or style anywhere; feed HTML can load
 /// images and media but no frames, scripts or forms elsewhere; nothing may frame us.
@@ -150,6 +179,10 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         )
         .route("/settings/invites", post(settings::invites_post))
         .route(
+            "/settings/invites/{id}/revoke",
+            post(settings::invite_revoke_post),
+        )
+        .route(
             "/settings/fediverse",
             get(fediverse::fediverse_get).post(fediverse::fediverse_post),
         )
@@ -177,6 +210,12 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .route(
             "/settings/import",
             get(import::import_get).post(import::import_post),
+        )
+        .route(
+            "/settings/import/opml",
+            post(import::opml_upload_post).layer(DefaultBodyLimit::max(
+                import::MAX_OPML_UPLOAD_BYTES + session::MAX_FORM_BYTES,
+            )),
         )
         .route(
             "/settings/import/archive",
@@ -275,7 +314,38 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         ))
         .layer(axum::middleware::map_response(security_headers))
         .layer(DefaultBodyLimit::max(session::MAX_FORM_BYTES))
+        .layer(compression())
         .with_state(state)
+}
+
+/// gzip and brotli, as the request's `Accept-Encoding` allows, for the types in
+/// [`COMPRESSED_TYPES`]. A response that already has a `Content-Encoding` (a compressed
+/// copy from the page cache) is left alone.
+fn compression() -> CompressionLayer<impl Predicate> {
+    let of_our_types = |_: axum::http::StatusCode,
+                        _: axum::http::Version,
+                        headers: &axum::http::HeaderMap,
+                        _: &axum::http::Extensions| {
+        headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(is_compressed_type)
+    };
+    CompressionLayer::new()
+        .quality(CompressionLevel::Precise(COMPRESSION_LEVEL))
+        .compress_when(SizeAbove::new(MIN_COMPRESSED_BYTES as u16).and(of_our_types))
+}
+
+/// Whether a response of `content_type` is compressed (parameters such as `charset`
+/// aside).
+pub fn is_compressed_type(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    COMPRESSED_TYPES.contains(&essence.as_str())
 }
 
 /// Serves until `shutdown` resolves.

@@ -10,6 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::{Cookie, Key, SameSite, SignedCookieJar};
 use chrono::{Duration, Utc};
+use hmac::{Hmac, Mac};
 use rand::RngCore;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
@@ -73,6 +74,24 @@ pub fn new_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     hex::encode(bytes)
+}
+
+/// A fresh random nonce an invitation's link is derived from.
+pub fn new_invite_nonce() -> Vec<u8> {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.to_vec()
+}
+
+/// The token of an invitation's link: HMAC-SHA-256 of its nonce under the server's key.
+/// The store keeps the nonce and the token's hash, so the link can be shown again to an
+/// administrator while the database alone still gives no usable link.
+pub fn invite_token(key: &Key, nonce: &[u8]) -> String {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(key.signing()).expect("HMAC takes a key of any length");
+    mac.update(b"tributary invite link\0");
+    mac.update(nonce);
+    hex::encode(mac.finalize().into_bytes())
 }
 
 pub fn token_hash(token: &str) -> Vec<u8> {

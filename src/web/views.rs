@@ -117,13 +117,20 @@ pub fn field(
 ) -> Markup {
     let id = format!("f-{name}");
     let error_id = format!("{id}-error");
+    // `new-password` is a password field where one is chosen, so password managers offer
+    // to make one up rather than fill in the saved one.
+    let (kind, autocomplete) = match kind {
+        "password" => ("password", Some("current-password")),
+        "new-password" => ("password", Some("new-password")),
+        other => (other, None),
+    };
     html! {
         div.field.invalid[error.is_some()] {
             label for=(id) { (label) }
             input id=(id) name=(name) type=(kind) value=(value)
                 aria-invalid=[error.map(|_| "true")]
                 aria-describedby=[error.map(|_| error_id.as_str())]
-                autocomplete=[(kind == "password").then_some("current-password")];
+                autocomplete=[autocomplete];
             @if let Some(help) = help { small.help { (help) } }
             @if let Some(error) = error { p.error id=(error_id) role="alert" { (error) } }
         }

@@ -29,6 +29,7 @@ mod web_cache;
 mod web_federation;
 mod web_fediverse_settings;
 mod web_media;
+mod web_pages;
 mod web_settings;
 mod web_sites;
 mod web_social;

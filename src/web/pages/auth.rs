@@ -15,6 +15,7 @@ use serde::Deserialize;
 use crate::auth;
 use crate::config::Signup;
 use crate::model::User;
+use crate::store::sessions::InviteState;
 use crate::store::{StoreError, sessions, users};
 use crate::users::{NewAccount, UsersError};
 use crate::web::AppState;
@@ -93,9 +94,9 @@ pub fn new_user_fields(form: &NewUserForm, errors: &FormErrors) -> Markup {
         (field("User name", "name", "text", &form.name, err("name"),
             Some("Lower-case letters, digits, - and _. Your stream lives at /name.")))
         (field("Display name", "display_name", "text", &form.display_name, err("display_name"), None))
-        (field("Password", "password", "password", "", err("password"),
+        (field("Password", "password", "new-password", "", err("password"),
             Some("At least 8 characters.")))
-        (field("Password again", "password2", "password", "", err("password2"), None))
+        (field("Password again", "password2", "new-password", "", err("password2"), None))
     }
 }
 
@@ -329,31 +330,58 @@ pub async fn signup_post(
     }
 }
 
-async fn invite_usable(state: &AppState, token: &str) -> Result<bool, AppError> {
+/// Whether the invitation `token` can be used: `Ok(None)` when it can, else the page
+/// that says why (a used, revoked or expired one says so; an unknown one is 404).
+async fn invite_refusal(
+    state: &AppState,
+    ctx: &PageCtx,
+    token: &str,
+) -> Result<Option<Response>, AppError> {
     if state.config.auth.signup == Signup::Closed {
-        return Ok(false);
+        return Err(AppError::NotFound);
     }
     let hash = token_hash(token);
-    Ok(state
+    let found = state
         .store
-        .read(move |conn| sessions::invite_is_valid(conn, &hash, Utc::now()))
-        .await?)
+        .read(move |conn| sessions::invite_state(conn, &hash, Utc::now()))
+        .await;
+    let reason = match found {
+        Ok(InviteState::Usable) => return Ok(None),
+        Ok(InviteState::Used) => "This invitation was already used.",
+        Ok(InviteState::Revoked) => "This invitation was revoked.",
+        Ok(InviteState::Expired) => "This invitation has expired.",
+        Err(StoreError::NotFound) => return Err(AppError::NotFound),
+        Err(err) => return Err(err.into()),
+    };
+    let page = layout(
+        ctx,
+        "Invitation not usable",
+        html! {
+            section.error-page {
+                h1 { (reason) }
+                p { "If you already have an account, " a href="/login" { "log in" } ". "
+                    "Otherwise ask the person who invited you for a new link." }
+            }
+        },
+    );
+    Ok(Some((StatusCode::GONE, page).into_response()))
 }
 
 pub async fn invite_get(
     State(state): State<AppState>,
     ctx: PageCtx,
     Path(token): Path<String>,
-) -> Result<Markup, AppError> {
-    if !invite_usable(&state, &token).await? {
-        return Err(AppError::NotFound);
+) -> Result<Response, AppError> {
+    if let Some(refusal) = invite_refusal(&state, &ctx, &token).await? {
+        return Ok(refusal);
     }
     Ok(signup_page(
         &ctx,
         &format!("/invite/{token}"),
         &NewUserForm::default(),
         &FormErrors::new(),
-    ))
+    )
+    .into_response())
 }
 
 pub async fn invite_post(
@@ -363,8 +391,8 @@ pub async fn invite_post(
     Path(token): Path<String>,
     CsrfForm(form): CsrfForm<NewUserForm>,
 ) -> Result<Response, AppError> {
-    if !invite_usable(&state, &token).await? {
-        return Err(AppError::NotFound);
+    if let Some(refusal) = invite_refusal(&state, &ctx, &token).await? {
+        return Ok(refusal);
     }
     let hash = token_hash(&token);
     let created = create_user(&state, &form, false, move |tx, id| {

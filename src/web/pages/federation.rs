@@ -75,12 +75,20 @@ pub fn wants_activity_json(headers: &HeaderMap) -> bool {
 /// so no shared cache may give one to a client that asked for the other.
 pub fn vary_accept(mut response: Response) -> Response {
     let headers = response.headers_mut();
-    let merged = match headers.get(header::VARY).and_then(|v| v.to_str().ok()) {
-        Some(existing) if existing.to_ascii_lowercase().contains("accept") => return response,
-        Some(existing) => format!("{existing}, Accept"),
-        None => "Accept".to_owned(),
-    };
-    if let Ok(value) = HeaderValue::from_str(&merged) {
+    // One value naming every field the answer varies on, `Accept` first (the page cache
+    // and compression add `Accept-Encoding`).
+    let mut names: Vec<String> = headers
+        .get_all(header::VARY)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .collect();
+    if !names.iter().any(|name| name.eq_ignore_ascii_case("accept")) {
+        names.insert(0, "Accept".to_owned());
+    }
+    if let Ok(value) = HeaderValue::from_str(&names.join(", ")) {
         headers.insert(header::VARY, value);
     }
     response

@@ -25,6 +25,9 @@ use crate::web::views;
 
 /// Archive runs listed on the page.
 const RECENT_IMPORTS: usize = 10;
+/// The largest OPML file taken as an upload (a list of a few thousand feeds is well
+/// under it). The route's body limit is this plus room for the form's other fields.
+pub const MAX_OPML_UPLOAD_BYTES: usize = 2 * 1024 * 1024;
 
 #[derive(Debug, Deserialize)]
 pub struct ImportForm {
@@ -192,26 +195,89 @@ pub async fn import_post(
     CurrentUser(me, ctx): CurrentUser,
     CsrfForm(form): CsrfForm<ImportForm>,
 ) -> Result<Markup, AppError> {
+    import_opml(&state, me.id, &ctx, form.opml.as_bytes()).await
+}
+
+/// POST `/settings/import/opml` (multipart: `csrf`, then the file as `opml_file`), for
+/// an OPML file chosen rather than pasted; at most [`MAX_OPML_UPLOAD_BYTES`].
+pub async fn opml_upload_post(
+    State(state): State<AppState>,
+    CurrentUser(me, ctx): CurrentUser,
+    CsrfMultipart(mut form): CsrfMultipart,
+) -> Result<Markup, AppError> {
+    let mut file = None;
+    while let Some(mut field) = form
+        .next_field()
+        .await
+        .map_err(|err| AppError::BadRequest(format!("the upload could not be read: {err}")))?
+    {
+        if field.name() != Some("opml_file") {
+            continue;
+        }
+        let mut bytes = Vec::new();
+        loop {
+            match field.chunk().await {
+                Ok(Some(chunk)) => {
+                    if bytes.len() + chunk.len() > MAX_OPML_UPLOAD_BYTES {
+                        return opml_refused(&state, me.id, &ctx, &too_large()).await;
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(err) => {
+                    // The route's body limit stops a larger file before this loop does.
+                    let message = if err.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                        too_large()
+                    } else {
+                        format!("the upload broke off ({err})")
+                    };
+                    return opml_refused(&state, me.id, &ctx, &message).await;
+                }
+            }
+        }
+        file = Some(bytes);
+        break;
+    }
+    match file.filter(|bytes| !bytes.is_empty()) {
+        Some(bytes) => import_opml(&state, me.id, &ctx, &bytes).await,
+        None => opml_refused(&state, me.id, &ctx, "no file was chosen").await,
+    }
+}
+
+fn too_large() -> String {
+    format!(
+        "it is larger than {} MB",
+        MAX_OPML_UPLOAD_BYTES / (1024 * 1024)
+    )
+}
+
+/// The page again with why the OPML file was not imported.
+async fn opml_refused(
+    state: &AppState,
+    user: UserId,
+    ctx: &PageCtx,
+    message: &str,
+) -> Result<Markup, AppError> {
+    let runs = recent(state, user).await?;
+    Ok(import_page(ctx, None, Some(message), &runs, None))
+}
+
+/// Imports an OPML document for `user` and shows the report, or what was wrong with it.
+async fn import_opml(
+    state: &AppState,
+    user: UserId,
+    ctx: &PageCtx,
+    opml: &[u8],
+) -> Result<Markup, AppError> {
     let result = state
         .sources
-        .import_opml(me.id, &state.config.fetch, form.opml.as_bytes())
+        .import_opml(user, &state.config.fetch, opml)
         .await;
+    let runs = recent(state, user).await?;
     match result {
-        Ok(report) => Ok(import_page(
-            &ctx,
-            Some(&report),
-            None,
-            &recent(&state, me.id).await?,
-            None,
-        )),
+        Ok(report) => Ok(import_page(ctx, Some(&report), None, &runs, None)),
         Err(ImportError::Store(err)) => Err(err.into()),
-        Err(err) => Ok(import_page(
-            &ctx,
-            None,
-            Some(&err.to_string()),
-            &recent(&state, me.id).await?,
-            None,
-        )),
+        Err(err) => Ok(import_page(ctx, None, Some(&err.to_string()), &runs, None)),
     }
 }
 
@@ -234,10 +300,18 @@ fn import_page(
                 @if let Some(report) = report {
                     (report_view(report))
                 }
-                form method="post" action="/settings/import" {
+                form id="opml-upload" method="post" action="/settings/import/opml" enctype="multipart/form-data" {
                     (views::csrf_field(ctx))
                     div.field {
-                        label for="f-opml" { "Paste the OPML file exported by your feed reader" }
+                        label for="f-opml-file" { "The OPML file exported by your feed reader" }
+                        input id="f-opml-file" type="file" name="opml_file" accept=".opml,.xml,text/xml,application/xml,text/x-opml" required;
+                    }
+                    button type="submit" { "Upload and import" }
+                }
+                form id="opml-paste" method="post" action="/settings/import" {
+                    (views::csrf_field(ctx))
+                    div.field {
+                        label for="f-opml" { "Or paste it here" }
                         textarea id="f-opml" name="opml" rows="12" {}
                     }
                     button type="submit" { "Import" }

@@ -69,10 +69,21 @@ pub async fn comment_post(
     let hit = match state.comment_limiter.try_hit(&limiter_key) {
         Ok(hit) => hit,
         Err(wait) => {
-            return Err(AppError::TooManyRequests(format!(
-                "You are commenting too fast. Try again in {}.",
+            // The page comes back with the typed text kept and the reason, not a bare
+            // error page that loses the comment.
+            let message = format!(
+                "You are commenting too fast; try again in {}.",
                 describe_wait(wait)
-            )));
+            );
+            return refused(
+                &state,
+                ctx,
+                id,
+                &form,
+                &message,
+                StatusCode::TOO_MANY_REQUESTS,
+            )
+            .await;
         }
     };
     let body = match validate_comment(&form.body) {
@@ -80,21 +91,16 @@ pub async fn comment_post(
         Err(err) => {
             // A refused comment does not count.
             state.comment_limiter.refund(hit);
-            let full = load_full(&state.store, id, &ctx).await?;
             let message = sentence(&err.to_string());
-            // The re-rendered forms send people back where they came from, not to this
-            // POST-only address.
-            let back = back_to(&form.next, &format!("/e/{id}"));
-            let ctx = PageCtx {
-                path: back.split('#').next().unwrap_or_default().to_owned(),
-                ..ctx
-            };
-            let draft = CommentDraft {
-                body: &form.body,
-                error: Some(&message),
-            };
-            let page = item_page(&ctx, &full, &draft);
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+            return refused(
+                &state,
+                ctx,
+                id,
+                &form,
+                &message,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
         }
     };
     let now = Utc::now();
@@ -121,6 +127,30 @@ pub async fn comment_post(
     tracing::debug!(item_id = %id, comment_id = %comment_id, "comment added");
     let fallback = format!("/e/{id}#c-{comment_id}");
     Ok(Redirect::to(&back_to(&form.next, &fallback)).into_response())
+}
+
+/// The item page again with the comment form holding `form`'s text and `message`.
+async fn refused(
+    state: &AppState,
+    ctx: PageCtx,
+    id: ItemId,
+    form: &CommentForm,
+    message: &str,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let full = load_full(&state.store, id, &ctx).await?;
+    // The re-rendered forms send people back where they came from, not to this POST-only
+    // address.
+    let back = back_to(&form.next, &format!("/e/{id}"));
+    let ctx = PageCtx {
+        path: back.split('#').next().unwrap_or_default().to_owned(),
+        ..ctx
+    };
+    let draft = CommentDraft {
+        body: &form.body,
+        error: Some(message),
+    };
+    Ok((status, item_page(&ctx, &full, &draft)).into_response())
 }
 
 pub async fn comment_edit_get(

@@ -1,6 +1,6 @@
 //! Settings: profile, password, users and invitations (admins).
 
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::SignedCookieJar;
@@ -9,13 +9,16 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::config::Signup;
-use crate::model::User;
+use crate::model::{InviteId, User};
+use crate::store::sessions::{Invite, InviteState};
 use crate::store::{StoreError, sessions, users};
 use crate::users::UsersError;
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::pages::auth::{FormErrors, NewUserForm, create_user, new_user_fields};
-use crate::web::session::{CsrfForm, CurrentUser, PageCtx, new_token, session_hash, token_hash};
+use crate::web::session::{
+    CsrfForm, CurrentUser, PageCtx, invite_token, new_invite_nonce, session_hash, token_hash,
+};
 use crate::web::views::{csrf_field, field, layout, notice, time};
 
 /// How long an invitation link stays usable.
@@ -164,6 +167,7 @@ pub async fn users_get(
     require_admin(&user)?;
     let message = match query.done.as_deref() {
         Some("created") => Some("Account created."),
+        Some("revoked") => Some("Invitation revoked: its link no longer works."),
         _ => None,
     };
     users_page(
@@ -215,19 +219,17 @@ pub async fn invites_post(
                 .into(),
         ));
     }
-    let token = new_token();
+    let nonce = new_invite_nonce();
+    let token = invite_token(&state.cookie_key, &nonce);
     let hash = token_hash(&token);
     let now = Utc::now();
     let expires = now + Duration::days(INVITE_DAYS);
     let by = user.id;
     state
         .store
-        .write(move |tx| sessions::create_invite(tx, by, &hash, now, expires))
+        .write(move |tx| sessions::create_invite(tx, by, &hash, &nonce, now, expires))
         .await?;
-    let link = format!(
-        "{}/invite/{token}",
-        state.config.base_url().trim_end_matches('/')
-    );
+    let link = invite_link(&state, &token);
     users_page(
         &state,
         &ctx,
@@ -322,9 +324,9 @@ fn settings_page(
                     (csrf_field(ctx))
                     (field("Current password", "current_password", "password", "",
                         password_err("current_password"), None))
-                    (field("New password", "new_password", "password", "",
+                    (field("New password", "new_password", "new-password", "",
                         password_err("new_password"), Some("At least 8 characters.")))
-                    (field("New password again", "new_password2", "password", "",
+                    (field("New password again", "new_password2", "new-password", "",
                         password_err("new_password2"), None))
                     button type="submit" { "Change password" }
                 }
@@ -343,6 +345,91 @@ fn settings_page(
     )
 }
 
+/// Revokes an unused invitation: its link then says so.
+pub async fn invite_revoke_post(
+    State(state): State<AppState>,
+    CurrentUser(user, _ctx): CurrentUser,
+    Path(id): Path<i64>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Result<Redirect, AppError> {
+    require_admin(&user)?;
+    let now = Utc::now();
+    state
+        .store
+        .write(move |tx| sessions::revoke_invite(tx, InviteId(id), now))
+        .await?;
+    Ok(Redirect::to("/settings/users?done=revoked#invites"))
+}
+
+/// The address an invitation's token is used at.
+fn invite_link(state: &AppState, token: &str) -> String {
+    format!(
+        "{}/invite/{token}",
+        state.config.base_url().trim_end_matches('/')
+    )
+}
+
+/// The invitations list: each one's state, its link again while it is usable (copy it
+/// from the read-only field), and a revoke button.
+fn invites_table(state: &AppState, ctx: &PageCtx, invites: &[Invite]) -> Markup {
+    let now = Utc::now();
+    html! {
+        @if invites.is_empty() {
+            p.empty { "No invitations yet." }
+        } @else {
+            table.invite-list {
+                thead {
+                    tr {
+                        th scope="col" { "Made" }
+                        th scope="col" { "State" }
+                        th scope="col" { "Link" }
+                        th scope="col" { span.visually-hidden { "Actions" } }
+                    }
+                }
+                tbody {
+                    @for invite in invites {
+                        @let state_now = invite.state(now);
+                        tr id={ "invite-" (invite.id) } {
+                            td { (time(invite.created_at, now)) " by " (invite.created_by) }
+                            td.invite-state {
+                                @match state_now {
+                                    InviteState::Usable => { "open until " (time(invite.expires_at, now)) }
+                                    InviteState::Used => {
+                                        "used"
+                                        @if let Some(name) = &invite.used_by { " by " a href={ "/" (name) } { (name) } }
+                                    }
+                                    InviteState::Revoked => { "revoked" }
+                                    InviteState::Expired => { "expired" }
+                                }
+                            }
+                            td {
+                                @match (&invite.link_nonce, state_now) {
+                                    (Some(nonce), InviteState::Usable) => {
+                                        @let link = invite_link(state, &invite_token(&state.cookie_key, nonce));
+                                        @let field_id = format!("invite-link-{}", invite.id);
+                                        label.visually-hidden for=(field_id) { "Invitation link" }
+                                        input.invite-link id=(field_id) type="text" readonly value=(link);
+                                    }
+                                    (None, InviteState::Usable) => { span.muted { "shown only when made" } }
+                                    _ => {}
+                                }
+                            }
+                            td {
+                                @if state_now == InviteState::Usable {
+                                    form.inline method="post" action={ "/settings/invites/" (invite.id) "/revoke" } {
+                                        (csrf_field(ctx))
+                                        button.secondary type="submit" { "Revoke" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 async fn users_page(
     state: &AppState,
     ctx: &PageCtx,
@@ -352,6 +439,7 @@ async fn users_page(
     invite_link: Option<&str>,
 ) -> Result<Markup, AppError> {
     let list = state.store.read(users::list).await?;
+    let invites = state.store.read(sessions::list_invites).await?;
     let now = Utc::now();
     let new_user = NewUserForm {
         name: form.name.clone(),
@@ -399,12 +487,12 @@ async fn users_page(
                     button type="submit" { "Create account" }
                 }
             }
-            section.invites {
+            section.invites id="invites" {
                 h2 { "Invitations" }
                 p.signup-mode { "Sign-up is " (signup_in_words(signup)) "." }
                 @if let Some(link) = invite_link {
                     div.invite-created role="status" {
-                        p { "Send this link to the person you invite. It works once, for " (INVITE_DAYS) " days, and is shown only now:" }
+                        p { "Send this link to the person you invite. It works once, for " (INVITE_DAYS) " days; it stays in the list below until it is used:" }
                         p { code.invite-link { (link) } }
                     }
                 }
@@ -416,6 +504,7 @@ async fn users_page(
                         button type="submit" { "Create an invitation link" }
                     }
                 }
+                (invites_table(state, ctx, &invites))
             }
         },
     ))

@@ -164,6 +164,7 @@ pub async fn sources_preview_post(
                     schedule: String::new(),
                 };
                 let body = html! {
+                    h1 { "Preview a source" }
                     (add_box(&ctx, input, None))
                     (preview_section(&ctx, &state, &preview, &form, &FieldErrors::new()))
                 };
@@ -176,6 +177,7 @@ pub async fn sources_preview_post(
         }
     } else {
         let body = html! {
+            h1 { "Choose a feed" }
             (add_box(&ctx, input, None))
             (choose_section(&ctx, &found))
         };
@@ -203,6 +205,7 @@ pub async fn sources_advanced_post(
                 schedule: String::new(),
             };
             let body = html! {
+                h1 { "Preview a source" }
                 (advanced_box(&ctx, &form, None, true))
                 (preview_section(&ctx, &state, &preview, &confirm, &FieldErrors::new()))
             };
@@ -213,7 +216,10 @@ pub async fn sources_advanced_post(
             layout(
                 &ctx,
                 "Add a source field by field",
-                advanced_box(&ctx, &form, Some(&message), true),
+                html! {
+                    h1 { "Add a source field by field" }
+                    (advanced_box(&ctx, &form, Some(&message), true))
+                },
             ),
         )
             .into_response()),
@@ -534,18 +540,18 @@ fn sources_page(
                             @for source in list {
                                 @let (health_class, health_text) = health(source);
                                 tr id={ "source-" (source.id) } {
-                                    td {
+                                    td data-label="Title" {
                                         a href={ "/settings/sources/" (source.id) } { (bdi(&source_label(source))) }
                                         @if let Some(url) = source.url() {
                                             br;
                                             small.source-url { (url) }
                                         }
                                     }
-                                    @if everyone { td { (source.user_name) } }
-                                    td { (source.kind) }
-                                    td { span.health.(health_class) { (health_text) } }
-                                    td.number { (source.n_items) }
-                                    td { (next_attempt(source, now)) }
+                                    @if everyone { td data-label="Owner" { (source.user_name) } }
+                                    td data-label="Kind" { (source.kind) }
+                                    td data-label="Health" { span.health.(health_class) { (health_text) } }
+                                    td.number data-label="Items" { (source.n_items) }
+                                    td data-label="Next attempt" { (next_attempt(source, now)) }
                                 }
                             }
                         }

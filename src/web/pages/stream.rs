@@ -29,6 +29,8 @@ use super::federation;
 #[derive(Debug, Default, Deserialize)]
 pub struct StreamParams {
     pub before: Option<String>,
+    /// The "Newer" link's cursor: the page of items just newer than it.
+    pub after: Option<String>,
     /// A source kind: only items from sources of this kind.
     pub service: Option<String>,
 }
@@ -65,7 +67,8 @@ async fn everyone_page(
 ) -> Result<Markup, AppError> {
     let query = StreamQuery {
         source_kind: service(params),
-        before: before(params)?,
+        before: cursor(params.before.as_deref())?,
+        after: cursor(params.after.as_deref())?,
         limit: PAGE_SIZE,
         ..StreamQuery::default()
     };
@@ -152,7 +155,8 @@ pub async fn load_lifestream(
         user: Some(user.id),
         source_kind: service(params),
         include_hidden_of: ctx.is(user).then_some(user.id),
-        before: before(params)?,
+        before: cursor(params.before.as_deref())?,
+        after: cursor(params.after.as_deref())?,
         limit: PAGE_SIZE,
         ..StreamQuery::default()
     };
@@ -164,7 +168,7 @@ pub async fn load_lifestream(
 pub fn render_lifestream(ctx: &PageCtx, page: &Lifestream, params: &StreamParams) -> Markup {
     let user = &page.header.profile.user;
     let path = format!("/{}", user.name);
-    let empty = if ctx.is(user) && params.before.is_none() {
+    let empty = if ctx.is(user) && is_first_page(params) {
         html! {
             div.empty {
                 p { "Your lifestream is empty." }
@@ -330,7 +334,8 @@ async fn related_stream(
     let is_owner = ctx.is(user);
     let mut query = StreamQuery {
         source_kind: service(&params),
-        before: before(&params)?,
+        before: cursor(params.before.as_deref())?,
+        after: cursor(params.after.as_deref())?,
         limit: PAGE_SIZE,
         ..StreamQuery::default()
     };
@@ -410,13 +415,21 @@ async fn load(store: &Store, query: StreamQuery, ctx: &PageCtx) -> Result<Stream
     Ok(stream)
 }
 
-fn before(params: &StreamParams) -> Result<Option<Cursor>, AppError> {
-    match params.before.as_deref().filter(|text| !text.is_empty()) {
+/// A page link's cursor (`?before=` or `?after=`); an empty one is none.
+fn cursor(param: Option<&str>) -> Result<Option<Cursor>, AppError> {
+    match param.filter(|text| !text.is_empty()) {
         Some(text) => Cursor::decode(text)
             .map(Some)
             .ok_or_else(|| AppError::BadRequest("That page link is not valid.".into())),
         None => Ok(None),
     }
+}
+
+/// Whether `params` ask for the newest page (no cursor).
+fn is_first_page(params: &StreamParams) -> bool {
+    [&params.before, &params.after]
+        .iter()
+        .all(|param| param.as_deref().is_none_or(str::is_empty))
 }
 
 fn service(params: &StreamParams) -> Option<String> {
@@ -447,9 +460,17 @@ fn stream_body(
 ) -> Markup {
     let now = Utc::now();
     let no_social = ItemSocial::default();
-    let service_param = service(params)
-        .map(|kind| format!("&service={}", urlencode(&kind)))
+    let service = service(params).map(|kind| urlencode(&kind));
+    let service_param = service
+        .as_ref()
+        .map(|kind| format!("&service={kind}"))
         .unwrap_or_default();
+    let newest = match &service {
+        Some(kind) => format!("{path}?service={kind}"),
+        None => path.to_owned(),
+    };
+    let page = &stream.page;
+    let first = is_first_page(params);
     html! {
         @if stream.page.items.is_empty() {
             (empty)
@@ -460,9 +481,17 @@ fn stream_body(
                     CardMode::Stream, &CommentDraft::default(), now))
             }
         }
-        @if let Some(next) = stream.page.next {
+        @if !first || page.next.is_some() {
             nav.pages aria-label="Pages" {
-                a rel="next" href={ (path) "?before=" (next.encode()) (service_param) } { "Older items" }
+                @if !first {
+                    a.newest href=(newest) { "Newest" }
+                }
+                @if let Some(prev) = page.prev {
+                    a rel="prev" href={ (path) "?after=" (prev.encode()) (service_param) } { "Newer items" }
+                }
+                @if let Some(next) = page.next {
+                    a rel="next" href={ (path) "?before=" (next.encode()) (service_param) } { "Older items" }
+                }
             }
         }
     }
