@@ -3,6 +3,7 @@
 
 mod archives;
 mod browser;
+mod browser_a11y;
 mod conformance;
 mod deletions;
 mod export;

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod axe;
 pub mod browser;
 pub mod fixture_server;
 pub mod peer;

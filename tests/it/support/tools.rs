@@ -5,7 +5,7 @@
 //! tool) a missing tool fails the test. Under plain `cargo test` the group is skipped: its
 //! first test prints one line naming the group, how many tests it holds and how to get
 //! the tool, and each of its tests returns without checking anything.
-//! `TRIBUTARY_SKIP=browser,jing,feedparser,peer` skips groups on purpose under plain `cargo test`.
+//! `TRIBUTARY_SKIP=browser,a11y,jing,feedparser,peer` skips groups on purpose under plain `cargo test`.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -38,6 +38,20 @@ pub const BROWSER: Group = Group {
     ],
     install: "apt-get install -y chromium chromium-driver",
     source: include_str!("../browser.rs"),
+};
+
+/// The accessibility checks: the browser's commands and axe-core, installed from
+/// `tests/peer/package-lock.json` into `tests/peer/node_modules`.
+pub const A11Y: Group = Group {
+    name: "a11y",
+    commands: &[
+        ("chromedriver", "TRIBUTARY_CHROMEDRIVER"),
+        ("chromium", "TRIBUTARY_CHROME"),
+        (super::axe::AXE_SCRIPT, "TRIBUTARY_AXE"),
+    ],
+    install: "apt-get install -y chromium chromium-driver && \
+              npm ci --prefix tests/peer --ignore-scripts --no-audit --no-fund",
+    source: include_str!("../browser_a11y.rs"),
 };
 
 /// Exports checked against their schemas by jing.
