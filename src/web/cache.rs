@@ -207,24 +207,27 @@ fn chosen_encoding(doc: &Doc, request: &HeaderMap) -> Option<Encoding> {
 }
 
 /// What a request does for a key.
-enum Lookup<'a> {
+enum Lookup {
     /// Serve this copy: it is fresh, or it is past its lifetime (same content version)
     /// while another request renders its successor.
     Hit(Arc<Doc>),
+    /// The copy is past its lifetime (same content version) and nobody renders its
+    /// successor: serve it, and render the successor in the background.
+    Refresh(Arc<Doc>, Lead),
     /// Render it; the others wait for this one instead of rendering it too.
-    Lead(Lead<'a>),
+    Lead(Lead),
     /// Another request is rendering it and there is no copy yet: wait for that one.
     Wait(watch::Receiver<()>),
 }
 
 /// The right (and duty) to render one key; dropping it lets the waiters go.
-struct Lead<'a> {
-    cache: &'a PageCache,
+struct Lead {
+    cache: Arc<PageCache>,
     key: String,
     _done: watch::Sender<()>,
 }
 
-impl Drop for Lead<'_> {
+impl Drop for Lead {
     fn drop(&mut self) {
         let mut inner = self.cache.lock();
         inner.in_flight.remove(&self.key);
@@ -236,25 +239,28 @@ impl PageCache {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn lookup(&self, key: &str, version: u64) -> Lookup<'_> {
+    fn lookup(self: &Arc<Self>, key: &str, version: u64) -> Lookup {
         let mut inner = self.lock();
         inner.sync(version);
         let rendering = inner.in_flight.get(key).cloned();
-        match (inner.entries.get(key), rendering) {
+        let stale = match (inner.entries.get(key), rendering) {
             (Some(entry), _) if entry.stored_at.elapsed() <= entry.ttl => {
-                Lookup::Hit(entry.doc.clone())
+                return Lookup::Hit(entry.doc.clone());
             }
-            (Some(entry), Some(_)) => Lookup::Hit(entry.doc.clone()),
-            (None, Some(rendering)) => Lookup::Wait(rendering),
-            (_, None) => {
-                let (done, waiting) = watch::channel(());
-                inner.in_flight.insert(key.to_owned(), waiting);
-                Lookup::Lead(Lead {
-                    cache: self,
-                    key: key.to_owned(),
-                    _done: done,
-                })
-            }
+            (Some(entry), Some(_)) => return Lookup::Hit(entry.doc.clone()),
+            (None, Some(rendering)) => return Lookup::Wait(rendering),
+            (stale, None) => stale.map(|entry| entry.doc.clone()),
+        };
+        let (done, waiting) = watch::channel(());
+        inner.in_flight.insert(key.to_owned(), waiting);
+        let lead = Lead {
+            cache: self.clone(),
+            key: key.to_owned(),
+            _done: done,
+        };
+        match stale {
+            Some(doc) => Lookup::Refresh(doc, lead),
+            None => Lookup::Lead(lead),
         }
     }
 
@@ -325,10 +331,13 @@ impl Inner {
 
 /// Serves `key` from the cache when it holds a copy for `version`; otherwise runs
 /// `render` (one request per key at a time; the others wait for it), keeps its answer
-/// when it is a 200, and answers. `render` must not look at the request's conditional
-/// headers: the 304 decision is made here, from the cached ETag and Last-Modified.
+/// when it is a 200, and answers. A copy past its lifetime whose content version is
+/// unchanged (only a relative time on it reads differently now) is served at once while
+/// its successor renders in a background task: no request waits on a re-render once a
+/// copy exists. `render` must not look at the request's conditional headers: the 304
+/// decision is made here, from the cached ETag and Last-Modified.
 pub async fn serve<F>(
-    cache: &PageCache,
+    cache: &Arc<PageCache>,
     version: u64,
     key: String,
     ttl: Duration,
@@ -336,11 +345,19 @@ pub async fn serve<F>(
     render: F,
 ) -> Result<Response, AppError>
 where
-    F: Future<Output = Result<Response, AppError>>,
+    F: Future<Output = Result<Response, AppError>> + Send + 'static,
 {
     loop {
         let lead = match cache.lookup(&key, version) {
             Lookup::Hit(doc) => return Ok(answer(&doc, request_headers)),
+            Lookup::Refresh(doc, lead) => {
+                tokio::spawn(async move {
+                    if let Err(err) = render_and_keep(lead, version, ttl, render).await {
+                        tracing::warn!("cannot refresh a cached page: {err:?}");
+                    }
+                });
+                return Ok(answer(&doc, request_headers));
+            }
             Lookup::Wait(mut rendering) => {
                 // Closed when the renderer is done; a renderer that hangs is not waited
                 // for longer than this.
@@ -349,38 +366,63 @@ where
             }
             Lookup::Lead(lead) => lead,
         };
-        let permit = cache.renders.acquire().await;
-        let _ = crate::web::views::take_label_change();
-        let response = render.await?;
-        // Taken in the same poll that finished the render, on the same thread.
-        let ttl = crate::web::views::take_label_change().map_or(ttl, |change| change.min(ttl));
-        drop(permit);
-        if response.status() != StatusCode::OK {
-            return Ok(response);
-        }
-        let (parts, body) = response.into_parts();
-        let body = axum::body::to_bytes(body, usize::MAX)
-            .await
-            .map_err(|err| AppError::Internal(format!("cannot collect a rendered page: {err}")))?;
-        let mut headers = HeaderMap::new();
-        for name in KEPT_HEADERS {
-            if let Some(value) = parts.headers.get(&name) {
-                headers.insert(name, value.clone());
-            }
-        }
-        if !headers.contains_key(header::ETAG) {
-            let digest = Sha256::digest(&body);
-            let etag = format!("\"{}\"", hex::encode(&digest[..16]));
-            headers.insert(
-                header::ETAG,
-                HeaderValue::from_str(&etag).expect("hex is a valid header value"),
-            );
-        }
-        let doc = Arc::new(Doc::new(headers, body));
-        cache.put(key, version, ttl, doc.clone());
-        drop(lead);
-        return Ok(answer(&doc, request_headers));
+        return match render_and_keep(lead, version, ttl, render).await? {
+            Rendered::Kept(doc) => Ok(answer(&doc, request_headers)),
+            Rendered::Other(response) => Ok(response),
+        };
     }
+}
+
+/// What a render for the cache gave.
+enum Rendered {
+    /// A 200, now in the cache.
+    Kept(Arc<Doc>),
+    /// Any other answer, passed on as it is and not kept.
+    Other(Response),
+}
+
+/// Renders the key `lead` holds, under one of the cache's render permits, and keeps a 200.
+async fn render_and_keep<F>(
+    lead: Lead,
+    version: u64,
+    ttl: Duration,
+    render: F,
+) -> Result<Rendered, AppError>
+where
+    F: Future<Output = Result<Response, AppError>>,
+{
+    let cache = lead.cache.clone();
+    let permit = cache.renders.acquire().await;
+    let _ = crate::web::views::take_label_change();
+    let response = render.await?;
+    // Taken in the same poll that finished the render, on the same thread.
+    let ttl = crate::web::views::take_label_change().map_or(ttl, |change| change.min(ttl));
+    drop(permit);
+    if response.status() != StatusCode::OK {
+        return Ok(Rendered::Other(response));
+    }
+    let (parts, body) = response.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .map_err(|err| AppError::Internal(format!("cannot collect a rendered page: {err}")))?;
+    let mut headers = HeaderMap::new();
+    for name in KEPT_HEADERS {
+        if let Some(value) = parts.headers.get(&name) {
+            headers.insert(name, value.clone());
+        }
+    }
+    if !headers.contains_key(header::ETAG) {
+        let digest = Sha256::digest(&body);
+        let etag = format!("\"{}\"", hex::encode(&digest[..16]));
+        headers.insert(
+            header::ETAG,
+            HeaderValue::from_str(&etag).expect("hex is a valid header value"),
+        );
+    }
+    let doc = Arc::new(Doc::new(headers, body));
+    cache.put(lead.key.clone(), version, ttl, doc.clone());
+    drop(lead);
+    Ok(Rendered::Kept(doc))
 }
 
 /// The copy as the request accepts it. A compressed copy has its own ETag (the plain
@@ -478,13 +520,13 @@ mod tests {
         ))
     }
 
-    fn is_hit(lookup: Lookup<'_>) -> bool {
+    fn is_hit(lookup: Lookup) -> bool {
         matches!(lookup, Lookup::Hit(_))
     }
 
     #[test]
     fn a_new_version_empties_the_cache() {
-        let cache = PageCache::default();
+        let cache = Arc::new(PageCache::default());
         cache.put("/ana".into(), 1, PAGE_TTL, doc("one"));
         assert!(is_hit(cache.lookup("/ana", 1)));
         assert!(!is_hit(cache.lookup("/ana", 2)));
@@ -493,7 +535,7 @@ mod tests {
 
     #[test]
     fn an_entry_read_under_an_older_version_is_not_kept() {
-        let cache = PageCache::default();
+        let cache = Arc::new(PageCache::default());
         assert!(!is_hit(cache.lookup("/ana", 5)));
         cache.put("/ana".into(), 4, PAGE_TTL, doc("stale"));
         assert!(!is_hit(cache.lookup("/ana", 5)));
@@ -501,24 +543,27 @@ mod tests {
 
     #[test]
     fn one_request_renders_while_the_others_wait_or_get_the_old_copy() {
-        let cache = PageCache::default();
+        let cache = Arc::new(PageCache::default());
         let lead = cache.lookup("/ana", 1);
         assert!(matches!(lead, Lookup::Lead(_)));
         assert!(matches!(cache.lookup("/ana", 1), Lookup::Wait(_)));
         cache.put("/ana".into(), 1, Duration::ZERO, doc("one"));
         drop(lead);
         std::thread::sleep(Duration::from_millis(2));
-        // Past its lifetime: the next request renders anew, the rest get the old copy.
+        // Past its lifetime: the next request gets the old copy and renders anew in the
+        // background; the rest get the old copy too.
         let again = cache.lookup("/ana", 1);
-        assert!(matches!(again, Lookup::Lead(_)));
+        assert!(matches!(again, Lookup::Refresh(..)));
         assert!(is_hit(cache.lookup("/ana", 1)));
         drop(again);
-        assert!(matches!(cache.lookup("/ana", 1), Lookup::Lead(_)));
+        assert!(matches!(cache.lookup("/ana", 1), Lookup::Refresh(..)));
+        // A new content version is never answered with the old copy.
+        assert!(matches!(cache.lookup("/ana", 2), Lookup::Lead(_)));
     }
 
     #[tokio::test]
     async fn waiters_wake_when_the_renderer_is_done_or_gone() {
-        let cache = PageCache::default();
+        let cache = Arc::new(PageCache::default());
         let lead = cache.lookup("/ana", 1);
         let Lookup::Wait(mut waiting) = cache.lookup("/ana", 1) else {
             panic!("expected to wait");
@@ -532,7 +577,7 @@ mod tests {
 
     #[test]
     fn the_byte_bound_holds() {
-        let cache = PageCache::default();
+        let cache = Arc::new(PageCache::default());
         let big: &'static str = Box::leak("x".repeat(MAX_ENTRY_BYTES - 16).into_boxed_str());
         for n in 0..40 {
             cache.put(format!("/u{n}"), 1, PAGE_TTL, doc(big));

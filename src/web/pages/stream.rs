@@ -52,10 +52,13 @@ pub async fn everyone_get(
     if state.store.read(users::count).await? == 0 {
         return Ok(setup_page(&ctx, &NewUserForm::default(), &FormErrors::new()).into_response());
     }
-    let render = async {
-        everyone_page(&state, &ctx, &params)
-            .await
-            .map(IntoResponse::into_response)
+    let render = {
+        let (state, ctx) = (state.clone(), ctx.clone());
+        async move {
+            everyone_page(&state, &ctx, &params)
+                .await
+                .map(IntoResponse::into_response)
+        }
     };
     cached_for_anonymous(&state, &ctx, &headers, render).await
 }
@@ -100,10 +103,13 @@ pub async fn user_get(
         let answer = federation::person_response(&state, &name).await;
         return Ok(federation::vary_accept(answer.into_response()));
     }
-    let render = async {
-        match load_lifestream(&state.store, &ctx, &name, &params).await? {
-            Some(page) => Ok(render_lifestream(&ctx, &page, &params).into_response()),
-            None => Ok(not_found_in_layout(&ctx)),
+    let render = {
+        let (store, ctx) = (state.store.clone(), ctx.clone());
+        async move {
+            match load_lifestream(&store, &ctx, &name, &params).await? {
+                Some(page) => Ok(render_lifestream(&ctx, &page, &params).into_response()),
+                None => Ok(not_found_in_layout(&ctx)),
+            }
         }
     };
     let answer = cached_for_anonymous(&state, &ctx, &headers, render).await;
@@ -116,7 +122,7 @@ async fn cached_for_anonymous(
     state: &AppState,
     ctx: &PageCtx,
     headers: &HeaderMap,
-    render: impl std::future::Future<Output = Result<Response, AppError>>,
+    render: impl std::future::Future<Output = Result<Response, AppError>> + Send + 'static,
 ) -> Result<Response, AppError> {
     if ctx.user.is_some() {
         return render.await;
@@ -199,7 +205,10 @@ pub async fn friends_get(
     Query(params): Query<StreamParams>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let render = related_stream(&state, &ctx, name, params, Tab::Friends);
+    let render = {
+        let (state, ctx) = (state.clone(), ctx.clone());
+        async move { related_stream(&state, &ctx, name, params, Tab::Friends).await }
+    };
     cached_for_anonymous(&state, &ctx, &headers, render).await
 }
 
@@ -211,7 +220,10 @@ pub async fn likes_get(
     Query(params): Query<StreamParams>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let render = related_stream(&state, &ctx, name, params, Tab::Likes);
+    let render = {
+        let (state, ctx) = (state.clone(), ctx.clone());
+        async move { related_stream(&state, &ctx, name, params, Tab::Likes).await }
+    };
     cached_for_anonymous(&state, &ctx, &headers, render).await
 }
 
@@ -223,7 +235,10 @@ pub async fn discussions_get(
     Query(params): Query<StreamParams>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let render = related_stream(&state, &ctx, name, params, Tab::Discussions);
+    let render = {
+        let (state, ctx) = (state.clone(), ctx.clone());
+        async move { related_stream(&state, &ctx, name, params, Tab::Discussions).await }
+    };
     cached_for_anonymous(&state, &ctx, &headers, render).await
 }
 
