@@ -15,6 +15,7 @@ pub mod federation;
 pub mod history;
 pub mod items;
 pub mod media;
+pub mod notifications;
 pub mod sessions;
 pub mod social;
 pub mod sources;
@@ -63,6 +64,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0010_deletions.sql"),
     ),
     ("0011_also_on", include_str!("migrations/0011_also_on.sql")),
+    (
+        "0012_notifications",
+        include_str!("migrations/0012_notifications.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

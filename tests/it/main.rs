@@ -3,6 +3,7 @@
 
 mod archives;
 mod browser;
+mod browser_notifications;
 mod conformance;
 mod deletions;
 mod export;
@@ -29,6 +30,7 @@ mod web_cache;
 mod web_federation;
 mod web_fediverse_settings;
 mod web_media;
+mod web_notifications;
 mod web_settings;
 mod web_sites;
 mod web_social;
