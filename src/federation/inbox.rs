@@ -270,14 +270,14 @@ fn create(
         ));
     }
     let Some(reply_to) = first_id(note, "inReplyTo") else {
-        return mention_outside_thread(tx, local, v, note, now);
+        return mention_outside_thread(tx, local, v, note, now, "not a reply");
     };
     let (item, parent) = if let Some(item) = local.item_of(reply_to) {
         (item, None)
     } else if let Some((comment, item)) = db::comment_by_uri(tx, reply_to)? {
         (item, Some(comment))
     } else {
-        return Ok(Outcome::Ignored("a reply to nothing here".into()));
+        return mention_outside_thread(tx, local, v, note, now, "a reply to nothing here");
     };
     let Some((item, _owner)) = target_item(tx, local, v, &format!("{}/e/{}", local.base, item.0))?
     else {
@@ -323,21 +323,23 @@ fn create(
     Ok(Outcome::Done("comment stored"))
 }
 
-/// A post that answers nothing here but tags local users (`Mention`): each hears of it,
-/// with the post's address. Anything else stays ignored, as before.
+/// A post that answers nothing here (no reply, or a reply in a thread elsewhere) but
+/// tags local users (`Mention`): each hears of it, with the post's address. Anything
+/// else stays ignored, as before, for the reason `otherwise`.
 fn mention_outside_thread(
     tx: &Transaction<'_>,
     local: &Local,
     v: &Verified<'_>,
     note: &Value,
     now: DateTime<Utc>,
+    otherwise: &str,
 ) -> Result<Outcome, Refused> {
     let mentioned = mentioned_users(tx, local, v, note)?;
     let Some(url) = (!mentioned.is_empty())
         .then(|| checked_note_id(v, note).ok())
         .flatten()
     else {
-        return Ok(Outcome::Ignored("not a reply".into()));
+        return Ok(Outcome::Ignored(otherwise.to_owned()));
     };
     let shown = string(note, "url")
         .and_then(http_url)

@@ -404,15 +404,55 @@ async fn remote_comments_likes_mentions_and_follows_notify() {
     mention.as_object_mut().unwrap().remove("inReplyTo");
     mention["tag"] = json!([{ "type": "Mention", "href": app.url("/ana"), "name": "@ana" }]);
     send(bob.activity("Create", mention)).await;
+    // A reply in a thread elsewhere that tags ana is a mention too.
+    let mut elsewhere = bob.note("https://elsewhere.example/x", "<p>cc @ana</p>");
+    elsewhere["tag"] = json!({ "type": "Mention", "href": app.url("/ana") });
+    send(bob.activity("Create", elsewhere)).await;
     assert_eq!(
         kinds(&app, ana),
-        [Kind::Mention, Kind::Follow, Kind::Like, Kind::Comment]
+        [
+            Kind::Mention,
+            Kind::Mention,
+            Kind::Follow,
+            Kind::Like,
+            Kind::Comment
+        ]
     );
     let client = app.logged_in("ana").await;
-    assert_eq!(count_of(&client).await, 4);
+    assert_eq!(count_of(&client).await, 5);
     let list = client.get("/notifications").await;
     assert!(list.body.contains("Hello from afar"), "{}", list.body);
     assert!(list.body.contains(&server.url("/@bob")), "{}", list.body);
     assert!(list.body.contains("mentioned you in"), "{}", list.body);
+    assert_eq!(count_of(&client).await, 0);
+}
+
+#[tokio::test]
+async fn a_follow_waiting_for_approval_asks_once() {
+    let server = FixtureServer::start().await;
+    let app = WebApp::start(&server.origin()).await;
+    let ana = app.create_user("ana", false);
+    app.store
+        .write_blocking(move |tx| {
+            let mut settings = tributary::store::federation::settings(tx, ana)?;
+            settings.approve_followers = true;
+            tributary::store::federation::set_settings(tx, ana, &settings)
+        })
+        .unwrap();
+    let bob = Remote::serve(&server, "bob", BOB_KEY, BOB_PUBLIC);
+    let follow = bob.activity("Follow", json!(app.url("/ana")));
+    let (status, body) =
+        remote::post(&bob, &app.url("/ana/inbox"), &follow, &Tweak::default()).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(kinds(&app, ana), [Kind::FollowRequest]);
+    let client = app.logged_in("ana").await;
+    let page = client.get("/notifications").await;
+    assert!(page.body.contains("asks to follow you"), "{}", page.body);
+    assert!(page.body.contains("href=\"/settings/fediverse\""));
+    // A second Follow from the same account is no new follower.
+    let again = bob.activity("Follow", json!(app.url("/ana")));
+    let (status, _) = remote::post(&bob, &app.url("/ana/inbox"), &again, &Tweak::default()).await;
+    assert_eq!(status, 202);
+    assert_eq!(kinds(&app, ana), [Kind::FollowRequest]);
     assert_eq!(count_of(&client).await, 0);
 }
