@@ -38,6 +38,7 @@ pub async fn run(db: PathBuf, listen: SocketAddr, users: usize) -> anyhow::Resul
         csrf: String::new(),
         signup: config.auth.signup,
         path: String::new(),
+        unread: 0,
     };
     let mut prepared: HashMap<String, Lifestream> = HashMap::new();
     for n in 0..users {

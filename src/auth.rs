@@ -38,6 +38,7 @@ pub const RESERVED_NAMES: &[&str] = &[
     "metrics",
     "new",
     "nodeinfo",
+    "notifications",
     "opml",
     "robots.txt",
     "root",

@@ -1,6 +1,7 @@
 //! One poll of one source: registry → connector.poll → normalize → store, in one write
 //! transaction. The only writer of items. A failed poll changes nothing but the source's
-//! error fields, its next attempt and the fetch log.
+//! error fields, its next attempt and the fetch log (and, when it starts failing, its
+//! owner's notification).
 
 pub mod history;
 
@@ -16,7 +17,7 @@ use crate::model::{NewItem, Source, SourceId};
 use crate::normalize::{NormalizeCtx, normalize};
 use crate::schedule::{self, Outcome};
 use crate::store::sources::{FetchLogEntry, PollRecord};
-use crate::store::{Store, StoreError, deletions, federation, items, sources};
+use crate::store::{Store, StoreError, deletions, federation, items, notifications, sources};
 use crate::websub::Publisher;
 
 /// Warnings kept per poll report; the rest are counted.
@@ -499,7 +500,13 @@ impl Ingest {
         let source_id = source.id;
         let log = FetchLog::of(&err, &message, started_at, clock);
         let stored_message = message.clone();
+        let owner = source.user_id;
         self.write_without_items(source_id, log, move |tx| {
+            // The owner hears when a source starts failing, once: not of every failed
+            // poll after it, nor of its recovery.
+            if sources::failure_count(tx, source_id)? == 0 {
+                notifications::source_failing(tx, owner, source_id, now)?;
+            }
             sources::record_poll(
                 tx,
                 source_id,

@@ -1,5 +1,5 @@
 //! Rules of the social layer: who may edit or delete a comment and hide an item, what a
-//! comment may be, and when activity bumps an item. Pure: no IO, no SQL.
+//! comment may be, whom it mentions, and when activity bumps an item. Pure: no IO, no SQL.
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -48,6 +48,38 @@ pub fn may_delete_comment(viewer: &User, author: Option<UserId>, item_owner: Use
 /// Only the owner hides or unhides their item.
 pub fn may_hide_item(viewer: &User, item_owner: UserId) -> bool {
     viewer.id == item_owner
+}
+
+/// The most people one comment notifies by `@name`; later names are plain text.
+pub const MAX_MENTIONS: usize = 10;
+
+/// The user names a comment mentions (`@ana`), each once, in order, at most
+/// [`MAX_MENTIONS`]. An `@` after a letter or digit (an address, `bo@ana.example`) is no
+/// mention; names are matched in lower case, as user names are stored.
+pub fn mentioned_names(body: &str) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let mut previous: Option<char> = None;
+    for (at, ch) in body.char_indices() {
+        let after_word = previous.is_some_and(|p| p.is_alphanumeric() || p == '_');
+        previous = Some(ch);
+        if ch != '@' || after_word {
+            continue;
+        }
+        let rest = &body[at + 1..];
+        let len = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+            .unwrap_or(rest.len());
+        let name = rest[..len]
+            .trim_end_matches(['-', '_'])
+            .to_ascii_lowercase();
+        if !name.is_empty() && name.len() <= 32 && !names.contains(&name) {
+            names.push(name);
+            if names.len() == MAX_MENTIONS {
+                break;
+            }
+        }
+    }
+    names
 }
 
 /// A new comment always bumps its item (FriendFeed's "bounce to the top").
@@ -131,5 +163,29 @@ mod tests {
         assert!(like_bumps(now - TimeDelta::hours(23), now));
         assert!(!like_bumps(now - TimeDelta::hours(25), now));
         assert!(comment_bumps());
+    }
+
+    #[track_caller]
+    fn check_mentions(body: &str, expected: &[&str]) {
+        assert_eq!(mentioned_names(body), expected);
+    }
+
+    #[test]
+    fn mentions_are_names_after_an_at_sign() {
+        check_mentions("@ana look", &["ana"]);
+        check_mentions("thanks @Ana, and @bo-2.", &["ana", "bo-2"]);
+        check_mentions("(@ana) @ana again", &["ana"]);
+    }
+
+    #[test]
+    fn addresses_and_bare_at_signs_are_not_mentions() {
+        check_mentions("mail bo@ana.example", &[]);
+        check_mentions("@ @@ at @-", &[]);
+    }
+
+    #[test]
+    fn at_most_max_mentions_notify() {
+        let body: String = (0..20).map(|n| format!("@u{n} ")).collect();
+        assert_eq!(mentioned_names(&body).len(), MAX_MENTIONS);
     }
 }

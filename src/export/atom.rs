@@ -1,4 +1,5 @@
-//! Atom 1.0 (RFC 4287) documents of a stream and of an item's comments, written with
+//! Atom 1.0 (RFC 4287) documents of a stream, of an item's comments and of a user's
+//! notifications, written with
 //! quick-xml's writer, with RFC 4685 threading and RFC 5005 paging. Pure: no IO.
 
 use std::io;
@@ -8,8 +9,8 @@ use quick_xml::events::{BytesCData, BytesDecl, BytesText, Event};
 
 use super::uri::uri_text;
 use super::{
-    ExportComment, ExportItem, FeedMeta, HISTORY_NS, THREAD_NS, entry_title, entry_updated,
-    rfc3339, xml_text,
+    ExportComment, ExportItem, FeedMeta, HISTORY_NS, NotificationEntry, THREAD_NS, entry_title,
+    entry_updated, rfc3339, xml_text,
 };
 
 type XmlWriter = Writer<Vec<u8>>;
@@ -72,6 +73,33 @@ pub fn comments_atom(meta: &FeedMeta, entry: &ExportItem, comments: &[ExportComm
                             .create_element("content")
                             .with_attribute(("type", "text"))
                             .write_text_content(BytesText::new(&xml_text(&comment.body)))?;
+                    }
+                    Ok(())
+                })?;
+        }
+        Ok(())
+    })
+}
+
+/// A user's notifications, newest first (the private feed of `/notifications`).
+pub fn notifications_atom(meta: &FeedMeta, entries: &[NotificationEntry]) -> Vec<u8> {
+    feed_document(meta, |writer| {
+        for entry in entries {
+            writer
+                .create_element("entry")
+                .write_inner_content(|writer| {
+                    text_element(writer, "id", &uri_text(&entry.id))?;
+                    text_element(writer, "title", &entry.title)?;
+                    link(writer, "alternate", &entry.link, Some("text/html"))?;
+                    if !entry.author_name.is_empty() {
+                        person(writer, "author", &entry.author_name, &entry.author_url)?;
+                    }
+                    text_element(writer, "updated", &rfc3339(entry.updated))?;
+                    if !xml_text(&entry.text).trim().is_empty() {
+                        writer
+                            .create_element("content")
+                            .with_attribute(("type", "text"))
+                            .write_text_content(BytesText::new(&xml_text(&entry.text)))?;
                     }
                     Ok(())
                 })?;

@@ -112,6 +112,21 @@ pub struct ExportComment {
     pub edited_at: Option<DateTime<Utc>>,
 }
 
+/// One notification as its feed shows it: a sentence, where it points, plain text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotificationEntry {
+    /// A `tag:` URI from [`Site::feed_tag`].
+    pub id: String,
+    pub title: String,
+    /// An absolute URL.
+    pub link: String,
+    /// Who did it, when somebody did (empty for a failing source).
+    pub author_name: String,
+    pub author_url: String,
+    pub updated: DateTime<Utc>,
+    pub text: String,
+}
+
 /// RFC 5005 links of one document, as absolute URLs.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Paging {

@@ -1,5 +1,6 @@
 //! What an inbox does with an activity whose signature checked out: follows, comments,
-//! likes, shares, deletions, updates and moves. Anything else is taken (202) and ignored.
+//! likes, shares, deletions, updates, moves and mentions (each notifying the users it
+//! concerns). Anything else is taken (202) and ignored.
 //!
 //! Every effect of one activity is one write transaction, together with its id in the
 //! replay guard (`inbox_seen`): an activity delivered twice changes nothing the second
@@ -13,6 +14,7 @@ use serde_json::Value;
 use crate::model::{ActorId, ItemId, UserId};
 use crate::normalize::{sanitize::sanitize, text::sanitized_html_to_text};
 use crate::store::federation::{self as db, Actor, Reaction, RemoteComment};
+use crate::store::notifications::{self, Actor as Notifier};
 use crate::store::{StoreError, items, social, users};
 
 /// The largest remote comment kept (bytes of HTML); longer ones are cut before
@@ -189,7 +191,11 @@ fn follow(
     };
     let follow_id = string(v.activity, "id").unwrap_or_default();
     let approve = db::settings(tx, user)?.approve_followers;
+    let known = notifications::has_remote_follower(tx, user, v.actor_id)?;
     let accepted = db::put_follower(tx, user, v.actor_id, follow_id, !approve, now)?;
+    if !known {
+        notifications::followed(tx, user, Notifier::Remote(v.actor_id), !accepted, now)?;
+    }
     if accepted {
         let owner = users::get(tx, user)?;
         let accept = super::documents::accept(follow_id, &v.actor.uri, &owner, &local.base);
@@ -264,14 +270,14 @@ fn create(
         ));
     }
     let Some(reply_to) = first_id(note, "inReplyTo") else {
-        return Ok(Outcome::Ignored("not a reply".into()));
+        return mention_outside_thread(tx, local, v, note, now, "not a reply");
     };
     let (item, parent) = if let Some(item) = local.item_of(reply_to) {
         (item, None)
     } else if let Some((comment, item)) = db::comment_by_uri(tx, reply_to)? {
         (item, Some(comment))
     } else {
-        return Ok(Outcome::Ignored("a reply to nothing here".into()));
+        return mention_outside_thread(tx, local, v, note, now, "a reply to nothing here");
     };
     let Some((item, _owner)) = target_item(tx, local, v, &format!("{}/e/{}", local.base, item.0))?
     else {
@@ -299,11 +305,95 @@ fn create(
         },
         now,
     )?;
+    if new {
+        let mentioned = mentioned_users(tx, local, v, note)?;
+        notifications::comment_added(
+            tx,
+            item,
+            comment,
+            Notifier::Remote(v.actor_id),
+            &mentioned,
+            now,
+        )?;
+    }
     if new && crate::social::comment_bumps() {
         social::bump(tx, item, now)?;
     }
     tracing::debug!(comment = comment.0, item = item.0, "remote comment stored");
     Ok(Outcome::Done("comment stored"))
+}
+
+/// A post that answers nothing here (no reply, or a reply in a thread elsewhere) but
+/// tags local users (`Mention`): each hears of it, with the post's address. Anything
+/// else stays ignored, as before, for the reason `otherwise`.
+fn mention_outside_thread(
+    tx: &Transaction<'_>,
+    local: &Local,
+    v: &Verified<'_>,
+    note: &Value,
+    now: DateTime<Utc>,
+    otherwise: &str,
+) -> Result<Outcome, Refused> {
+    let mentioned = mentioned_users(tx, local, v, note)?;
+    let Some(url) = (!mentioned.is_empty())
+        .then(|| checked_note_id(v, note).ok())
+        .flatten()
+    else {
+        return Ok(Outcome::Ignored(otherwise.to_owned()));
+    };
+    let shown = string(note, "url")
+        .and_then(http_url)
+        .map(|u| u.to_string());
+    for user in mentioned {
+        notifications::mentioned_in_post(
+            tx,
+            user,
+            v.actor_id,
+            shown.as_deref().unwrap_or(&url),
+            now,
+        )?;
+    }
+    Ok(Outcome::Done("mention noted"))
+}
+
+/// The local users a note tags with a `Mention` of their actor, who federate and have not
+/// blocked its author; at most `MAX_MENTIONS`.
+fn mentioned_users(
+    tx: &Transaction<'_>,
+    local: &Local,
+    v: &Verified<'_>,
+    note: &Value,
+) -> Result<Vec<UserId>, Refused> {
+    let tags: Vec<&Value> = match note.get("tag") {
+        Some(Value::Array(tags)) => tags.iter().collect(),
+        Some(tag @ Value::Object(_)) => vec![tag],
+        _ => Vec::new(),
+    };
+    let mut users_found: Vec<UserId> = Vec::new();
+    for tag in tags {
+        if !has_type(tag, "Mention") {
+            continue;
+        }
+        let Some(name) = string(tag, "href").and_then(|href| local.user_of(href)) else {
+            continue;
+        };
+        let user = match users::by_name(tx, name) {
+            Ok(user) => user,
+            Err(StoreError::NotFound) => continue,
+            Err(err) => return Err(err.into()),
+        };
+        if users_found.contains(&user.id)
+            || !db::settings(tx, user.id)?.enabled
+            || db::is_blocked(tx, Some(user.id), &v.actor.uri)?
+        {
+            continue;
+        }
+        users_found.push(user.id);
+        if users_found.len() == crate::social::MAX_MENTIONS {
+            break;
+        }
+    }
+    Ok(users_found)
 }
 
 /// A note's id, which must be on its author's host, and its author, who must be the
@@ -412,6 +502,7 @@ fn react(
     let id = string(v.activity, "id").unwrap_or_default();
     let new = db::put_reaction(tx, reaction, item, v.actor_id, id, now)?;
     if new && reaction == Reaction::Like {
+        notifications::liked(tx, item, Notifier::Remote(v.actor_id), now)?;
         let published = items::get(tx, item)?.published_at;
         if crate::social::like_bumps(published, now) {
             social::bump(tx, item, now)?;

@@ -179,6 +179,9 @@ pub struct StreamQuery {
     pub liked_by: Option<UserId>,
     /// Only items this user commented on (on the item or one of its copies).
     pub commented_by: Option<UserId>,
+    /// FriendFeed's discussions of this user: the items they commented on, and their own
+    /// items somebody else commented on (on the item or one of its copies).
+    pub discussions_of: Option<UserId>,
     /// Also this user's hidden items (their own view of their stream). Tombstoned items
     /// stay out: they were deleted on purpose.
     pub include_hidden_of: Option<UserId>,
@@ -272,6 +275,18 @@ fn stream_rows<T>(
                     ON c.item_id = o.id AND c.user_id = :commented_by WHERE o.main_id = i.id))",
         );
         params.push((":commented_by", commented_by));
+    }
+    let discussions_of = query.discussions_of.map(|u| u.0);
+    if let Some(discussions_of) = &discussions_of {
+        sql.push_str(
+            " AND (EXISTS (SELECT 1 FROM comments c
+                    WHERE c.item_id = i.id AND (c.user_id = :discussions_of
+                        OR (i.user_id = :discussions_of AND c.user_id IS NOT :discussions_of)))
+                OR EXISTS (SELECT 1 FROM items o CROSS JOIN comments c
+                    ON c.item_id = o.id WHERE o.main_id = i.id AND (c.user_id = :discussions_of
+                        OR (i.user_id = :discussions_of AND c.user_id IS NOT :discussions_of))))",
+        );
+        params.push((":discussions_of", discussions_of));
     }
     let forward = reads_forward(query);
     let cursor = query

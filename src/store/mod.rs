@@ -15,6 +15,7 @@ pub mod federation;
 pub mod history;
 pub mod items;
 pub mod media;
+pub mod notifications;
 pub mod sessions;
 pub mod social;
 pub mod sources;
@@ -64,8 +65,12 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
     ("0011_also_on", include_str!("migrations/0011_also_on.sql")),
     (
-        "0014_invite_links",
-        include_str!("migrations/0014_invite_links.sql"),
+        "0012_notifications",
+        include_str!("migrations/0012_notifications.sql"),
+    ),
+    (
+        "0013_invite_links",
+        include_str!("migrations/0013_invite_links.sql"),
     ),
 ];
 

@@ -1,5 +1,6 @@
-//! The social tables: comments, likes, follows, hiding items and bumping them; plus the
-//! likers and newest comments of a whole page of items in a few queries.
+//! The social tables: comments, likes, follows, hiding items and bumping them (each new
+//! comment, like and follow notifies in its own transaction); plus the likers and newest
+//! comments of a whole page of items in a few queries.
 
 use std::collections::HashMap;
 
@@ -7,6 +8,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, named_params};
 
 use super::also_on::GROUPS;
+use super::notifications::{self, Actor};
 use super::{StoreError, from_ms, to_ms};
 use crate::model::{CommentId, ItemId, SafeHtml, UserId};
 
@@ -111,7 +113,11 @@ pub fn add_comment(
         ":body": body,
         ":now": to_ms(now),
     })?;
-    Ok(CommentId(tx.last_insert_rowid()))
+    let id = CommentId(tx.last_insert_rowid());
+    let names = crate::social::mentioned_names(body);
+    let mentioned = notifications::users_named(tx, &names)?;
+    notifications::comment_added(tx, item, id, Actor::User(user), &mentioned, now)?;
+    Ok(id)
 }
 
 pub fn edit_comment(
@@ -189,6 +195,9 @@ pub fn like(
              ON CONFLICT (item_id, user_id) DO NOTHING",
         )?
         .execute(named_params! { ":item": item.0, ":user": user.0, ":now": to_ms(now) })?;
+    if n > 0 {
+        notifications::liked(tx, item, Actor::User(user), now)?;
+    }
     Ok(n > 0)
 }
 
@@ -401,16 +410,20 @@ pub fn follow(
     followee: UserId,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    tx.prepare_cached(
-        "INSERT INTO follows (follower_id, followee_id, created_at)
-         VALUES (:follower, :followee, :now)
-         ON CONFLICT (follower_id, followee_id) DO NOTHING",
-    )?
-    .execute(named_params! {
-        ":follower": follower.0,
-        ":followee": followee.0,
-        ":now": to_ms(now),
-    })?;
+    let n = tx
+        .prepare_cached(
+            "INSERT INTO follows (follower_id, followee_id, created_at)
+             VALUES (:follower, :followee, :now)
+             ON CONFLICT (follower_id, followee_id) DO NOTHING",
+        )?
+        .execute(named_params! {
+            ":follower": follower.0,
+            ":followee": followee.0,
+            ":now": to_ms(now),
+        })?;
+    if n > 0 {
+        notifications::followed(tx, followee, Actor::User(follower), false, now)?;
+    }
     Ok(())
 }
 

@@ -35,8 +35,8 @@ use crate::users::Users;
 use error::AppError;
 use limit::{LoginLimiter, RateLimiter};
 use pages::{
-    actor, auth, federation, fediverse, feeds, import, inbox, item, media, settings, sources,
-    stream,
+    actor, auth, federation, fediverse, feeds, import, inbox, item, media, notifications, settings,
+    sources, stream,
 };
 
 /// Items on one page of a stream.
@@ -169,6 +169,19 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .route(
             "/invite/{token}",
             get(auth::invite_get).post(auth::invite_post),
+        )
+        .route("/notifications", get(notifications::notifications_get))
+        .route(
+            "/notifications/read",
+            post(notifications::notifications_read_post),
+        )
+        .route(
+            "/notifications/feed/reset",
+            post(notifications::notifications_feed_reset_post),
+        )
+        .route(
+            "/notifications/feed.atom",
+            get(notifications::notifications_feed_get),
         )
         .route("/settings", get(settings::settings_get))
         .route("/settings/profile", post(settings::profile_post))

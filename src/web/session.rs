@@ -20,7 +20,7 @@ use super::AppState;
 use super::error::AppError;
 use crate::config::Signup;
 use crate::model::User;
-use crate::store::{StoreError, sessions};
+use crate::store::{StoreError, notifications, sessions};
 
 /// The cookie holding the session token.
 pub const SESSION_COOKIE: &str = "tributary_session";
@@ -119,6 +119,8 @@ pub struct PageCtx {
     pub signup: Signup,
     /// Path and query of this request, for "log in and come back".
     pub path: String,
+    /// The viewer's unread notifications (0 for anonymous viewers), for the navigation.
+    pub unread: u64,
 }
 
 impl PageCtx {
@@ -240,7 +242,12 @@ async fn resolve(parts: &mut Parts, state: &AppState) -> Result<PageCtx, AppErro
         Some(hash) => {
             match state
                 .store
-                .read(move |conn| sessions::lookup(conn, &hash, Utc::now()))
+                .read(move |conn| {
+                    // The navigation's count rides on the session's read: one indexed count.
+                    let (user, csrf) = sessions::lookup(conn, &hash, Utc::now())?;
+                    let unread = notifications::unread_count(conn, user.id)?;
+                    Ok((user, csrf, unread))
+                })
                 .await
             {
                 Ok(found) => Some(found),
@@ -251,17 +258,19 @@ async fn resolve(parts: &mut Parts, state: &AppState) -> Result<PageCtx, AppErro
         None => None,
     };
     let ctx = match session {
-        Some((user, csrf)) => PageCtx {
+        Some((user, csrf, unread)) => PageCtx {
             user: Some(user),
             csrf,
             signup: state.config.auth.signup,
             path,
+            unread,
         },
         None => PageCtx {
             user: None,
             csrf: anon,
             signup: state.config.auth.signup,
             path,
+            unread: 0,
         },
     };
     parts.extensions.insert(ctx.clone());

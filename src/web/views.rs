@@ -83,6 +83,7 @@ fn nav(ctx: &PageCtx) -> Markup {
             @if let Some(user) = &ctx.user {
                 li { a href={ "/" (user.name) } { "Me" } }
                 li { a href={ "/" (user.name) "/friends" } { "Friends" } }
+                li { (notifications_link(ctx.unread)) }
                 li { a href="/settings/sources" { "Sources" } }
                 li { a href="/settings" { "Settings" } }
                 li {
@@ -97,6 +98,20 @@ fn nav(ctx: &PageCtx) -> Markup {
                     li { a href="/signup" { "Sign up" } }
                 }
             }
+        }
+    }
+}
+
+/// The navigation's link to the notifications, with the unread count when there are any.
+pub fn notifications_link(unread: u64) -> Markup {
+    html! {
+        @if unread > 0 {
+            a.nav-notifications href="/notifications"
+                aria-label={ (unread) " unread notifications" } {
+                "Notifications " span.count { (unread) }
+            }
+        } @else {
+            a.nav-notifications href="/notifications" { "Notifications" }
         }
     }
 }

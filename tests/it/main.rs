@@ -4,6 +4,7 @@
 mod archives;
 mod browser;
 mod browser_a11y;
+mod browser_notifications;
 mod conformance;
 mod deletions;
 mod export;
@@ -30,6 +31,7 @@ mod web_cache;
 mod web_federation;
 mod web_fediverse_settings;
 mod web_media;
+mod web_notifications;
 mod web_pages;
 mod web_settings;
 mod web_sites;

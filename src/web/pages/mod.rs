@@ -9,6 +9,7 @@ pub mod import;
 pub mod inbox;
 pub mod item;
 pub mod media;
+pub mod notifications;
 pub mod settings;
 pub mod sources;
 pub mod stream;

@@ -227,7 +227,8 @@ pub async fn likes_get(
     cached_for_anonymous(&state, &ctx, &headers, render).await
 }
 
-/// Items `{user}` commented on.
+/// Items `{user}` commented on and `{user}`'s items others commented on, newest activity
+/// first.
 pub async fn discussions_get(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -369,7 +370,7 @@ async fn related_stream(
             (format!("/{}/likes", user.name), "No liked items yet.")
         }
         Tab::Discussions | Tab::Lifestream => {
-            query.commented_by = Some(user.id);
+            query.discussions_of = Some(user.id);
             (format!("/{}/discussions", user.name), "No discussions yet.")
         }
     };

@@ -54,6 +54,14 @@ pub const A11Y: Group = Group {
     source: include_str!("../browser_a11y.rs"),
 };
 
+/// The notifications in a real browser (`browser_notifications.rs`): the same tools.
+pub const BROWSER_NOTIFICATIONS: Group = Group {
+    name: "browser_notifications",
+    commands: BROWSER.commands,
+    install: BROWSER.install,
+    source: include_str!("../browser_notifications.rs"),
+};
+
 /// Exports checked against their schemas by jing.
 pub const JING: Group = Group {
     name: "jing",
