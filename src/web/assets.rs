@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
-/// (name, content type, bytes)
+/// (name, content type, bytes); the service icons of `web/services.rs` follow these.
 const FILES: &[(&str, &str, &[u8])] = &[
     (
         "style.css",
@@ -22,9 +22,16 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ),
 ];
 
-static HASHES: LazyLock<Vec<String>> = LazyLock::new(|| {
-    FILES
+/// Every embedded file: `FILES`, then the service icons (SVG).
+static ALL: LazyLock<Vec<(&'static str, &'static str, &'static [u8])>> = LazyLock::new(|| {
+    let icons = super::services::ICONS
         .iter()
+        .map(|(name, bytes)| (*name, "image/svg+xml", *bytes));
+    FILES.iter().copied().chain(icons).collect()
+});
+
+static HASHES: LazyLock<Vec<String>> = LazyLock::new(|| {
+    ALL.iter()
         .map(|(_, _, bytes)| {
             let digest = Sha256::digest(bytes);
             hex::encode(&digest[..6])
@@ -34,17 +41,17 @@ static HASHES: LazyLock<Vec<String>> = LazyLock::new(|| {
 
 /// The URL of an embedded file; changes whenever its content does.
 pub fn url(name: &str) -> String {
-    match FILES.iter().position(|(file, _, _)| *file == name) {
+    match ALL.iter().position(|(file, _, _)| *file == name) {
         Some(idx) => format!("/static/{}/{name}", HASHES[idx]),
         None => format!("/static/missing/{name}"),
     }
 }
 
 pub async fn static_get(Path((hash, name)): Path<(String, String)>) -> Response {
-    let Some(idx) = FILES.iter().position(|(file, _, _)| *file == name) else {
+    let Some(idx) = ALL.iter().position(|(file, _, _)| *file == name) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let (_, content_type, bytes) = FILES[idx];
+    let (_, content_type, bytes) = ALL[idx];
     // An old hash still gets the current file, but not for keeps.
     let cache = if hash == HASHES[idx] {
         "public, max-age=31536000, immutable"
