@@ -3,6 +3,7 @@
 
 mod archives;
 mod browser;
+mod browser_cards;
 mod conformance;
 mod deletions;
 mod export;
@@ -26,6 +27,7 @@ mod tidy;
 mod web_also_on;
 mod web_auth;
 mod web_cache;
+mod web_cards;
 mod web_federation;
 mod web_fediverse_settings;
 mod web_media;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator, elements::Element};
 
-use super::tools::BROWSER;
+use super::tools::{BROWSER, Group};
 use serde_json::{Value, json};
 
 /// Browser tests run one at a time: each starts a whole Chromium, and the machine is shared.
@@ -72,7 +72,12 @@ impl Browser {
     /// Starts chromedriver and a headless Chromium. `None` when the browser group is
     /// skipped (`support::tools::BROWSER`).
     pub async fn start(options: BrowserOptions) -> Option<Browser> {
-        let tools = BROWSER.tools()?;
+        Browser::start_in(&BROWSER, options).await
+    }
+
+    /// [`Browser::start`] for the tests of another group with the browser's commands.
+    pub async fn start_in(group: &Group, options: BrowserOptions) -> Option<Browser> {
+        let tools = group.tools()?;
         let (chromedriver, chromium) = (&tools[0], &tools[1]);
         let turn = ONE_BROWSER_AT_A_TIME.lock().await;
         let dir = tempfile::tempdir().expect("a temp dir for the browser profile");
