@@ -1221,6 +1221,43 @@ mod tests {
         );
     }
 
+    #[test]
+    fn comment_delete_stays_inline_in_the_meta_line() {
+        // See: #19. A `<form>` in a `<p>` ends the paragraph: the button left the line.
+        let note = item(7, ItemKind::Note);
+        let owner = crate::model::User {
+            id: UserId(1),
+            name: "ana".into(),
+            display_name: String::new(),
+            is_admin: false,
+            created_at: note.published_at,
+        };
+        let ctx = PageCtx {
+            user: Some(owner),
+            ..anonymous()
+        };
+        let comment = Comment {
+            id: crate::model::CommentId(3),
+            item_id: note.id,
+            user_id: Some(UserId(2)),
+            user_name: "bo".into(),
+            display_name: String::new(),
+            body: "Nice".into(),
+            body_html: None,
+            remote: None,
+            parent_id: None,
+            created_at: note.published_at,
+            edited_at: None,
+        };
+        let html = comment_view(&ctx, &comment, &note, "/ana", note.published_at).into_string();
+        let meta_at = html
+            .find(r#"<div class="comment-meta">"#)
+            .expect("a div meta");
+        let form_at = html.find(r#"<form class="inline""#).expect("a delete form");
+        assert!(form_at > meta_at, "{html}");
+        assert!(!html.contains("<p class=\"comment-meta\""), "{html}");
+    }
+
     fn commit_push(id: i64, minutes_ago: i64) -> Item {
         let mut push = item(id, ItemKind::Code);
         push.source_kind = "github".into();
