@@ -126,12 +126,13 @@ pub fn item_card(
 /// service), the user with their avatar, the source (linking to its own filter), the time.
 fn item_meta(item: &Item, hidden_for_owner: bool, now: DateTime<Utc>) -> Markup {
     let service = services::service_of(&item.source_kind);
+    let icon = services::icon_for(service, item.kind);
     let user_path = format!("/{}", item.user_name);
     html! {
         header.item-meta {
             a.item-service href={ (user_path) "?service=" (urlencode(&item.source_kind)) }
                 title={ "Only " (service.name) " items" } {
-                img.service-icon src=(assets::url(service.icon)) alt=(service.name)
+                img.service-icon src=(assets::url(icon)) alt=(service.name)
                     width="16" height="16";
             }
             " "

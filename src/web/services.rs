@@ -115,6 +115,17 @@ pub fn service_of(kind: &str) -> Service<'_> {
     Service { name, icon }
 }
 
+/// The icon a card shows: the service's, or for a plain feed's podcast episode or video
+/// the podcast or video icon rather than the generic one.
+pub fn icon_for(service: Service<'_>, kind: connectors::ItemKind) -> &'static str {
+    match kind {
+        _ if service.icon != GENERIC_ICON => service.icon,
+        connectors::ItemKind::Audio => "service-podcast.svg",
+        connectors::ItemKind::Video => "service-video.svg",
+        _ => GENERIC_ICON,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,6 +158,18 @@ mod tests {
                 "{kind}: {icon}"
             );
         }
+    }
+
+    #[test]
+    fn a_plain_feeds_podcast_gets_the_podcast_icon() {
+        let feed = service_of("feed");
+        assert_eq!(
+            icon_for(feed, connectors::ItemKind::Audio),
+            "service-podcast.svg"
+        );
+        assert_eq!(icon_for(feed, connectors::ItemKind::Note), GENERIC_ICON);
+        let github = service_of("github");
+        assert_eq!(icon_for(github, connectors::ItemKind::Audio), github.icon);
     }
 
     #[test]
