@@ -109,6 +109,8 @@ pub struct Item {
     pub id: ItemId,
     pub user_id: UserId,
     pub user_name: String,
+    /// The user's avatar address as they set it (untrusted: shown only when http(s)).
+    pub user_avatar: Option<String>,
     pub source_id: SourceId,
     pub source_kind: String,
     pub source_title: String,

@@ -286,6 +286,7 @@ mod tests {
                 id: ItemId(id),
                 user_id: UserId(1),
                 user_name: "ana".into(),
+                user_avatar: None,
                 source_id: SourceId(1),
                 source_kind: "feed".into(),
                 source_title: String::new(),

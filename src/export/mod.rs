@@ -276,6 +276,8 @@ pub enum StreamKind<'a> {
     Service(&'a str),
     /// The items of the people the user follows.
     Friends,
+    /// The user's items from one of their sources, with its title.
+    Source(crate::model::SourceId, &'a str),
 }
 
 /// The user a stream belongs to, as feeds name them.
@@ -303,6 +305,7 @@ pub fn stream_path(owner_name: &str, kind: StreamKind<'_>, format: Format) -> St
         StreamKind::User => format!("/{owner_name}/feed.{ext}"),
         StreamKind::Service(service) => format!("/{owner_name}/{service}/feed.{ext}"),
         StreamKind::Friends => format!("/{owner_name}/friends/feed.{ext}"),
+        StreamKind::Source(id, _) => format!("/{owner_name}/source/{id}/feed.{ext}"),
     }
 }
 
@@ -348,6 +351,11 @@ pub fn stream_meta(
             format!("{shown}'s friends on Tributary"),
             format!("/{}/friends", owner.name),
         ),
+        StreamKind::Source(id, title) => (
+            site.feed_tag(&format!("user/{}/source/{id}", owner.name)),
+            format!("{shown} on Tributary: {title}"),
+            format!("/{}?source={id}", owner.name),
+        ),
     };
     FeedMeta {
         site: site.clone(),
@@ -360,7 +368,10 @@ pub fn stream_meta(
         author_url: site.url(&format!("/{}", owner.name)),
         updated: newest_update(entries, owner.created_at),
         paging: block.paging(&subscription_url),
-        hub: block.page.is_none().then(|| site.hub.clone()).flatten(),
+        // Hubs are pinged for the user, service and friends streams only (`websub.rs`).
+        hub: (block.page.is_none() && !matches!(kind, StreamKind::Source(..)))
+            .then(|| site.hub.clone())
+            .flatten(),
     }
 }
 

@@ -601,6 +601,7 @@ mod tests {
             id: ItemId(7),
             user_id: UserId(1),
             user_name: "ana".into(),
+            user_avatar: None,
             source_id: SourceId(3),
             source_kind: "github".into(),
             source_title: "GitHub".into(),

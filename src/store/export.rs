@@ -19,6 +19,8 @@ pub enum Scope {
     Service(UserId, String),
     /// The items of everyone the user follows.
     Friends(UserId),
+    /// One user's items from one of their sources (`/{user}/source/{id}/feed.atom`).
+    Source(UserId, SourceId),
 }
 
 /// One document's worth of a stream.
@@ -117,6 +119,10 @@ pub fn count(conn: &Connection, scope: &Scope) -> Result<u64, StoreError> {
              JOIN follows f ON f.followee_id = s.user_id AND f.follower_id = :followed_by
              WHERE s.deleted_at IS NULL",
         )?,
+        Scope::Source(..) => conn.prepare_cached(
+            "SELECT coalesce(sum(n_visible), 0) FROM sources
+             WHERE user_id = :user AND id = :source AND deleted_at IS NULL",
+        )?,
     };
     let (_, params) = scope_filter(scope);
     let n: i64 = stmt.query_row(params.as_slice(), |row| row.get(0))?;
@@ -153,7 +159,29 @@ fn scope_filter(scope: &Scope) -> (&'static str, Vec<(&'static str, &dyn rusqlit
                 WHERE s.deleted_at IS NULL)",
             vec![(":followed_by", &user.0 as &dyn rusqlite::ToSql)],
         ),
+        Scope::Source(user, source) => (
+            "i.hidden = 0 AND i.user_id = :user AND i.source_id IN (
+                SELECT s.id FROM sources s
+                WHERE s.user_id = :user AND s.id = :source AND s.deleted_at IS NULL)",
+            vec![
+                (":user", &user.0 as &dyn rusqlite::ToSql),
+                (":source", &source.0 as &dyn rusqlite::ToSql),
+            ],
+        ),
     }
+}
+
+/// Whether `source` is a live source of `user`: only then does its stream exist.
+pub fn has_source(conn: &Connection, user: UserId, source: SourceId) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM sources
+             WHERE user_id = :user AND id = :source AND deleted_at IS NULL)",
+        )?
+        .query_row(
+            named_params! { ":user": user.0, ":source": source.0 },
+            |row| row.get(0),
+        )?)
 }
 
 /// Whether an item is shown to everyone (not hidden, not deleted, source not removed).

@@ -173,6 +173,8 @@ pub struct StreamQuery {
     pub user: Option<UserId>,
     /// Only items from sources of this kind.
     pub source_kind: Option<String>,
+    /// Only items from this one source.
+    pub source: Option<SourceId>,
     /// Only items of the people this user follows (their friends stream).
     pub followed_by: Option<UserId>,
     /// Only items this user liked (a like on one of a main's copies counts for the main).
@@ -194,7 +196,8 @@ pub struct StreamQuery {
 
 const COLUMNS: &str = "i.id, i.user_id, u.name, i.source_id, s.kind, s.title, i.external_id,
     i.url, i.title, i.author_name, i.content_html, i.summary_text, i.kind, i.media, i.tags,
-    i.published_at, i.updated_at, i.fetched_at, i.bumped_at, i.extra, i.deleted_upstream_at";
+    i.published_at, i.updated_at, i.fetched_at, i.bumped_at, i.extra, i.deleted_upstream_at,
+    u.avatar_url";
 
 /// Visible items, newest bump first, strictly older than `before` or strictly newer than
 /// `after` (keyset pagination on `(bumped_at, id)`, stable while new items arrive).
@@ -231,7 +234,7 @@ fn stream_rows<T>(
     );
     // One card per post: the copies of a post elsewhere are links on its main's card,
     // except in a service's own stream, which shows every item of the service.
-    if query.source_kind.is_none() {
+    if query.source_kind.is_none() && query.source.is_none() {
         sql.push_str(" AND i.main_id IS NULL");
     }
     let mut params: Vec<(&str, &dyn rusqlite::ToSql)> = Vec::new();
@@ -254,6 +257,11 @@ fn stream_rows<T>(
     if let Some(kind) = &query.source_kind {
         sql.push_str(" AND s.kind = :kind");
         params.push((":kind", kind));
+    }
+    let source = query.source.map(|s| s.0);
+    if let Some(source) = &source {
+        sql.push_str(" AND i.source_id = :source");
+        params.push((":source", source));
     }
     let liked_by = query.liked_by.map(|u| u.0);
     if let Some(liked_by) = &liked_by {
@@ -430,6 +438,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Item> {
         id: ItemId(row.get(0)?),
         user_id: UserId(row.get(1)?),
         user_name: row.get(2)?,
+        user_avatar: row.get(21)?,
         source_id: SourceId(row.get(3)?),
         source_kind: row.get(4)?,
         source_title: row.get(5)?,

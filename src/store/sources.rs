@@ -95,6 +95,41 @@ pub fn list(conn: &Connection, user: Option<UserId>) -> Result<Vec<Source>, Stor
     Ok(sources)
 }
 
+/// A source as a stream's filter chip names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceLabel {
+    pub id: SourceId,
+    pub kind: String,
+    /// The source's title, else its kind.
+    pub title: String,
+}
+
+/// The live sources of `user` that have visible items, oldest first: the chips above
+/// their stream.
+pub fn labels(conn: &Connection, user: UserId) -> Result<Vec<SourceLabel>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, kind, title FROM sources
+         WHERE user_id = :user AND deleted_at IS NULL AND n_visible > 0
+         ORDER BY id",
+    )?;
+    let labels = stmt
+        .query_map(named_params! { ":user": user.0 }, |row| {
+            let kind: String = row.get(1)?;
+            let title: String = row.get(2)?;
+            Ok(SourceLabel {
+                id: SourceId(row.get(0)?),
+                title: if title.trim().is_empty() {
+                    kind.clone()
+                } else {
+                    title
+                },
+                kind,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(labels)
+}
+
 /// Enabled sources whose time has come, most overdue first.
 pub fn due(
     conn: &Connection,

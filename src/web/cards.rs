@@ -6,6 +6,7 @@ use maud::{Markup, html};
 
 use super::session::PageCtx;
 use super::views::{bdi, csrf_field, shown_name, time, urlencode};
+use super::{assets, services};
 use crate::model::{Item, ItemKind, Media};
 use crate::social::{MAX_COMMENT_CHARS, may_delete_comment, may_edit_comment, may_hide_item};
 use crate::store::also_on::AlsoOn;
@@ -39,7 +40,8 @@ pub struct CommentDraft<'a> {
 }
 
 /// One item as an `article.item`: where it came from, its title and content, pictures,
-/// likes, comments, and the viewer's buttons.
+/// players, likes, comments, and the viewer's buttons. In a stream the card carries no
+/// comment form, only a link to the item page's form (`#comment`).
 pub fn item_card(
     ctx: &PageCtx,
     item: &Item,
@@ -55,43 +57,31 @@ pub fn item_card(
         .as_ref()
         .is_some_and(|me| may_hide_item(me, item.user_id));
     let n_more_comments = social.n_comments.saturating_sub(social.comments.len());
+    let body_shows_html = shows_content_html(item, mode);
     html! {
-        article.item.is-hidden[social.hidden] id={ "item-" (item.id) } {
-            header.item-meta {
-                a.item-user href={ "/" (item.user_name) } { (bdi(&item.user_name)) }
-                " · "
-                a.item-service
-                    href={ "/" (item.user_name) "?service=" (urlencode(&item.source_kind)) }
-                    title={ "Only " (item.source_kind) " items" } { (bdi(item.source_label())) }
-                " · "
-                a.item-permalink href=(item_path) { (time(item.published_at, now)) }
-                @if social.hidden && is_owner {
-                    " " span.badge.hidden-badge { "hidden" }
-                }
-                @if item.extra.contains_key(crate::store::items::DELETED_UPSTREAM) {
-                    " " span.badge.deleted-badge title="Deleted where it was posted; kept here because its source keeps deleted items" {
-                        "deleted at the source"
-                    }
-                }
-            }
+        article.item.is-hidden[social.hidden] id={ "item-" (item.id) } data-item=(item.id) {
+            (item_meta(item, social.hidden && is_owner, now))
             @if !item.title.is_empty() {
                 @if mode == CardMode::Full { h1.item-title { (title_link(item)) } }
                 @else { h2.item-title { (title_link(item)) } }
+            } @else if mode == CardMode::Full {
+                // The item page needs a heading even for an untitled note.
+                h1.visually-hidden { (untitled_heading(item)) }
             }
             (shared_from(item))
             @if let Some(warning) = content_warning(item) {
                 details.content-warning {
                     summary { (bdi(&warning)) }
                     (item_body(item, mode))
-                    (thumbnails(item))
+                    (attachments(item, body_shows_html))
                 }
             } @else {
                 (item_body(item, mode))
-                (thumbnails(item))
+                (attachments(item, body_shows_html))
             }
             (facts(item))
             (also_on(&social.also_on))
-            (actions(ctx, item, social, is_owner, &next))
+            (actions(ctx, item, social, is_owner, mode, &next))
             @if social.n_likes > 0 {
                 (likes_line(&social.likers, social.n_likes, match mode {
                     CardMode::Stream => NAMED_LIKERS,
@@ -118,15 +108,202 @@ pub fn item_card(
                     }
                 }
             }
-            @if ctx.user.is_some() {
-                (comment_form(ctx, item, draft, &next))
-            } @else if mode == CardMode::Full {
-                p.muted {
-                    a href={ "/login?next=" (urlencode(&item_path)) } { "Log in" }
-                    " to like or comment."
+            @if mode == CardMode::Full {
+                @if ctx.user.is_some() {
+                    (comment_form(ctx, item, draft, &next))
+                } @else {
+                    p.muted {
+                        a href={ "/login?next=" (urlencode(&item_path)) } { "Log in" }
+                        " to like or comment."
+                    }
                 }
             }
         }
+    }
+}
+
+/// The card's first line: the service icon (linking to the user's items of that
+/// service), the user with their avatar, the source (linking to its own filter), the time.
+fn item_meta(item: &Item, hidden_for_owner: bool, now: DateTime<Utc>) -> Markup {
+    let service = services::service_of(&item.source_kind);
+    let icon = services::icon_for(service, item.kind);
+    let user_path = format!("/{}", item.user_name);
+    html! {
+        header.item-meta {
+            a.item-service href={ (user_path) "?service=" (urlencode(&item.source_kind)) }
+                title={ "Only " (service.name) " items" } {
+                img.service-icon src=(assets::url(icon)) alt=(service.name)
+                    width="16" height="16";
+            }
+            " "
+            @if let Some(avatar) = item.user_avatar.as_deref().filter(|url| is_web_text(url)) {
+                img.avatar.tiny src=(avatar) alt="" width="20" height="20" loading="lazy"
+                    referrerpolicy="no-referrer";
+                " "
+            }
+            a.item-user href=(user_path) { (bdi(&item.user_name)) }
+            " · "
+            a.item-source href={ (user_path) "?source=" (item.source_id) }
+                title={ "Only items from " (item.source_label()) } { (bdi(item.source_label())) }
+            " · "
+            a.item-permalink href={ "/e/" (item.id) } { (time(item.published_at, now)) }
+            @if hidden_for_owner {
+                " " span.badge.hidden-badge { "hidden" }
+            }
+            @if item.extra.contains_key(crate::store::items::DELETED_UPSTREAM) {
+                " " span.badge.deleted-badge title="Deleted where it was posted; kept here because its source keeps deleted items" {
+                    "deleted at the source"
+                }
+            }
+        }
+    }
+}
+
+/// A heading for an item without a title: the start of its text, else who posted it.
+fn untitled_heading(item: &Item) -> String {
+    let text = item.summary_text.trim();
+    if text.is_empty() {
+        format!("{}'s item", item.user_name)
+    } else {
+        truncate_fact(text, MAX_HEADING_CHARS)
+    }
+}
+
+/// Longest heading made from an untitled item's text, in characters.
+const MAX_HEADING_CHARS: usize = 80;
+
+/// More than this many items in a row from one source within [`BURST_WINDOW_SECS`] collapse
+/// into one group card in a stream.
+pub const BURST_MIN_ITEMS: usize = 3;
+/// How close together a burst's items were posted.
+pub const BURST_WINDOW_SECS: i64 = 3600;
+/// Items a group card names before "and K more".
+pub const BURST_SHOWN: usize = 3;
+
+/// One entry of a rendered stream: an item's own card, or a burst of items from one
+/// source shown as one group card.
+#[derive(Debug, PartialEq)]
+pub enum StreamEntry<'a> {
+    One(&'a Item),
+    Burst(&'a [Item]),
+}
+
+/// Groups a page's items (in page order) into entries: a run of more than
+/// [`BURST_MIN_ITEMS`] consecutive items from one source, all posted within
+/// [`BURST_WINDOW_SECS`] of the run's first, becomes one burst. Pure, and only within the
+/// page, so paging (which the store does on items) is untouched.
+pub fn group_bursts(items: &[Item]) -> Vec<StreamEntry<'_>> {
+    let mut entries = Vec::new();
+    let mut start = 0;
+    while start < items.len() {
+        let first = &items[start];
+        let run_len = items[start..]
+            .iter()
+            .take_while(|item| {
+                item.source_id == first.source_id
+                    && (first.published_at - item.published_at).num_seconds().abs()
+                        <= BURST_WINDOW_SECS
+            })
+            .count();
+        if run_len > BURST_MIN_ITEMS {
+            entries.push(StreamEntry::Burst(&items[start..start + run_len]));
+            start += run_len;
+        } else {
+            entries.push(StreamEntry::One(first));
+            start += 1;
+        }
+    }
+    entries
+}
+
+/// A burst as one card: "ana pushed 20 commits to miniflux/v2" (or "ana posted 20 items
+/// from …"), the first [`BURST_SHOWN`] items, and "and K more" linking to the source's
+/// own stream, where nothing is grouped.
+pub fn burst_card(items: &[Item], now: DateTime<Utc>) -> Markup {
+    let Some(first) = items.first() else {
+        return html! {};
+    };
+    let service = services::service_of(&first.source_kind);
+    let user_path = format!("/{}", first.user_name);
+    let source_path = format!("{user_path}?source={}", first.source_id);
+    let n_more = items.len().saturating_sub(BURST_SHOWN);
+    html! {
+        article.burst id={ "burst-" (first.id) } data-source=(first.source_id) {
+            header.item-meta {
+                a.item-service href={ (user_path) "?service=" (urlencode(&first.source_kind)) }
+                    title={ "Only " (service.name) " items" } {
+                    img.service-icon src=(assets::url(service.icon)) alt=(service.name)
+                        width="16" height="16";
+                }
+                " "
+                a.item-user href=(user_path) { (bdi(&first.user_name)) }
+                " · "
+                a.item-source href=(source_path) { (bdi(first.source_label())) }
+                " · " (time(first.published_at, now))
+            }
+            p.burst-summary { (bdi(&burst_summary(items))) }
+            ul.burst-items {
+                @for item in items.iter().take(BURST_SHOWN) {
+                    li data-item=(item.id) {
+                        a href={ "/e/" (item.id) } { (bdi(&item_line(item))) }
+                    }
+                }
+            }
+            @if n_more > 0 {
+                p.burst-more { a href=(source_path) { "and " (n_more) " more" } }
+            }
+        }
+    }
+}
+
+/// What a burst was: pushes of one repository, else items of one source.
+fn burst_summary(items: &[Item]) -> String {
+    let Some(first) = items.first() else {
+        return String::new();
+    };
+    let text_of = |item: &Item, key: &str| {
+        item.extra
+            .get(key)
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+    };
+    let repo = text_of(first, "repo");
+    let all_pushes_to_repo = repo.is_some()
+        && items.iter().all(|item| {
+            text_of(item, "event").as_deref() == Some("PushEvent") && text_of(item, "repo") == repo
+        });
+    if let (true, Some(repo)) = (all_pushes_to_repo, repo) {
+        let n_commits: i64 = items
+            .iter()
+            .map(|item| {
+                item.extra
+                    .get("commits")
+                    .and_then(serde_json::Value::as_i64)
+                    .unwrap_or(1)
+                    .max(0)
+            })
+            .sum();
+        let noun = if n_commits == 1 { "commit" } else { "commits" };
+        return format!(
+            "{} pushed {n_commits} {noun} to {}",
+            first.user_name,
+            truncate_fact(&repo, MAX_FACT_CHARS)
+        );
+    }
+    format!(
+        "{} posted {} items from {}",
+        first.user_name,
+        items.len(),
+        truncate_fact(first.source_label(), MAX_FACT_CHARS)
+    )
+}
+
+/// One line naming an item in a group card: its title, else the start of its text.
+fn item_line(item: &Item) -> String {
+    if item.title.trim().is_empty() {
+        untitled_heading(item)
+    } else {
+        truncate_fact(&item.title, MAX_HEADING_CHARS)
     }
 }
 
@@ -186,7 +363,7 @@ pub fn comment_view(
         li.comment id={ "c-" (comment.id) } {
             @if let (Some(remote), Some(html)) = (&comment.remote, &comment.body_html) {
                 div.comment-body.remote dir="auto" { (html) }
-                p.comment-meta {
+                div.comment-meta {
                     "— "
                     @if let Some(icon) = &remote.icon_url {
                         img.avatar src=(icon) alt="" width="20" height="20" loading="lazy"
@@ -213,7 +390,7 @@ pub fn comment_view(
                 }
             } @else {
             div.comment-body dir="auto" { (comment_text(&comment.body)) }
-            p.comment-meta {
+            div.comment-meta {
                 "— "
                 @if comment.user_id.is_some() {
                     a href={ "/" (comment.user_name) } { (bdi(shown_name(&comment.display_name, &comment.user_name))) }
@@ -245,7 +422,7 @@ pub fn comment_form(ctx: &PageCtx, item: &Item, draft: &CommentDraft<'_>, next: 
     let field_id = format!("comment-body-{}", item.id);
     let error_id = format!("{field_id}-error");
     html! {
-        form.comment-form method="post" action={ "/e/" (item.id) "/comments" } {
+        form.comment-form id="comment" method="post" action={ "/e/" (item.id) "/comments" } {
             (csrf_field(ctx))
             input type="hidden" name="next" value=(next);
             div.field.invalid[draft.error.is_some()] {
@@ -284,37 +461,38 @@ pub fn comment_text(body: &str) -> Markup {
     }
 }
 
-fn actions(ctx: &PageCtx, item: &Item, social: &ItemSocial, is_owner: bool, next: &str) -> Markup {
+/// The action row: the like button (a real form), the like and comment counts that live
+/// updates change (`span.n-likes`, `span.n-comments`), in a stream the "Comment" link to
+/// the item page's form, and the owner's Hide.
+fn actions(
+    ctx: &PageCtx,
+    item: &Item,
+    social: &ItemSocial,
+    is_owner: bool,
+    mode: CardMode,
+    next: &str,
+) -> Markup {
     html! {
-        @if ctx.user.is_some() {
-            div.item-actions {
-                @if social.liked_by_viewer {
-                    form.inline method="post" action={ "/e/" (item.id) "/unlike" } {
-                        (csrf_field(ctx))
-                        input type="hidden" name="next" value=(next);
-                        button.secondary.like type="submit" { "Unlike" }
-                    }
-                } @else {
-                    form.inline method="post" action={ "/e/" (item.id) "/like" } {
-                        (csrf_field(ctx))
-                        input type="hidden" name="next" value=(next);
-                        button.secondary.like type="submit" { "Like" }
-                    }
+        div.item-actions {
+            @if ctx.user.is_some() {
+                @let (action, label) = if social.liked_by_viewer { ("unlike", "Unlike") } else { ("like", "Like") };
+                form.inline.like-form method="post" action={ "/e/" (item.id) "/" (action) } {
+                    (csrf_field(ctx))
+                    input type="hidden" name="next" value=(next);
+                    button.secondary.like type="submit" { (label) }
                 }
-                @if is_owner {
-                    @if social.hidden {
-                        form.inline method="post" action={ "/e/" (item.id) "/unhide" } {
-                            (csrf_field(ctx))
-                            input type="hidden" name="next" value=(next);
-                            button.secondary type="submit" { "Unhide" }
-                        }
-                    } @else {
-                        form.inline method="post" action={ "/e/" (item.id) "/hide" } {
-                            (csrf_field(ctx))
-                            input type="hidden" name="next" value=(next);
-                            button.secondary type="submit" { "Hide" }
-                        }
-                    }
+            }
+            span.tally { "Likes " span.n-likes { (social.n_likes) } }
+            @if mode == CardMode::Stream {
+                a.comment-link href={ "/e/" (item.id) "#comment" } { "Comment" }
+            }
+            span.tally { "Comments " span.n-comments { (social.n_comments) } }
+            @if is_owner {
+                @let (action, label) = if social.hidden { ("unhide", "Unhide") } else { ("hide", "Hide") };
+                form.inline.hide-form method="post" action={ "/e/" (item.id) "/" (action) } {
+                    (csrf_field(ctx))
+                    input type="hidden" name="next" value=(next);
+                    button.secondary type="submit" { (label) }
                 }
             }
         }
@@ -478,23 +656,95 @@ fn truncate_fact(text: &str, max_chars: usize) -> String {
     format!("{cut}…")
 }
 
-fn thumbnails(item: &Item) -> Markup {
-    let pictures: Vec<(&Media, &url::Url)> = item
-        .media
+/// Whether the card shows the item's HTML content itself (not an excerpt): then pictures
+/// already in it are not shown again below it.
+fn shows_content_html(item: &Item, mode: CardMode) -> bool {
+    let is_long = item
+        .summary_text
+        .trim()
+        .char_indices()
+        .nth(EXCERPT_CHARS)
+        .is_some();
+    let is_excerpt = mode == CardMode::Stream && is_long;
+    !is_excerpt && !item.content.is_empty()
+}
+
+/// What a card shows of one attachment.
+#[derive(Debug, PartialEq)]
+enum Attachment<'a> {
+    /// A picture: a photo, or a link's preview image.
+    Picture(&'a Media, &'a url::Url),
+    /// A video: its thumbnail with a play mark, linking out.
+    Video(&'a Media, &'a url::Url),
+    /// A sound file: a native player.
+    Audio(&'a Media),
+}
+
+/// The item's attachments as a card shows them: a gallery of pictures (none that the
+/// content already shows), video thumbnails with a play mark, audio players.
+fn attachments(item: &Item, body_shows_html: bool) -> Markup {
+    let shown_in_body: Vec<String> = if body_shows_html {
+        img_sources(item.content.as_str())
+            .iter()
+            .filter_map(|src| url::Url::parse(src).ok())
+            .map(|url| same_picture_key(&url))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut seen = shown_in_body;
+    let mut found: Vec<Attachment<'_>> = Vec::new();
+    for media in &item.media {
+        let Some(attachment) = attachment_of(item.kind, media) else {
+            continue;
+        };
+        let key = match &attachment {
+            Attachment::Picture(_, src) | Attachment::Video(_, src) => same_picture_key(src),
+            Attachment::Audio(media) => same_picture_key(&media.url),
+        };
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
+        found.push(attachment);
+    }
+    let link = item.url.as_ref().filter(|url| is_web(url));
+    let pictures: Vec<&Attachment<'_>> = found
         .iter()
-        .filter_map(|media| thumbnail_of(item.kind, media).map(|src| (media, src)))
-        .filter(|(_, src)| is_web(src))
+        .filter(|a| !matches!(a, Attachment::Audio(_)))
         .take(MAX_THUMBNAILS)
         .collect();
-    let link = item.url.as_ref().filter(|url| is_web(url));
     html! {
+        @for attachment in &found {
+            @if let Attachment::Audio(media) = attachment {
+                div.audio {
+                    audio controls preload="none" src=(media.url.as_str()) {}
+                    p.audio-file {
+                        a href=(media.url.as_str()) rel="noopener noreferrer" { "Download" }
+                        @if let Some(length) = audio_length(item, media) { " (" (length) ")" }
+                    }
+                }
+            }
+        }
         @if !pictures.is_empty() {
             div.thumbnails {
-                @for (media, src) in &pictures {
-                    @let target = link.unwrap_or(&media.url);
-                    a href=(target.as_str()) rel="noopener noreferrer" {
-                        img src=(src.as_str()) alt=(media.alt.as_deref().unwrap_or(""))
-                            loading="lazy" decoding="async";
+                @for attachment in &pictures {
+                    @match attachment {
+                        Attachment::Picture(media, src) => {
+                            a href=(link.unwrap_or(&media.url).as_str()) rel="noopener noreferrer" {
+                                img src=(src.as_str()) alt=(media.alt.as_deref().unwrap_or(""))
+                                    loading="lazy" decoding="async";
+                            }
+                        }
+                        Attachment::Video(media, src) => {
+                            a.video href=(link.unwrap_or(&media.url).as_str()) rel="noopener noreferrer"
+                                title="Play (opens the video's page)" {
+                                img src=(src.as_str()) alt=(media.alt.as_deref().unwrap_or("Video"))
+                                    loading="lazy" decoding="async";
+                                span.play-mark aria-hidden="true" { "▶" }
+                            }
+                        }
+                        Attachment::Audio(_) => {}
                     }
                 }
             }
@@ -502,22 +752,103 @@ fn thumbnails(item: &Item) -> Markup {
     }
 }
 
-/// The picture to show for an attachment: its thumbnail, or the image itself. Video and
-/// audio files are never put in an `<img>`.
-fn thumbnail_of(kind: ItemKind, media: &Media) -> Option<&url::Url> {
-    let media_type = media.media_type.as_deref().unwrap_or("");
+/// How a card shows one attachment, if at all. A thumbnail is always a picture, whatever
+/// the attachment's own type (YouTube's feed calls its video `application/x-shockwave-flash`);
+/// video and audio files themselves never go in an `<img>`.
+fn attachment_of(kind: ItemKind, media: &Media) -> Option<Attachment<'_>> {
+    let media_type = media
+        .media_type
+        .as_deref()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let is_audio =
+        media_type.starts_with("audio/") || (media_type.is_empty() && kind == ItemKind::Audio);
     let is_image =
         media_type.starts_with("image/") || (media_type.is_empty() && kind == ItemKind::Photo);
-    let is_visual = is_image || media_type.starts_with("video/") || kind == ItemKind::Video;
-    match &media.thumbnail {
-        Some(thumbnail) if is_visual => Some(thumbnail),
-        _ if is_image => Some(&media.url),
-        _ => None,
+    let is_video = media_type.starts_with("video/")
+        || media_type == "application/x-shockwave-flash"
+        || kind == ItemKind::Video;
+    if is_audio {
+        return is_web(&media.url).then_some(Attachment::Audio(media));
     }
+    let thumbnail = media.thumbnail.as_ref().filter(|url| is_web(url));
+    match thumbnail {
+        Some(src) if is_video && !is_image => Some(Attachment::Video(media, src)),
+        Some(src) => Some(Attachment::Picture(media, src)),
+        None if is_image && is_web(&media.url) => Some(Attachment::Picture(media, &media.url)),
+        None => None,
+    }
+}
+
+/// A sound file's length for its link: the duration the feed gave (`extra.duration`,
+/// e.g. iTunes' `01:02:03`), else its size in bytes, rounded.
+fn audio_length(item: &Item, media: &Media) -> Option<String> {
+    let duration = item
+        .extra
+        .get("duration")
+        .and_then(serde_json::Value::as_str)
+        .map(|text| truncate_fact(text, MAX_DURATION_CHARS))
+        .filter(|text| !text.is_empty());
+    duration.or_else(|| media.length.filter(|n| *n > 0).map(file_size))
+}
+
+/// Longest duration text shown.
+const MAX_DURATION_CHARS: usize = 16;
+
+/// "12.3 MB", "800 kB", "512 bytes".
+fn file_size(bytes: u64) -> String {
+    const KB: f64 = 1000.0;
+    let n = bytes as f64;
+    if n >= KB * KB {
+        format!("{:.1} MB", n / (KB * KB))
+    } else if n >= KB {
+        format!("{:.0} kB", n / KB)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// The `src` of every `<img>` in sanitized HTML (attributes double-quoted, `&` written
+/// `&amp;`), unescaped.
+fn img_sources(html: &str) -> Vec<String> {
+    let lower = html.to_ascii_lowercase();
+    let mut sources = Vec::new();
+    let mut from = 0;
+    while let Some(at) = lower[from..].find("<img") {
+        let tag_start = from + at;
+        let tag_end = lower[tag_start..]
+            .find('>')
+            .map_or(lower.len(), |end| tag_start + end);
+        let tag = &lower[tag_start..tag_end];
+        if let Some(src_at) = tag.find(" src=\"") {
+            let value_start = tag_start + src_at + " src=\"".len();
+            if let Some(len) = html[value_start..tag_end].find('"') {
+                let value = &html[value_start..value_start + len];
+                sources.push(value.replace("&amp;", "&"));
+            }
+        }
+        from = tag_end;
+    }
+    sources
+}
+
+/// Two addresses of one picture compare equal by this: the scheme and fragment do not
+/// count (a feed may say `http` in the body and `https` in the enclosure).
+fn same_picture_key(url: &url::Url) -> String {
+    let mut key = url.clone();
+    key.set_fragment(None);
+    let text = key.as_str();
+    text.split_once("://")
+        .map_or(text, |(_, rest)| rest)
+        .to_owned()
 }
 
 fn is_web(url: &url::Url) -> bool {
     matches!(url.scheme(), "http" | "https")
+}
+
+fn is_web_text(text: &str) -> bool {
+    url::Url::parse(text).is_ok_and(|url| is_web(&url))
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -615,7 +946,7 @@ fn also_on(copies: &[AlsoOn]) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::UserId;
+    use crate::model::{ItemId, SafeHtml, SourceId, UserId};
 
     #[track_caller]
     fn check_comment(body: &str, expected: &str) {
@@ -707,6 +1038,278 @@ mod tests {
     #[test]
     fn likes_many() {
         check_likes(&["Ana", "Bo", "Cy"], 5, "Ana, Bo and 3 others liked this")
+    }
+
+    fn item(id: i64, kind: ItemKind) -> Item {
+        let at = DateTime::parse_from_rfc3339("2026-01-02T10:00:00Z")
+            .expect("a valid time")
+            .with_timezone(&Utc);
+        Item {
+            id: ItemId(id),
+            user_id: UserId(1),
+            user_name: "ana".into(),
+            user_avatar: None,
+            source_id: SourceId(2),
+            source_kind: "feed".into(),
+            source_title: "Daring Fireball".into(),
+            external_id: id.to_string(),
+            url: Some(url::Url::parse("https://site.example/post").expect("a valid URL")),
+            title: format!("Post {id}"),
+            author_name: None,
+            content: SafeHtml::default(),
+            summary_text: String::new(),
+            kind,
+            media: Vec::new(),
+            tags: Vec::new(),
+            extra: serde_json::Map::new(),
+            published_at: at,
+            updated_at: None,
+            fetched_at: at,
+            bumped_at: at,
+        }
+    }
+
+    fn media(url: &str, media_type: &str) -> Media {
+        let mut media = Media::at(url::Url::parse(url).expect("a valid URL"));
+        media.media_type = (!media_type.is_empty()).then(|| media_type.to_owned());
+        media
+    }
+
+    fn anonymous() -> PageCtx {
+        PageCtx {
+            user: None,
+            csrf: String::new(),
+            signup: crate::config::Signup::Closed,
+            path: "/ana".into(),
+        }
+    }
+
+    fn card(item: &Item) -> String {
+        let now = item.published_at;
+        item_card(
+            &anonymous(),
+            item,
+            &ItemSocial::default(),
+            CardMode::Stream,
+            &CommentDraft::default(),
+            now,
+        )
+        .into_string()
+    }
+
+    #[test]
+    fn audio_card_plays_the_enclosure() {
+        let mut podcast = item(1, ItemKind::Audio);
+        let mut enclosure = media("https://cdn.example/ep1.mp3", "audio/mpeg");
+        enclosure.length = Some(12_345_678);
+        podcast.media.push(enclosure);
+        let html = card(&podcast);
+        assert!(
+            html.contains(r#"<audio controls preload="none" src="https://cdn.example/ep1.mp3">"#),
+            "{html}"
+        );
+        assert!(html.contains("12.3 MB"), "{html}");
+        assert!(
+            !html.contains("<img src=\"https://cdn.example/ep1.mp3\""),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn audio_length_prefers_the_duration() {
+        let mut podcast = item(1, ItemKind::Audio);
+        podcast.extra.insert("duration".into(), "01:02:03".into());
+        podcast
+            .media
+            .push(media("https://cdn.example/ep1.mp3", "audio/mpeg"));
+        assert!(card(&podcast).contains("(01:02:03)"));
+    }
+
+    #[test]
+    fn flash_typed_video_shows_its_thumbnail_with_a_play_mark() {
+        // See: #19. YouTube's feed types its video `application/x-shockwave-flash`.
+        for kind in [ItemKind::Link, ItemKind::Video] {
+            let mut video = item(1, kind);
+            let mut flash = media(
+                "https://www.youtube.com/v/abc?version=3",
+                "application/x-shockwave-flash",
+            );
+            flash.thumbnail = Some(url::Url::parse("https://i.ytimg.com/vi/abc/hq.jpg").unwrap());
+            video.media.push(flash);
+            let html = card(&video);
+            assert!(
+                html.contains(r#"<a class="video" href="https://site.example/post""#),
+                "{html}"
+            );
+            assert!(
+                html.contains(r#"src="https://i.ytimg.com/vi/abc/hq.jpg""#),
+                "{html}"
+            );
+            assert!(html.contains("play-mark"), "{html}");
+            assert!(!html.contains("<iframe"), "{html}");
+        }
+    }
+
+    #[test]
+    fn photo_in_the_body_is_not_repeated_as_a_thumbnail() {
+        // See: #19. Every photo appeared twice.
+        let mut photo = item(1, ItemKind::Photo);
+        photo.content = SafeHtml::assume_sanitized(
+            r#"<p><img src="http://photos.example/a.jpg?s=1&amp;t=2" alt="a cat"></p>"#.into(),
+        );
+        photo
+            .media
+            .push(media("https://photos.example/a.jpg?s=1&t=2", "image/jpeg"));
+        photo
+            .media
+            .push(media("https://photos.example/b.jpg", "image/jpeg"));
+        let html = card(&photo);
+        assert_eq!(html.matches("photos.example/a.jpg").count(), 1, "{html}");
+        assert_eq!(html.matches("photos.example/b.jpg").count(), 1, "{html}");
+    }
+
+    #[test]
+    fn same_photo_twice_in_the_media_is_shown_once() {
+        let mut photo = item(1, ItemKind::Photo);
+        photo.media.push(media("https://p.example/a.jpg", ""));
+        photo
+            .media
+            .push(media("https://p.example/a.jpg", "image/jpeg"));
+        assert_eq!(card(&photo).matches("p.example/a.jpg").count(), 1);
+    }
+
+    #[test]
+    fn stream_card_links_to_the_comment_form_and_carries_the_counts() {
+        let html = card(&item(7, ItemKind::Note));
+        assert!(html.contains(r#"data-item="7""#), "{html}");
+        assert!(
+            html.contains(r##"<a class="comment-link" href="/e/7#comment">"##),
+            "{html}"
+        );
+        assert!(html.contains(r#"<span class="n-likes">0</span>"#), "{html}");
+        assert!(
+            html.contains(r#"<span class="n-comments">0</span>"#),
+            "{html}"
+        );
+        assert!(!html.contains("<textarea"), "{html}");
+    }
+
+    #[test]
+    fn card_links_its_source_and_service_filters() {
+        let html = card(&item(7, ItemKind::Note));
+        assert!(html.contains(r#"href="/ana?source=2""#), "{html}");
+        assert!(html.contains(r#"href="/ana?service=feed""#), "{html}");
+        assert!(html.contains("service-feed.svg"), "{html}");
+    }
+
+    #[test]
+    fn untitled_item_page_still_has_a_heading() {
+        let mut note = item(7, ItemKind::Note);
+        note.title.clear();
+        note.summary_text = "Just landed in Lisbon".into();
+        let html = item_card(
+            &anonymous(),
+            &note,
+            &ItemSocial::default(),
+            CardMode::Full,
+            &CommentDraft::default(),
+            note.published_at,
+        )
+        .into_string();
+        assert!(
+            html.contains(r#"<h1 class="visually-hidden">Just landed in Lisbon</h1>"#),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn comment_delete_stays_inline_in_the_meta_line() {
+        // See: #19. A `<form>` in a `<p>` ends the paragraph: the button left the line.
+        let note = item(7, ItemKind::Note);
+        let owner = crate::model::User {
+            id: UserId(1),
+            name: "ana".into(),
+            display_name: String::new(),
+            is_admin: false,
+            created_at: note.published_at,
+        };
+        let ctx = PageCtx {
+            user: Some(owner),
+            ..anonymous()
+        };
+        let comment = Comment {
+            id: crate::model::CommentId(3),
+            item_id: note.id,
+            user_id: Some(UserId(2)),
+            user_name: "bo".into(),
+            display_name: String::new(),
+            body: "Nice".into(),
+            body_html: None,
+            remote: None,
+            parent_id: None,
+            created_at: note.published_at,
+            edited_at: None,
+        };
+        let html = comment_view(&ctx, &comment, &note, "/ana", note.published_at).into_string();
+        let meta_at = html
+            .find(r#"<div class="comment-meta">"#)
+            .expect("a div meta");
+        let form_at = html.find(r#"<form class="inline""#).expect("a delete form");
+        assert!(form_at > meta_at, "{html}");
+        assert!(!html.contains("<p class=\"comment-meta\""), "{html}");
+    }
+
+    fn commit_push(id: i64, minutes_ago: i64) -> Item {
+        let mut push = item(id, ItemKind::Code);
+        push.source_kind = "github".into();
+        push.source_title = "GitHub".into();
+        push.published_at -= chrono::TimeDelta::minutes(minutes_ago);
+        push.extra.insert("repo".into(), "miniflux/v2".into());
+        push.extra.insert("event".into(), "PushEvent".into());
+        push.extra.insert("commits".into(), 1.into());
+        push
+    }
+
+    #[test]
+    fn burst_of_pushes_becomes_one_group_card() {
+        let mut items: Vec<Item> = (0..20).map(|n| commit_push(100 - n, n)).collect();
+        let mut other = item(5, ItemKind::Note);
+        other.source_id = SourceId(9);
+        items.push(other);
+        let entries = group_bursts(&items);
+        assert_eq!(entries.len(), 2);
+        let StreamEntry::Burst(burst) = entries[0] else {
+            panic!("a burst first: {entries:?}")
+        };
+        assert_eq!(burst.len(), 20);
+        let html = burst_card(burst, items[0].published_at).into_string();
+        assert!(
+            html.contains("ana pushed 20 commits to miniflux/v2"),
+            "{html}"
+        );
+        assert_eq!(html.matches("<li ").count(), BURST_SHOWN, "{html}");
+        assert!(
+            html.contains(r#"<a href="/ana?source=2">and 17 more</a>"#),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn few_or_spread_out_items_stay_cards() {
+        let few: Vec<Item> = (0..BURST_MIN_ITEMS as i64)
+            .map(|n| commit_push(n, n))
+            .collect();
+        assert!(
+            group_bursts(&few)
+                .iter()
+                .all(|e| matches!(e, StreamEntry::One(_)))
+        );
+        let spread: Vec<Item> = (0..6).map(|n| commit_push(n, n * 30)).collect();
+        let entries = group_bursts(&spread);
+        assert!(
+            entries.iter().all(|e| matches!(e, StreamEntry::One(_))),
+            "{entries:?}"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod error;
 pub mod host;
 pub mod limit;
 pub mod pages;
+pub mod services;
 pub mod session;
 pub mod views;
 
@@ -315,6 +316,7 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .route("/{user}/feed.json", get(feeds::user_json_get))
         .route("/{user}/sources.opml", get(feeds::user_opml_get))
         .route("/{user}/friends/{file}", get(feeds::friends_feed_get))
+        .route("/{user}/source/{id}/{file}", get(feeds::source_feed_get))
         .route("/{user}/{service}/{file}", get(feeds::service_feed_get))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::export::opml::OpmlSource;
 use crate::export::{self, Format, Owner, Site, StreamKind};
-use crate::model::{ItemId, User};
+use crate::model::{ItemId, SourceId, User};
 use crate::store::export::{self as export_store, Scope};
 use crate::store::{sources, users};
 use crate::web::cache;
@@ -99,6 +99,27 @@ pub async fn service_feed_get(
         state,
         user,
         Some(Stream::Service(service)),
+        format,
+        query.page,
+        &uri,
+        &headers,
+    )
+    .await
+}
+
+/// `/{user}/source/{id}/feed.{atom,rss,json}`: the items from one source.
+pub async fn source_feed_get(
+    State(state): State<AppState>,
+    Path((user, source, file)): Path<(String, i64, String)>,
+    Query(query): Query<PageQuery>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let format = Format::from_file_name(&file).ok_or(AppError::NotFound)?;
+    stream_get(
+        state,
+        user,
+        Some(Stream::Source(SourceId(source))),
         format,
         query.page,
         &uri,
@@ -249,6 +270,7 @@ pub fn opml_document(
 enum Stream {
     Friends,
     Service(String),
+    Source(SourceId),
 }
 
 /// A stream export, from the page cache when the content did not change since it was
@@ -285,6 +307,7 @@ async fn render_stream(
             None => Scope::User(owner.id),
             Some(Stream::Friends) => Scope::Friends(owner.id),
             Some(Stream::Service(service)) => Scope::Service(owner.id, service.clone()),
+            Some(Stream::Source(source)) => Scope::Source(owner.id, *source),
         };
         (owner, scope)
     };
@@ -297,13 +320,32 @@ async fn render_stream(
             {
                 return Err(crate::store::StoreError::NotFound);
             }
-            export_store::page(conn, &scope, page)
+            // A source of someone else, or removed, has no stream here.
+            let source_title = match &scope {
+                Scope::Source(user, source) => {
+                    if !export_store::has_source(conn, *user, *source)? {
+                        return Err(crate::store::StoreError::NotFound);
+                    }
+                    let found = sources::get(conn, *source)?;
+                    Some(if found.title.trim().is_empty() {
+                        found.kind
+                    } else {
+                        found.title
+                    })
+                }
+                _ => None,
+            };
+            Ok((export_store::page(conn, &scope, page)?, source_title))
         })
         .await?;
+    let (export_page, source_title) = export_page;
     let kind = match &stream {
         None => StreamKind::User,
         Some(Stream::Friends) => StreamKind::Friends,
         Some(Stream::Service(service)) => StreamKind::Service(service),
+        Some(Stream::Source(source)) => {
+            StreamKind::Source(*source, source_title.as_deref().unwrap_or_default())
+        }
     };
     let meta = export::stream_meta(
         &site(&state),

@@ -9,19 +9,23 @@ use chrono::Utc;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use crate::model::{Cursor, Item, ItemId, Page, UserId};
+use crate::model::{Cursor, Item, ItemId, Page, SourceId, UserId};
 use crate::store::items::{StreamQuery, stream_page};
 use crate::store::social::{self, ItemSocial, ProfileCounts};
+use crate::store::sources::{self, SourceLabel};
 use crate::store::users::{self, Profile};
 use crate::store::{Store, StoreError};
-use crate::web::cache;
-use crate::web::cards::{CardMode, CommentDraft, INLINE_COMMENTS, NAMED_LIKERS, item_card};
+use crate::web::cards::{
+    CardMode, CommentDraft, INLINE_COMMENTS, NAMED_LIKERS, StreamEntry, burst_card, group_bursts,
+    item_card,
+};
 use crate::web::error::AppError;
 use crate::web::session::{CsrfForm, CurrentUser, PageCtx};
 use crate::web::views::{
     bdi, csrf_field, layout, layout_with_head, safe_next, shown_name, urlencode,
 };
 use crate::web::{AppState, PAGE_SIZE};
+use crate::web::{assets, cache, services};
 
 use super::auth::{FormErrors, NewUserForm, setup_page};
 use super::federation;
@@ -33,6 +37,8 @@ pub struct StreamParams {
     pub after: Option<String>,
     /// A source kind: only items from sources of this kind.
     pub service: Option<String>,
+    /// A source id: only items from this source.
+    pub source: Option<i64>,
 }
 
 /// A form whose only field is where to go afterwards.
@@ -70,6 +76,7 @@ async fn everyone_page(
 ) -> Result<Markup, AppError> {
     let query = StreamQuery {
         source_kind: service(params),
+        source: source(params),
         before: cursor(params.before.as_deref())?,
         after: cursor(params.after.as_deref())?,
         limit: PAGE_SIZE,
@@ -144,6 +151,8 @@ async fn cached_for_anonymous(
 pub struct Lifestream {
     header: Header,
     stream: Stream,
+    /// The user's sources, for the filter chips.
+    filters: Vec<SourceLabel>,
 }
 
 /// Loads `/{name}` as `ctx`'s viewer sees it; `None` when there is no such user.
@@ -160,6 +169,7 @@ pub async fn load_lifestream(
     let query = StreamQuery {
         user: Some(user.id),
         source_kind: service(params),
+        source: source(params),
         include_hidden_of: ctx.is(user).then_some(user.id),
         before: cursor(params.before.as_deref())?,
         after: cursor(params.after.as_deref())?,
@@ -167,7 +177,13 @@ pub async fn load_lifestream(
         ..StreamQuery::default()
     };
     let stream = load(store, query, ctx).await?;
-    Ok(Some(Lifestream { header, stream }))
+    let owner = user.id;
+    let filters = store.read(move |conn| sources::labels(conn, owner)).await?;
+    Ok(Some(Lifestream {
+        header,
+        stream,
+        filters,
+    }))
 }
 
 /// The lifestream page. Pure.
@@ -185,13 +201,14 @@ pub fn render_lifestream(ctx: &PageCtx, page: &Lifestream, params: &StreamParams
     } else {
         html! { p.empty { "Nothing yet." } }
     };
+    let filter = StreamFilter::of(params, &page.filters);
     user_page(
         ctx,
         &page.header,
         Tab::Lifestream,
-        service(params).as_deref(),
+        &filter,
         html! {
-            (service_notice(params, &path))
+            (filter_chips(&path, &page.filters, &filter))
             (stream_body(ctx, &page.stream, &path, params, empty))
         },
     )
@@ -350,6 +367,7 @@ async fn related_stream(
     let is_owner = ctx.is(user);
     let mut query = StreamQuery {
         source_kind: service(&params),
+        source: source(&params),
         before: cursor(params.before.as_deref())?,
         after: cursor(params.after.as_deref())?,
         limit: PAGE_SIZE,
@@ -375,11 +393,12 @@ async fn related_stream(
         }
     };
     let stream = load(&state.store, query, ctx).await?;
+    let filter = StreamFilter::of(&params, &[]);
     Ok(user_page(
         ctx,
         &header,
         tab,
-        service(&params).as_deref(),
+        &filter,
         html! {
             (service_notice(&params, &path))
             (stream_body(ctx, &stream, &path, &params, html! { p.empty { (empty) } }))
@@ -457,11 +476,101 @@ fn service(params: &StreamParams) -> Option<String> {
         .map(str::to_owned)
 }
 
+fn source(params: &StreamParams) -> Option<SourceId> {
+    params.source.map(SourceId)
+}
+
+/// The filter a stream page is under: one service, one source, or none.
+enum StreamFilter {
+    All,
+    Service(String),
+    /// A source id, with its label when it is one of the user's sources.
+    Source(SourceId, Option<String>),
+}
+
+impl StreamFilter {
+    fn of(params: &StreamParams, labels: &[SourceLabel]) -> StreamFilter {
+        if let Some(id) = source(params) {
+            let label = labels
+                .iter()
+                .find(|label| label.id == id)
+                .map(|label| label.title.clone());
+            StreamFilter::Source(id, label)
+        } else if let Some(kind) = service(params) {
+            StreamFilter::Service(kind)
+        } else {
+            StreamFilter::All
+        }
+    }
+}
+
+/// The query of a stream page's filter, for links that keep it: `&service=…`, `&source=…`.
+fn filter_param(params: &StreamParams) -> String {
+    let mut param = String::new();
+    if let Some(kind) = service(params) {
+        param.push_str(&format!("&service={}", urlencode(&kind)));
+    }
+    if let Some(id) = source(params) {
+        param.push_str(&format!("&source={id}"));
+    }
+    param
+}
+
+/// "Showing only …" above a filtered stream of a page without chips.
 fn service_notice(params: &StreamParams, path: &str) -> Markup {
+    let shown = match StreamFilter::of(params, &[]) {
+        StreamFilter::All => return html! {},
+        StreamFilter::Service(kind) => services::service_of(&kind).name.to_owned(),
+        StreamFilter::Source(id, _) => format!("source {id}"),
+    };
     html! {
-        @if let Some(kind) = service(params) {
-            p.filter-notice.muted {
-                "Showing only " strong { (kind) } " items. " a href=(path) { "Show all" }
+        p.filter-notice.muted {
+            "Showing only " strong { (shown) } " items. " a href=(path) { "Show all" }
+        }
+    }
+}
+
+/// The chips above a lifestream: all items, each service the user has a source of, and
+/// each source; the current one is marked. Each filtered stream has its own feeds.
+fn filter_chips(path: &str, labels: &[SourceLabel], filter: &StreamFilter) -> Markup {
+    if labels.is_empty() {
+        return html! {};
+    }
+    let mut kinds: Vec<&str> = labels.iter().map(|label| label.kind.as_str()).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    let is_all = matches!(filter, StreamFilter::All);
+    html! {
+        nav.filter-chips aria-label="Filter the stream" {
+            a.chip href=(path) aria-current=[is_all.then_some("page")] { "All" }
+            @for kind in &kinds {
+                @let service = services::service_of(kind);
+                @let current = matches!(filter, StreamFilter::Service(k) if k == kind);
+                a.chip.service-chip href={ (path) "?service=" (urlencode(kind)) }
+                    aria-current=[current.then_some("page")] {
+                    img.service-icon src=(assets::url(service.icon)) alt="" width="16" height="16";
+                    " " (service.name)
+                }
+            }
+            @for label in labels {
+                @let current = matches!(filter, StreamFilter::Source(id, _) if *id == label.id);
+                a.chip.source-chip href={ (path) "?source=" (label.id) }
+                    aria-current=[current.then_some("page")] { (bdi(&label.title)) }
+            }
+        }
+        @match filter {
+            StreamFilter::All => {}
+            StreamFilter::Service(kind) => {
+                p.filter-notice.muted {
+                    "Showing only " strong { (services::service_of(kind).name) } " items. "
+                    a href=(path) { "Show all" }
+                }
+            }
+            StreamFilter::Source(_, label) => {
+                p.filter-notice.muted {
+                    "Showing only items from " strong { (bdi(label.as_deref().unwrap_or("one source"))) } ". "
+                    a href=(path) { "Show all" }
+                }
             }
         }
     }
@@ -476,25 +585,32 @@ fn stream_body(
 ) -> Markup {
     let now = Utc::now();
     let no_social = ItemSocial::default();
-    let service = service(params).map(|kind| urlencode(&kind));
-    let service_param = service
-        .as_ref()
-        .map(|kind| format!("&service={kind}"))
-        .unwrap_or_default();
-    let newest = match &service {
-        Some(kind) => format!("{path}?service={kind}"),
+    let filter_param = filter_param(params);
+    let newest = match filter_param.strip_prefix('&') {
+        Some(filter) => format!("{path}?{filter}"),
         None => path.to_owned(),
     };
     let page = &stream.page;
     let first = is_first_page(params);
+    // A source's own stream shows every item: that is where a burst's "and K more" leads.
+    let entries = if source(params).is_some() {
+        stream.page.items.iter().map(StreamEntry::One).collect()
+    } else {
+        group_bursts(&stream.page.items)
+    };
     html! {
         @if stream.page.items.is_empty() {
             (empty)
         }
         div.stream {
-            @for item in &stream.page.items {
-                (item_card(ctx, item, stream.social.get(&item.id).unwrap_or(&no_social),
-                    CardMode::Stream, &CommentDraft::default(), now))
+            @for entry in &entries {
+                @match entry {
+                    StreamEntry::One(item) => {
+                        (item_card(ctx, item, stream.social.get(&item.id).unwrap_or(&no_social),
+                            CardMode::Stream, &CommentDraft::default(), now))
+                    }
+                    StreamEntry::Burst(items) => (burst_card(items, now)),
+                }
             }
         }
         @if !first || page.next.is_some() {
@@ -503,22 +619,22 @@ fn stream_body(
                     a.newest href=(newest) { "Newest" }
                 }
                 @if let Some(prev) = page.prev {
-                    a rel="prev" href={ (path) "?after=" (prev.encode()) (service_param) } { "Newer items" }
+                    a rel="prev" href={ (path) "?after=" (prev.encode()) (filter_param) } { "Newer items" }
                 }
                 @if let Some(next) = page.next {
-                    a rel="next" href={ (path) "?before=" (next.encode()) (service_param) } { "Older items" }
+                    a rel="next" href={ (path) "?before=" (next.encode()) (filter_param) } { "Older items" }
                 }
             }
         }
     }
 }
 
-/// A page of `{user}`'s; `service` is the `?service=` filter, if any.
+/// A page of `{user}`'s under `filter` (`?service=` or `?source=`).
 fn user_page(
     ctx: &PageCtx,
     header: &Header,
     tab: Tab,
-    service: Option<&str>,
+    filter: &StreamFilter,
     body: Markup,
 ) -> Markup {
     let user = &header.profile.user;
@@ -530,16 +646,19 @@ fn user_page(
         Tab::Discussions => format!("{name} · Discussions"),
     };
     // Autodiscovery names the feed of the stream on the page: the friends stream, one
-    // service's items, or the user's own.
-    let service = service.filter(|kind| crate::export::is_service_name(kind));
-    let (feed_base, feed_title) = match (tab, service) {
-        (Tab::Friends, None) => (
+    // service's or one source's items, or the user's own.
+    let (feed_base, feed_title) = match (tab, filter) {
+        (Tab::Friends, StreamFilter::All) => (
             format!("/{}/friends/feed", user.name),
             format!("{name}'s friends"),
         ),
-        (Tab::Lifestream, Some(kind)) => (
+        (Tab::Lifestream, StreamFilter::Service(kind)) if crate::export::is_service_name(kind) => (
             format!("/{}/{kind}/feed", user.name),
-            format!("{name}: {kind}"),
+            format!("{name}: {}", services::service_of(kind).name),
+        ),
+        (Tab::Lifestream, StreamFilter::Source(id, Some(label))) => (
+            format!("/{}/source/{id}/feed", user.name),
+            format!("{name}: {label}"),
         ),
         _ => (format!("/{}/feed", user.name), name.to_owned()),
     };

@@ -62,6 +62,14 @@ pub const BROWSER_NOTIFICATIONS: Group = Group {
     source: include_str!("../browser_notifications.rs"),
 };
 
+/// The browser tests of the stream's cards (`browser_cards.rs`): the browser's commands.
+pub const BROWSER_CARDS: Group = Group {
+    name: "browser_cards",
+    commands: BROWSER.commands,
+    install: BROWSER.install,
+    source: include_str!("../browser_cards.rs"),
+};
+
 /// Exports checked against their schemas by jing.
 pub const JING: Group = Group {
     name: "jing",
