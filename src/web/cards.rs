@@ -56,7 +56,7 @@ pub fn item_card(
         .is_some_and(|me| may_hide_item(me, item.user_id));
     let n_more_comments = social.n_comments.saturating_sub(social.comments.len());
     html! {
-        article.item.is-hidden[social.hidden] id={ "item-" (item.id) } {
+        article.item.is-hidden[social.hidden] id={ "item-" (item.id) } data-item=(item.id) {
             header.item-meta {
                 a.item-user href={ "/" (item.user_name) } { (bdi(&item.user_name)) }
                 " · "
@@ -118,7 +118,7 @@ pub fn item_card(
                     }
                 }
             }
-            @if ctx.user.is_some() {
+            @if ctx.user.is_some() && mode == CardMode::Full {
                 (comment_form(ctx, item, draft, &next))
             } @else if mode == CardMode::Full {
                 p.muted {
@@ -245,7 +245,7 @@ pub fn comment_form(ctx: &PageCtx, item: &Item, draft: &CommentDraft<'_>, next: 
     let field_id = format!("comment-body-{}", item.id);
     let error_id = format!("{field_id}-error");
     html! {
-        form.comment-form method="post" action={ "/e/" (item.id) "/comments" } {
+        form.comment-form id="comment" method="post" action={ "/e/" (item.id) "/comments" } {
             (csrf_field(ctx))
             input type="hidden" name="next" value=(next);
             div.field.invalid[draft.error.is_some()] {
@@ -289,17 +289,22 @@ fn actions(ctx: &PageCtx, item: &Item, social: &ItemSocial, is_owner: bool, next
         @if ctx.user.is_some() {
             div.item-actions {
                 @if social.liked_by_viewer {
-                    form.inline method="post" action={ "/e/" (item.id) "/unlike" } {
+                    form.inline.like-form method="post" action={ "/e/" (item.id) "/unlike" } {
                         (csrf_field(ctx))
                         input type="hidden" name="next" value=(next);
                         button.secondary.like type="submit" { "Unlike" }
                     }
                 } @else {
-                    form.inline method="post" action={ "/e/" (item.id) "/like" } {
+                    form.inline.like-form method="post" action={ "/e/" (item.id) "/like" } {
                         (csrf_field(ctx))
                         input type="hidden" name="next" value=(next);
                         button.secondary.like type="submit" { "Like" }
                     }
+                }
+                a.comment-link href={ "/e/" (item.id) "#comment" } { "Comment" }
+                span.counts {
+                    "Likes " span.n-likes { (social.n_likes) }
+                    " · Comments " span.n-comments { (social.n_comments) }
                 }
                 @if is_owner {
                     @if social.hidden {

@@ -3,6 +3,7 @@
 
 mod archives;
 mod browser;
+mod browser_live;
 mod conformance;
 mod deletions;
 mod export;
@@ -26,6 +27,7 @@ mod tidy;
 mod web_also_on;
 mod web_auth;
 mod web_cache;
+mod web_events;
 mod web_federation;
 mod web_fediverse_settings;
 mod web_media;
