@@ -3,6 +3,7 @@
 
 mod archive;
 mod corpus_server;
+mod events;
 mod fanout;
 mod gen_db;
 mod ingest;
@@ -110,6 +111,22 @@ enum Command {
         #[arg(long)]
         parent_watch: bool,
     },
+    /// L1: CLIENTS Server-Sent Events streams on one user's page, one comment posted
+    /// (starts its own `events-serve`); prints delivery p50/p99/max and the server's
+    /// peak RSS.
+    Events {
+        #[arg(long, default_value_t = 1_000)]
+        clients: usize,
+        /// Stop waiting after this many seconds and report what is left.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+    },
+    /// The serving side of L1: the real router over a fresh two-user database.
+    EventsServe {
+        /// Exit when stdin closes (the parent that started it went away).
+        #[arg(long)]
+        parent_watch: bool,
+    },
     /// Serve a generated database with the real router plus the render-ceiling route.
     Serve {
         #[arg(long)]
@@ -168,6 +185,11 @@ fn main() -> anyhow::Result<()> {
             work,
             read_only,
         } => archive::import(&archive, &work, read_only),
+        Command::Events { clients, timeout } => runtime.block_on(events::run(
+            clients,
+            std::time::Duration::from_secs(timeout),
+        )),
+        Command::EventsServe { parent_watch } => runtime.block_on(events::serve(parent_watch)),
         Command::InboxSink {
             hosts,
             parent_watch,

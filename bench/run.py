@@ -290,6 +290,22 @@ def fanout(args, bench_bin):
     return runs
 
 
+# ---------------------------------------------------------------- live updates (L1)
+
+def events(args, bench_bin):
+    """L1: one `tributary-bench events` per round (it starts its own `events-serve`, whose
+    peak RSS it reads): CLIENTS SSE streams on one user's page, one comment posted."""
+    runs = []
+    for r in range(args.rounds):
+        res = run_json([bench_bin, "events", "--clients", str(args.events_clients)])
+        log("round %d L1: %d of %d streams got the comment, p50 %.1f ms, p99 %.1f ms, "
+            "server peak RSS %.0f MB, %d subscriptions left after closing"
+            % (r + 1, res["delivered"], res["clients"], res["p50_ms"], res["p99_ms"],
+               res["peak_rss_mb"], res["subscribers_left"]))
+        runs.append(res)
+    return runs
+
+
 # ---------------------------------------------------------------- archive import (A1)
 
 def archive_import(args, bench_bin):
@@ -326,7 +342,7 @@ def archive_import(args, bench_bin):
 
 # ---------------------------------------------------------------- the table
 
-def table(args, ing, srv, fan, arc):
+def table(args, ing, srv, fan, arc, ev=None):
     lines = []
     add = lines.append
     add("# Tributary benchmarks")
@@ -456,6 +472,27 @@ def table(args, ing, srv, fan, arc):
             "highest of the runs. The ceiling opens the same zip and runs the same reader, "
             "counting posts and storing nothing." % len(imp))
         add("")
+    if ev:
+        p99 = median([x["p99_ms"] for x in ev])
+        p50 = median([x["p50_ms"] for x in ev])
+        rss = max(x["peak_rss_mb"] for x in ev)
+        missed = max(x["clients"] - x["delivered"] for x in ev)
+        left = max(x["subscribers_left"] for x in ev)
+        add("## Live updates: %s open event streams on one user's page, one comment"
+            % format(ev[0]["clients"], ","))
+        add("")
+        add("| measurement | Tributary | target | met |")
+        add("| --- | --- | --- | --- |")
+        met = p99 <= 1000 and rss <= 150 and missed == 0 and left == 0
+        checks.append(("L1", met))
+        add("| L1 a comment reaches %s open `/events` streams: delivery p50 / p99 from the POST, "
+            "server peak RSS, streams missed, subscriptions left after closing "
+            "| %.1f ms / %.1f ms, %.0f MB, %d missed, %d left | p99 ≤ 1 s, ≤ 150 MB | %s |"
+            % (format(ev[0]["clients"], ","), p50, p99, rss, missed, left, "yes" if met else "no"))
+        add("")
+        add("Median of %d runs for the times, the highest peak RSS of the server (a separate "
+            "process from the clients)." % len(ev))
+        add("")
     add("Targets met: %d of %d." % (sum(1 for _, m in checks if m), len(checks)))
     return "\n".join(lines) + "\n"
 
@@ -482,23 +519,26 @@ def main():
     ap.add_argument("--fanout-inboxes", type=int, default=1_000)
     ap.add_argument("--archive-tweets", type=int, default=100_000)
     ap.add_argument("--archive-media", type=int, default=5_000)
-    ap.add_argument("--only", choices=["ingest", "serve", "fanout", "archive"], default=None)
+    ap.add_argument("--events-clients", type=int, default=1_000)
+    ap.add_argument("--only", choices=["ingest", "serve", "fanout", "archive", "events"],
+                    default=None)
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     if args.prepare:
-        if args.only in ("serve", "fanout", "archive"):
+        if args.only in ("serve", "fanout", "archive", "events"):
             return
         corpus(args.work, args.feeds, "corpus")
         corpus(args.work, args.memory_feeds, "corpus-100k")
         return
-    if not args.bin or (not args.python and args.only not in ("fanout", "archive")):
+    if not args.bin or (not args.python and args.only not in ("fanout", "archive", "events")):
         ap.error("--bin and --python are needed (bench/run passes them)")
     started = time.time()
     ing = ingest(args, args.work, args.bin, args.python) if args.only in (None, "ingest") else None
     srv = serving(args, args.work, args.bin) if args.only in (None, "serve") else None
     fan = fanout(args, args.bin) if args.only in (None, "fanout") else None
     arc = archive_import(args, args.bin) if args.only in (None, "archive") else None
-    text = table(args, ing, srv, fan, arc)
+    ev = events(args, args.bin) if args.only in (None, "events") else None
+    text = table(args, ing, srv, fan, arc, ev)
     text += "\nWall time of the whole run: %.0f s.\n" % (time.time() - started)
     results = args.results or os.path.join(args.work, "results.md")
     with open(results, "w") as f:

@@ -189,6 +189,8 @@ pub async fn serve(
     }
     // Followers elsewhere: polls queue their items, the worker delivers them.
     polls.set_federation(state.federation.clone());
+    // Live updates: polls tell the pages' event streams.
+    polls.set_events(state.events.clone());
     let delivery_task = state.federation.spawn_worker(shutdown.clone());
     let signalled = shutdown.clone();
     tokio::spawn(async move {

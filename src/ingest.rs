@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use connectors::{ConnectorError, Http, Poll, Registry};
 
 use crate::config::{NormalizeConfig, SchedulerConfig};
+use crate::events::{Event, Events};
 use crate::model::{NewItem, Source, SourceId};
 use crate::normalize::{NormalizeCtx, normalize};
 use crate::schedule::{self, Outcome};
@@ -52,6 +53,8 @@ struct Inner {
     publisher: OnceLock<Publisher>,
     /// Woken when a poll queued items for followers elsewhere.
     federation: OnceLock<crate::federation::Federation>,
+    /// Told of new items and of every finished poll (live updates).
+    events: OnceLock<Events>,
     /// Sources whose history walk runs in this process now.
     walking: Mutex<HashSet<SourceId>>,
 }
@@ -103,6 +106,21 @@ impl FetchLog {
 }
 
 impl PollReport {
+    /// The outcome as the source page says it: "failing: …", "put off: …", "ok: 2 new
+    /// items", "ok: not modified".
+    pub fn in_words(&self) -> String {
+        if let Some(error) = &self.error {
+            format!("failing: {error}")
+        } else if let Some(why) = &self.deferred {
+            format!("put off: {why}")
+        } else if self.not_modified {
+            "ok: not modified".to_owned()
+        } else {
+            let n = self.n_new;
+            format!("ok: {n} new {}", if n == 1 { "item" } else { "items" })
+        }
+    }
+
     /// A poll that stored no item; the caller says why (`error` or `deferred`).
     fn nothing_stored(source_id: SourceId, next_poll_at: DateTime<Utc>) -> PollReport {
         PollReport {
@@ -142,6 +160,7 @@ impl Ingest {
                 default_schedule,
                 publisher: OnceLock::new(),
                 federation: OnceLock::new(),
+                events: OnceLock::new(),
                 walking: Mutex::new(HashSet::new()),
             }),
         }
@@ -166,6 +185,11 @@ impl Ingest {
     /// Set once; later calls are ignored.
     pub fn set_federation(&self, federation: crate::federation::Federation) {
         let _ = self.inner.federation.set(federation);
+    }
+
+    /// Tells `events` of new items and finished polls. Set once; later calls are ignored.
+    pub fn set_events(&self, events: Events) {
+        let _ = self.inner.events.set(events);
     }
 
     pub fn store(&self) -> &Store {
@@ -206,6 +230,7 @@ impl Ingest {
         }
         let started_at = Utc::now();
         let clock = Instant::now();
+        let (source_id, owner_id) = (source.id, source.user_id);
         let result = match self.inner.registry.get(&source.kind) {
             Some(connector) => {
                 connector
@@ -254,6 +279,19 @@ impl Ingest {
                 n_warnings = report.warnings.len(),
                 "polled"
             );
+        }
+        if let Some(events) = self.inner.events.get() {
+            if report.n_new > 0 {
+                events.publish(Event::NewItems {
+                    user_id: owner_id,
+                    n_new: report.n_new,
+                });
+            }
+            events.publish(Event::PollFinished {
+                source_id,
+                owner_id,
+                result: report.in_words(),
+            });
         }
         Ok(report)
     }

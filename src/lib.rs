@@ -3,7 +3,7 @@
 //! Modules in reading order: `config` and `model` (plain data), `fetch` (the only outbound
 //! network), `normalize` (pure), `store` (the only SQL), `schedule` (pure timing),
 //! `ingest` (poll → normalize → store), `scheduler` (the loop), the `sources` and `users` services (the one path for every
-//! change a person asks for), `web` (pages), `websub` (hub pings), `app` (the composition
+//! change a person asks for), `events` (the live-update hub), `web` (pages), `websub` (hub pings), `app` (the composition
 //! root) and `cli`.
 
 pub mod app;
@@ -12,6 +12,7 @@ pub mod auth;
 pub mod canonical;
 pub mod cli;
 pub mod config;
+pub mod events;
 pub mod export;
 pub mod federation;
 pub mod fetch;

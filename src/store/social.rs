@@ -452,6 +452,17 @@ pub fn is_following(
     Ok(found)
 }
 
+/// The ids of the users `follower` follows (whose items their friends stream shows).
+pub fn followee_ids(conn: &Connection, follower: UserId) -> Result<Vec<UserId>, StoreError> {
+    let ids = conn
+        .prepare_cached("SELECT followee_id FROM follows WHERE follower_id = :follower")?
+        .query_map(named_params! { ":follower": follower.0 }, |row| {
+            row.get(0).map(UserId)
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ids)
+}
+
 /// The names of the users who follow `followee`, whose friends streams show its items.
 pub fn follower_names(conn: &Connection, followee: UserId) -> Result<Vec<String>, StoreError> {
     let names = conn

@@ -1,4 +1,4 @@
-//! Static files embedded in the binary, served at `/static/{hash}/{name}` with a content
+//! Static files embedded in the binary (the style sheet, the one page script, the icon), served at `/static/{hash}/{name}` with a content
 //! hash in the URL so they can be cached for a year.
 
 use std::sync::LazyLock;
@@ -14,6 +14,11 @@ const FILES: &[(&str, &str, &[u8])] = &[
         "style.css",
         "text/css; charset=utf-8",
         include_bytes!("static/style.css"),
+    ),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("static/app.js"),
     ),
     (
         "icon.svg",

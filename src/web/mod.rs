@@ -36,8 +36,8 @@ use crate::users::Users;
 use error::AppError;
 use limit::{LoginLimiter, RateLimiter};
 use pages::{
-    actor, auth, federation, fediverse, feeds, import, inbox, item, media, notifications, settings,
-    sources, stream,
+    actor, auth, events, federation, fediverse, feeds, import, inbox, item, media, notifications,
+    settings, sources, stream,
 };
 
 /// Items on one page of a stream.
@@ -97,6 +97,8 @@ pub struct AppState {
     pub federation: crate::federation::Federation,
     /// Files from archives, served at `/media/{hash}`.
     pub media: crate::media::MediaStore,
+    /// Live updates: handlers and ingest publish, `/events` streams subscribe.
+    pub events: crate::events::Events,
 }
 
 impl AppState {
@@ -139,6 +141,7 @@ impl AppState {
             pages: Arc::default(),
             instance_key,
             federation,
+            events: crate::events::Events::default(),
         })
     }
 }
@@ -278,7 +281,12 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
             "/settings/sources/{id}/remove",
             post(sources::source_remove_post),
         )
+        .route("/events", get(events::events_get))
         .route("/e/{id}", get(item::item_get))
+        .route(
+            "/e/{id}/comments/{comment_id}/fragment",
+            get(item::comment_fragment_get),
+        )
         .route("/e/{id}/comments", post(item::comment_post))
         .route("/e/{id}/comments.atom", get(feeds::comments_atom_get))
         .route("/e/{id}/like", post(item::like_post))

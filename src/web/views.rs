@@ -34,12 +34,47 @@ pub fn shown_name<'a>(display_name: &'a str, user_name: &'a str) -> &'a str {
 
 /// A whole page for a viewer: header with navigation, main content, footer.
 pub fn layout(ctx: &PageCtx, title: &str, body: Markup) -> Markup {
-    page(title, nav(ctx), body, html! {})
+    page(title, nav(ctx), body, live_head(ctx), events_scope(ctx))
 }
 
 /// The same layout with extra `<head>` content (feed autodiscovery links).
 pub fn layout_with_head(ctx: &PageCtx, title: &str, head: Markup, body: Markup) -> Markup {
-    page(title, nav(ctx), body, head)
+    page(
+        title,
+        nav(ctx),
+        body,
+        html! { (head) (live_head(ctx)) },
+        events_scope(ctx),
+    )
+}
+
+/// The CSRF token the page script's forms send, for logged-in viewers (shared cached
+/// pages carry none).
+fn live_head(ctx: &PageCtx) -> Markup {
+    html! {
+        @if ctx.user.is_some() {
+            meta name="csrf-token" content=(ctx.csrf);
+        }
+    }
+}
+
+/// The `/events` scope of the page at `ctx.path`: `user:NAME` for `/{user}`,
+/// `friends:NAME` for `/{user}/friends`, `item:ID` for `/e/{id}`, `source:ID` for a
+/// source's settings page (logged in); other pages have none.
+pub fn events_scope(ctx: &PageCtx) -> Option<String> {
+    let path = ctx.path.split(['?', '#']).next().unwrap_or_default();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let is_id = |text: &str| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    let is_user = |text: &str| !text.is_empty() && !crate::auth::RESERVED_NAMES.contains(&text);
+    match segments.as_slice() {
+        ["e", id] if is_id(id) => Some(format!("item:{id}")),
+        ["settings", "sources", id] if is_id(id) && ctx.user.is_some() => {
+            Some(format!("source:{id}"))
+        }
+        [name] if is_user(name) => Some(format!("user:{name}")),
+        [name, "friends"] if is_user(name) => Some(format!("friends:{name}")),
+        _ => None,
+    }
 }
 
 /// A page without a viewer (error pages rendered where no context is at hand).
@@ -49,10 +84,12 @@ pub fn bare_layout(title: &str, body: Markup) -> Markup {
         html! { a.brand href="/" { "Tributary" } },
         body,
         html! {},
+        None,
     )
 }
 
-fn page(title: &str, nav: Markup, body: Markup, head: Markup) -> Markup {
+/// `scope` is the page's `/events` scope, read by the page script from `main[data-events]`.
+fn page(title: &str, nav: Markup, body: Markup, head: Markup, scope: Option<String>) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -63,12 +100,13 @@ fn page(title: &str, nav: Markup, body: Markup, head: Markup) -> Markup {
                 title { (isolated(title)) " · Tributary" }
                 link rel="stylesheet" href=(assets::url("style.css"));
                 link rel="icon" href=(assets::url("icon.svg")) type="image/svg+xml";
+                script defer src=(assets::url("app.js")) {}
                 (head)
             }
             body {
                 a.skip href="#main" { "Skip to content" }
                 header.site { nav aria-label="Main" { (nav) } }
-                main id="main" { (body) }
+                main id="main" data-events=[scope] { (body) }
                 footer.site { p { "Tributary — your lifestream, on your server." } }
             }
         }

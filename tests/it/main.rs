@@ -4,8 +4,9 @@
 mod archives;
 mod browser;
 mod browser_a11y;
-mod browser_notifications;
 mod browser_cards;
+mod browser_live;
+mod browser_notifications;
 mod conformance;
 mod deletions;
 mod export;
@@ -30,6 +31,7 @@ mod web_also_on;
 mod web_auth;
 mod web_cache;
 mod web_cards;
+mod web_events;
 mod web_federation;
 mod web_fediverse_settings;
 mod web_media;

@@ -1,5 +1,6 @@
 //! One item (`/e/{id}`) with its comments and likes; comment, like, hide.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -7,6 +8,7 @@ use chrono::Utc;
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use crate::events::Event;
 use crate::model::{CommentId, Item, ItemId, User};
 use crate::social::{
     MAX_COMMENT_CHARS, comment_bumps, like_bumps, may_delete_comment, may_edit_comment,
@@ -61,10 +63,12 @@ pub async fn comment_post(
     State(state): State<AppState>,
     CurrentUser(me, ctx): CurrentUser,
     Path(id): Path<String>,
+    headers: HeaderMap,
     CsrfForm(form): CsrfForm<CommentForm>,
 ) -> Result<Response, AppError> {
     let id = parse_id(&id).map(ItemId)?;
-    let (item, _) = load_visible(&state.store, id, &me).await?;
+    let script = from_script(&headers);
+    let (item, item_state) = load_visible(&state.store, id, &me).await?;
     let limiter_key = me.id.to_string();
     let hit = match state.comment_limiter.try_hit(&limiter_key) {
         Ok(hit) => hit,
@@ -75,6 +79,9 @@ pub async fn comment_post(
                 "You are commenting too fast; try again in {}.",
                 describe_wait(wait)
             );
+            if script {
+                return Ok(script_error(StatusCode::TOO_MANY_REQUESTS, message));
+            }
             return refused(
                 &state,
                 ctx,
@@ -91,6 +98,10 @@ pub async fn comment_post(
         Err(err) => {
             // A refused comment does not count.
             state.comment_limiter.refund(hit);
+            if script {
+                let message = sentence(&err.to_string());
+                return Ok(script_error(StatusCode::UNPROCESSABLE_ENTITY, message));
+            }
             let message = sentence(&err.to_string());
             return refused(
                 &state,
@@ -105,7 +116,8 @@ pub async fn comment_post(
     };
     let now = Utc::now();
     let federation = state.federation.clone();
-    let (comment_id, queued) = state
+    let owner_id = item.user_id;
+    let (comment_id, queued, n_comments) = state
         .store
         .write(move |tx| {
             let comment_id = social::add_comment(tx, item.id, me.id, &body, now)?;
@@ -118,13 +130,25 @@ pub async fn comment_post(
             } else {
                 0
             };
-            Ok((comment_id, queued))
+            let n_comments = social::comments_of(tx, item.id)?.len();
+            Ok((comment_id, queued, n_comments))
         })
         .await?;
     if queued > 0 {
         state.federation.wake();
     }
     tracing::debug!(item_id = %id, comment_id = %comment_id, "comment added");
+    state.events.publish(Event::Comment {
+        item_id: id,
+        owner_id,
+        public: item_state.is_public(),
+        comment_id: Some(comment_id),
+        n_comments,
+    });
+    if script {
+        let answer = serde_json::json!({ "comment": comment_id, "n_comments": n_comments });
+        return Ok(Json(answer).into_response());
+    }
     let fallback = format!("/e/{id}#c-{comment_id}");
     Ok(Redirect::to(&back_to(&form.next, &fallback)).into_response())
 }
@@ -151,6 +175,26 @@ async fn refused(
         error: Some(message),
     };
     Ok((status, item_page(&ctx, &full, &draft)).into_response())
+}
+
+/// One comment as the item page shows it (`li.comment`), for the page script to add
+/// where an event said a comment arrived; `NotFound` unless the viewer may see the item.
+pub async fn comment_fragment_get(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path((id, comment_id)): Path<(String, String)>,
+) -> Result<Markup, AppError> {
+    let id = parse_id(&id).map(ItemId)?;
+    let comment_id = parse_id(&comment_id).map(CommentId)?;
+    let full = load_full(&state.store, id, &ctx).await?;
+    let comment = full
+        .social
+        .comments
+        .iter()
+        .find(|comment| comment.id == comment_id)
+        .ok_or(AppError::NotFound)?;
+    let next = format!("/e/{id}");
+    Ok(comment_view(&ctx, comment, &full.item, &next, Utc::now()))
 }
 
 pub async fn comment_edit_get(
@@ -199,14 +243,25 @@ pub async fn comment_delete_post(
         .store
         .read(move |conn| social::comment(conn, id))
         .await?;
-    let (item, _) = load_visible(&state.store, comment.item_id, &me).await?;
+    let (item, item_state) = load_visible(&state.store, comment.item_id, &me).await?;
     if !may_delete_comment(&me, comment.user_id, item.user_id) {
         return Err(AppError::Forbidden);
     }
-    state
+    let item_id = item.id;
+    let n_comments = state
         .store
-        .write(move |tx| social::delete_comment(tx, id))
+        .write(move |tx| {
+            social::delete_comment(tx, id)?;
+            Ok(social::comments_of(tx, item_id)?.len())
+        })
         .await?;
+    state.events.publish(Event::Comment {
+        item_id,
+        owner_id: item.user_id,
+        public: item_state.is_public(),
+        comment_id: None,
+        n_comments,
+    });
     Ok(Redirect::to(&back_to(
         &form.next,
         &format!("/e/{}#comments", item.id),
@@ -217,38 +272,84 @@ pub async fn like_post(
     State(state): State<AppState>,
     CurrentUser(me, _ctx): CurrentUser,
     Path(id): Path<String>,
+    headers: HeaderMap,
     CsrfForm(form): CsrfForm<NextForm>,
-) -> Result<Redirect, AppError> {
+) -> Result<Response, AppError> {
     let id = parse_id(&id).map(ItemId)?;
-    let (item, _) = load_visible(&state.store, id, &me).await?;
+    let (item, item_state) = load_visible(&state.store, id, &me).await?;
     let now = Utc::now();
     let bumps = like_bumps(item.published_at, now);
-    state
+    let n_likes = state
         .store
         .write(move |tx| {
             let is_new = social::like(tx, id, me.id, now)?;
             if is_new && bumps {
                 social::bump(tx, id, now)?;
             }
-            Ok(())
+            Ok(social::likers_of(tx, id)?.len())
         })
         .await?;
-    Ok(back_to_item(&form.next, id))
+    Ok(liked(
+        &state, &headers, &form.next, &item, item_state, n_likes, true,
+    ))
 }
 
 pub async fn unlike_post(
     State(state): State<AppState>,
     CurrentUser(me, _ctx): CurrentUser,
     Path(id): Path<String>,
+    headers: HeaderMap,
     CsrfForm(form): CsrfForm<NextForm>,
-) -> Result<Redirect, AppError> {
+) -> Result<Response, AppError> {
     let id = parse_id(&id).map(ItemId)?;
-    load_visible(&state.store, id, &me).await?;
-    state
+    let (item, item_state) = load_visible(&state.store, id, &me).await?;
+    let n_likes = state
         .store
-        .write(move |tx| social::unlike(tx, id, me.id))
+        .write(move |tx| {
+            social::unlike(tx, id, me.id)?;
+            Ok(social::likers_of(tx, id)?.len())
+        })
         .await?;
-    Ok(back_to_item(&form.next, id))
+    Ok(liked(
+        &state, &headers, &form.next, &item, item_state, n_likes, false,
+    ))
+}
+
+/// After a like or unlike: tells the item's event streams, then answers the page script
+/// with JSON, a plain form with the redirect back.
+fn liked(
+    state: &AppState,
+    headers: &HeaderMap,
+    next: &str,
+    item: &Item,
+    item_state: ItemState,
+    n_likes: usize,
+    liked: bool,
+) -> Response {
+    state.events.publish(Event::Likes {
+        item_id: item.id,
+        owner_id: item.user_id,
+        public: item_state.is_public(),
+        n_likes,
+    });
+    if from_script(headers) {
+        let answer = serde_json::json!({ "liked": liked, "n_likes": n_likes });
+        return Json(answer).into_response();
+    }
+    back_to_item(next, item.id).into_response()
+}
+
+/// Whether the page script sent this form (`X-Requested-With: fetch`): it wants JSON,
+/// not a redirect. Plain forms keep the redirect.
+fn from_script(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-requested-with")
+        .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"fetch"))
+}
+
+/// A refusal the page script shows beside the form, keeping the text typed.
+fn script_error(status: StatusCode, message: String) -> Response {
+    (status, Json(serde_json::json!({ "error": message }))).into_response()
 }
 
 pub async fn hide_post(

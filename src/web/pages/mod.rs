@@ -2,6 +2,7 @@
 
 pub mod actor;
 pub mod auth;
+pub mod events;
 pub mod federation;
 pub mod fediverse;
 pub mod feeds;

@@ -9,7 +9,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 use serde::Deserialize;
+use tokio::sync::broadcast::error::RecvError;
 
+use crate::events::Event;
 use crate::model::{Source, SourceId};
 use crate::sources::{AddSource, Candidate, Preview, SourcesError};
 use crate::store::history::{Status, Walk};
@@ -273,7 +275,8 @@ pub async fn source_get(
         .map_err(app_error)?;
     let message = match query.done.as_deref() {
         Some("saved") => Some("Saved."),
-        Some("polled") => Some("The source is due now; it is polled in a moment."),
+        Some("polled") => Some("Polled: its health and fetch log below are this poll's."),
+        Some("polling") => Some("Polling… the result shows here when the poll ends."),
         Some("enabled") => Some("Enabled: the source is polled again, starting now."),
         Some("disabled") => Some("Disabled: the source is not polled until you enable it."),
         Some("history") => Some("Importing older items: the progress shows below."),
@@ -353,9 +356,32 @@ pub async fn source_poll_post(
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Result<Response, AppError> {
     let id = SourceId(id);
+    // Listening before the poll is asked for, so its end cannot be missed.
+    let mut events = state.events.subscribe();
     state.sources.poll_now(&user, id).await.map_err(app_error)?;
-    Ok(Redirect::to(&format!("/settings/sources/{id}?done=polled")).into_response())
+    let finished = tokio::time::timeout(POLL_WAIT, async move {
+        loop {
+            match events.recv().await {
+                Ok(event) => {
+                    if matches!(*event, Event::PollFinished { source_id, .. } if source_id == id) {
+                        return true;
+                    }
+                }
+                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => return false,
+            }
+        }
+    })
+    .await
+    .unwrap_or(false);
+    // Done: the page shows the poll's stored result. Still running: "polling…", and the
+    // page script reloads when the event stream says the poll ended.
+    let done = if finished { "polled" } else { "polling" };
+    Ok(Redirect::to(&format!("/settings/sources/{id}?done={done}")).into_response())
 }
+
+/// How long "Poll now" waits for its poll before it answers "polling…".
+pub const POLL_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[derive(Debug, Deserialize)]
 pub struct HistoryForm {

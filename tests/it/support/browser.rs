@@ -43,8 +43,14 @@ impl Default for BrowserOptions {
 /// panics first, dropping the guard kills chromedriver and its browser.
 pub struct Browser {
     pub client: Client,
-    driver: Driver,
-    _turn: tokio::sync::MutexGuard<'static, ()>,
+    /// chromedriver and this test's turn; `None` for a second session (`Browser::another`),
+    /// which shares the first one's.
+    driver: Option<Driver>,
+    _turn: Option<tokio::sync::MutexGuard<'static, ()>>,
+    /// chromedriver's address, the browser binary and a folder for further profiles.
+    webdriver: String,
+    chromium: PathBuf,
+    profiles: PathBuf,
 }
 
 /// The chromedriver process (its own process group, so the browsers it starts go with it)
@@ -98,31 +104,31 @@ impl Browser {
         let webdriver = format!("http://127.0.0.1:{port}");
         wait_until_ready(&webdriver, &log_path).await;
 
-        let profile = driver.dir.path().join("profile");
-        let capabilities = capabilities(options, &profile, chromium);
-        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(capabilities)
-            .connect(&webdriver)
-            .await
-            .unwrap_or_else(|err| {
-                panic!(
-                    "chromedriver could not start Chromium: {err}\n{}",
-                    read_log(&log_path)
-                )
-            });
-        client
-            .update_timeouts(fantoccini::wd::TimeoutConfiguration::new(
-                Some(Duration::from_secs(10)),
-                Some(TIMEOUT),
-                Some(Duration::ZERO),
-            ))
-            .await
-            .expect("set the session timeouts");
+        let profiles = driver.dir.path().to_path_buf();
+        let client = session(options, &profiles.join("profile"), chromium, &webdriver).await;
         Some(Browser {
             client,
-            driver,
-            _turn: turn,
+            driver: Some(driver),
+            _turn: Some(turn),
+            webdriver,
+            chromium: chromium.clone(),
+            profiles,
         })
+    }
+
+    /// A second browser (its own profile, so its own cookies) on the same chromedriver,
+    /// for tests of two people at once. Close it before the first.
+    pub async fn another(&self, options: BrowserOptions, name: &str) -> Browser {
+        let profile = self.profiles.join(format!("profile-{name}"));
+        let client = session(options, &profile, &self.chromium, &self.webdriver).await;
+        Browser {
+            client,
+            driver: None,
+            _turn: None,
+            webdriver: self.webdriver.clone(),
+            chromium: self.chromium.clone(),
+            profiles: self.profiles.clone(),
+        }
     }
 
     /// Ends the session (the browser quits), then chromedriver.
@@ -131,6 +137,7 @@ impl Browser {
             client,
             driver,
             _turn,
+            ..
         } = self;
         let _ = client.close().await;
         drop(driver);
@@ -232,6 +239,33 @@ impl Browser {
         }
     }
 
+    /// Clicks the button labelled `label` (inside `within`) that the page script answers
+    /// in place, without loading a page.
+    pub async fn click(&self, within: Option<&Element>, label: &str) {
+        self.button(within, label)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|err| panic!("click the button `{label}`: {err}"));
+    }
+
+    /// Waits until the text of the first element matching `css` contains `text`, within
+    /// `within`; false if it never does.
+    pub async fn wait_for_text(&self, css: &str, text: &str, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Ok(element) = self.client.find(Locator::Css(css)).await
+                && element.text().await.is_ok_and(|seen| seen.contains(text))
+            {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// The button labelled `label` (trimmed text, or an `<input type=submit>` value).
     pub async fn button(&self, within: Option<&Element>, label: &str) -> Element {
         let xpath = format!(
@@ -305,6 +339,30 @@ impl Browser {
             .await
             .expect("resize the window");
     }
+}
+
+/// A new WebDriver session: a headless Chromium with its own `profile`.
+async fn session(
+    options: BrowserOptions,
+    profile: &Path,
+    chromium: &Path,
+    webdriver: &str,
+) -> Client {
+    let capabilities = capabilities(options, profile, chromium);
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(webdriver)
+        .await
+        .unwrap_or_else(|err| panic!("chromedriver could not start Chromium: {err}"));
+    client
+        .update_timeouts(fantoccini::wd::TimeoutConfiguration::new(
+            Some(Duration::from_secs(10)),
+            Some(TIMEOUT),
+            Some(Duration::ZERO),
+        ))
+        .await
+        .expect("set the session timeouts");
+    client
 }
 
 /// Where screenshots go: `$TRIBUTARY_SCREENSHOTS`, else `target/screenshots/` in the crate.

@@ -70,6 +70,14 @@ pub const BROWSER_CARDS: Group = Group {
     source: include_str!("../browser_cards.rs"),
 };
 
+/// The live-update browser tests (two browsers at once), with the browser's commands.
+pub const BROWSER_LIVE: Group = Group {
+    name: "browser-live",
+    commands: BROWSER.commands,
+    install: BROWSER.install,
+    source: include_str!("../browser_live.rs"),
+};
+
 /// Exports checked against their schemas by jing.
 pub const JING: Group = Group {
     name: "jing",

@@ -88,6 +88,19 @@ impl WebApp {
         WebApp::serve_on(listener, dir, store, config, http).await
     }
 
+    /// A server with its scheduler running, as `tributary serve` has: due sources (and
+    /// "Poll now") are polled in the background. Its fetcher may reach `fixture_origin`.
+    pub async fn start_with_scheduler(fixture_origin: &str) -> WebApp {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::default();
+        config.database.path = dir.path().join("tributary.db");
+        config.fetch.allowed_private_origins = vec![fixture_origin.to_owned()];
+        let store = Store::open(&config.database.path, 2).unwrap();
+        let http = Arc::new(HttpClient::new(&config.fetch).unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        WebApp::serve_full(listener, dir, store, config, http, true).await
+    }
+
     async fn serve_on(
         listener: tokio::net::TcpListener,
         dir: tempfile::TempDir,
@@ -95,20 +108,34 @@ impl WebApp {
         config: Config,
         http: Arc<dyn connectors::Http>,
     ) -> WebApp {
+        WebApp::serve_full(listener, dir, store, config, http, false).await
+    }
+
+    async fn serve_full(
+        listener: tokio::net::TcpListener,
+        dir: tempfile::TempDir,
+        store: Store,
+        config: Config,
+        http: Arc<dyn connectors::Http>,
+        with_scheduler: bool,
+    ) -> WebApp {
         let registry = Arc::new(connectors::Registry::default());
-        let sources = Sources::new(
-            store.clone(),
-            registry.clone(),
-            http.clone(),
-            SchedulerHandle::default(),
-        );
         // History walks started from the source page run on an ingest, as in `serve`.
-        sources.set_ingest(tributary::ingest::Ingest::new(
+        let ingest = tributary::ingest::Ingest::new(
             store.clone(),
-            http,
-            registry,
+            http.clone(),
+            registry.clone(),
             tributary::config::SchedulerConfig::default(),
-        ));
+        );
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let scheduler = if with_scheduler {
+            tributary::scheduler::spawn(ingest.clone(), config.scheduler.clone(), shutdown.clone())
+                .0
+        } else {
+            SchedulerHandle::default()
+        };
+        let sources = Sources::new(store.clone(), registry.clone(), http, scheduler);
+        sources.set_ingest(ingest.clone());
         let base = format!("http://{}", listener.local_addr().unwrap());
         // The instance's public URL is where it really listens (ActivityPub ids, links).
         let mut config = config;
@@ -116,7 +143,8 @@ impl WebApp {
             config.server.base_url = base.clone();
         }
         let state = AppState::new(store.clone(), Arc::new(config), sources).unwrap();
-        let shutdown = tokio_util::sync::CancellationToken::new();
+        // Polls tell the pages' event streams, as in `serve`.
+        ingest.set_events(state.events.clone());
         let stop = shutdown.clone();
         let serve_state = state.clone();
         // Deliveries to followers elsewhere, as `tributary serve` runs them.
