@@ -1081,6 +1081,7 @@ mod tests {
             csrf: String::new(),
             signup: crate::config::Signup::Closed,
             path: "/ana".into(),
+            unread: 0,
         }
     }
 

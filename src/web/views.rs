@@ -145,7 +145,8 @@ pub fn notifications_link(unread: u64) -> Markup {
     html! {
         @if unread > 0 {
             a.nav-notifications href="/notifications"
-                aria-label={ (unread) " unread notifications" } {
+                // The name starts with the visible text (WCAG 2.5.3, "label in name").
+                aria-label={ "Notifications " (unread) " unread" } {
                 "Notifications " span.count { (unread) }
             }
         } @else {

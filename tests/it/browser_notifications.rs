@@ -35,7 +35,7 @@ async fn the_count_rises_after_a_comment_and_clears_on_the_notifications_page() 
     let label = browser
         .eval("return document.querySelector('a.nav-notifications').getAttribute('aria-label')")
         .await;
-    assert_eq!(label, "2 unread notifications");
+    assert_eq!(label, "Notifications 2 unread");
 
     browser
         .find("a.nav-notifications")

@@ -102,7 +102,7 @@ async fn comments_and_a_like_count_list_and_clear_when_seen() {
     let front = ana.get("/").await;
     assert_eq!(nav_count(&front.body), 3);
     assert!(
-        front.body.contains("aria-label=\"3 unread notifications\""),
+        front.body.contains("aria-label=\"Notifications 3 unread\""),
         "{}",
         front.body
     );

@@ -29,7 +29,9 @@ fn add_items(app: &WebApp, source: SourceId, user: UserId, n: usize) -> Vec<i64>
                 &format!("p{i}"),
                 &format!("Post {i}"),
                 &format!("<p>Body {i}</p>"),
-                now - TimeDelta::minutes(i as i64 + 1),
+                // Two hours apart: items of one source within an hour fold into one
+                // burst card, and these pages are about paging.
+                now - TimeDelta::hours(2 * (i as i64 + 1)),
             )
         })
         .collect();
