@@ -1,5 +1,6 @@
 //! The stream's cards in a real browser (headless Chromium): the podcast card's `<audio>`
-//! plays the enclosure, the video card's thumbnail loads, a photo appears once.
+//! plays the enclosure, the video card's thumbnail loads, a photo appears once, and the
+//! Older and Newer links walk a stream both ways showing every item once.
 //! Screenshots `stream-{375,1280}.png` and `item-{375,1280}.png` go to
 //! `target/screenshots/` (or `$TRIBUTARY_SCREENSHOTS`).
 
@@ -82,4 +83,56 @@ async fn podcast_plays_video_shows_its_thumbnail_and_a_photo_appears_once() {
     }
     browser.reset_window().await;
     browser.close().await;
+}
+
+/// The ids of the cards on the page, top to bottom, and the page's Older and Newer links.
+const READ_PAGE: &str = r#"
+const link = rel => { const a = document.querySelector('nav.pages a[rel=' + rel + ']'); return a ? a.href : null; };
+return {
+  ids: [...document.querySelectorAll('article.item[data-item]')].map(a => Number(a.dataset.item)),
+  older: link('next'),
+  newer: link('prev'),
+};
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paging_both_ways_in_the_browser_shows_every_item_once() {
+    let Some(browser) = Browser::start_in(&BROWSER_CARDS, BrowserOptions::default()).await else {
+        return;
+    };
+    let app = crate::support::web::WebApp::start(crate::web_stream::NO_FIXTURES).await;
+    let ana = app.create_user("ana", false);
+    let source = crate::web_stream::add_source(&app, ana, "feed");
+    let ids = crate::web_pages::add_items(&app, source, ana, 67);
+    browser.goto(&app.url("/ana")).await;
+    let mut older: Vec<Vec<i64>> = Vec::new();
+    loop {
+        let page = browser.eval(READ_PAGE).await;
+        older.push(serde_json::from_value(page["ids"].clone()).expect("ids"));
+        let Some(next) = page["older"].as_str() else {
+            break;
+        };
+        browser.goto(next).await;
+        assert!(older.len() < 10, "paging does not end");
+    }
+    assert_eq!(older.len(), 3, "{older:?}");
+    assert_eq!(
+        older.concat(),
+        ids,
+        "Older shows every item once, newest first"
+    );
+    let mut newer: Vec<Vec<i64>> = Vec::new();
+    loop {
+        let page = browser.eval(READ_PAGE).await;
+        let Some(prev) = page["newer"].as_str() else {
+            break;
+        };
+        browser.goto(prev).await;
+        let page = browser.eval(READ_PAGE).await;
+        newer.push(serde_json::from_value(page["ids"].clone()).expect("ids"));
+        assert!(newer.len() < 10, "paging back does not end");
+    }
+    let mut back = older[..older.len() - 1].to_vec();
+    back.reverse();
+    assert_eq!(newer, back, "Newer shows the same pages back to the first");
 }

@@ -20,8 +20,8 @@ use crate::web_stream::{NO_FIXTURES, add_source, comment, item_ids, new_item, st
 /// Items on one stream page (`web::PAGE_SIZE`).
 const PAGE_SIZE: usize = 30;
 
-/// Stores `n` items for `user`, one a minute apart, newest first in the returned ids.
-fn add_items(app: &WebApp, source: SourceId, user: UserId, n: usize) -> Vec<i64> {
+/// Stores `n` items for `user`, two hours apart, newest first in the returned ids.
+pub fn add_items(app: &WebApp, source: SourceId, user: UserId, n: usize) -> Vec<i64> {
     let now = Utc::now();
     let items = (0..n)
         .map(|i| {
