@@ -72,6 +72,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0013_invite_links",
         include_str!("migrations/0013_invite_links.sql"),
     ),
+    (
+        "0014_notifications_by_item",
+        include_str!("migrations/0014_notifications_by_item.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
