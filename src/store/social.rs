@@ -215,7 +215,7 @@ pub fn likers_of(conn: &Connection, item: ItemId) -> Result<Vec<Liker>, StoreErr
         "WITH {GROUPS}
          SELECT {LIKER_COLUMNS} FROM (
             SELECT l.user_id, l.actor_id, l.archived_name, min(l.created_at) AS created_at
-            FROM g JOIN ({LIKES_UNION}) l ON l.item_id = g.member
+            FROM ({GROUP_LIKES}) l
             GROUP BY l.user_id, l.actor_id, l.archived_name) l
          LEFT JOIN users u ON u.id = l.user_id LEFT JOIN actors a ON a.id = l.actor_id
          ORDER BY l.created_at, l.user_id, l.actor_id, l.archived_name"
@@ -330,10 +330,10 @@ pub fn for_items(
                     ORDER BY l.created_at, l.user_id, l.actor_id, l.archived_name) AS rank,
                 count(*) OVER (PARTITION BY l.item_id) AS n,
                 max(l.user_id = :viewer) OVER (PARTITION BY l.item_id) AS mine
-            FROM (SELECT g.id AS item_id, l.user_id, l.actor_id, l.archived_name,
+            FROM (SELECT l.card_id AS item_id, l.user_id, l.actor_id, l.archived_name,
                     min(l.created_at) AS created_at
-                  FROM g JOIN ({LIKES_UNION}) l ON l.item_id = g.member
-                  GROUP BY g.id, l.user_id, l.actor_id, l.archived_name) l
+                  FROM ({GROUP_LIKES}) l
+                  GROUP BY l.card_id, l.user_id, l.actor_id, l.archived_name) l
             LEFT JOIN users u ON u.id = l.user_id LEFT JOIN actors a ON a.id = l.actor_id)
          WHERE rank <= :max_likers ORDER BY item_id, rank"
     ))?;
@@ -530,13 +530,17 @@ fn comment_from_row(row: &Row<'_>) -> rusqlite::Result<Comment> {
     })
 }
 
-/// Likes by local users and by remote accounts, as one relation.
-const LIKES_UNION: &str = "SELECT item_id, user_id, NULL AS actor_id, created_at,
-        NULL AS archived_name FROM likes
-    UNION ALL SELECT item_id, NULL, actor_id, created_at, NULL FROM remote_likes
-    UNION ALL SELECT item_id, NULL, NULL, coalesce(created_at, 0), author_name
-        FROM archived_likes";
-/// A liker's columns over `LIKES_UNION l LEFT JOIN users u LEFT JOIN actors a`.
+/// The likes of each card's group (`g` of `also_on::GROUPS`), by local users, remote
+/// accounts and imported archives, as one relation. The group is joined inside each branch
+/// so that every branch is a primary-key search by item; a join over the whole union made
+/// SQLite copy every like in the instance into a temporary index on each page.
+const GROUP_LIKES: &str = "SELECT g.id AS card_id, l.user_id, NULL AS actor_id, l.created_at,
+        NULL AS archived_name FROM g JOIN likes l ON l.item_id = g.member
+    UNION ALL SELECT g.id, NULL, r.actor_id, r.created_at, NULL
+        FROM g JOIN remote_likes r ON r.item_id = g.member
+    UNION ALL SELECT g.id, NULL, NULL, coalesce(a.created_at, 0), a.author_name
+        FROM g JOIN archived_likes a ON a.item_id = g.member";
+/// A liker's columns over `GROUP_LIKES l LEFT JOIN users u LEFT JOIN actors a`.
 const LIKER_COLUMNS: &str = "l.user_id, coalesce(u.name, a.handle, l.archived_name) AS liker_name,
     coalesce(u.display_name, a.name, l.archived_name) AS liker_display, a.uri AS a_uri, a.url AS a_url,
     a.icon_url AS a_icon, a.host AS a_host";
