@@ -1,7 +1,8 @@
 //! The serving side of the benchmarks: the real router on a generated database, plus one
 //! measuring route behind the same middleware. `/_bench/mem/{user}` renders the user's
 //! lifestream page from a value loaded once at start: the render ceiling that `/{user}`
-//! (read from SQLite on every request) is compared with.
+//! (read from SQLite on every request) is compared with. `user0` and `user1` get the
+//! password [`BENCH_PASSWORD`], so the driver can weigh their pages logged in.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -22,10 +23,24 @@ use tributary::web::pages::stream::{Lifestream, StreamParams, load_lifestream, r
 use tributary::web::session::PageCtx;
 use tributary::web::{self, AppState};
 
+/// The password of `user0` and `user1` while served here.
+pub const BENCH_PASSWORD: &str = "bench-password";
+
 pub async fn run(db: PathBuf, listen: SocketAddr, users: usize) -> anyhow::Result<()> {
     let mut config = Config::default();
     config.database.path = db;
     let store = Store::open(&config.database.path, config.database.readers)?;
+    let hash = tributary::auth::hash_password(BENCH_PASSWORD)?;
+    store
+        .write(move |tx| {
+            for name in ["user0", "user1"] {
+                if let Ok(user) = tributary::store::users::by_name(tx, name) {
+                    tributary::store::users::set_password(tx, user.id, &hash)?;
+                }
+            }
+            Ok(())
+        })
+        .await?;
     let http: Arc<dyn connectors::Http> = Arc::new(HttpClient::new(&config.fetch)?);
     let sources = Sources::new(
         store.clone(),

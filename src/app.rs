@@ -76,13 +76,16 @@ pub fn build_registry(config: &Config) -> Result<Registry, StartError> {
 
 pub fn build_ingest(config: &Config, store: Store) -> Result<Ingest, StartError> {
     let http = http_client(config)?;
-    Ok(Ingest::new(
+    let media = crate::media::MediaStore::new(store.clone(), &config.media);
+    let ingest = Ingest::new(
         store,
         Arc::new(http),
         Arc::new(build_registry(config)?),
         config.scheduler.clone(),
     )
-    .with_normalize(config.normalize.clone()))
+    .with_normalize(config.normalize.clone());
+    ingest.set_media(media);
+    Ok(ingest)
 }
 
 /// The services a one-shot command uses. No scheduler runs in this process: a running
@@ -191,6 +194,8 @@ pub async fn serve(
     polls.set_federation(state.federation.clone());
     // Live updates: polls tell the pages' event streams.
     polls.set_events(state.events.clone());
+    // Site icons of plain feeds go to the media store.
+    polls.set_media(state.media.clone());
     let delivery_task = state.federation.spawn_worker(shutdown.clone());
     let signalled = shutdown.clone();
     tokio::spawn(async move {

@@ -57,6 +57,8 @@ struct Inner {
     events: OnceLock<Events>,
     /// Sources whose history walk runs in this process now.
     walking: Mutex<HashSet<SourceId>>,
+    /// Where site icons are kept; without it, none are fetched.
+    media: OnceLock<crate::media::MediaStore>,
 }
 
 /// Items published this many days back are re-checked with their origin.
@@ -162,6 +164,7 @@ impl Ingest {
                 federation: OnceLock::new(),
                 events: OnceLock::new(),
                 walking: Mutex::new(HashSet::new()),
+                media: OnceLock::new(),
             }),
         }
     }
@@ -190,6 +193,13 @@ impl Ingest {
     /// Tells `events` of new items and finished polls. Set once; later calls are ignored.
     pub fn set_events(&self, events: Events) {
         let _ = self.inner.events.set(events);
+    }
+
+    /// Keeps the site icons of sources without an embedded service icon in `media`
+    /// (`site_icon.rs`): after a successful poll, when one is due. Set once; later calls
+    /// are ignored.
+    pub fn set_media(&self, media: crate::media::MediaStore) {
+        let _ = self.inner.media.set(media);
     }
 
     pub fn store(&self) -> &Store {
@@ -394,6 +404,13 @@ impl Ingest {
             source.id,
             &self.inner.cfg,
         );
+        let icon_candidates = (self.inner.media.get().is_some()
+            && crate::web::services::wants_site_icon(&source.kind)
+            && crate::site_icon::is_due(&source, fetched_at))
+        .then(|| {
+            let feed_url = source.url().and_then(|url| url::Url::parse(url).ok());
+            crate::site_icon::candidates(&meta, feed_url.as_ref())
+        });
         let title = meta
             .title
             .filter(|t| !t.trim().is_empty())
@@ -469,6 +486,9 @@ impl Ingest {
         {
             publisher.items_landed(user_id, &source.kind);
         }
+        if let (Some(candidates), Some(media)) = (icon_candidates, self.inner.media.get()) {
+            self.refresh_icon(&source, media, candidates).await?;
+        }
         Ok(PollReport {
             source_id,
             n_new: upsert.new_ids.len(),
@@ -481,6 +501,29 @@ impl Ingest {
             warnings,
             next_poll_at,
         })
+    }
+
+    /// Looks for `source`'s site icon at `candidates` and records what it found; a new
+    /// icon changes the cards, so cached pages go.
+    async fn refresh_icon(
+        &self,
+        source: &Source,
+        media: &crate::media::MediaStore,
+        candidates: Vec<url::Url>,
+    ) -> Result<(), IngestError> {
+        let found =
+            crate::site_icon::fetch(self.inner.http.as_ref(), media, source, candidates).await;
+        let changed = found.is_some() && found != source.icon_hash;
+        let id = source.id;
+        let now = Utc::now();
+        self.inner
+            .store
+            .write_quiet(move |tx| sources::record_icon(tx, id, found.as_deref(), now))
+            .await?;
+        if changed {
+            self.inner.store.touch();
+        }
+        Ok(())
     }
 
     /// A poll that sent nothing because its host's request slots stayed busy: only the

@@ -51,7 +51,7 @@ pub enum MediaError {
         max: u64,
     },
     #[error(
-        "{name}: {found} is not stored: only images (JPEG, PNG, GIF, WebP, AVIF), audio \
+        "{name}: {found} is not stored: only images (JPEG, PNG, GIF, WebP, AVIF, ICO), audio \
          (MP3, Ogg, M4A/AAC, FLAC, WAV) and video (MP4, WebM) are"
     )]
     Refused { name: String, found: String },
@@ -68,6 +68,7 @@ pub const ALLOWED_TYPES: &[&str] = &[
     "image/gif",
     "image/webp",
     "image/avif",
+    "image/x-icon",
     "video/mp4",
     "video/webm",
     "audio/mpeg",
@@ -325,6 +326,8 @@ pub fn sniff(head: &[u8]) -> Option<&'static str> {
         "image/gif" => "image/gif",
         "image/webp" => "image/webp",
         "image/avif" => "image/avif",
+        // A site's favicon (ICO holds BMP or PNG pictures; browsers draw both).
+        "image/vnd.microsoft.icon" => "image/x-icon",
         "video/mp4" => "video/mp4",
         "video/webm" => "video/webm",
         "audio/mpeg" => "audio/mpeg",

@@ -111,6 +111,8 @@ pub struct Item {
     pub user_name: String,
     /// The user's avatar address as they set it (untrusted: shown only when http(s)).
     pub user_avatar: Option<String>,
+    /// The source's fetched icon (a media store hash), when it has one.
+    pub source_icon: Option<String>,
     pub source_id: SourceId,
     pub source_kind: String,
     pub source_title: String,
@@ -166,6 +168,11 @@ pub struct Source {
     pub created_at: DateTime<Utc>,
     /// Items deleted upstream stay, marked, instead of leaving the stream.
     pub keep_deleted: bool,
+    /// The site's icon in the media store (a hash), for a source whose service has no
+    /// embedded icon; fetched once and refreshed now and then.
+    pub icon_hash: Option<String>,
+    /// When the icon was last looked for, found or not.
+    pub icon_checked_at: Option<DateTime<Utc>>,
 }
 
 impl Source {

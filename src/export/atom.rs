@@ -287,6 +287,7 @@ mod tests {
                 user_id: UserId(1),
                 user_name: "ana".into(),
                 user_avatar: None,
+                source_icon: None,
                 source_id: SourceId(1),
                 source_kind: "feed".into(),
                 source_title: String::new(),

@@ -602,6 +602,7 @@ mod tests {
             user_id: UserId(1),
             user_name: "ana".into(),
             user_avatar: None,
+            source_icon: None,
             source_id: SourceId(3),
             source_kind: "github".into(),
             source_title: "GitHub".into(),

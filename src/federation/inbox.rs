@@ -11,7 +11,7 @@ use connectors::protocol::activitypub::json::{first_id, has_type, http_url, id_o
 use rusqlite::Transaction;
 use serde_json::Value;
 
-use crate::model::{ActorId, ItemId, UserId};
+use crate::model::{ActorId, CommentId, ItemId, UserId};
 use crate::normalize::{sanitize::sanitize, text::sanitized_html_to_text};
 use crate::store::federation::{self as db, Actor, Reaction, RemoteComment};
 use crate::store::notifications::{self, Actor as Notifier};
@@ -31,8 +31,24 @@ pub type Deliver<'a> =
 pub enum Outcome {
     /// It changed something (a follow, a comment…); the words are for the log.
     Done(&'static str),
+    /// It changed what an item's page shows (a comment, the likes): the pages open on it
+    /// hear of it (live updates). The words are for the log.
+    Touched {
+        what: &'static str,
+        item: ItemId,
+        change: Touch,
+    },
     /// Not for us, or nothing we keep: taken and ignored.
     Ignored(String),
+}
+
+/// What changed on an item, for [`Outcome::Touched`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Touch {
+    /// A new comment.
+    Comment(CommentId),
+    /// A like came or went.
+    Likes,
 }
 
 /// Why an activity was refused after its signature checked out.
@@ -249,7 +265,13 @@ fn undo(
     // A Like, or an Undo naming only an id: whichever reaction has that id.
     let like = db::remove_reaction(tx, Reaction::Like, v.actor_id, id, item)?;
     let share = !like && db::remove_reaction(tx, Reaction::Share, v.actor_id, id, None)?;
-    Ok(if like || share {
+    Ok(if let (true, Some(item)) = (like, item) {
+        Outcome::Touched {
+            what: "like undone",
+            item,
+            change: Touch::Likes,
+        }
+    } else if like || share {
         Outcome::Done("reaction undone")
     } else {
         Outcome::Ignored("an Undo of nothing we have".into())
@@ -320,7 +342,14 @@ fn create(
         social::bump(tx, item, now)?;
     }
     tracing::debug!(comment = comment.0, item = item.0, "remote comment stored");
-    Ok(Outcome::Done("comment stored"))
+    if !new {
+        return Ok(Outcome::Done("comment stored"));
+    }
+    Ok(Outcome::Touched {
+        what: "comment stored",
+        item,
+        change: Touch::Comment(comment),
+    })
 }
 
 /// A post that answers nothing here (no reply, or a reply in a thread elsewhere) but
@@ -508,10 +537,15 @@ fn react(
             social::bump(tx, item, now)?;
         }
     }
-    Ok(Outcome::Done(match reaction {
-        Reaction::Like => "like stored",
-        Reaction::Share => "share stored",
-    }))
+    Ok(match reaction {
+        Reaction::Like if new => Outcome::Touched {
+            what: "like stored",
+            item,
+            change: Touch::Likes,
+        },
+        Reaction::Like => Outcome::Done("like stored"),
+        Reaction::Share => Outcome::Done("share stored"),
+    })
 }
 
 fn delete(

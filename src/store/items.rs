@@ -197,7 +197,7 @@ pub struct StreamQuery {
 const COLUMNS: &str = "i.id, i.user_id, u.name, i.source_id, s.kind, s.title, i.external_id,
     i.url, i.title, i.author_name, i.content_html, i.summary_text, i.kind, i.media, i.tags,
     i.published_at, i.updated_at, i.fetched_at, i.bumped_at, i.extra, i.deleted_upstream_at,
-    u.avatar_url";
+    u.avatar_url, s.icon_hash";
 
 /// Visible items, newest bump first, strictly older than `before` or strictly newer than
 /// `after` (keyset pagination on `(bumped_at, id)`, stable while new items arrive).
@@ -439,6 +439,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Item> {
         user_id: UserId(row.get(1)?),
         user_name: row.get(2)?,
         user_avatar: row.get(21)?,
+        source_icon: row.get(22)?,
         source_id: SourceId(row.get(3)?),
         source_kind: row.get(4)?,
         source_title: row.get(5)?,

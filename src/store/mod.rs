@@ -76,6 +76,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0014_notifications_by_item",
         include_str!("migrations/0014_notifications_by_item.sql"),
     ),
+    (
+        "0015_source_icons",
+        include_str!("migrations/0015_source_icons.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -182,6 +182,34 @@ pub fn comments_of(conn: &Connection, item: ItemId) -> Result<Vec<Comment>, Stor
     Ok(comments)
 }
 
+/// How many comments [`comments_of`] lists, counted without reading them.
+pub fn n_comments_of(conn: &Connection, item: ItemId) -> Result<usize, StoreError> {
+    let n: i64 = conn
+        .prepare_cached(&format!(
+            "WITH {GROUPS}
+             SELECT count(*) FROM comments c WHERE c.item_id IN (SELECT member FROM g)"
+        ))?
+        .query_row(named_params! { ":ids": format!("[{}]", item.0) }, |row| {
+            row.get(0)
+        })?;
+    Ok(n as usize)
+}
+
+/// How many likers [`likers_of`] lists, counted without reading their names.
+pub fn n_likers_of(conn: &Connection, item: ItemId) -> Result<usize, StoreError> {
+    let n: i64 = conn
+        .prepare_cached(&format!(
+            "WITH {GROUPS}
+             SELECT count(*) FROM (
+                SELECT 1 FROM ({GROUP_LIKES}) l
+                GROUP BY l.user_id, l.actor_id, l.archived_name)"
+        ))?
+        .query_row(named_params! { ":ids": format!("[{}]", item.0) }, |row| {
+            row.get(0)
+        })?;
+    Ok(n as usize)
+}
+
 /// Likes an item; liking twice is the same as once. True when this like is new.
 pub fn like(
     tx: &Transaction<'_>,

@@ -70,7 +70,8 @@ pub fn insert(
 const COLUMNS: &str = "s.id, s.user_id, u.name, s.kind, s.params, s.title, s.schedule, s.enabled,
     s.etag, s.last_modified, s.cursor, s.next_poll_at, s.last_polled_at, s.last_success_at,
     s.failure_count, s.last_error, s.created_at,
-    (SELECT count(*) FROM items i WHERE i.source_id = s.id), s.keep_deleted";
+    (SELECT count(*) FROM items i WHERE i.source_id = s.id), s.keep_deleted, s.icon_hash,
+    s.icon_checked_at";
 
 pub fn get(conn: &Connection, id: SourceId) -> Result<Source, StoreError> {
     conn.prepare_cached(&format!(
@@ -102,13 +103,15 @@ pub struct SourceLabel {
     pub kind: String,
     /// The source's title, else its kind.
     pub title: String,
+    /// Its fetched icon (a media store hash), if any.
+    pub icon_hash: Option<String>,
 }
 
 /// The live sources of `user` that have visible items, oldest first: the chips above
 /// their stream.
 pub fn labels(conn: &Connection, user: UserId) -> Result<Vec<SourceLabel>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, kind, title FROM sources
+        "SELECT id, kind, title, icon_hash FROM sources
          WHERE user_id = :user AND deleted_at IS NULL AND n_visible > 0
          ORDER BY id",
     )?;
@@ -124,6 +127,7 @@ pub fn labels(conn: &Connection, user: UserId) -> Result<Vec<SourceLabel>, Store
                     title
                 },
                 kind,
+                icon_hash: row.get(3)?,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
@@ -277,6 +281,22 @@ pub struct PollRecord<'a> {
     pub title: Option<&'a str>,
     /// Turn the source off (410 Gone).
     pub disable: bool,
+}
+
+/// Records a look for the source's icon at `at`: `hash` (a media store hash) when one was
+/// found; when none was, an icon found before stays.
+pub fn record_icon(
+    tx: &Transaction<'_>,
+    id: SourceId,
+    hash: Option<&str>,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "UPDATE sources SET icon_hash = coalesce(:hash, icon_hash), icon_checked_at = :at
+         WHERE id = :id",
+    )?
+    .execute(named_params! { ":id": id.0, ":hash": hash, ":at": to_ms(at) })?;
+    Ok(())
 }
 
 pub fn record_poll(
@@ -472,6 +492,8 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Source> {
         created_at: from_ms(row.get(16)?),
         n_items: row.get::<_, i64>(17)?.max(0) as u64,
         keep_deleted: row.get(18)?,
+        icon_hash: row.get(19)?,
+        icon_checked_at: row.get::<_, Option<i64>>(20)?.map(from_ms),
     })
 }
 

@@ -5,15 +5,29 @@ use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 
 use super::session::PageCtx;
-use super::views::{bdi, csrf_field, shown_name, time, urlencode};
+use super::views::{ACTION_FORM, bdi, csrf_field, shown_name, time, urlencode};
 use super::{assets, services};
 use crate::model::{Item, ItemKind, Media};
 use crate::social::{MAX_COMMENT_CHARS, may_delete_comment, may_edit_comment, may_hide_item};
 use crate::store::also_on::AlsoOn;
 use crate::store::social::{Comment, ItemSocial, Liker};
 
-/// Plain text longer than this is shown in a stream as an excerpt with a "more" link.
+/// Plain text longer than this is shown in a stream as an excerpt with a "more" link: a
+/// note or a post without a title (a toot is at most 500 characters on most servers) shows
+/// whole up to here.
 pub const EXCERPT_CHARS: usize = 500;
+/// The same for an item with a title (an article): the title says what it is, the card
+/// shows a teaser of it, as feed readers' list views do.
+pub const TITLED_EXCERPT_CHARS: usize = 240;
+
+/// How much of `item`'s text a stream card shows before "more".
+fn excerpt_chars(item: &Item) -> usize {
+    if item.title.trim().is_empty() {
+        EXCERPT_CHARS
+    } else {
+        TITLED_EXCERPT_CHARS
+    }
+}
 /// Newest comments shown under an item in a stream.
 pub const INLINE_COMMENTS: usize = 3;
 /// Likers named in a stream's likes line; more become "and N others".
@@ -59,7 +73,7 @@ pub fn item_card(
     let n_more_comments = social.n_comments.saturating_sub(social.comments.len());
     let body_shows_html = shows_content_html(item, mode);
     html! {
-        article.item.is-hidden[social.hidden] id={ "item-" (item.id) } data-item=(item.id) {
+        article.item.is-hidden[social.hidden] id={ "item-" (item.id) } {
             (item_meta(item, social.hidden && is_owner, now))
             @if !item.title.is_empty() {
                 @if mode == CardMode::Full { h1.item-title { (title_link(item)) } }
@@ -81,7 +95,7 @@ pub fn item_card(
             }
             (facts(item))
             (also_on(&social.also_on))
-            (actions(ctx, item, social, is_owner, mode, &next))
+            (actions(ctx, item, social, is_owner, mode))
             @if social.n_likes > 0 {
                 (likes_line(&social.likers, social.n_likes, match mode {
                     CardMode::Stream => NAMED_LIKERS,
@@ -97,7 +111,7 @@ pub fn item_card(
             @if !social.comments.is_empty() {
                 ul.comments id=[(mode == CardMode::Full).then_some("comments")] {
                     @for comment in &social.comments {
-                        (comment_view(ctx, comment, item, &next, now))
+                        (comment_view(ctx, comment, item, now))
                     }
                 }
             }
@@ -126,14 +140,12 @@ pub fn item_card(
 /// service), the user with their avatar, the source (linking to its own filter), the time.
 fn item_meta(item: &Item, hidden_for_owner: bool, now: DateTime<Utc>) -> Markup {
     let service = services::service_of(&item.source_kind);
-    let icon = services::icon_for(service, item.kind);
     let user_path = format!("/{}", item.user_name);
     html! {
         header.item-meta {
-            a.item-service href={ (user_path) "?service=" (urlencode(&item.source_kind)) }
-                title={ "Only " (service.name) " items" } {
-                img.service-icon src=(assets::url(icon)) alt=(service.name)
-                    width="16" height="16";
+            a href={ (user_path) "?service=" (urlencode(&item.source_kind)) } {
+                // Sized by the style sheet (`.service-icon`), as on every card.
+                img.service-icon src=(icon_src(item)) alt=(service.name);
             }
             " "
             @if let Some(avatar) = item.user_avatar.as_deref().filter(|url| is_web_text(url)) {
@@ -141,10 +153,10 @@ fn item_meta(item: &Item, hidden_for_owner: bool, now: DateTime<Utc>) -> Markup 
                     referrerpolicy="no-referrer";
                 " "
             }
-            a.item-user href=(user_path) { (bdi(&item.user_name)) }
+            // User names are ASCII letters, digits, `_` and `-`: nothing to isolate.
+            a.item-user href=(user_path) { (item.user_name) }
             " · "
-            a.item-source href={ (user_path) "?source=" (item.source_id) }
-                title={ "Only items from " (item.source_label()) } { (bdi(item.source_label())) }
+            a href={ (user_path) "?source=" (item.source_id) } { (bdi(item.source_label())) }
             " · "
             a.item-permalink href={ "/e/" (item.id) } { (time(item.published_at, now)) }
             @if hidden_for_owner {
@@ -156,6 +168,21 @@ fn item_meta(item: &Item, hidden_for_owner: bool, now: DateTime<Utc>) -> Markup 
                 }
             }
         }
+    }
+}
+
+/// The address of a card's service icon: the embedded icon of the item's service; for a
+/// source without one (a plain feed), the site's icon fetched into the media store when
+/// there is one, else the podcast, video or generic feed icon by the item's kind.
+fn icon_src(item: &Item) -> String {
+    let service = services::service_of(&item.source_kind);
+    match item.source_icon.as_deref() {
+        Some(hash)
+            if services::wants_site_icon(&item.source_kind) && crate::media::is_hash(hash) =>
+        {
+            format!("/media/{hash}")
+        }
+        _ => assets::url(services::icon_for(service, item.kind)),
     }
 }
 
@@ -232,7 +259,7 @@ pub fn burst_card(items: &[Item], now: DateTime<Utc>) -> Markup {
             header.item-meta {
                 a.item-service href={ (user_path) "?service=" (urlencode(&first.source_kind)) }
                     title={ "Only " (service.name) " items" } {
-                    img.service-icon src=(assets::url(service.icon)) alt=(service.name)
+                    img.service-icon src=(icon_src(first)) alt=(service.name)
                         width="16" height="16";
                 }
                 " "
@@ -344,13 +371,7 @@ pub fn likes_line(likers: &[Liker], n_likes: usize, max_named: usize) -> Markup 
 
 /// One comment: its text (plain, links made clickable), author, time, and the viewer's
 /// edit and delete controls.
-pub fn comment_view(
-    ctx: &PageCtx,
-    comment: &Comment,
-    item: &Item,
-    next: &str,
-    now: DateTime<Utc>,
-) -> Markup {
+pub fn comment_view(ctx: &PageCtx, comment: &Comment, item: &Item, now: DateTime<Utc>) -> Markup {
     let may_edit = ctx
         .user
         .as_ref()
@@ -380,12 +401,7 @@ pub fn comment_view(
                     " · " (time(comment.created_at, now))
                     @if comment.edited_at.is_some() { " (edited)" }
                     @if may_delete {
-                        " · "
-                        form.inline method="post" action={ "/c/" (comment.id) "/delete" } {
-                            (csrf_field(ctx))
-                            input type="hidden" name="next" value=(next);
-                            button.link type="submit" { "Delete" }
-                        }
+                        " · " (delete_button(comment))
                     }
                 }
             } @else {
@@ -404,15 +420,19 @@ pub fn comment_view(
                     " · " a href={ "/c/" (comment.id) "/edit" } { "Edit" }
                 }
                 @if may_delete {
-                    " · "
-                    form.inline method="post" action={ "/c/" (comment.id) "/delete" } {
-                        (csrf_field(ctx))
-                        input type="hidden" name="next" value=(next);
-                        button.link type="submit" { "Delete" }
-                    }
+                    " · " (delete_button(comment))
                 }
             }
             }
+        }
+    }
+}
+
+/// A comment's Delete, a button of the page's action form.
+fn delete_button(comment: &Comment) -> Markup {
+    html! {
+        button.link form=(ACTION_FORM) formaction={ "/c/" (comment.id) "/delete" } {
+            "Delete"
         }
     }
 }
@@ -470,30 +490,29 @@ fn actions(
     social: &ItemSocial,
     is_owner: bool,
     mode: CardMode,
-    next: &str,
 ) -> Markup {
     html! {
         div.item-actions {
             @if ctx.user.is_some() {
                 @let (action, label) = if social.liked_by_viewer { ("unlike", "Unlike") } else { ("like", "Like") };
-                form.inline.like-form method="post" action={ "/e/" (item.id) "/" (action) } {
-                    (csrf_field(ctx))
-                    input type="hidden" name="next" value=(next);
-                    button.secondary.like type="submit" { (label) }
-                }
+                button.like form=(ACTION_FORM)
+                    formaction={ "/e/" (item.id) "/" (action) } { (label) }
             }
-            span.tally { "Likes " span.n-likes { (social.n_likes) } }
+            // Counts only when there is something to count; the page script adds one when
+            // the first like or comment arrives.
+            @if social.n_likes > 0 {
+                span.tally { "Likes " span.n-likes { (social.n_likes) } }
+            }
             @if mode == CardMode::Stream {
                 a.comment-link href={ "/e/" (item.id) "#comment" } { "Comment" }
             }
-            span.tally { "Comments " span.n-comments { (social.n_comments) } }
+            @if social.n_comments > 0 {
+                span.tally { "Comments " span.n-comments { (social.n_comments) } }
+            }
             @if is_owner {
                 @let (action, label) = if social.hidden { ("unhide", "Unhide") } else { ("hide", "Hide") };
-                form.inline.hide-form method="post" action={ "/e/" (item.id) "/" (action) } {
-                    (csrf_field(ctx))
-                    input type="hidden" name="next" value=(next);
-                    button.secondary type="submit" { (label) }
-                }
+                button.hide form=(ACTION_FORM)
+                    formaction={ "/e/" (item.id) "/" (action) } { (label) }
             }
         }
     }
@@ -552,11 +571,12 @@ fn shared_from(item: &Item) -> Markup {
 
 fn item_body(item: &Item, mode: CardMode) -> Markup {
     let summary = item.summary_text.trim();
-    let is_long = summary.char_indices().nth(EXCERPT_CHARS).is_some();
+    let max_chars = excerpt_chars(item);
+    let is_long = summary.char_indices().nth(max_chars).is_some();
     html! {
         @if mode == CardMode::Stream && is_long {
             div.content.excerpt dir="auto" {
-                p { (excerpt(summary, EXCERPT_CHARS)) " " a.more href={ "/e/" (item.id) } { "more" } }
+                p { (excerpt(summary, max_chars)) " " a.more href={ "/e/" (item.id) } { "more" } }
             }
         } @else if !item.content.is_empty() {
             div.content dir="auto" { (item.content) }
@@ -663,7 +683,7 @@ fn shows_content_html(item: &Item, mode: CardMode) -> bool {
         .summary_text
         .trim()
         .char_indices()
-        .nth(EXCERPT_CHARS)
+        .nth(excerpt_chars(item))
         .is_some();
     let is_excerpt = mode == CardMode::Stream && is_long;
     !is_excerpt && !item.content.is_empty()
@@ -1049,6 +1069,7 @@ mod tests {
             user_id: UserId(1),
             user_name: "ana".into(),
             user_avatar: None,
+            source_icon: None,
             source_id: SourceId(2),
             source_kind: "feed".into(),
             source_title: "Daring Fireball".into(),
@@ -1180,19 +1201,43 @@ mod tests {
     }
 
     #[test]
-    fn stream_card_links_to_the_comment_form_and_carries_the_counts() {
+    fn stream_card_links_to_the_comment_form_and_counts_only_what_there_is() {
         let html = card(&item(7, ItemKind::Note));
-        assert!(html.contains(r#"data-item="7""#), "{html}");
+        assert!(
+            html.contains(r#"<article class="item" id="item-7">"#),
+            "{html}"
+        );
         assert!(
             html.contains(r##"<a class="comment-link" href="/e/7#comment">"##),
             "{html}"
         );
-        assert!(html.contains(r#"<span class="n-likes">0</span>"#), "{html}");
-        assert!(
-            html.contains(r#"<span class="n-comments">0</span>"#),
-            "{html}"
-        );
+        // Nothing to count yet: no counts (the page script adds one when the first comes).
+        assert!(!html.contains("n-likes"), "{html}");
+        assert!(!html.contains("n-comments"), "{html}");
         assert!(!html.contains("<textarea"), "{html}");
+        let note = item(7, ItemKind::Note);
+        let social = ItemSocial {
+            n_likes: 2,
+            n_comments: 1,
+            ..ItemSocial::default()
+        };
+        let counted = item_card(
+            &anonymous(),
+            &note,
+            &social,
+            CardMode::Stream,
+            &CommentDraft::default(),
+            note.published_at,
+        )
+        .into_string();
+        assert!(
+            counted.contains(r#"Likes <span class="n-likes">2</span>"#),
+            "{counted}"
+        );
+        assert!(
+            counted.contains(r#"Comments <span class="n-comments">1</span>"#),
+            "{counted}"
+        );
     }
 
     #[test]
@@ -1251,12 +1296,16 @@ mod tests {
             created_at: note.published_at,
             edited_at: None,
         };
-        let html = comment_view(&ctx, &comment, &note, "/ana", note.published_at).into_string();
+        let html = comment_view(&ctx, &comment, &note, note.published_at).into_string();
         let meta_at = html
             .find(r#"<div class="comment-meta">"#)
             .expect("a div meta");
-        let form_at = html.find(r#"<form class="inline""#).expect("a delete form");
-        assert!(form_at > meta_at, "{html}");
+        // No form at all: Delete is a button of the page's action form.
+        assert!(!html.contains("<form"), "{html}");
+        let button_at = html
+            .find(r#"<button class="link" form="act" formaction="/c/3/delete">Delete</button>"#)
+            .expect("a delete button");
+        assert!(button_at > meta_at, "{html}");
         assert!(!html.contains("<p class=\"comment-meta\""), "{html}");
     }
 

@@ -126,6 +126,12 @@ pub fn icon_for(service: Service<'_>, kind: connectors::ItemKind) -> &'static st
     }
 }
 
+/// Whether sources of `kind` show the site's own icon (fetched once into the media store)
+/// rather than one of the embedded set: those whose service has no icon of its own.
+pub fn wants_site_icon(kind: &str) -> bool {
+    service_of(kind).icon == GENERIC_ICON
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,7 +34,13 @@ pub fn shown_name<'a>(display_name: &'a str, user_name: &'a str) -> &'a str {
 
 /// A whole page for a viewer: header with navigation, main content, footer.
 pub fn layout(ctx: &PageCtx, title: &str, body: Markup) -> Markup {
-    page(title, nav(ctx), body, live_head(ctx), events_scope(ctx))
+    page(
+        title,
+        nav(ctx),
+        html! { (body) (action_form(ctx)) },
+        live_head(ctx),
+        events_scope(ctx),
+    )
 }
 
 /// The same layout with extra `<head>` content (feed autodiscovery links).
@@ -42,20 +48,34 @@ pub fn layout_with_head(ctx: &PageCtx, title: &str, head: Markup, body: Markup) 
     page(
         title,
         nav(ctx),
-        body,
+        html! { (body) (action_form(ctx)) },
         html! { (head) (live_head(ctx)) },
         events_scope(ctx),
     )
 }
 
-/// The CSRF token the page script's forms send, for logged-in viewers (shared cached
-/// pages carry none).
-fn live_head(ctx: &PageCtx) -> Markup {
+/// The `id` of the page's one action form ([`action_form`]).
+pub const ACTION_FORM: &str = "act";
+
+/// One hidden form per page for the cards' buttons (Like, Hide, a comment's Delete): each
+/// button names it (`form="act"`) and its own `formaction`, so a page of 30 cards carries
+/// one CSRF token and one `next` instead of one per button. The handlers send the browser
+/// back to `next` at the card (`#item-{id}`). Logged-in viewers only.
+fn action_form(ctx: &PageCtx) -> Markup {
     html! {
         @if ctx.user.is_some() {
-            meta name="csrf-token" content=(ctx.csrf);
+            form id=(ACTION_FORM) method="post" action="/" hidden {
+                (csrf_field(ctx))
+                input type="hidden" name="next" value=(ctx.path);
+            }
         }
     }
+}
+
+/// Nothing yet: the page script takes the CSRF token its forms send from the page's
+/// action form ([`action_form`], logged-in viewers only; shared cached pages carry none).
+fn live_head(_ctx: &PageCtx) -> Markup {
+    html! {}
 }
 
 /// The `/events` scope of the page at `ctx.path`: `user:NAME` for `/{user}`,
@@ -206,13 +226,14 @@ thread_local! {
     static NEXT_LABEL_CHANGE: Cell<Option<i64>> = const { Cell::new(None) };
 }
 
-/// `<time>` with a relative label and the exact time on hover.
+/// `<time>` with a relative label; the page script shows the exact time (the viewer's
+/// local time) on hover from `datetime`.
 pub fn time(at: DateTime<Utc>, now: DateTime<Utc>) -> Markup {
     if let Some(secs) = label_changes_in(at, now) {
         NEXT_LABEL_CHANGE.with(|next| next.set(Some(next.get().map_or(secs, |n| n.min(secs)))));
     }
     html! {
-        time datetime=(at.to_rfc3339()) title=(at.format("%Y-%m-%d %H:%M UTC").to_string()) {
+        time datetime=(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)) {
             (relative_time(at, now))
         }
     }

@@ -21,7 +21,11 @@ const audio = [...document.querySelectorAll('article.item audio')].map(a => a.sr
 const thumb = document.querySelector('article.item a.video img');
 if (thumb) thumb.scrollIntoView();
 const cats = [...document.querySelectorAll('img')].filter(img => img.src.endsWith('/cat.png'));
+const catCard = cats.length ? cats[0].closest('article.item') : null;
+const siteIcon = catCard ? catCard.querySelector('img.service-icon') : null;
 return {
+  site_icon: siteIcon ? siteIcon.getAttribute('src') : null,
+  site_icon_width: siteIcon ? siteIcon.naturalWidth : -1,
   audio: audio,
   thumb_width: thumb ? thumb.naturalWidth : -1,
   thumb_complete: thumb ? thumb.complete : false,
@@ -42,7 +46,8 @@ async fn podcast_plays_video_shows_its_thumbnail_and_a_photo_appears_once() {
     let started = Instant::now();
     let seen = loop {
         let seen = browser.eval(INSPECT_CARDS).await;
-        let loaded = seen["thumb_width"].as_i64().unwrap_or(0) > 0;
+        let loaded = seen["thumb_width"].as_i64().unwrap_or(0) > 0
+            && seen["site_icon_width"].as_i64().unwrap_or(0) > 0;
         if loaded || started.elapsed() > LOAD_TIMEOUT {
             break seen;
         }
@@ -57,6 +62,14 @@ async fn podcast_plays_video_shows_its_thumbnail_and_a_photo_appears_once() {
     assert_eq!(seen["play_mark"], Value::Bool(true), "{seen}");
     assert_eq!(seen["cats"], Value::from(1), "{seen}");
     assert_eq!(seen["bursts"], Value::from(1), "{seen}");
+    // The photo site's favicon (an ICO from the media store) is drawn on its card.
+    assert!(
+        seen["site_icon"]
+            .as_str()
+            .is_some_and(|src| src.starts_with("/media/")),
+        "{seen}"
+    );
+    assert!(seen["site_icon_width"].as_i64().unwrap_or(0) > 0, "{seen}");
 
     browser.eval("window.scrollTo(0, 0); return null;").await;
     for width in [375, 1280] {
@@ -89,7 +102,7 @@ async fn podcast_plays_video_shows_its_thumbnail_and_a_photo_appears_once() {
 const READ_PAGE: &str = r#"
 const link = rel => { const a = document.querySelector('nav.pages a[rel=' + rel + ']'); return a ? a.href : null; };
 return {
-  ids: [...document.querySelectorAll('article.item[data-item]')].map(a => Number(a.dataset.item)),
+  ids: [...document.querySelectorAll('article.item[id^="item-"]')].map(a => Number(a.id.slice(5))),
   older: link('next'),
   newer: link('prev'),
 };

@@ -127,11 +127,7 @@ async fn a_like_counts_in_both_browsers_without_a_reload_and_j_k_move_focus() {
     );
     assert!(
         bo_browser
-            .wait_for_text(
-                &format!("#item-{older} form.like-form button"),
-                "Unlike",
-                LIVE_WITHIN
-            )
+            .wait_for_text(&format!("#item-{older} button.like"), "Unlike", LIVE_WITHIN)
             .await,
         "the button did not turn into Unlike"
     );

@@ -12,6 +12,7 @@ use tributary::store::federation as db;
 use crate::support::fixture_server::{FixtureServer, Reply};
 use crate::support::remote::{self, BOB_KEY, BOB_PUBLIC, EVE_KEY, Remote, Tweak};
 use crate::support::web::WebApp;
+use crate::web_events::EventStream;
 use crate::web_stream::{add_item, add_source};
 
 struct Setup {
@@ -282,6 +283,46 @@ async fn a_reply_becomes_a_sanitized_comment_and_likes_and_shares_count() {
     .await;
     assert_eq!(status, 202);
     assert_eq!(count(&s.app, "SELECT count(*) FROM comments"), 1);
+}
+
+#[tokio::test]
+async fn a_remote_reply_and_like_reach_the_items_open_pages() {
+    let s = setup().await;
+    let item_uri = s.app.url(&format!("/e/{}", s.item.0));
+    let mut item_page = EventStream::open(&s.app.client(), &format!("item:{}", s.item)).await;
+    let mut stream = EventStream::open(&s.app.client(), "user:ana").await;
+    let note = s.bob.note(&item_uri, "<p>From afar</p>");
+    let (status, body) = remote::post(
+        &s.bob,
+        &s.app.url("/inbox"),
+        &s.bob.activity("Create", note),
+        &Tweak::default(),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    for page in [&mut item_page, &mut stream] {
+        let frame = page.next().await.expect("a comment frame");
+        assert_eq!(frame.event, "comment");
+        let data: Value = serde_json::from_str(&frame.data).unwrap();
+        assert_eq!(data["item"], s.item.0);
+        assert_eq!(data["n_comments"], 1);
+    }
+    let like = s.bob.activity("Like", json!(item_uri));
+    let (status, _) = remote::post(&s.bob, &s.app.url("/inbox"), &like, &Tweak::default()).await;
+    assert_eq!(status, 202);
+    let frame = item_page.next().await.expect("a likes frame");
+    assert_eq!(frame.event, "likes");
+    let data: Value = serde_json::from_str(&frame.data).unwrap();
+    assert_eq!(data["n_likes"], 1);
+    let undo = s.bob.activity("Undo", like);
+    let (status, _) = remote::post(&s.bob, &s.app.url("/inbox"), &undo, &Tweak::default()).await;
+    assert_eq!(status, 202);
+    let frame = item_page.next().await.expect("a likes frame");
+    let data: Value = serde_json::from_str(&frame.data).unwrap();
+    assert_eq!(
+        (frame.event.as_str(), data["n_likes"].as_i64()),
+        ("likes", Some(0))
+    );
 }
 
 #[tokio::test]

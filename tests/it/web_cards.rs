@@ -20,6 +20,20 @@ use crate::web_stream::{NO_FIXTURES, add_item, add_source};
 /// A tiny real PNG (64×36), served as every thumbnail and photo.
 pub const THUMB_PNG: &[u8] = include_bytes!("fixtures/cards/thumb.png");
 
+/// A real 16×16 ICO file (one PNG picture inside), the photo site's favicon.
+pub fn favicon_ico() -> Vec<u8> {
+    let mut ico = vec![0, 0, 1, 0, 1, 0];
+    // One directory entry: 16×16, no palette, 1 plane, 32 bits, the PNG's size and offset.
+    ico.extend_from_slice(&[16, 16, 0, 0, 1, 0, 32, 0]);
+    ico.extend_from_slice(&(FAVICON_PNG.len() as u32).to_le_bytes());
+    ico.extend_from_slice(&22u32.to_le_bytes());
+    ico.extend_from_slice(FAVICON_PNG);
+    ico
+}
+
+/// The picture inside [`favicon_ico`]: the 64×36 thumbnail works as well as any.
+const FAVICON_PNG: &[u8] = THUMB_PNG;
+
 /// The fixture server, the app, and Ana's four sources after one poll each.
 pub struct CardsFixture {
     pub server: FixtureServer,
@@ -40,6 +54,11 @@ impl CardsFixture {
         let at = |hours: i64| (now - TimeDelta::hours(hours)).to_rfc3339();
         server.set("/thumb.png", Reply::ok(THUMB_PNG).content_type("image/png"));
         server.set("/cat.png", Reply::ok(THUMB_PNG).content_type("image/png"));
+        // The photo site has a favicon; the other sites answer 404 for theirs.
+        server.set(
+            "/photo.example/favicon.ico",
+            Reply::ok(favicon_ico()).content_type("image/vnd.microsoft.icon"),
+        );
         server.set(
             "/ep1.mp3",
             Reply::ok(&b"ID3"[..]).content_type("audio/mpeg"),
@@ -77,6 +96,10 @@ impl CardsFixture {
             Arc::new(connectors::Registry::default()),
             SchedulerConfig::default(),
         );
+        ingest.set_media(tributary::media::MediaStore::new(
+            app.store.clone(),
+            &tributary::config::MediaConfig::default(),
+        ));
         for source in [podcast, video, photo, github] {
             let report = ingest.poll_source(source).await.unwrap();
             assert_eq!(report.error, None, "{report:?}");
@@ -231,6 +254,92 @@ async fn cards_show_each_kind() {
     // Every card has a service icon from the embedded set.
     assert!(body.contains("service-github.svg"), "{body}");
     assert!(body.contains("service-feed.svg"), "{body}");
+}
+
+/// The `src` of a card's service icon.
+fn service_icon_of(card: &str) -> &str {
+    let at = card
+        .find("class=\"service-icon\" src=\"")
+        .expect("a service icon")
+        + 26;
+    &card[at..at + card[at..].find('"').unwrap()]
+}
+
+#[tokio::test]
+async fn a_plain_feed_shows_its_sites_icon_fetched_once() {
+    let fixture = CardsFixture::start().await;
+    let client = fixture.app.client();
+    let page = client.get("/ana").await;
+    // The photo site's favicon, from the media store, on its card and its chip.
+    let photo = card_with(&page.body, "A cat");
+    let icon = service_icon_of(photo);
+    assert!(icon.starts_with("/media/"), "{photo}");
+    let chip_at = page
+        .body
+        .find(&format!(r#"href="/ana?source={}""#, fixture.photo))
+        .unwrap();
+    assert!(
+        page.body[chip_at..chip_at + 200].contains(icon),
+        "{}",
+        &page.body[chip_at..]
+    );
+    let served = client
+        .http
+        .get(format!("{}{icon}", client.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served.status(), StatusCode::OK);
+    assert_eq!(
+        served.headers().get("content-type").unwrap(),
+        "image/x-icon"
+    );
+    assert_eq!(served.bytes().await.unwrap(), favicon_ico());
+    // A site without one keeps the kind's icon; an embedded service asks nobody.
+    let podcast = card_with(&page.body, "Episode one");
+    assert!(
+        service_icon_of(podcast).contains("service-podcast"),
+        "{podcast}"
+    );
+    assert_eq!(
+        fixture
+            .server
+            .requests("/podcast.example/favicon.ico")
+            .len(),
+        1
+    );
+    assert!(
+        fixture
+            .server
+            .requests("/api.github.com/favicon.ico")
+            .is_empty()
+    );
+    // Fetched once: the next poll does not ask again.
+    let ingest = Ingest::new(
+        fixture.app.store.clone(),
+        Arc::new(Rewrite::new(&fixture.server.origin())),
+        Arc::new(connectors::Registry::default()),
+        SchedulerConfig::default(),
+    );
+    ingest.set_media(tributary::media::MediaStore::new(
+        fixture.app.store.clone(),
+        &tributary::config::MediaConfig::default(),
+    ));
+    for source in [fixture.photo, fixture.podcast] {
+        let report = ingest.poll_source(source).await.unwrap();
+        assert_eq!(report.error, None, "{report:?}");
+    }
+    assert_eq!(
+        fixture.server.requests("/photo.example/favicon.ico").len(),
+        1
+    );
+    assert_eq!(
+        fixture
+            .server
+            .requests("/podcast.example/favicon.ico")
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]

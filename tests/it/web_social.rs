@@ -89,7 +89,8 @@ async fn item_owner_and_admin_may_delete_any_comment() {
     let ana = app.logged_in("ana").await;
     let page = ana.get(&format!("/e/{item}")).await;
     assert!(
-        page.body.contains(&format!("action=\"/c/{first}/delete\"")),
+        page.body
+            .contains(&format!("formaction=\"/c/{first}/delete\"")),
         "{}",
         page.body
     );
@@ -102,7 +103,11 @@ async fn item_owner_and_admin_may_delete_any_comment() {
         .post_form("/", &format!("/c/{first}/delete"), &[("next", "/ana")])
         .await;
     assert_eq!(deleted.status, StatusCode::SEE_OTHER);
-    assert_eq!(deleted.location.as_deref(), Some("/ana"));
+    // Back on the page, at the item's card.
+    assert_eq!(
+        deleted.location.as_deref(),
+        Some(format!("/ana#item-{item}").as_str())
+    );
     assert!(comments_on(&app, item).is_empty());
 
     assert_eq!(

@@ -1,16 +1,19 @@
 //! The inboxes: `POST /{user}/inbox`, the shared `POST /inbox` and the instance actor's
 //! `POST /actor/inbox`. Each hands the request to `federation::Federation::receive`
 //! (signature, key, origin and replay checks, then the activity's effect) and answers
-//! 202, or the refusal's status with its reason in words.
+//! 202, or the refusal's status with its reason in words. A comment or like that arrived
+//! is told to the pages open on its item (live updates), as a local one is.
 
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::federation::inbox::Outcome;
+use crate::events::Event;
+use crate::federation::inbox::{Outcome, Touch};
 use crate::federation::receive::{self, InboxError, Request};
-use crate::store::{federation as db, users};
+use crate::model::ItemId;
+use crate::store::{federation as db, items, social, users};
 use crate::web::AppState;
 
 /// `POST /{user}/inbox`.
@@ -77,6 +80,11 @@ async fn receive_post(
             tracing::debug!(host = %host, what, "inbox: activity applied");
             StatusCode::ACCEPTED.into_response()
         }
+        Ok(Outcome::Touched { what, item, change }) => {
+            tracing::debug!(host = %host, what, "inbox: activity applied");
+            tell_pages(state, item, change).await;
+            StatusCode::ACCEPTED.into_response()
+        }
         Ok(Outcome::Ignored(why)) => {
             tracing::debug!(host = %host, why = %why, "inbox: activity ignored");
             StatusCode::ACCEPTED.into_response()
@@ -92,6 +100,45 @@ async fn receive_post(
             refusal(status, &err.to_string())
         }
     }
+}
+
+/// Tells the event streams of `item`'s pages what changed, with the counts they show. A
+/// failed read only costs the live update: the activity is stored.
+async fn tell_pages(state: &AppState, item: ItemId, change: Touch) {
+    let read = state
+        .store
+        .read(move |conn| {
+            let owner = items::get(conn, item)?.user_id;
+            let public = social::item_state(conn, item)?.is_public();
+            let n = match change {
+                Touch::Comment(_) => social::n_comments_of(conn, item)?,
+                Touch::Likes => social::n_likers_of(conn, item)?,
+            };
+            Ok((owner, public, n))
+        })
+        .await;
+    let (owner_id, public, n) = match read {
+        Ok(found) => found,
+        Err(err) => {
+            tracing::warn!(item_id = %item, error = %err, "inbox: no live update");
+            return;
+        }
+    };
+    state.events.publish(match change {
+        Touch::Comment(comment_id) => Event::Comment {
+            item_id: item,
+            owner_id,
+            public,
+            comment_id: Some(comment_id),
+            n_comments: n,
+        },
+        Touch::Likes => Event::Likes {
+            item_id: item,
+            owner_id,
+            public,
+            n_likes: n,
+        },
+    });
 }
 
 fn refusal(status: StatusCode, reason: &str) -> Response {

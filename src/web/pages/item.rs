@@ -130,7 +130,7 @@ pub async fn comment_post(
             } else {
                 0
             };
-            let n_comments = social::comments_of(tx, item.id)?.len();
+            let n_comments = social::n_comments_of(tx, item.id)?;
             Ok((comment_id, queued, n_comments))
         })
         .await?;
@@ -193,8 +193,7 @@ pub async fn comment_fragment_get(
         .iter()
         .find(|comment| comment.id == comment_id)
         .ok_or(AppError::NotFound)?;
-    let next = format!("/e/{id}");
-    Ok(comment_view(&ctx, comment, &full.item, &next, Utc::now()))
+    Ok(comment_view(&ctx, comment, &full.item, Utc::now()))
 }
 
 pub async fn comment_edit_get(
@@ -252,7 +251,7 @@ pub async fn comment_delete_post(
         .store
         .write(move |tx| {
             social::delete_comment(tx, id)?;
-            Ok(social::comments_of(tx, item_id)?.len())
+            social::n_comments_of(tx, item_id)
         })
         .await?;
     state.events.publish(Event::Comment {
@@ -263,7 +262,7 @@ pub async fn comment_delete_post(
         n_comments,
     });
     Ok(Redirect::to(&back_to(
-        &form.next,
+        &at_card(&form.next, item_id),
         &format!("/e/{}#comments", item.id),
     )))
 }
@@ -286,7 +285,7 @@ pub async fn like_post(
             if is_new && bumps {
                 social::bump(tx, id, now)?;
             }
-            Ok(social::likers_of(tx, id)?.len())
+            social::n_likers_of(tx, id)
         })
         .await?;
     Ok(liked(
@@ -307,7 +306,7 @@ pub async fn unlike_post(
         .store
         .write(move |tx| {
             social::unlike(tx, id, me.id)?;
-            Ok(social::likers_of(tx, id)?.len())
+            social::n_likers_of(tx, id)
         })
         .await?;
     Ok(liked(
@@ -453,7 +452,17 @@ async fn load_hideable(store: &Store, id: ItemId, me: &User) -> Result<Item, App
 
 /// Back where the form came from (`next`), else to the item's page.
 fn back_to_item(next: &str, id: ItemId) -> Redirect {
-    Redirect::to(&back_to(next, &format!("/e/{id}")))
+    Redirect::to(&back_to(&at_card(next, id), &format!("/e/{id}")))
+}
+
+/// `next` at the item's card: the page's action form sends the page's own path, and the
+/// browser should come back where the button was.
+fn at_card(next: &str, id: ItemId) -> String {
+    if next.is_empty() || next.contains('#') {
+        next.to_owned()
+    } else {
+        format!("{next}#item-{id}")
+    }
 }
 
 /// A comment `me` wrote, on an item `me` may still see.
@@ -476,7 +485,6 @@ fn item_page(ctx: &PageCtx, full: &FullItem, draft: &CommentDraft<'_>) -> Markup
     let is_owner = ctx.user.as_ref().is_some_and(|me| me.id == item.user_id);
     if full.state.tombstoned && !is_owner {
         // Someone who commented or liked: the comments, not the deleted post.
-        let next = format!("/e/{}", item.id);
         let now = Utc::now();
         return layout(
             ctx,
@@ -486,7 +494,7 @@ fn item_page(ctx: &PageCtx, full: &FullItem, draft: &CommentDraft<'_>) -> Markup
                 @if !full.social.comments.is_empty() {
                     ul.comments id="comments" {
                         @for comment in &full.social.comments {
-                            (comment_view(ctx, comment, item, &next, now))
+                            (comment_view(ctx, comment, item, now))
                         }
                     }
                 }

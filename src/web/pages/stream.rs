@@ -555,7 +555,13 @@ fn filter_chips(path: &str, labels: &[SourceLabel], filter: &StreamFilter) -> Ma
             @for label in labels {
                 @let current = matches!(filter, StreamFilter::Source(id, _) if *id == label.id);
                 a.chip.source-chip href={ (path) "?source=" (label.id) }
-                    aria-current=[current.then_some("page")] { (bdi(&label.title)) }
+                    aria-current=[current.then_some("page")] {
+                    @if let Some(hash) = label.icon_hash.as_deref().filter(|hash| crate::media::is_hash(hash)) {
+                        img.service-icon src={ "/media/" (hash) } alt="" width="16" height="16";
+                        " "
+                    }
+                    (bdi(&label.title))
+                }
             }
         }
         @match filter {

@@ -6,18 +6,35 @@
 
   var main = document.querySelector("main[data-events]");
   var scope = main ? main.getAttribute("data-events") : null;
-  var csrfMeta = document.querySelector('meta[name="csrf-token"]');
-  var csrf = csrfMeta ? csrfMeta.getAttribute("content") : null;
+  // The page's action form (logged-in viewers only) holds the CSRF token.
+  var csrfField = document.querySelector('form#act input[name="csrf"]');
+  var csrf = csrfField ? csrfField.value : null;
   var nNewItems = 0;
 
+  // A card's item id, from its element id `item-{id}`.
+  function idOf(card) { return card.id.replace(/^item-/, ""); }
+
   function cardOf(itemId) {
-    return document.querySelector('article.item[data-item="' + itemId + '"]');
+    return document.getElementById("item-" + itemId);
   }
 
+  // A card's likes or comments count; a card with none yet has no count, so the first
+  // one adds it ("Likes 1") to the card's action row.
   function setCount(card, selector, n) {
     if (!card) { return; }
     var span = card.querySelector(selector);
-    if (span) { span.textContent = String(n); }
+    if (!span) {
+      var row = card.querySelector("div.item-actions");
+      if (!row) { return; }
+      var tally = document.createElement("span");
+      tally.className = "tally";
+      span = document.createElement("span");
+      span.className = selector.replace("span.", "");
+      tally.textContent = selector === "span.n-likes" ? "Likes " : "Comments ";
+      tally.appendChild(span);
+      row.appendChild(tally);
+    }
+    span.textContent = String(n);
   }
 
   function post(form) {
@@ -101,20 +118,32 @@
     events.addEventListener("lagged", function () { location.reload(); });
   }
 
-  function onLike(form) {
-    var button = form.querySelector("button");
-    if (button) { button.disabled = true; }
-    post(form).then(function (response) {
-      if (!response.ok) { form.submit(); return null; }
+  // A card's button of the page's action form, sent as the plain form would be.
+  function submitPlain(button) {
+    var form = button.form;
+    form.action = button.formAction;
+    form.submit();
+  }
+
+  // Like/Unlike: a button of the page's action form (form="act", its own formaction).
+  function onLike(button) {
+    button.disabled = true;
+    fetch(button.formAction, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-Requested-With": "fetch", "Accept": "application/json" },
+      body: new URLSearchParams(new FormData(button.form))
+    }).then(function (response) {
+      if (!response.ok) { submitPlain(button); return null; }
       return response.json();
     }).then(function (data) {
       if (!data) { return; }
-      var itemId = form.closest("article.item").getAttribute("data-item");
-      form.action = "/e/" + itemId + (data.liked ? "/unlike" : "/like");
-      if (button) { button.textContent = data.liked ? "Unlike" : "Like"; }
+      var itemId = idOf(button.closest("article.item"));
+      button.formAction = "/e/" + itemId + (data.liked ? "/unlike" : "/like");
+      button.textContent = data.liked ? "Unlike" : "Like";
       setCount(cardOf(itemId), "span.n-likes", data.n_likes);
-    }).catch(function () { form.submit(); }).then(function () {
-      if (button) { button.disabled = false; }
+    }).catch(function () { submitPlain(button); }).then(function () {
+      button.disabled = false;
     });
   }
 
@@ -141,7 +170,7 @@
       if (textarea) { textarea.value = ""; }
       var error = form.querySelector("p.error");
       if (error) { error.remove(); }
-      var itemId = card.getAttribute("data-item");
+      var itemId = idOf(card);
       setCount(card, "span.n-comments", answer.data.n_comments);
       addComment(card, itemId, answer.data.comment);
     }).catch(function () { form.submit(); }).then(function () {
@@ -154,7 +183,7 @@
     var existing = card.querySelector("form.comment-form");
     if (existing) { existing.querySelector("textarea").focus(); return; }
     if (!csrf) { return; }
-    var itemId = card.getAttribute("data-item");
+    var itemId = idOf(card);
     var form = document.createElement("form");
     form.className = "comment-form";
     form.method = "post";
@@ -187,13 +216,20 @@
   document.addEventListener("submit", function (e) {
     var form = e.target;
     if (!window.fetch || !(form instanceof HTMLFormElement)) { return; }
-    if (form.classList.contains("like-form")) {
+    var button = e.submitter;
+    if (button && button.classList.contains("like") && button.form === form && button.closest("article.item")) {
       e.preventDefault();
-      onLike(form);
+      onLike(button);
     } else if (form.classList.contains("comment-form") && /\/e\/\d+\/comments$/.test(form.action)) {
       e.preventDefault();
       onComment(form);
     }
+  });
+
+  // The exact time of a relative one ("3 hours ago"), in the viewer's own time zone.
+  document.addEventListener("mouseover", function (e) {
+    var time = e.target.closest ? e.target.closest("time[datetime]") : null;
+    if (time && !time.title) { time.title = new Date(time.dateTime).toLocaleString(); }
   });
 
   document.addEventListener("click", function (e) {
@@ -205,10 +241,10 @@
   });
 
   // j/k: next/previous card; l: like it; c: comment on it. Not while typing.
-  function cards() { return Array.prototype.slice.call(document.querySelectorAll("article.item[data-item]")); }
+  function cards() { return Array.prototype.slice.call(document.querySelectorAll('article.item[id^="item-"]')); }
   function focusedCard() {
     var active = document.activeElement;
-    return active && active.closest ? active.closest("article.item[data-item]") : null;
+    return active && active.closest ? active.closest('article.item[id^="item-"]') : null;
   }
   document.addEventListener("keydown", function (e) {
     if (e.ctrlKey || e.metaKey || e.altKey) { return; }
@@ -226,7 +262,7 @@
       card.scrollIntoView({ block: "start" });
       e.preventDefault();
     } else if (e.key === "l" && current) {
-      var like = current.querySelector("form.like-form");
+      var like = current.querySelector("button.like");
       if (like) { e.preventDefault(); onLike(like); }
     } else if (e.key === "c" && current) {
       e.preventDefault();
