@@ -477,9 +477,15 @@ async fn logged_in_stream_of_twenty_items_is_at_most_40_kb() {
         let n_forms = page.body.matches("<form").count();
         // Logout in the nav, follow, and the one action form every card's buttons use.
         assert!(n_forms <= 3, "{name}: {n_forms} forms");
-        assert_eq!(page.body.matches("name=\"csrf\"").count(), n_forms, "{name}");
         assert_eq!(
-            page.body.matches("<button class=\"like\" form=\"act\"").count(),
+            page.body.matches("name=\"csrf\"").count(),
+            n_forms,
+            "{name}"
+        );
+        assert_eq!(
+            page.body
+                .matches("<button class=\"like\" form=\"act\"")
+                .count(),
             n_cards,
             "{name}"
         );
