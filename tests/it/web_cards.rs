@@ -90,16 +90,7 @@ impl CardsFixture {
         let video = insert_source(&app, ana, "feed", &feed("video.example"));
         let photo = insert_source(&app, ana, "feed", &feed("photo.example"));
         let github = insert_source(&app, ana, "github", &serde_json::json!({ "user": "ana" }));
-        let ingest = Ingest::new(
-            app.store.clone(),
-            Arc::new(Rewrite::new(&origin)),
-            Arc::new(connectors::Registry::default()),
-            SchedulerConfig::default(),
-        );
-        ingest.set_media(tributary::media::MediaStore::new(
-            app.store.clone(),
-            &tributary::config::MediaConfig::default(),
-        ));
+        let ingest = fixture_ingest(&app, &origin);
         for source in [podcast, video, photo, github] {
             let report = ingest.poll_source(source).await.unwrap();
             assert_eq!(report.error, None, "{report:?}");
@@ -114,6 +105,21 @@ impl CardsFixture {
             github,
         }
     }
+}
+
+/// The real ingest against the fixture server, keeping site icons in `app`'s media store.
+fn fixture_ingest(app: &WebApp, origin: &str) -> Ingest {
+    let ingest = Ingest::new(
+        app.store.clone(),
+        Arc::new(Rewrite::new(origin)),
+        Arc::new(connectors::Registry::default()),
+        SchedulerConfig::default(),
+    );
+    ingest.set_media(tributary::media::MediaStore::new(
+        app.store.clone(),
+        &tributary::config::MediaConfig::default(),
+    ));
+    ingest
 }
 
 fn insert_source(app: &WebApp, user: UserId, kind: &str, params: &serde_json::Value) -> SourceId {
@@ -315,16 +321,7 @@ async fn a_plain_feed_shows_its_sites_icon_fetched_once() {
             .is_empty()
     );
     // Fetched once: the next poll does not ask again.
-    let ingest = Ingest::new(
-        fixture.app.store.clone(),
-        Arc::new(Rewrite::new(&fixture.server.origin())),
-        Arc::new(connectors::Registry::default()),
-        SchedulerConfig::default(),
-    );
-    ingest.set_media(tributary::media::MediaStore::new(
-        fixture.app.store.clone(),
-        &tributary::config::MediaConfig::default(),
-    ));
+    let ingest = fixture_ingest(&fixture.app, &fixture.server.origin());
     for source in [fixture.photo, fixture.podcast] {
         let report = ingest.poll_source(source).await.unwrap();
         assert_eq!(report.error, None, "{report:?}");
