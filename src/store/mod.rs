@@ -80,6 +80,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0015_source_icons",
         include_str!("migrations/0015_source_icons.sql"),
     ),
+    (
+        "0016_stream_walk_index",
+        include_str!("migrations/0016_stream_walk_index.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

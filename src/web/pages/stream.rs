@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use maud::{Markup, html};
+use rusqlite::Connection;
 use serde::Deserialize;
 
 use crate::model::{Cursor, Item, ItemId, Page, SourceId, UserId};
@@ -162,23 +163,39 @@ pub async fn load_lifestream(
     name: &str,
     params: &StreamParams,
 ) -> Result<Option<Lifestream>, AppError> {
-    let Some(header) = load_header(store, ctx, name).await? else {
-        return Ok(None);
+    let (kind, one_source) = (service(params), source(params));
+    let (before, after) = (
+        cursor(params.before.as_deref())?,
+        cursor(params.after.as_deref())?,
+    );
+    let viewer = ctx.user.as_ref().map(|me| me.id);
+    let name = name.to_owned();
+    // One read for the whole page: each read waits for a reader connection, and a cold
+    // start has every request waiting on them.
+    let found = store
+        .read(move |conn| {
+            let header = header_in(conn, &name, viewer)?;
+            let user = &header.profile.user;
+            let query = StreamQuery {
+                user: Some(user.id),
+                source_kind: kind,
+                source: one_source,
+                include_hidden_of: (viewer == Some(user.id)).then_some(user.id),
+                before,
+                after,
+                limit: PAGE_SIZE,
+                ..StreamQuery::default()
+            };
+            let stream = stream_in(conn, &query, viewer)?;
+            let filters = sources::labels(conn, user.id)?;
+            Ok((header, stream, filters))
+        })
+        .await;
+    let (header, stream, filters) = match found {
+        Ok(found) => found,
+        Err(StoreError::NotFound) => return Ok(None),
+        Err(err) => return Err(err.into()),
     };
-    let user = &header.profile.user;
-    let query = StreamQuery {
-        user: Some(user.id),
-        source_kind: service(params),
-        source: source(params),
-        include_hidden_of: ctx.is(user).then_some(user.id),
-        before: cursor(params.before.as_deref())?,
-        after: cursor(params.after.as_deref())?,
-        limit: PAGE_SIZE,
-        ..StreamQuery::default()
-    };
-    let stream = load(store, query, ctx).await?;
-    let owner = user.id;
-    let filters = store.read(move |conn| sources::labels(conn, owner)).await?;
     Ok(Some(Lifestream {
         header,
         stream,
@@ -360,11 +377,6 @@ async fn related_stream(
     params: StreamParams,
     tab: Tab,
 ) -> Result<Response, AppError> {
-    let Some(header) = load_header(&state.store, ctx, &name).await? else {
-        return Ok(not_found_in_layout(ctx));
-    };
-    let user = &header.profile.user;
-    let is_owner = ctx.is(user);
     let mut query = StreamQuery {
         source_kind: service(&params),
         source: source(&params),
@@ -373,26 +385,42 @@ async fn related_stream(
         limit: PAGE_SIZE,
         ..StreamQuery::default()
     };
+    let viewer = ctx.user.as_ref().map(|me| me.id);
+    // One read for the whole page (see `load_lifestream`).
+    let found = state
+        .store
+        .read(move |conn| {
+            let header = header_in(conn, &name, viewer)?;
+            let user = header.profile.user.id;
+            match tab {
+                Tab::Friends => query.followed_by = Some(user),
+                Tab::Likes => query.liked_by = Some(user),
+                Tab::Discussions | Tab::Lifestream => query.discussions_of = Some(user),
+            }
+            let stream = stream_in(conn, &query, viewer)?;
+            Ok((header, stream))
+        })
+        .await;
+    let (header, stream) = match found {
+        Ok(found) => found,
+        Err(StoreError::NotFound) => return Ok(not_found_in_layout(ctx)),
+        Err(err) => return Err(err.into()),
+    };
+    let user = &header.profile.user;
     let (path, empty) = match tab {
         Tab::Friends => {
-            query.followed_by = Some(user.id);
-            let empty = if is_owner {
+            let empty = if ctx.is(user) {
                 "You follow nobody yet. Open someone's page and press Follow to see their items here."
             } else {
                 "Nothing yet."
             };
             (format!("/{}/friends", user.name), empty)
         }
-        Tab::Likes => {
-            query.liked_by = Some(user.id);
-            (format!("/{}/likes", user.name), "No liked items yet.")
-        }
+        Tab::Likes => (format!("/{}/likes", user.name), "No liked items yet."),
         Tab::Discussions | Tab::Lifestream => {
-            query.discussions_of = Some(user.id);
             (format!("/{}/discussions", user.name), "No discussions yet.")
         }
     };
-    let stream = load(&state.store, query, ctx).await?;
     let filter = StreamFilter::of(&params, &[]);
     Ok(user_page(
         ctx,
@@ -407,47 +435,40 @@ async fn related_stream(
     .into_response())
 }
 
-/// The profile, counts and follow state of `name`; `None` when there is no such user.
-async fn load_header(store: &Store, ctx: &PageCtx, name: &str) -> Result<Option<Header>, AppError> {
-    let name = name.to_owned();
-    let viewer = ctx.user.as_ref().map(|me| me.id);
-    let found = store
-        .read(move |conn| {
-            let profile = users::profile(conn, &name)?;
-            let counts = social::profile_counts(conn, profile.user.id)?;
-            let followed = match viewer {
-                Some(me) if me != profile.user.id => {
-                    social::is_following(conn, me, profile.user.id)?
-                }
-                _ => false,
-            };
-            Ok(Header {
-                profile,
-                counts,
-                followed,
-            })
-        })
-        .await;
-    match found {
-        Ok(header) => Ok(Some(header)),
-        Err(StoreError::NotFound) => Ok(None),
-        Err(err) => Err(err.into()),
-    }
+/// The profile, counts and follow state of `name` as `viewer` sees them.
+fn header_in(conn: &Connection, name: &str, viewer: Option<UserId>) -> Result<Header, StoreError> {
+    let profile = users::profile(conn, name)?;
+    let counts = social::profile_counts(conn, profile.user.id)?;
+    let followed = match viewer {
+        Some(me) if me != profile.user.id => social::is_following(conn, me, profile.user.id)?,
+        _ => false,
+    };
+    Ok(Header {
+        profile,
+        counts,
+        followed,
+    })
 }
 
 /// One page of the stream and, in a fixed number of queries, the likers and newest
 /// comments of all its items.
+fn stream_in(
+    conn: &Connection,
+    query: &StreamQuery,
+    viewer: Option<UserId>,
+) -> Result<Stream, StoreError> {
+    let page = stream_page(conn, query)?;
+    let ids: Vec<ItemId> = page.items.iter().map(|item| item.id).collect();
+    let social = social::for_items(conn, &ids, viewer, NAMED_LIKERS, INLINE_COMMENTS)?;
+    Ok(Stream { page, social })
+}
+
+/// `stream_in` on a reader connection.
 async fn load(store: &Store, query: StreamQuery, ctx: &PageCtx) -> Result<Stream, AppError> {
     let viewer: Option<UserId> = ctx.user.as_ref().map(|me| me.id);
-    let stream = store
-        .read(move |conn| {
-            let page = stream_page(conn, &query)?;
-            let ids: Vec<ItemId> = page.items.iter().map(|item| item.id).collect();
-            let social = social::for_items(conn, &ids, viewer, NAMED_LIKERS, INLINE_COMMENTS)?;
-            Ok(Stream { page, social })
-        })
-        .await?;
-    Ok(stream)
+    Ok(store
+        .read(move |conn| stream_in(conn, &query, viewer))
+        .await?)
 }
 
 /// A page link's cursor (`?before=` or `?after=`); an empty one is none.
