@@ -158,7 +158,7 @@ fn item_meta(item: &Item, hidden_for_owner: bool, now: DateTime<Utc>) -> Markup 
             " · "
             a href={ (user_path) "?source=" (item.source_id) } { (bdi(item.source_label())) }
             " · "
-            a.item-permalink href={ "/e/" (item.id) } { (time(item.published_at, now)) }
+            a href={ "/e/" (item.id) } { (time(item.published_at, now)) }
             @if hidden_for_owner {
                 " " span.badge.hidden-badge { "hidden" }
             }
@@ -504,14 +504,15 @@ fn actions(
                 span.tally { "Likes " span.n-likes { (social.n_likes) } }
             }
             @if mode == CardMode::Stream {
-                a.comment-link href={ "/e/" (item.id) "#comment" } { "Comment" }
+                // The script opens the form in place (`.item-actions a[href$="#comment"]`).
+                a href={ "/e/" (item.id) "#comment" } { "Comment" }
             }
             @if social.n_comments > 0 {
                 span.tally { "Comments " span.n-comments { (social.n_comments) } }
             }
             @if is_owner {
                 @let (action, label) = if social.hidden { ("unhide", "Unhide") } else { ("hide", "Hide") };
-                button.hide form=(ACTION_FORM)
+                button form=(ACTION_FORM)
                     formaction={ "/e/" (item.id) "/" (action) } { (label) }
             }
         }
@@ -522,7 +523,9 @@ fn actions(
 fn title_link(item: &Item) -> Markup {
     match item.url.as_ref().filter(|url| is_web(url)) {
         Some(url) => {
-            html! { a href=(url.as_str()) rel="noopener noreferrer" { (bdi(&item.title)) } }
+            // No `rel`: every page says `Referrer-Policy: same-origin` (see `web::mod`), and
+            // a link without a target opens no window that could reach back.
+            html! { a href=(url.as_str()) { (bdi(&item.title)) } }
         }
         None => html! { a href={ "/e/" (item.id) } { (bdi(&item.title)) } },
     }
@@ -562,7 +565,7 @@ fn shared_from(item: &Item) -> Markup {
         p.shared-from {
             "shared a post by "
             @match url {
-                Some(url) => a href=(url.as_str()) rel="noopener noreferrer nofollow" { (bdi(&name)) },
+                Some(url) => a href=(url.as_str()) rel="nofollow" { (bdi(&name)) },
                 None => (bdi(&name)),
             }
         }
@@ -740,7 +743,7 @@ fn attachments(item: &Item, body_shows_html: bool) -> Markup {
                 div.audio {
                     audio controls preload="none" src=(media.url.as_str()) {}
                     p.audio-file {
-                        a href=(media.url.as_str()) rel="noopener noreferrer" { "Download" }
+                        a href=(media.url.as_str()) { "Download" }
                         @if let Some(length) = audio_length(item, media) { " (" (length) ")" }
                     }
                 }
@@ -751,13 +754,13 @@ fn attachments(item: &Item, body_shows_html: bool) -> Markup {
                 @for attachment in &pictures {
                     @match attachment {
                         Attachment::Picture(media, src) => {
-                            a href=(link.unwrap_or(&media.url).as_str()) rel="noopener noreferrer" {
+                            a href=(link.unwrap_or(&media.url).as_str()) {
                                 img src=(src.as_str()) alt=(media.alt.as_deref().unwrap_or(""))
                                     loading="lazy" decoding="async";
                             }
                         }
                         Attachment::Video(media, src) => {
-                            a.video href=(link.unwrap_or(&media.url).as_str()) rel="noopener noreferrer"
+                            a.video href=(link.unwrap_or(&media.url).as_str())
                                 title="Play (opens the video's page)" {
                                 img src=(src.as_str()) alt=(media.alt.as_deref().unwrap_or("Video"))
                                     loading="lazy" decoding="async";
@@ -1207,10 +1210,7 @@ mod tests {
             html.contains(r#"<article class="item" id="item-7">"#),
             "{html}"
         );
-        assert!(
-            html.contains(r##"<a class="comment-link" href="/e/7#comment">"##),
-            "{html}"
-        );
+        assert!(html.contains(r##"<a href="/e/7#comment">"##), "{html}");
         // Nothing to count yet: no counts (the page script adds one when the first comes).
         assert!(!html.contains("n-likes"), "{html}");
         assert!(!html.contains("n-comments"), "{html}");

@@ -80,7 +80,7 @@ async fn podcast_plays_video_shows_its_thumbnail_and_a_photo_appears_once() {
         .eval(
             "const card = [...document.querySelectorAll('article.item')]
                 .find(a => a.querySelector('audio'));
-             return card.querySelector('a.item-permalink').getAttribute('href');",
+             return card.querySelector('.item-meta a[href^=\"/e/\"]').getAttribute('href');",
         )
         .await;
     let href = href.as_str().expect("the podcast's permalink").to_owned();

@@ -189,7 +189,9 @@ async fn without_javascript_the_comment_link_and_forms_still_work() {
     let (app, item, _) = setup().await;
     log_in(&browser, &app, "bo").await;
     browser.goto(&app.url("/ana")).await;
-    let link = browser.find(&format!("#item-{item} a.comment-link")).await;
+    let link = browser
+        .find(&format!("#item-{item} .item-actions a[href$='#comment']"))
+        .await;
     link.click().await.unwrap();
     assert_eq!(browser.path().await, format!("/e/{item}"));
     browser

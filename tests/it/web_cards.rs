@@ -487,7 +487,7 @@ async fn logged_in_stream_of_twenty_items_is_at_most_40_kb() {
             "{name}"
         );
         assert_eq!(
-            page.body.matches("class=\"comment-link\"").count(),
+            page.body.matches("#comment\">Comment</a>").count(),
             n_cards,
             "{name}"
         );

@@ -261,7 +261,7 @@ async fn cards_show_points_comments_and_who_a_share_came_from() {
     );
     assert!(
         page.body.contains(
-            "shared a post by <a href=\"https://bsky.app/profile/bob.example.com\" rel=\"noopener noreferrer nofollow\"><bdi>Bob</bdi></a>"
+            "shared a post by <a href=\"https://bsky.app/profile/bob.example.com\" rel=\"nofollow\"><bdi>Bob</bdi></a>"
         ),
         "{}",
         page.body

@@ -506,9 +506,7 @@ async fn long_content_is_an_excerpt_and_photos_get_lazy_thumbnails() {
         card_html.contains(r#"alt="A red kayak" loading="lazy""#),
         "{card_html}"
     );
-    assert!(card_html.contains(
-        r#"href="https://origin.example/long" rel="noopener noreferrer"><bdi>A long one</bdi></a>"#
-    ));
+    assert!(card_html.contains(r#"href="https://origin.example/long"><bdi>A long one</bdi></a>"#));
     assert!(
         app.client()
             .get(&format!("/e/{id}"))

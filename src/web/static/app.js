@@ -233,7 +233,7 @@
   });
 
   document.addEventListener("click", function (e) {
-    var link = e.target.closest ? e.target.closest("a.comment-link") : null;
+    var link = e.target.closest ? e.target.closest(".item-actions a[href$='#comment']") : null;
     var card = link ? link.closest("article.item") : null;
     if (!card || !csrf) { return; }
     e.preventDefault();
