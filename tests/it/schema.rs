@@ -1,12 +1,17 @@
-//! Exports checked by an independent validator: jing (Debian's `jing`) validates the Atom
-//! archive of the whole corpus against RFC 4287's RELAX NG schema
-//! (`../shared/spec/atom-rfc4287.rnc`). The `jing` group of `support::tools`.
+//! Exports checked by an independent validator: jing (Debian's `jing`) validates against
+//! RFC 4287's RELAX NG schema (`../shared/spec/atom-rfc4287.rnc`) the Atom archive of the
+//! whole corpus, and the Atom documents the server answers: a lifestream's feed and the
+//! private notifications feed. The `jing` group of `support::tools`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use reqwest::StatusCode;
+
 use crate::export::{CorpusArchive, export_corpus_archive};
 use crate::support::tools::JING;
+use crate::support::web::WebApp;
+use crate::web_stream::{NO_FIXTURES, add_item, add_source, comment, post};
 
 fn schema() -> PathBuf {
     PathBuf::from(concat!(
@@ -75,4 +80,49 @@ fn corpus_atom_archive_is_valid_rfc4287() {
     .unwrap();
     let complaints = jing(&tools[0], &[broken]).expect_err("jing accepts an entry without an id");
     assert!(complaints.contains("broken.atom"), "{complaints}");
+}
+
+#[tokio::test]
+async fn served_atom_feeds_are_valid_rfc4287() {
+    let Some(tools) = JING.tools() else {
+        return;
+    };
+    let app = WebApp::start(NO_FIXTURES).await;
+    let ana = app.create_user("ana", false);
+    app.create_user("bo", false);
+    let source = add_source(&app, ana, "feed");
+    let item = add_item(&app, source, ana, "post", 30);
+    let bo = app.logged_in("bo").await;
+    comment(&bo, item, "A comment with <markup> & an ampersand").await;
+    post(&bo, &format!("/e/{item}/like")).await;
+    let ana_client = app.logged_in("ana").await;
+    let page = ana_client.get("/notifications").await;
+    let at = page
+        .body
+        .find("/notifications/feed.atom?token=")
+        .expect("the notifications page links its feed");
+    let rest = &page.body[at..];
+    let notifications = rest[..rest.find('"').unwrap()].replace("&amp;", "&");
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for (name, path, entries) in [
+        ("lifestream.atom", "/ana/feed.atom".to_owned(), 1),
+        ("notifications.atom", notifications, 2),
+    ] {
+        let feed = app.client().get(&path).await;
+        assert_eq!(feed.status, StatusCode::OK, "{path}: {}", feed.body);
+        assert_eq!(
+            feed.body.matches("<entry>").count(),
+            entries,
+            "{path}: {}",
+            feed.body
+        );
+        let file = dir.path().join(name);
+        std::fs::write(&file, &feed.body).unwrap();
+        files.push(file);
+    }
+    if let Err(complaints) = jing(&tools[0], &files) {
+        panic!("jing rejects a served feed:\n{complaints}");
+    }
 }
