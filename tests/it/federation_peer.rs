@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use sha2::{Digest, Sha256};
+use tributary::store::notifications::{self, Kind};
 
 use crate::support::fixture_server::{FixtureServer, Reply};
 use crate::support::peer::{Peer, PeerSigning, SentRequest};
@@ -496,6 +497,23 @@ async fn follow_poll_reply_and_like(signing: PeerSigning, ours: &str) {
         page.body
     );
     assert!(page.body.contains("liked this"), "{}", page.body);
+    // The follow, the reply and the like, sent by Fedify, are ana's notifications, newest
+    // first, and her navigation counts them.
+    let kinds: Vec<Kind> = app
+        .store
+        .read_blocking(move |conn| notifications::page(conn, ana, None, 100))
+        .unwrap()
+        .notifications
+        .into_iter()
+        .map(|n| n.kind)
+        .collect();
+    assert_eq!(kinds, [Kind::Like, Kind::Comment, Kind::Follow]);
+    let ana_page = app.logged_in("ana").await.get("/notifications").await;
+    assert!(
+        ana_page.body.contains("Welcome aboard"),
+        "{}",
+        ana_page.body
+    );
 }
 
 #[tokio::test]
