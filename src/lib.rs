@@ -24,6 +24,7 @@ pub mod normalize;
 pub mod registry;
 pub mod schedule;
 pub mod scheduler;
+pub mod search;
 pub mod site_icon;
 pub mod social;
 pub mod sources;
