@@ -141,39 +141,32 @@ pub fn parse(query: &str) -> Result<Search, QueryError> {
     }
     // Clauses: runs of operands joined by OR; clauses are joined by AND.
     let mut clauses: Vec<Vec<Token>> = Vec::new();
-    let mut pending_or = false;
-    let mut pending_and = false;
+    // The operator waiting for its right-hand side.
+    let mut pending: Option<Token> = None;
+    let needs_sides = |operator: &Token| {
+        let word = if *operator == Token::Or { "OR" } else { "AND" };
+        error(format!("“{word}” needs a word on each side."))
+    };
     for token in tokens {
         match token {
             Token::Or | Token::And => {
-                let word = if token == Token::Or { "OR" } else { "AND" };
-                if clauses.is_empty() || pending_or || pending_and {
-                    return Err(error(format!("“{word}” needs a word on each side.")));
+                if clauses.is_empty() || pending.is_some() {
+                    return Err(needs_sides(&token));
                 }
-                if token == Token::Or {
-                    pending_or = true;
-                } else {
-                    pending_and = true;
-                }
+                pending = Some(token);
             }
             Token::Not => unreachable!("resolve_not folds NOT into the next operand"),
-            operand => {
-                if pending_or {
-                    clauses
-                        .last_mut()
-                        .expect("an OR follows a clause")
-                        .push(operand);
-                } else {
-                    clauses.push(vec![operand]);
-                }
-                pending_or = false;
-                pending_and = false;
-            }
+            operand => match pending.take() {
+                Some(Token::Or) => clauses
+                    .last_mut()
+                    .expect("an OR follows a clause")
+                    .push(operand),
+                _ => clauses.push(vec![operand]),
+            },
         }
     }
-    if pending_or || pending_and {
-        let word = if pending_or { "OR" } else { "AND" };
-        return Err(error(format!("“{word}” needs a word on each side.")));
+    if let Some(operator) = pending {
+        return Err(needs_sides(&operator));
     }
     build(clauses)
 }
@@ -424,10 +417,11 @@ fn build(clauses: Vec<Vec<Token>>) -> Result<Search, QueryError> {
                 else {
                     unreachable!("checked above");
                 };
-                parts.push(fts_term(&text, prefix));
+                let term = fts_term(&text, prefix);
                 if negated {
-                    excluding.push(parts.pop().expect("just pushed"));
+                    excluding.push(term);
                 } else {
+                    parts.push(term);
                     search.terms.push(text);
                 }
             }
@@ -472,15 +466,8 @@ fn build(clauses: Vec<Vec<Token>>) -> Result<Search, QueryError> {
             });
         }
     }
-    search.matching = match matching.len() {
-        0 => None,
-        _ => Some(matching.join(" AND ")),
-    };
-    search.excluding = match excluding.len() {
-        0 => None,
-        1 => excluding.pop(),
-        _ => Some(excluding.join(" OR ")),
-    };
+    search.matching = (!matching.is_empty()).then(|| matching.join(" AND "));
+    search.excluding = (!excluding.is_empty()).then(|| excluding.join(" OR "));
     if search.matching.is_none() && search.excluding.is_some() && search.filters.is_empty() {
         return Err(error(
             "A search needs something to look for besides the excluded words.",

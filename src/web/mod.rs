@@ -388,8 +388,9 @@ pub async fn serve(
 /// A handler's own, stricter policy (`/media/` sets a sandbox) is kept.
 ///
 /// `Referrer-Policy: same-origin`, not `no-referrer`: with `no-referrer` browsers send
-/// `Origin: null` on our own form posts, which the CSRF origin check must refuse. Links to
-/// other sites carry `rel="noreferrer"` and `referrerpolicy="no-referrer"` themselves.
+/// `Origin: null` on our own form posts, which the CSRF origin check must refuse. Other
+/// sites get no referrer from this header alone, so the cards' own links carry no `rel`;
+/// sanitized content keeps the sanitizer's `referrerpolicy="no-referrer"`.
 async fn security_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers

@@ -11,6 +11,7 @@ use reqwest::StatusCode;
 use crate::export::{CorpusArchive, export_corpus_archive};
 use crate::support::tools::JING;
 use crate::support::web::WebApp;
+use crate::web_notifications::feed_path;
 use crate::web_stream::{NO_FIXTURES, add_item, add_source, comment, post};
 
 fn schema() -> PathBuf {
@@ -95,14 +96,7 @@ async fn served_atom_feeds_are_valid_rfc4287() {
     let bo = app.logged_in("bo").await;
     comment(&bo, item, "A comment with <markup> & an ampersand").await;
     post(&bo, &format!("/e/{item}/like")).await;
-    let ana_client = app.logged_in("ana").await;
-    let page = ana_client.get("/notifications").await;
-    let at = page
-        .body
-        .find("/notifications/feed.atom?token=")
-        .expect("the notifications page links its feed");
-    let rest = &page.body[at..];
-    let notifications = rest[..rest.find('"').unwrap()].replace("&amp;", "&");
+    let notifications = feed_path(&app.logged_in("ana").await, &app).await;
 
     let dir = tempfile::tempdir().unwrap();
     let mut files = Vec::new();

@@ -227,7 +227,7 @@ async fn posts_need_csrf_and_mark_all_read_clears_the_rest() {
 }
 
 /// The feed's address as the page shows it, as a path and query.
-async fn feed_path(client: &Client, app: &WebApp) -> String {
+pub async fn feed_path(client: &Client, app: &WebApp) -> String {
     let page = client.get("/notifications").await;
     let at = page
         .body
