@@ -54,6 +54,7 @@ pub async fn run(db: PathBuf, listen: SocketAddr, users: usize) -> anyhow::Resul
         signup: config.auth.signup,
         path: String::new(),
         unread: 0,
+        saved_searches: Vec::new(),
     };
     let mut prepared: HashMap<String, Lifestream> = HashMap::new();
     for n in 0..users {

@@ -268,7 +268,7 @@ pub fn backup(conn: &Connection, target: &str) -> Result<(), StoreError> {
 }
 
 /// The number of comments on an item and the time of the newest comment or edit.
-fn comment_stats(
+pub fn comment_stats(
     conn: &Connection,
     id: ItemId,
 ) -> Result<(u64, Option<DateTime<Utc>>), StoreError> {

@@ -112,6 +112,9 @@ pub fn upsert(
         }
     }
     index_new(tx, &report.new_ids)?;
+    if let Some(first) = report.new_ids.iter().map(|id| id.0).min() {
+        super::search::new_items(tx, ItemId(first - 1), fetched_at)?;
+    }
     let written = [&report.new_ids[..], &report.updated_ids[..]].concat();
     super::also_on::index_and_regroup(tx, user, &written)?;
     Ok(report)
@@ -125,8 +128,8 @@ fn index_new(tx: &Transaction<'_>, ids: &[ItemId]) -> Result<(), StoreError> {
     let ids = serde_json::to_string(&ids.iter().map(|id| id.0).collect::<Vec<i64>>())
         .unwrap_or_else(|_| "[]".into());
     tx.prepare_cached(
-        "INSERT INTO items_fts (rowid, title, summary_text)
-         SELECT id, title, summary_text FROM items
+        "INSERT INTO items_fts (rowid, title, summary_text, author_name, tags)
+         SELECT id, title, summary_text, author_name, tags FROM items
          WHERE id IN (SELECT value FROM json_each(:ids))",
     )?
     .execute(named_params! { ":ids": ids })?;

@@ -16,6 +16,7 @@ pub mod history;
 pub mod items;
 pub mod media;
 pub mod notifications;
+pub mod search;
 pub mod sessions;
 pub mod social;
 pub mod sources;
@@ -84,6 +85,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0016_stream_walk_index",
         include_str!("migrations/0016_stream_walk_index.sql"),
     ),
+    ("0017_search", include_str!("migrations/0017_search.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -29,6 +29,8 @@ pub enum Kind {
     FollowRequest,
     /// One of the user's sources failed after polling fine.
     SourceFailing,
+    /// New items match one of the user's saved searches.
+    SavedSearch,
 }
 
 impl Kind {
@@ -41,6 +43,7 @@ impl Kind {
             Kind::Follow => "follow",
             Kind::FollowRequest => "follow_request",
             Kind::SourceFailing => "source_failing",
+            Kind::SavedSearch => "saved_search",
         }
     }
 
@@ -53,6 +56,7 @@ impl Kind {
             "follow" => Kind::Follow,
             "follow_request" => Kind::FollowRequest,
             "source_failing" => Kind::SourceFailing,
+            "saved_search" => Kind::SavedSearch,
             _ => return None,
         })
     }
@@ -78,6 +82,13 @@ pub struct Notification {
     pub source: Option<SourceRef>,
     /// A remote post's address (a mention outside a comment here).
     pub url: Option<String>,
+    pub saved_search: Option<SavedSearchRef>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SavedSearchRef {
+    pub id: i64,
+    pub name: String,
 }
 
 /// The person behind a notification.
@@ -127,6 +138,7 @@ struct Target<'a> {
     comment: Option<CommentId>,
     source: Option<SourceId>,
     url: Option<&'a str>,
+    saved_search: Option<i64>,
 }
 
 /// Records a notification for `user` unless the actor is the user themselves, or the very
@@ -157,20 +169,22 @@ fn notify(
         ":comment": target.comment.map(|c| c.0),
         ":source": target.source.map(|s| s.0),
         ":url": target.url,
+        ":saved": target.saved_search,
         ":now": to_ms(now),
     };
     let n = tx
         .prepare_cached(
             "INSERT INTO notifications
                 (user_id, kind, actor_user_id, actor_id, item_id, comment_id, source_id, url,
-                 created_at)
-             SELECT :user, :kind, :actor_user, :actor_id, :item, :comment, :source, :url, :now
+                 saved_search_id, created_at)
+             SELECT :user, :kind, :actor_user, :actor_id, :item, :comment, :source, :url,
+                 :saved, :now
              WHERE NOT EXISTS (
                 SELECT 1 FROM notifications
                 WHERE user_id = :user AND read_at IS NULL AND kind = :kind
                     AND actor_user_id IS :actor_user AND actor_id IS :actor_id
                     AND item_id IS :item AND comment_id IS :comment
-                    AND source_id IS :source AND url IS :url)",
+                    AND source_id IS :source AND url IS :url AND saved_search_id IS :saved)",
         )?
         .execute(params)?;
     Ok(n > 0)
@@ -324,6 +338,21 @@ pub fn source_failing(
     Ok(())
 }
 
+/// New items match `user`'s saved search `saved_search`: one notification until it is read.
+pub fn saved_search_matched(
+    tx: &Transaction<'_>,
+    user: UserId,
+    saved_search: i64,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let target = Target {
+        saved_search: Some(saved_search),
+        ..Target::default()
+    };
+    notify(tx, user, Kind::SavedSearch, None, target, now)?;
+    Ok(())
+}
+
 /// How many of `user`'s notifications are unread: one walk of a partial index.
 pub fn unread_count(conn: &Connection, user: UserId) -> Result<u64, StoreError> {
     let n: i64 = conn
@@ -351,7 +380,7 @@ pub fn page(
             n.item_id, i.title, i.summary_text, iu.name,
             n.comment_id, c.body,
             n.source_id, s.title, s.kind, s.last_error,
-            n.url
+            n.url, n.saved_search_id, ss.name
          FROM notifications n
          LEFT JOIN users au ON au.id = n.actor_user_id
          LEFT JOIN actors a ON a.id = n.actor_id
@@ -359,6 +388,7 @@ pub fn page(
          LEFT JOIN users iu ON iu.id = i.user_id
          LEFT JOIN comments c ON c.id = n.comment_id
          LEFT JOIN sources s ON s.id = n.source_id
+         LEFT JOIN saved_searches ss ON ss.id = n.saved_search_id
          WHERE n.user_id = :user AND n.id < :before
          ORDER BY n.id DESC LIMIT :limit",
     )?;
@@ -552,6 +582,13 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Option<Notification>> {
         comment,
         source,
         url: row.get(17)?,
+        saved_search: match row.get::<_, Option<i64>>(18)? {
+            Some(id) => Some(SavedSearchRef {
+                id,
+                name: row.get::<_, Option<String>>(19)?.unwrap_or_default(),
+            }),
+            None => None,
+        },
     }))
 }
 

@@ -1106,6 +1106,7 @@ mod tests {
             signup: crate::config::Signup::Closed,
             path: "/ana".into(),
             unread: 0,
+            saved_searches: Vec::new(),
         }
     }
 

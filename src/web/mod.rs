@@ -37,7 +37,7 @@ use error::AppError;
 use limit::{LoginLimiter, RateLimiter};
 use pages::{
     actor, auth, events, federation, fediverse, feeds, import, inbox, item, media, notifications,
-    settings, sources, stream,
+    search, settings, sources, stream,
 };
 
 /// Items on one page of a stream.
@@ -281,6 +281,11 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
             "/settings/sources/{id}/remove",
             post(sources::source_remove_post),
         )
+        .route("/search", get(search::search_get))
+        .route("/search/{file}", get(search::feed_get))
+        .route("/search/saved", post(search::save_post))
+        .route("/search/saved/{id}", get(search::saved_get))
+        .route("/search/saved/{id}/delete", post(search::saved_delete_post))
         .route("/events", get(events::events_get))
         .route("/e/{id}", get(item::item_get))
         .route(

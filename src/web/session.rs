@@ -20,7 +20,7 @@ use super::AppState;
 use super::error::AppError;
 use crate::config::Signup;
 use crate::model::User;
-use crate::store::{StoreError, notifications, sessions};
+use crate::store::{StoreError, notifications, search, sessions};
 
 /// The cookie holding the session token.
 pub const SESSION_COOKIE: &str = "tributary_session";
@@ -121,6 +121,8 @@ pub struct PageCtx {
     pub path: String,
     /// The viewer's unread notifications (0 for anonymous viewers), for the navigation.
     pub unread: u64,
+    /// The viewer's saved searches (id, name), for the navigation.
+    pub saved_searches: Vec<(i64, String)>,
 }
 
 impl PageCtx {
@@ -246,7 +248,11 @@ async fn resolve(parts: &mut Parts, state: &AppState) -> Result<PageCtx, AppErro
                     // The navigation's count rides on the session's read: one indexed count.
                     let (user, csrf) = sessions::lookup(conn, &hash, Utc::now())?;
                     let unread = notifications::unread_count(conn, user.id)?;
-                    Ok((user, csrf, unread))
+                    let saved = search::saved_of(conn, user.id)?
+                        .into_iter()
+                        .map(|saved| (saved.id, saved.name))
+                        .collect();
+                    Ok((user, csrf, unread, saved))
                 })
                 .await
             {
@@ -258,12 +264,13 @@ async fn resolve(parts: &mut Parts, state: &AppState) -> Result<PageCtx, AppErro
         None => None,
     };
     let ctx = match session {
-        Some((user, csrf, unread)) => PageCtx {
+        Some((user, csrf, unread, saved_searches)) => PageCtx {
             user: Some(user),
             csrf,
             signup: state.config.auth.signup,
             path,
             unread,
+            saved_searches,
         },
         None => PageCtx {
             user: None,
@@ -271,6 +278,7 @@ async fn resolve(parts: &mut Parts, state: &AppState) -> Result<PageCtx, AppErro
             signup: state.config.auth.signup,
             path,
             unread: 0,
+            saved_searches: Vec::new(),
         },
     };
     parts.extensions.insert(ctx.clone());

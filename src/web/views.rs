@@ -136,12 +136,18 @@ fn page(title: &str, nav: Markup, body: Markup, head: Markup, scope: Option<Stri
 fn nav(ctx: &PageCtx) -> Markup {
     html! {
         a.brand href="/" { "Tributary" }
+        form.nav-search role="search" method="get" action="/search" {
+            input type="search" name="q" aria-label="Search" placeholder="Search";
+        }
         ul {
             li { a href="/" { "Everyone" } }
             @if let Some(user) = &ctx.user {
                 li { a href={ "/" (user.name) } { "Me" } }
                 li { a href={ "/" (user.name) "/friends" } { "Friends" } }
                 li { (notifications_link(ctx.unread)) }
+                @if !ctx.saved_searches.is_empty() {
+                    li { (crate::web::pages::search::nav_links(&ctx.saved_searches)) }
+                }
                 li { a href="/settings/sources" { "Sources" } }
                 li { a href="/settings" { "Settings" } }
                 li {

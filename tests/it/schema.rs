@@ -1,7 +1,7 @@
 //! Exports checked by an independent validator: jing (Debian's `jing`) validates against
 //! RFC 4287's RELAX NG schema (`../shared/spec/atom-rfc4287.rnc`) the Atom archive of the
 //! whole corpus, and the Atom documents the server answers: a lifestream's feed and the
-//! private notifications feed. The `jing` group of `support::tools`.
+//! private notifications feed and a search feed. The `jing` group of `support::tools`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -103,6 +103,11 @@ async fn served_atom_feeds_are_valid_rfc4287() {
     for (name, path, entries) in [
         ("lifestream.atom", "/ana/feed.atom".to_owned(), 1),
         ("notifications.atom", notifications, 2),
+        (
+            "search.atom",
+            "/search/feed.atom?q=body+-nothing".to_owned(),
+            1,
+        ),
     ] {
         let feed = app.client().get(&path).await;
         assert_eq!(feed.status, StatusCode::OK, "{path}: {}", feed.body);

@@ -384,6 +384,22 @@ fn owner_of(user: &User) -> Owner<'_> {
     }
 }
 
+/// [`conditional`] for a document that changes when new items arrive.
+pub fn conditional_current(
+    request: &HeaderMap,
+    body: Vec<u8>,
+    content_type: &'static str,
+    last_modified: DateTime<Utc>,
+) -> Response {
+    conditional(
+        request,
+        body,
+        content_type,
+        last_modified,
+        CURRENT_MAX_AGE_SECS,
+    )
+}
+
 /// 200 with validators, or 304 with no body when the request's validators match.
 fn conditional(
     request: &HeaderMap,

@@ -325,6 +325,12 @@ fn line(group: &Group<'_>) -> Markup {
                     " started failing"
                 } @else { "One of your sources started failing" }
             }
+            Kind::SavedSearch => {
+                @if let Some(saved) = &n.saved_search {
+                    "New items match your saved search "
+                    a href={ "/search/saved/" (saved.id) } { "“" (bdi(&saved.name)) "”" }
+                } @else { "New items match one of your saved searches" }
+            }
         }
     }
 }
@@ -360,6 +366,10 @@ fn sentence(n: &Notification) -> String {
             Some(source) => format!("Your source {} started failing", source_name(source)),
             None => "One of your sources started failing".to_owned(),
         },
+        Kind::SavedSearch => match &n.saved_search {
+            Some(saved) => format!("New items match your saved search “{}”", saved.name),
+            None => "New items match one of your saved searches".to_owned(),
+        },
     }
 }
 
@@ -380,6 +390,10 @@ fn target_path(n: &Notification) -> String {
         (_, Some(item), None, _, _) => format!("/e/{}", item.id),
         (Kind::SourceFailing, _, _, Some(source), _) => format!("/settings/sources/{}", source.id),
         (Kind::FollowRequest, ..) => "/settings/fediverse".to_owned(),
+        (Kind::SavedSearch, ..) if n.saved_search.is_some() => format!(
+            "/search/saved/{}",
+            n.saved_search.as_ref().map_or(0, |saved| saved.id)
+        ),
         (Kind::Follow, _, _, _, Some(actor)) if actor.remote_url.is_none() => {
             format!("/{}", actor.name)
         }
