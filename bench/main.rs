@@ -7,6 +7,7 @@ mod events;
 mod fanout;
 mod gen_db;
 mod ingest;
+mod search;
 mod serve;
 
 use std::net::SocketAddr;
@@ -127,6 +128,21 @@ enum Command {
         #[arg(long)]
         parent_watch: bool,
     },
+    /// S1's ceiling: the raw FTS5 query of a search page in a plain rusqlite loop.
+    SearchCeiling {
+        #[arg(long)]
+        db: PathBuf,
+        /// The FTS5 MATCH expression.
+        #[arg(long)]
+        expression: String,
+        /// Only items of sources of this kind (as `service:` does).
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+    },
     /// Serve a generated database with the real router plus the render-ceiling route.
     Serve {
         #[arg(long)]
@@ -167,6 +183,13 @@ fn main() -> anyhow::Result<()> {
             items,
             seed,
         } => gen_db::run(&db, users, items, seed),
+        Command::SearchCeiling {
+            db,
+            expression,
+            kind,
+            seconds,
+            threads,
+        } => search::ceiling(&db, &expression, kind.as_deref(), seconds, threads),
         Command::Serve { db, listen, users } => runtime.block_on(serve::run(db, listen, users)),
         Command::Fanout {
             followers,

@@ -203,6 +203,17 @@ def drop_file_cache(path):
                             "count=0", "status=none"], check=False)
 
 
+# S1's query shapes: (name, path, (the ceiling's FTS5 expression, its source kind)). The
+# generated items draw on a vocabulary of about thirty words, so each of these matches a
+# large share of the million items: the common-word case.
+SEARCHES = [
+    ("/search one common word", "/search?q=coffee", ('"coffee"', None)),
+    ("/search two words", "/search?q=garden+river", ('"garden" "river"', None)),
+    ("/search phrase and service:", "/search?q=%22coffee+garden%22+service%3Afeed",
+     ('"coffee garden"', "feed")),
+]
+
+
 # `tributary-bench serve` gives user0 and user1 this password (bench/serve.rs).
 BENCH_PASSWORD = "bench-password"
 
@@ -268,14 +279,18 @@ def serving(args, work, bench_bin):
          {"BENCH_PREFIX": "/user", "BENCH_SUFFIX": "/friends", "BENCH_LO": "0",
           "BENCH_HI": str(args.users - 1)}),
     ]
-    warm = {name: [] for name, _ in routes}
+    # S1: search pages, each against the raw FTS5 query on the same database in a plain
+    # rusqlite loop (`tributary-bench search-ceiling`), run right after it in each round.
+    searches = [(name, {"BENCH_PREFIX": path}, ceiling) for name, path, ceiling in SEARCHES]
+    warm = {name: [] for name, _ in routes + [(n, e) for n, e, _ in searches]}
+    ceilings = {name: [] for name, _, _ in searches}
     cold = {}
     try:
         log("warming the database file into the page cache")
         with open(db, "rb") as f:
             while f.read(1 << 24):
                 pass
-        for name, env in routes:
+        for name, env in routes + [(n, e) for n, e, _ in searches]:
             wrk(base, 1, env, lua, args.connections)
         for r in range(args.rounds):
             for name, env in routes:
@@ -283,9 +298,20 @@ def serving(args, work, bench_bin):
                 warm[name].append(res)
                 log("round %d %s: %.0f req/s p50 %.2f ms p99 %.2f ms"
                     % (r + 1, name, res["rps"], res["p50"], res["p99"]))
+            for name, env, (expression, kind) in searches:
+                res = wrk(base, args.seconds, env, lua, args.connections)
+                warm[name].append(res)
+                cmd = [bench_bin, "search-ceiling", "--db", db, "--expression", expression,
+                       "--seconds", str(args.seconds), "--threads", "2"]
+                if kind:
+                    cmd += ["--kind", kind]
+                top = run_json(cmd)
+                ceilings[name].append(top)
+                log("round %d %s: %.0f req/s p50 %.2f ms p99 %.2f ms; raw FTS5 %.0f q/s p99 %.2f ms"
+                    % (r + 1, name, res["rps"], res["p50"], res["p99"], top["rps"], top["p99"]))
         serve_rss = server.peak_rss_kb()
         server.stop()
-        for name, env in routes[2:]:
+        for name, env in routes[2:6]:
             drop_file_cache(db)
             server = start(prepared=False)
             res = wrk(base, args.cold_seconds, env, lua, args.connections)
@@ -298,7 +324,8 @@ def serving(args, work, bench_bin):
     finally:
         if server:
             server.stop()
-    return routes, warm, cold, serve_rss, os.path.getsize(db), page_bytes
+    return (routes, warm, cold, serve_rss, os.path.getsize(db), page_bytes,
+            [name for name, _, _ in searches], ceilings)
 
 
 # ---------------------------------------------------------------- fan-out (F1)
@@ -421,7 +448,7 @@ def table(args, ing, srv, fan, arc, ev=None):
             % (mem["items"], mem["feeds"], mem["peak_rss_kb"] // 1024, "yes" if met else "no"))
         add("")
     if srv:
-        routes, warm, cold, serve_rss, db_size, page_bytes = srv
+        routes, warm, cold, serve_rss, db_size, page_bytes, search_names, ceilings = srv
         add("## Serving: %d items, %d users, database %.1f GB, wrk -t2 -c%d -d%ds"
             % (args.items, args.users, db_size / 1e9, args.connections, args.seconds))
         add("")
@@ -467,6 +494,25 @@ def table(args, ing, srv, fan, arc, ev=None):
                 ("peak RSS serving ≤ 100 MB", "%d MB" % (serve_rss // 1024), serve_rss <= 100 * 1024)):
             checks.append((label, met))
             add("| %s | %s | %s |" % (label, value, "yes" if met else "no"))
+        add("")
+        add("## Search (S1): %d items, wrk -t2 -c%d -d%ds; ceiling: the raw FTS5 query "
+            "in a plain rusqlite loop on 2 threads, same database, same round"
+            % (args.items, args.connections, args.seconds))
+        add("")
+        add("| query | req/s | p50 | p99 | ceiling q/s | ceiling p99 | ratio | p99 ≤ 20 ms | ≥ 0.5× |")
+        add("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        for name in search_names:
+            rps = median([x["rps"] for x in warm[name]])
+            p50 = median([x["p50"] for x in warm[name]])
+            p99 = median([x["p99"] for x in warm[name]])
+            top = median([x["rps"] for x in ceilings[name]])
+            top_p99 = median([x["p99"] for x in ceilings[name]])
+            ratio = rps / top
+            checks.append(("%s p99 ≤ 20 ms" % name, p99 <= 20))
+            checks.append(("%s ≥ 0.5× the ceiling" % name, ratio >= 0.5))
+            add("| %s | %.0f | %.2f ms | %.2f ms | %.0f | %.2f ms | %.2f× | %s | %s |"
+                % (name, rps, p50, p99, top, top_p99, ratio,
+                   "yes" if p99 <= 20 else "no", "yes" if ratio >= 0.5 else "no"))
         add("")
     if fan:
         seconds = median([x["seconds"] for x in fan])

@@ -213,7 +213,10 @@ fn keys(conn: &Connection, query: &SearchQuery, n: usize) -> Result<Vec<Key>, St
         None => matching.clone(),
     };
     let mut found = item_keys(conn, query, &expression, n)?;
-    found.extend(comment_keys(conn, query, matching, n)?);
+    let above = (query.order == Order::Newest && found.len() >= n)
+        .then(|| found.last().map(|key| key.id))
+        .flatten();
+    found.extend(comment_keys(conn, query, matching, n, above)?);
     match query.order {
         Order::Newest => {
             found.sort_by(|a, b| b.id.cmp(&a.id).then(a.in_comment.cmp(&b.in_comment)))
@@ -374,12 +377,14 @@ fn item_keys(
 
 /// Keys of items one of whose comments (among the [`COMMENT_WINDOW`] newest that match)
 /// matches `matching` (and not the excluded words, in the comment or in the item's own
-/// text).
+/// text). `above`: only items with a greater id can still make the page (the item arm
+/// filled it down to that id), so the others are dropped before their rows are read.
 fn comment_keys(
     conn: &Connection,
     query: &SearchQuery,
     matching: &str,
     n: usize,
+    above: Option<i64>,
 ) -> Result<Vec<Key>, StoreError> {
     let expression = match &query.search.excluding {
         Some(excluding) => format!("({matching}) NOT ({excluding})"),
@@ -389,6 +394,9 @@ fn comment_keys(
         sql: String::new(),
         values: vec![boxed(expression)],
     };
+    if let Some(above) = above {
+        c.push(" AND c.item_id > ?", [boxed(above)]);
+    }
     let filters = conditions(query, "i.id");
     c.push(&filters.sql, filters.values);
     if let Some(excluding) = &query.search.excluding {
@@ -401,17 +409,20 @@ fn comment_keys(
         Order::Newest => (n, "0.0"),
         Order::Relevance => (RELEVANCE_WINDOW, "bm25(comments_fts)"),
     };
+    // The newest matching comments come from the index alone; only then are their rows
+    // and items read. Materialized: SQLite cannot run bm25() inside the grouping.
     let mut sql = format!(
-        // Materialized: SQLite cannot run bm25() inside the grouping itself.
-        "WITH matched AS MATERIALIZED (
-            SELECT i.id AS id, {score} AS score
-            FROM comments_fts cf
-            JOIN comments c ON c.id = cf.rowid
+        "WITH recent AS MATERIALIZED (
+            SELECT rowid AS comment_id, {score} AS score FROM comments_fts
+            WHERE comments_fts MATCH ? ORDER BY rowid DESC LIMIT {COMMENT_WINDOW}),
+        matched AS MATERIALIZED (
+            SELECT i.id AS id, recent.score AS score
+            FROM recent
+            JOIN comments c ON c.id = recent.comment_id
             JOIN items i ON i.id = c.item_id
             JOIN sources s ON s.id = i.source_id
             JOIN users u ON u.id = i.user_id
-            WHERE comments_fts MATCH ?{filters}
-            ORDER BY cf.rowid DESC LIMIT {COMMENT_WINDOW})
+            WHERE 1{filters})
         SELECT id, score FROM (
             SELECT id, min(score) AS score FROM matched
             GROUP BY id ORDER BY id DESC LIMIT {window})",
