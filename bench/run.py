@@ -281,8 +281,18 @@ def serving(args, work, bench_bin):
     ]
     # S1: search pages, each against the raw FTS5 query on the same database in a plain
     # rusqlite loop (`tributary-bench search-ceiling`), run right after it in each round.
-    searches = [(name, {"BENCH_PREFIX": path}, ceiling) for name, path, ceiling in SEARCHES]
-    warm = {name: [] for name, _ in routes + [(n, e) for n, e, _ in searches]}
+    # Each shape twice: as served to anonymous visitors, where the same query again comes
+    # from the page cache until something is stored; and with a parameter the search
+    # ignores (`n`) made new for every request, so that each one runs the query and renders.
+    searches = []
+    for name, path, ceiling in SEARCHES:
+        searches.append((name, [
+            (name + " (page cache)", {"BENCH_PREFIX": path}),
+            (name + " (every request searched)",
+             {"BENCH_PREFIX": path + "&n=", "BENCH_LO": "0", "BENCH_HI": "999999999"}),
+        ], ceiling))
+    search_rows = [row for _, rows, _ in searches for row in rows]
+    warm = {name: [] for name, _ in routes + search_rows}
     ceilings = {name: [] for name, _, _ in searches}
     cold = {}
     try:
@@ -290,7 +300,7 @@ def serving(args, work, bench_bin):
         with open(db, "rb") as f:
             while f.read(1 << 24):
                 pass
-        for name, env in routes + [(n, e) for n, e, _ in searches]:
+        for name, env in routes + search_rows:
             wrk(base, 1, env, lua, args.connections)
         for r in range(args.rounds):
             for name, env in routes:
@@ -298,17 +308,20 @@ def serving(args, work, bench_bin):
                 warm[name].append(res)
                 log("round %d %s: %.0f req/s p50 %.2f ms p99 %.2f ms"
                     % (r + 1, name, res["rps"], res["p50"], res["p99"]))
-            for name, env, (expression, kind) in searches:
-                res = wrk(base, args.seconds, env, lua, args.connections)
-                warm[name].append(res)
+            for shape, rows, (expression, kind) in searches:
+                for name, env in rows:
+                    res = wrk(base, args.seconds, env, lua, args.connections)
+                    warm[name].append(res)
+                    log("round %d %s: %.0f req/s p50 %.2f ms p99 %.2f ms"
+                        % (r + 1, name, res["rps"], res["p50"], res["p99"]))
                 cmd = [bench_bin, "search-ceiling", "--db", db, "--expression", expression,
                        "--seconds", str(args.seconds), "--threads", "2"]
                 if kind:
                     cmd += ["--kind", kind]
                 top = run_json(cmd)
-                ceilings[name].append(top)
-                log("round %d %s: %.0f req/s p50 %.2f ms p99 %.2f ms; raw FTS5 %.0f q/s p99 %.2f ms"
-                    % (r + 1, name, res["rps"], res["p50"], res["p99"], top["rps"], top["p99"]))
+                ceilings[shape].append(top)
+                log("round %d %s: raw FTS5 %.0f q/s p99 %.2f ms"
+                    % (r + 1, shape, top["rps"], top["p99"]))
         serve_rss = server.peak_rss_kb()
         server.stop()
         for name, env in routes[2:6]:
@@ -325,7 +338,7 @@ def serving(args, work, bench_bin):
         if server:
             server.stop()
     return (routes, warm, cold, serve_rss, os.path.getsize(db), page_bytes,
-            [name for name, _, _ in searches], ceilings)
+            [(shape, [name for name, _ in rows]) for shape, rows, _ in searches], ceilings)
 
 
 # ---------------------------------------------------------------- fan-out (F1)
@@ -501,18 +514,24 @@ def table(args, ing, srv, fan, arc, ev=None):
         add("")
         add("| query | req/s | p50 | p99 | ceiling q/s | ceiling p99 | ratio | p99 ≤ 20 ms | ≥ 0.5× |")
         add("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-        for name in search_names:
-            rps = median([x["rps"] for x in warm[name]])
-            p50 = median([x["p50"] for x in warm[name]])
-            p99 = median([x["p99"] for x in warm[name]])
-            top = median([x["rps"] for x in ceilings[name]])
-            top_p99 = median([x["p99"] for x in ceilings[name]])
-            ratio = rps / top
-            checks.append(("%s p99 ≤ 20 ms" % name, p99 <= 20))
-            checks.append(("%s ≥ 0.5× the ceiling" % name, ratio >= 0.5))
-            add("| %s | %.0f | %.2f ms | %.2f ms | %.0f | %.2f ms | %.2f× | %s | %s |"
-                % (name, rps, p50, p99, top, top_p99, ratio,
-                   "yes" if p99 <= 20 else "no", "yes" if ratio >= 0.5 else "no"))
+        for shape, names in search_names:
+            top = median([x["rps"] for x in ceilings[shape]])
+            top_p99 = median([x["p99"] for x in ceilings[shape]])
+            for name in names:
+                rps = median([x["rps"] for x in warm[name]])
+                p50 = median([x["p50"] for x in warm[name]])
+                p99 = median([x["p99"] for x in warm[name]])
+                ratio = rps / top
+                checks.append(("%s p99 ≤ 20 ms" % name, p99 <= 20))
+                checks.append(("%s ≥ 0.5× the ceiling" % name, ratio >= 0.5))
+                add("| %s | %.0f | %.2f ms | %.2f ms | %.0f | %.2f ms | %.2f× | %s | %s |"
+                    % (name, rps, p50, p99, top, top_p99, ratio,
+                       "yes" if p99 <= 20 else "no", "yes" if ratio >= 0.5 else "no"))
+        add("")
+        add("\"page cache\": the page as anonymous visitors get it, the same query again "
+            "answered from the page cache until something is stored. \"every request "
+            "searched\": an ignored parameter made new for each request, so each runs the "
+            "query, its comment arm and the social reads, and renders the page.")
         add("")
     if fan:
         seconds = median([x["seconds"] for x in fan])

@@ -53,19 +53,28 @@ struct Shown<'a> {
 }
 
 /// `/search`: the form, and the results when a query was given.
+/// An anonymous visitor's results come from the page cache, like the other anonymous
+/// pages: the same query again, with nothing stored since, is not searched again.
 pub async fn search_get(
     State(state): State<AppState>,
     ctx: PageCtx,
+    headers: HeaderMap,
     Query(params): Query<SearchParams>,
 ) -> Result<Response, AppError> {
-    let shown = Shown {
-        path: "/search".into(),
-        params: &params,
-        order: Order::default(),
-        error: None,
-        saved: None,
+    let render = {
+        let (state, ctx) = (state.clone(), ctx.clone());
+        async move {
+            let shown = Shown {
+                path: "/search".into(),
+                params: &params,
+                order: Order::default(),
+                error: None,
+                saved: None,
+            };
+            results_page(&state, &ctx, shown).await
+        }
     };
-    results_page(&state, &ctx, shown).await
+    super::stream::cached_for_anonymous(&state, &ctx, &headers, render).await
 }
 
 async fn results_page(

@@ -126,7 +126,7 @@ pub async fn user_get(
 
 /// Pages of viewers without a session are the same for all of them: those come from the
 /// page cache. Everyone else gets a fresh render.
-async fn cached_for_anonymous(
+pub(super) async fn cached_for_anonymous(
     state: &AppState,
     ctx: &PageCtx,
     headers: &HeaderMap,
