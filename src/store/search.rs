@@ -130,11 +130,13 @@ pub struct SearchPage {
 }
 
 /// A result's key before its item is loaded.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Key {
     id: i64,
     score: f64,
     in_comment: bool,
+    /// The snippet, when the arm that found the key could make it on the way.
+    snippet: Option<String>,
 }
 
 /// A page of results. `is:liked`/`is:commented` without a viewer match nothing (the page
@@ -151,7 +153,10 @@ pub fn run(conn: &Connection, query: &SearchQuery) -> Result<SearchPage, StoreEr
             Err(StoreError::NotFound) => continue,
             Err(err) => return Err(err),
         };
-        let snippet = snippet(conn, &query.search, key)?;
+        let snippet = match &key.snippet {
+            Some(snippet) => snippet.clone(),
+            None => snippet(conn, &query.search, &key)?,
+        };
         next = Some(SearchCursor {
             score: key.score,
             id: ItemId(key.id),
@@ -345,9 +350,19 @@ fn item_keys(
     expression: &str,
     n: usize,
 ) -> Result<Vec<Key>, StoreError> {
+    // In *Newest* the snippets are made here, where FTS5 stands on each row, for the
+    // page's rows only; a lookup of each row by id afterwards walks the word's list again.
+    let (snip, mut values) = match query.order {
+        Order::Newest => (
+            "snippet(items_fts, -1, ?, ?, '…', 24)",
+            vec![boxed(MARK_START.to_string()), boxed(MARK_END.to_string())],
+        ),
+        Order::Relevance => ("NULL", Vec::new()),
+    };
+    values.push(boxed(expression.to_owned()));
     let mut c = Conditions {
         sql: String::new(),
-        values: vec![boxed(expression.to_owned())],
+        values,
     };
     let filters = conditions(query, "f.rowid");
     c.push(&filters.sql, filters.values);
@@ -359,8 +374,8 @@ fn item_keys(
         Order::Relevance => (RELEVANCE_WINDOW, "bm25(items_fts, 10.0, 1.0, 3.0, 3.0)"),
     };
     let mut sql = format!(
-        "SELECT id, score FROM (
-            SELECT f.rowid AS id, {score} AS score
+        "SELECT id, score, snip FROM (
+            SELECT f.rowid AS id, {score} AS score, {snip} AS snip
             FROM items_fts f
             JOIN items i ON i.id = f.rowid
             JOIN sources s ON s.id = i.source_id
@@ -423,7 +438,7 @@ fn comment_keys(
             JOIN sources s ON s.id = i.source_id
             JOIN users u ON u.id = i.user_id
             WHERE 1{filters})
-        SELECT id, score FROM (
+        SELECT id, score, NULL AS snip FROM (
             SELECT id, min(score) AS score FROM matched
             GROUP BY id ORDER BY id DESC LIMIT {window})",
         filters = c.sql
@@ -444,7 +459,7 @@ fn scan_keys(conn: &Connection, query: &SearchQuery, n: usize) -> Result<Vec<Key
         );
     }
     let sql = format!(
-        "SELECT i.id AS id, 0.0 AS score FROM items i
+        "SELECT i.id AS id, 0.0 AS score, NULL AS snip FROM items i
          JOIN sources s ON s.id = i.source_id
          JOIN users u ON u.id = i.user_id
          WHERE 1{}",
@@ -457,7 +472,7 @@ fn scan_keys(conn: &Connection, query: &SearchQuery, n: usize) -> Result<Vec<Key
     finish(conn, &newest, sql, c.values, n, false)
 }
 
-/// Orders and limits `sql` (which selects `id` and `score`) and runs it.
+/// Orders and limits `sql` (which selects `id`, `score` and `snip`) and runs it.
 fn finish(
     conn: &Connection,
     query: &SearchQuery,
@@ -479,6 +494,7 @@ fn finish(
                 id: row.get(0)?,
                 score: row.get(1)?,
                 in_comment,
+                snippet: row.get(2)?,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
@@ -487,7 +503,7 @@ fn finish(
 
 /// The words of the search where a result holds them: in the item's text, or in the
 /// best-matching of its comments.
-fn snippet(conn: &Connection, search: &Search, key: Key) -> Result<String, StoreError> {
+fn snippet(conn: &Connection, search: &Search, key: &Key) -> Result<String, StoreError> {
     let Some(matching) = &search.matching else {
         return Ok(String::new());
     };
