@@ -1771,10 +1771,7 @@ struct JsonFeedExtras {
 /// attachments without a `mime_type` get `application/octet-stream`. Also returns what
 /// feed-rs does not read ([`JsonFeedExtras`]). `None` when the document is not a JSON
 /// object; feed-rs then reports why.
-fn clean_json_feed(
-    document: &[u8],
-    warnings: &mut Warnings,
-) -> Option<(Vec<u8>, JsonFeedExtras)> {
+fn clean_json_feed(document: &[u8], warnings: &mut Warnings) -> Option<(Vec<u8>, JsonFeedExtras)> {
     use serde_json::Value;
     const FEED_STRINGS: [&str; 8] = [
         "version",
