@@ -278,7 +278,7 @@ impl Subscriber {
                     "websub: the request failed");
                 let next = now + TimeDelta::seconds(backoff_secs(failures));
                 let message = format!("{mode} request to {}: {reason}", sub.hub);
-                self.write(move |tx| rows::failed(tx, source_id, &message, false, next))
+                self.write(move |tx| rows::failed(tx, source_id, &message, false, now, next))
                     .await?;
             }
         }
@@ -361,7 +361,7 @@ impl Subscriber {
                     "websub: the hub denied the subscription");
                 let message = format!("the hub {} denied the subscription: {reason}", sub.hub);
                 let next = now + TimeDelta::seconds(backoff_secs(sub.failures.saturating_add(1)));
-                self.write(move |tx| rows::failed(tx, source_id, &message, true, next))
+                self.write(move |tx| rows::failed(tx, source_id, &message, true, now, next))
                     .await?;
                 Ok(Verified::Heard)
             }

@@ -204,25 +204,38 @@ pub fn postpone(
 }
 
 /// A request failed, or the hub denied the subscription (`state` then goes back to
-/// pending): the error in words and the next attempt.
+/// pending): the error in words and the next attempt. When pushes no longer come (a
+/// denial, or a lease that ended), the source's relaxed poll is brought forward to `now`.
 pub fn failed(
     tx: &Transaction<'_>,
     source_id: SourceId,
     error: &str,
     denied: bool,
+    now: DateTime<Utc>,
     next_attempt_at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "UPDATE sources SET next_poll_at = min(next_poll_at, :now)
+         WHERE id = :source AND deleted_at IS NULL AND EXISTS (
+             SELECT 1 FROM websub_subscriptions w
+             WHERE w.source_id = :source
+               AND w.lease_expires_at IS NOT NULL
+               AND (:denied OR w.lease_expires_at <= :now))",
+    )?
+    .execute(named_params! { ":source": source_id.0, ":denied": denied, ":now": to_ms(now) })?;
     tx.prepare_cached(
         "UPDATE websub_subscriptions
          SET last_error = :error, failures = failures + 1, next_attempt_at = :next,
              state = CASE WHEN :denied AND state != 'unsubscribing' THEN 'pending' ELSE state END,
-             lease_expires_at = CASE WHEN :denied THEN NULL ELSE lease_expires_at END
+             lease_expires_at = CASE WHEN :denied OR lease_expires_at <= :now THEN NULL
+                                     ELSE lease_expires_at END
          WHERE source_id = :source",
     )?
     .execute(named_params! {
         ":source": source_id.0,
         ":error": error,
         ":denied": denied,
+        ":now": to_ms(now),
         ":next": to_ms(next_attempt_at),
     })?;
     Ok(())
@@ -309,4 +322,85 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Subscription> {
         failures: row.get::<_, i64>(9)?.clamp(0, i64::from(u32::MAX)) as u32,
         next_attempt_at: from_ms(row.get(10)?),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+
+    use super::*;
+    use crate::store::sources;
+    use crate::store::tests::{temp_store, user_with_feed};
+
+    fn offer_of(source_id: SourceId, hub: &'static str, token: &'static str) -> Offer<'static> {
+        Offer {
+            source_id,
+            hub,
+            topic: "https://blog.example/feed",
+            token,
+            secret: "00",
+        }
+    }
+
+    #[test]
+    fn offering_the_same_hub_again_keeps_the_subscription_and_another_hub_starts_over() {
+        let (_dir, store) = temp_store();
+        let (_, source) = user_with_feed(&store, "ana");
+        let now = Utc::now();
+        let hub = "https://hub.example/";
+        store
+            .write_blocking(|tx| {
+                assert!(offer(tx, &offer_of(source, hub, "t1"), now)?);
+                verified(
+                    tx,
+                    source,
+                    now + TimeDelta::days(1),
+                    now + TimeDelta::hours(20),
+                )?;
+                assert!(!offer(tx, &offer_of(source, hub, "t2"), now)?);
+                Ok(())
+            })
+            .unwrap();
+        let sub = store
+            .read_blocking(|conn| get(conn, source))
+            .unwrap()
+            .unwrap();
+        assert_eq!((sub.state, sub.token.as_str()), (State::Active, "t1"));
+        store
+            .write_blocking(|tx| offer(tx, &offer_of(source, "https://other.example/", "t3"), now))
+            .unwrap();
+        let sub = store
+            .read_blocking(|conn| get(conn, source))
+            .unwrap()
+            .unwrap();
+        assert_eq!((sub.state, sub.token.as_str()), (State::Pending, "t1"));
+        assert_eq!(sub.lease_expires_at, None);
+    }
+
+    #[test]
+    fn a_lapsed_lease_brings_the_relaxed_poll_forward() {
+        let (_dir, store) = temp_store();
+        let (_, source) = user_with_feed(&store, "ana");
+        let now = Utc::now();
+        let later = now + TimeDelta::hours(6);
+        store
+            .write_blocking(|tx| {
+                offer(tx, &offer_of(source, "https://hub.example/", "t1"), now)?;
+                verified(tx, source, now - TimeDelta::seconds(1), now)?;
+                sources::poll_now(tx, source, later)?;
+                failed(tx, source, "the hub answered HTTP 500", false, now, now)
+            })
+            .unwrap();
+        let polled_at = store
+            .read_blocking(|conn| sources::get(conn, source))
+            .unwrap()
+            .next_poll_at;
+        assert!(polled_at <= now + TimeDelta::seconds(1), "{polled_at}");
+        let sub = store
+            .read_blocking(|conn| get(conn, source))
+            .unwrap()
+            .unwrap();
+        assert_eq!(sub.lease_expires_at, None);
+        assert_eq!(sub.failures, 1);
+    }
 }

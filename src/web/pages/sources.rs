@@ -839,7 +839,9 @@ fn source_page(
                     }
                 }
                 dt { "Next attempt" } dd { (next_attempt(source, now)) }
-                dt { "Push" } dd id="source-push" { (push_in_words(push, now)) }
+                @if let Some(push) = push {
+                    dt { "Push" } dd id="source-push" { (push_in_words(push, now)) }
+                }
                 dt { "Items" } dd { (source.n_items) }
                 dt { "History" } dd id="source-history" {
                     @match walk {
@@ -1024,10 +1026,7 @@ fn in_words(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
 
 /// The source's WebSub subscription in words: "push via HUB, lease until …, last push …",
 /// or where it stands, with its last error.
-fn push_in_words(push: Option<&Subscription>, now: DateTime<Utc>) -> Markup {
-    let Some(push) = push else {
-        return html! { "none (the feed names no WebSub hub)" };
-    };
+fn push_in_words(push: &Subscription, now: DateTime<Utc>) -> Markup {
     html! {
         @match push.state {
             PushState::Active if push.is_active(now) => {
