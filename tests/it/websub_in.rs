@@ -47,6 +47,8 @@ struct HubShared {
     feed: Mutex<String>,
     /// The lease the hub grants; `None` grants what was asked.
     grant_lease: Mutex<Option<u64>>,
+    /// Deny subscriptions with this reason (section 5.2) instead of verifying them.
+    deny: Mutex<Option<String>>,
 }
 
 /// A WebSub hub on 127.0.0.1 that also serves the topic (`/feed.atom`).
@@ -89,6 +91,10 @@ impl FixtureHub {
 
     fn grant_lease(&self, secs: u64) {
         *self.shared.grant_lease.lock().unwrap() = Some(secs);
+    }
+
+    fn deny(&self, reason: &str) {
+        *self.shared.deny.lock().unwrap() = Some(reason.to_owned());
     }
 
     fn requests(&self) -> Vec<HubRequest> {
@@ -190,7 +196,26 @@ async fn hub_post(
         .map(|secs| secs.to_string())
         .or_else(|| field("hub.lease_seconds"))
         .unwrap_or_else(|| "86400".into());
+    let deny = shared.deny.lock().unwrap().clone();
     tokio::spawn(async move {
+        if let Some(reason) = deny {
+            let mut url = url::Url::parse(&callback).unwrap();
+            url.query_pairs_mut().extend_pairs([
+                ("hub.mode", "denied"),
+                ("hub.topic", topic.as_str()),
+                ("hub.reason", reason.as_str()),
+            ]);
+            let status = reqwest::Client::new()
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .status();
+            let mut requests = shared.requests.lock().unwrap();
+            requests[index].verified = Some((status.as_u16(), false));
+            requests[index].verified_at = Some(Instant::now());
+            return;
+        }
         let mut bytes = [0u8; 16];
         rand::rng().fill_bytes(&mut bytes);
         let challenge = hex::encode(bytes);
@@ -486,4 +511,29 @@ async fn removing_the_source_unsubscribes_and_the_callback_is_then_gone() {
 
     let body = atom(&hub.hub_url(), &hub.topic(), &[("late", "A late entry")]);
     assert_eq!(hub.push(body.as_bytes()).await, StatusCode::GONE);
+}
+
+#[tokio::test]
+async fn a_denied_subscription_is_the_sources_error_and_is_tried_again_later() {
+    let hub = FixtureHub::start().await;
+    hub.deny("topic not allowed here");
+    let (app, source_id) = start(&hub, |_| {}).await;
+    let denied = hub.wait_for_verified("subscribe", 1).await;
+    assert_eq!(denied[0].verified, Some((200, false)));
+
+    let sub = subscription(&app, source_id).unwrap();
+    assert_eq!(sub.state, PushState::Pending);
+    assert!(sub.next_attempt_at > Utc::now());
+    let error = sub.last_error.unwrap_or_default();
+    assert!(
+        error.contains("denied") && error.contains("topic not allowed here"),
+        "{error}"
+    );
+    let client = app.logged_in("ana").await;
+    let page = client.get(&format!("/settings/sources/{source_id}")).await;
+    assert!(
+        page.body.contains("topic not allowed here"),
+        "{}",
+        page.body
+    );
 }
