@@ -72,7 +72,7 @@ struct Inner {
 enum Landing {
     /// Fetched by a poll: the source's state, next poll and fetch log move.
     Poll,
-    /// Pushed by a WebSub hub: only the items, the title and the fetch log; the source's
+    /// Pushed by a WebSub hub: only the items and the fetch log; the source's health,
     /// validators and next poll stay.
     Push,
 }
@@ -537,23 +537,24 @@ impl Ingest {
                     }
                     _ => next_poll_at,
                 };
-                if landing == Landing::Push {
-                    websub::pushed(tx, source_id, fetched_at)?;
+                match landing {
+                    // A push is no poll: the source's health, validators, cursor and next
+                    // poll stay the polls' own.
+                    Landing::Push => websub::pushed(tx, source_id, fetched_at)?,
+                    Landing::Poll => sources::record_poll(
+                        tx,
+                        source_id,
+                        &PollRecord {
+                            polled_at: fetched_at,
+                            next_poll_at,
+                            error: None,
+                            state: Some(&state),
+                            params: new_params.as_ref(),
+                            title: title.as_deref(),
+                            disable: false,
+                        },
+                    )?,
                 }
-                sources::record_poll(
-                    tx,
-                    source_id,
-                    &PollRecord {
-                        polled_at: fetched_at,
-                        next_poll_at,
-                        error: None,
-                        // A push leaves the validators and cursor to the polls.
-                        state: (landing == Landing::Poll).then_some(&state),
-                        params: new_params.as_ref(),
-                        title: title.as_deref(),
-                        disable: false,
-                    },
-                )?;
                 sources::log_fetch(
                     tx,
                     source_id,

@@ -379,6 +379,10 @@ async fn a_signed_push_reaches_the_stream_within_a_second() {
     let client = app.logged_in("ana").await;
     let page = client.get(&format!("/settings/sources/{source_id}")).await;
     assert!(page.body.contains("last push"), "{}", page.body);
+    assert!(
+        page.body.contains("<td>push</td>"),
+        "the fetch log has the push"
+    );
 }
 
 #[tokio::test]
