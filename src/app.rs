@@ -196,6 +196,9 @@ pub async fn serve(
     polls.set_events(state.events.clone());
     // Site icons of plain feeds go to the media store.
     polls.set_media(state.media.clone());
+    // WebSub in: polls that find a hub offer subscriptions; the worker asks the hubs.
+    polls.set_subscriber(state.websub.clone());
+    let websub_task = state.websub.spawn_worker(shutdown.clone());
     let delivery_task = state.federation.spawn_worker(shutdown.clone());
     let signalled = shutdown.clone();
     tokio::spawn(async move {
@@ -212,6 +215,7 @@ pub async fn serve(
     shutdown.cancel();
     let _ = scheduler_task.await;
     let _ = delivery_task.await;
+    let _ = websub_task.await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -52,6 +52,7 @@ pub const RESERVED_NAMES: &[&str] = &[
     "u",
     "user",
     "users",
+    "websub",
     "well-known",
     ".well-known",
     "www",

@@ -305,14 +305,45 @@ impl Default for AuthConfig {
     }
 }
 
-/// WebSub (W3C) publishing: feeds name a hub, and the hub hears when they change.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// WebSub (W3C): publishing (feeds name a hub, and the hub hears when they change) and
+/// subscribing (sources whose feeds name a hub get their items pushed).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WebSubConfig {
     /// The hub's URL (`https://pubsubhubbub.appspot.com/`). Empty means off: feeds name no
     /// hub and nothing is pinged. A hub on a private address must also be listed in
     /// `fetch.allowed_private_origins`.
     pub hub: String,
+    /// Subscribe to the hubs polled feeds name, so their items are pushed. Only when
+    /// `server.base_url` is a public address (or `private_callback` is on): a hub must
+    /// reach the callback.
+    pub subscribe: bool,
+    /// Subscribe even when `server.base_url` is not public (a hub on this machine or
+    /// network can still reach it).
+    pub private_callback: bool,
+    /// The lease asked of hubs, in seconds; a hub may grant another.
+    pub lease_secs: u64,
+    /// A lease is renewed when less than this (or a tenth of the lease, if more) is left,
+    /// in seconds.
+    pub min_renew_secs: u64,
+    /// A source whose items are pushed is still polled, at most this often, in hours.
+    pub push_poll_hours: u64,
+    /// The largest pushed body taken, in bytes; a larger one is refused with 413.
+    pub max_push_bytes: u64,
+}
+
+impl Default for WebSubConfig {
+    fn default() -> Self {
+        WebSubConfig {
+            hub: String::new(),
+            subscribe: true,
+            private_callback: false,
+            lease_secs: 864_000,
+            min_renew_secs: 3600,
+            push_poll_hours: 6,
+            max_push_bytes: 2 * 1024 * 1024,
+        }
+    }
 }
 
 impl WebSubConfig {
@@ -547,6 +578,27 @@ impl Config {
                 Err(err) => return Err(invalid("websub.hub", format!("`{hub}`: {err}"))),
             }
         }
+        if self.websub.lease_secs == 0 {
+            return Err(invalid("websub.lease_secs", "must be at least 1".into()));
+        }
+        if self.websub.min_renew_secs >= self.websub.lease_secs {
+            return Err(invalid(
+                "websub.min_renew_secs",
+                "must be less than websub.lease_secs".into(),
+            ));
+        }
+        if self.websub.push_poll_hours == 0 {
+            return Err(invalid(
+                "websub.push_poll_hours",
+                "must be at least 1".into(),
+            ));
+        }
+        if self.websub.max_push_bytes < 1024 {
+            return Err(invalid(
+                "websub.max_push_bytes",
+                "must be at least 1024".into(),
+            ));
+        }
         Ok(())
     }
 
@@ -620,6 +672,41 @@ impl Config {
             ));
         }
         None
+    }
+
+    /// Why this instance does not subscribe to the WebSub hubs its sources' feeds name, in
+    /// words; `None` when it does. A hub must reach `{base_url}/websub/…`, so a loopback,
+    /// private or unspecified host is refused unless `websub.private_callback` is on.
+    pub fn websub_subscribe_problem(&self) -> Option<String> {
+        if !self.websub.subscribe {
+            return Some("websub.subscribe is off".into());
+        }
+        if self.websub.private_callback {
+            return None;
+        }
+        let base = self.base_url();
+        let private = match url::Url::parse(&base)
+            .ok()
+            .and_then(|url| url.host().map(|h| h.to_owned()))
+        {
+            None => true,
+            Some(url::Host::Domain(name)) => {
+                let name = name.to_ascii_lowercase();
+                name == "localhost" || name.ends_with(".localhost") || !name.contains('.')
+            }
+            Some(url::Host::Ipv4(ip)) => {
+                ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified()
+            }
+            Some(url::Host::Ipv6(ip)) => {
+                ip.is_loopback() || ip.is_unspecified() || (ip.segments()[0] & 0xfe00) == 0xfc00
+            }
+        };
+        private.then(|| {
+            format!(
+                "server.base_url (`{base}`) is not a public address a hub can reach; set it, \
+                 or websub.private_callback for a hub on this machine or network"
+            )
+        })
     }
 
     /// The public base URL without a trailing slash.
@@ -868,6 +955,31 @@ mod tests {
             Some("https://hub.example/")
         );
         assert_eq!(Config::default().websub.hub_url(), None);
+        let mut config = Config::default();
+        assert!(
+            config.websub_subscribe_problem().is_some(),
+            "loopback by default"
+        );
+        config.server.base_url = "https://social.example.org".into();
+        assert_eq!(config.websub_subscribe_problem(), None);
+        config.server.base_url = "http://192.168.1.5:8080".into();
+        assert!(config.websub_subscribe_problem().is_some());
+        config.websub.private_callback = true;
+        assert_eq!(config.websub_subscribe_problem(), None);
+        config.websub.subscribe = false;
+        assert!(config.websub_subscribe_problem().is_some());
+        for (text, key) in [
+            ("[websub]\nlease_secs = 0\n", "websub.lease_secs"),
+            (
+                "[websub]\nmin_renew_secs = 864000\n",
+                "websub.min_renew_secs",
+            ),
+            ("[websub]\npush_poll_hours = 0\n", "websub.push_poll_hours"),
+            ("[websub]\nmax_push_bytes = 10\n", "websub.max_push_bytes"),
+        ] {
+            let err = load_str(text, &[]).unwrap_err().to_string();
+            assert!(err.contains(key), "{err}");
+        }
     }
 
     #[test]

@@ -18,8 +18,11 @@ use crate::model::{NewItem, Source, SourceId};
 use crate::normalize::{NormalizeCtx, normalize};
 use crate::schedule::{self, Outcome};
 use crate::store::sources::{FetchLogEntry, PollRecord};
-use crate::store::{Store, StoreError, deletions, federation, items, notifications, sources};
+use crate::store::{
+    Store, StoreError, deletions, federation, items, notifications, sources, websub,
+};
 use crate::websub::Publisher;
+use crate::websub_in::Subscriber;
 
 /// Warnings kept per poll report; the rest are counted.
 const MAX_WARNINGS: usize = 20;
@@ -59,6 +62,19 @@ struct Inner {
     walking: Mutex<HashSet<SourceId>>,
     /// Where site icons are kept; without it, none are fetched.
     media: OnceLock<crate::media::MediaStore>,
+    /// WebSub in: polls that find a hub offer it a subscription; pushed sources are
+    /// polled at its relaxed interval.
+    subscriber: OnceLock<Subscriber>,
+}
+
+/// How a poll's document reached ingest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Landing {
+    /// Fetched by a poll: the source's state, next poll and fetch log move.
+    Poll,
+    /// Pushed by a WebSub hub: only the items and the fetch log; the source's health,
+    /// validators and next poll stay.
+    Push,
 }
 
 /// Items published this many days back are re-checked with their origin.
@@ -165,6 +181,7 @@ impl Ingest {
                 events: OnceLock::new(),
                 walking: Mutex::new(HashSet::new()),
                 media: OnceLock::new(),
+                subscriber: OnceLock::new(),
             }),
         }
     }
@@ -200,6 +217,56 @@ impl Ingest {
     /// are ignored.
     pub fn set_media(&self, media: crate::media::MediaStore) {
         let _ = self.inner.media.set(media);
+    }
+
+    /// Lets polls offer WebSub subscriptions to `subscriber` and relax the polls of pushed
+    /// sources. Set once; later calls are ignored.
+    pub fn set_subscriber(&self, subscriber: Subscriber) {
+        let _ = self.inner.subscriber.set(subscriber);
+    }
+
+    /// Wakes the WebSub worker, if there is one (a source was removed).
+    pub fn wake_subscriber(&self) {
+        if let Some(subscriber) = self.inner.subscriber.get() {
+            subscriber.wake();
+        }
+    }
+
+    /// Stores a document a WebSub hub pushed for `source_id` (its signature already
+    /// checked, its bytes parsed) through the same normalize and store path as a poll.
+    pub async fn ingest_push(
+        &self,
+        source_id: SourceId,
+        parsed: connectors::protocol::feed::ParsedFeed,
+        base_url: Option<url::Url>,
+    ) -> Result<PollReport, IngestError> {
+        let source = self
+            .inner
+            .store
+            .read(move |conn| sources::get(conn, source_id))
+            .await?;
+        let poll = Poll {
+            items: parsed.items,
+            deleted: parsed.deleted,
+            state: source.state.clone(),
+            warnings: parsed.warnings,
+            meta: parsed.meta,
+            base_url,
+            ..Poll::default()
+        };
+        let owner_id = source.user_id;
+        let report = self
+            .record_success(source, poll, Utc::now(), Instant::now(), Landing::Push)
+            .await?;
+        if let Some(events) = self.inner.events.get()
+            && report.n_new > 0
+        {
+            events.publish(Event::NewItems {
+                user_id: owner_id,
+                n_new: report.n_new,
+            });
+        }
+        Ok(report)
     }
 
     pub fn store(&self) -> &Store {
@@ -255,7 +322,7 @@ impl Ingest {
         let report = match result {
             Ok(poll) => {
                 let mut report = self
-                    .record_success(source.clone(), poll, started_at, clock)
+                    .record_success(source.clone(), poll, started_at, clock, Landing::Poll)
                     .await?;
                 report.n_deleted += self.recheck_recent(&source).await?;
                 report
@@ -267,7 +334,7 @@ impl Ingest {
                     ..Poll::default()
                 };
                 let mut report = self
-                    .record_success(source.clone(), poll, started_at, clock)
+                    .record_success(source.clone(), poll, started_at, clock, Landing::Poll)
                     .await?;
                 report.n_deleted += self.recheck_recent(&source).await?;
                 report
@@ -371,6 +438,7 @@ impl Ingest {
         poll: Poll,
         started_at: DateTime<Utc>,
         clock: Instant,
+        landing: Landing,
     ) -> Result<PollReport, IngestError> {
         let fetched_at = Utc::now();
         let Poll {
@@ -396,15 +464,28 @@ impl Ingest {
         }
 
         let schedule = self.schedule_of(&source);
-        let next_poll_at = schedule::next_poll_at(
-            &schedule,
-            fetched_at,
-            hint.not_before,
-            Outcome::Success,
-            source.id,
-            &self.inner.cfg,
-        );
-        let icon_candidates = (self.inner.media.get().is_some()
+        let next_poll_at = match landing {
+            Landing::Poll => schedule::next_poll_at(
+                &schedule,
+                fetched_at,
+                hint.not_before,
+                Outcome::Success,
+                source.id,
+                &self.inner.cfg,
+            ),
+            Landing::Push => source.next_poll_at,
+        };
+        let subscriber = self.inner.subscriber.get().cloned();
+        let offer = subscriber
+            .as_ref()
+            .filter(|_| landing == Landing::Poll)
+            .and_then(|subscriber| subscriber.offer_for(&source, &meta));
+        let relaxed_interval = subscriber
+            .as_ref()
+            .filter(|_| landing == Landing::Poll)
+            .map(Subscriber::push_poll_interval);
+        let icon_candidates = (landing == Landing::Poll
+            && self.inner.media.get().is_some()
             && crate::web::services::wants_site_icon(&source.kind)
             && crate::site_icon::is_due(&source, fetched_at))
         .then(|| {
@@ -444,35 +525,59 @@ impl Ingest {
                     federation::Verb::Update,
                     fetched_at,
                 )?;
-                sources::record_poll(
-                    tx,
-                    source_id,
-                    &PollRecord {
-                        polled_at: fetched_at,
-                        next_poll_at,
-                        error: None,
-                        state: Some(&state),
-                        params: new_params.as_ref(),
-                        title: title.as_deref(),
-                        disable: false,
-                    },
-                )?;
+                // A feed that names a hub is offered a push subscription; one whose
+                // items are pushed is still polled, at the relaxed interval.
+                let offered = match &offer {
+                    Some(offer) => websub::offer(tx, &offer.as_offer(), fetched_at)?,
+                    None => false,
+                };
+                let next_poll_at = match relaxed_interval {
+                    Some(interval) if websub::is_active(tx, source_id, fetched_at)? => {
+                        crate::websub_in::relaxed(next_poll_at, fetched_at, interval)
+                    }
+                    _ => next_poll_at,
+                };
+                match landing {
+                    // A push is no poll: the source's health, validators, cursor and next
+                    // poll stay the polls' own.
+                    Landing::Push => websub::pushed(tx, source_id, fetched_at)?,
+                    Landing::Poll => sources::record_poll(
+                        tx,
+                        source_id,
+                        &PollRecord {
+                            polled_at: fetched_at,
+                            next_poll_at,
+                            error: None,
+                            state: Some(&state),
+                            params: new_params.as_ref(),
+                            title: title.as_deref(),
+                            disable: false,
+                        },
+                    )?,
+                }
                 sources::log_fetch(
                     tx,
                     source_id,
                     &FetchLogEntry {
                         started_at,
                         duration_ms,
-                        outcome: if not_modified { "not_modified" } else { "ok" },
+                        outcome: match (landing, not_modified) {
+                            (Landing::Push, _) => "push",
+                            (Landing::Poll, true) => "not_modified",
+                            (Landing::Poll, false) => "ok",
+                        },
                         n_new: upsert.new_ids.len(),
                         n_updated: upsert.n_updated,
                         message: message.as_deref(),
                     },
                 )?;
-                Ok((upsert, queued, n_deleted))
+                Ok((upsert, queued, n_deleted, offered, next_poll_at))
             })
             .await?;
-        let (upsert, queued, n_deleted) = upsert;
+        let (upsert, queued, n_deleted, offered, next_poll_at) = upsert;
+        if offered && let Some(subscriber) = &subscriber {
+            subscriber.wake();
+        }
         if (queued > 0 || n_deleted > 0)
             && let Some(federation) = self.inner.federation.get()
         {

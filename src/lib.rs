@@ -32,3 +32,4 @@ pub mod store;
 pub mod users;
 pub mod web;
 pub mod websub;
+pub mod websub_in;

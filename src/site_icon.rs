@@ -110,6 +110,7 @@ mod tests {
             title: None,
             site_url: Some(url("https://blog.example/about/")),
             icon: Some(url("https://cdn.example/icon.png")),
+            ..SourceMeta::default()
         };
         let feed = url("https://feeds.example/blog.xml");
         assert_eq!(
@@ -128,6 +129,7 @@ mod tests {
             title: None,
             site_url: Some(url("https://blog.example/")),
             icon: Some(url("data:image/png;base64,AAAA")),
+            ..SourceMeta::default()
         };
         let feed = url("https://blog.example/feed.xml");
         assert_eq!(

@@ -474,6 +474,10 @@ impl Sources {
         self.store
             .write(move |tx| source_rows::remove(tx, id, Utc::now()))
             .await?;
+        // Its push subscription (if any) is now due for `hub.mode=unsubscribe`.
+        if let Some(ingest) = self.ingest.get() {
+            ingest.wake_subscriber();
+        }
         tracing::info!(source_id = %id, "source removed");
         Ok(())
     }
@@ -557,6 +561,19 @@ impl Sources {
         Ok(self
             .store
             .read(move |conn| source_rows::fetch_log(conn, id, limit))
+            .await?)
+    }
+
+    /// The source's WebSub push subscription, if its feed named a hub.
+    pub async fn push_subscription(
+        &self,
+        viewer: &User,
+        id: SourceId,
+    ) -> Result<Option<crate::store::websub::Subscription>, SourcesError> {
+        self.get(viewer, id).await?;
+        Ok(self
+            .store
+            .read(move |conn| crate::store::websub::get(conn, id))
             .await?)
     }
 
@@ -658,6 +675,10 @@ impl Sources {
         self.store
             .write(move |tx| source_rows::remove(tx, id, Utc::now()))
             .await?;
+        // Its push subscription (if any) is now due for `hub.mode=unsubscribe`.
+        if let Some(ingest) = self.ingest.get() {
+            ingest.wake_subscriber();
+        }
         tracing::info!(source_id = %id, "source removed");
         Ok(())
     }

@@ -143,6 +143,12 @@ pub struct SourceMeta {
     pub title: Option<String>,
     pub site_url: Option<url::Url>,
     pub icon: Option<url::Url>,
+    /// WebSub hubs the document names (`<link rel="hub">`, `atom:link rel="hub"`, JSON
+    /// Feed `hubs`), in document order.
+    pub hubs: Vec<url::Url>,
+    /// The document's own address as it names it (`rel="self"`, JSON Feed `feed_url`):
+    /// the topic a WebSub subscription asks for.
+    pub self_url: Option<url::Url>,
 }
 
 /// The result of one poll.

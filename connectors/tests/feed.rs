@@ -1429,3 +1429,61 @@ fn issue16_7_bad_bytes_in_utf8_are_replaced_per_character() {
         );
     }
 }
+
+// --- WebSub discovery (W3C WebSub section 4) --------------------------------------------
+
+#[track_caller]
+fn check_websub_links(document: &str, hubs: &[&str], self_url: Option<&str>) {
+    let meta = parse_ok(document).meta;
+    let found: Vec<String> = meta.hubs.iter().map(Url::to_string).collect();
+    assert_eq!(found, hubs);
+    assert_eq!(meta.self_url.as_ref().map(Url::as_str), self_url);
+}
+
+#[test]
+fn atom_names_its_hub_and_self() {
+    check_websub_links(
+        r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>urn:x</id>
+        <updated>2024-01-01T00:00:00Z</updated>
+        <link rel="hub" href="https://hub.example/"/>
+        <link rel="self" href="/feed.atom"/>
+        <link rel="alternate" href="https://blog.example/"/>
+        <entry><id>urn:1</id><title>a</title><updated>2024-01-01T00:00:00Z</updated></entry>
+        </feed>"#,
+        &["https://hub.example/"],
+        Some("https://blog.example/feed.atom"),
+    );
+}
+
+#[test]
+fn rss_names_its_hubs_with_atom_links() {
+    check_websub_links(
+        &rss(r#"<atom:link rel="hub" href="https://hub.example/"/>
+        <atom:link rel="hub" href="https://other-hub.example/push"/>
+        <atom:link rel="self" href="https://blog.example/feed.xml" type="application/rss+xml"/>
+        <item><title>a</title><link>https://blog.example/a</link></item>"#),
+        &["https://hub.example/", "https://other-hub.example/push"],
+        Some("https://blog.example/feed.xml"),
+    );
+}
+
+#[test]
+fn json_feed_names_its_hubs_and_feed_url() {
+    check_websub_links(
+        r#"{"version": "https://jsonfeed.org/version/1.1", "title": "t",
+            "feed_url": "https://blog.example/feed.json",
+            "hubs": [{"type": "WebSub", "url": "https://hub.example/"}, {"type": "x"}, 7],
+            "items": [{"id": "1", "content_text": "hi"}]}"#,
+        &["https://hub.example/"],
+        Some("https://blog.example/feed.json"),
+    );
+}
+
+#[test]
+fn a_feed_without_hub_names_none() {
+    check_websub_links(
+        &rss("<item><title>a</title><link>https://blog.example/a</link></item>"),
+        &[],
+        None,
+    );
+}

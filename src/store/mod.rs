@@ -21,6 +21,7 @@ pub mod sessions;
 pub mod social;
 pub mod sources;
 pub mod users;
+pub mod websub;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -86,6 +87,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0016_stream_walk_index.sql"),
     ),
     ("0017_search", include_str!("migrations/0017_search.sql")),
+    (
+        "0018_websub_subscriptions",
+        include_str!("migrations/0018_websub_subscriptions.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

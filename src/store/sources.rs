@@ -201,6 +201,8 @@ pub fn remove(tx: &Transaction<'_>, id: SourceId, now: DateTime<Utc>) -> Result<
     // rows stay, so comments and likes on them are kept. They leave their groups, so a
     // copy of one of its posts elsewhere becomes a main.
     super::also_on::leave_source(tx, id)?;
+    // A push subscription ends with it (the worker tells the hub).
+    super::websub::begin_unsubscribe(tx, id, now)?;
     Ok(())
 }
 

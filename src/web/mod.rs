@@ -37,7 +37,7 @@ use error::AppError;
 use limit::{LoginLimiter, RateLimiter};
 use pages::{
     actor, auth, events, federation, fediverse, feeds, import, inbox, item, media, notifications,
-    search, settings, sources, stream,
+    search, settings, sources, stream, websub,
 };
 
 /// Items on one page of a stream.
@@ -99,6 +99,8 @@ pub struct AppState {
     pub media: crate::media::MediaStore,
     /// Live updates: handlers and ingest publish, `/events` streams subscribe.
     pub events: crate::events::Events,
+    /// WebSub in: push subscriptions, their worker and the `/websub/{token}` callback.
+    pub websub: crate::websub_in::Subscriber,
 }
 
 impl AppState {
@@ -127,7 +129,11 @@ impl AppState {
         )
         .map_err(|err| std::io::Error::other(err.to_string()))?;
         let media = crate::media::MediaStore::new(store.clone(), &config.media);
+        let websub =
+            crate::websub_in::Subscriber::new(store.clone(), &config, sources.ingest.clone())
+                .map_err(|err| std::io::Error::other(err.to_string()))?;
         Ok(AppState {
+            websub,
             users: Users::new(store.clone()),
             media,
             store,
@@ -167,6 +173,10 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .route("/nodeinfo/2.1", get(federation::nodeinfo_get))
         .route("/static/{hash}/{file}", get(assets::static_get))
         .route("/media/{hash}", get(media::media_get))
+        .route(
+            "/websub/{token}",
+            get(websub::callback_get).post(websub::callback_post),
+        )
         .route("/login", get(auth::login_get).post(auth::login_post))
         .route("/logout", post(auth::logout_post))
         .route("/signup", get(auth::signup_get).post(auth::signup_post))

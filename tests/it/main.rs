@@ -44,3 +44,4 @@ mod web_social;
 mod web_sources;
 mod web_stream;
 mod websub;
+mod websub_in;

@@ -272,17 +272,31 @@ pub fn parse_with_charset(
     let mut warnings = Warnings::default();
     // feed-rs rejects a whole JSON Feed over one ill-typed field, so JSON is cleaned first.
     let cleaned_json = clean_json_feed(document, &mut warnings);
-    let (document, json_images): (&[u8], Vec<Vec<String>>) = match &cleaned_json {
-        Some((cleaned, images)) => (cleaned.as_slice(), images.clone()),
-        None => (document, Vec::new()),
+    let (document, json_extras): (&[u8], JsonFeedExtras) = match &cleaned_json {
+        Some((cleaned, extras)) => (cleaned.as_slice(), extras.clone()),
+        None => (document, JsonFeedExtras::default()),
     };
+    let json_images = &json_extras.images;
 
     let (mut feed, dialect) = read_document(document, base, &mut warnings)?;
     if dialect.is_rdf() {
         rdf_about_as_id(&mut feed);
     }
 
-    let meta = source_meta(&feed, base);
+    let mut meta = source_meta(&feed, base);
+    if cleaned_json.is_some() {
+        // JSON Feed 1.1: `hubs` (feed-rs does not read it) and `feed_url` (which it
+        // keeps as a link without a relation).
+        meta.hubs = json_extras
+            .hubs
+            .iter()
+            .filter_map(|href| http_url(href, base))
+            .collect();
+        meta.self_url = json_extras
+            .feed_url
+            .as_deref()
+            .and_then(|href| http_url(href, base));
+    }
     let ttl_minutes = feed.ttl.filter(|ttl| *ttl > 0);
     let prev_archive = feed
         .links
@@ -1719,22 +1733,45 @@ fn source_meta(feed: &model::Feed, base: &Url) -> SourceMeta {
         .iter()
         .chain(feed.logo.iter())
         .find_map(|image| http_url(&image.uri, base));
+    let with_rel = |wanted: &'static str| {
+        feed.links.iter().filter(move |link| {
+            link.rel
+                .as_deref()
+                .is_some_and(|rel| rel.eq_ignore_ascii_case(wanted))
+        })
+    };
+    // W3C WebSub section 4: the hub and self links, in Atom or as atom:link in RSS.
+    let mut hubs: Vec<Url> = Vec::new();
+    for url in with_rel("hub").filter_map(|link| http_url(&link.href, base)) {
+        if !hubs.contains(&url) {
+            hubs.push(url);
+        }
+    }
+    let self_url = with_rel("self").find_map(|link| http_url(&link.href, base));
     SourceMeta {
         title,
         site_url,
         icon,
+        hubs,
+        self_url,
     }
+}
+
+/// What a JSON Feed says that feed-rs does not read: each kept item's `image` and
+/// `banner_image`, and the feed's WebSub `hubs` and `feed_url`.
+#[derive(Clone, Debug, Default)]
+struct JsonFeedExtras {
+    images: Vec<Vec<String>>,
+    hubs: Vec<String>,
+    feed_url: Option<String>,
 }
 
 /// Rewrites a JSON Feed so that feed-rs's strict types accept it: fields of the wrong type
 /// are removed (numeric ids become strings), items that are not objects are dropped, and
-/// attachments without a `mime_type` get `application/octet-stream`. Also returns each kept
-/// item's `image` and `banner_image`, which feed-rs does not read. `None` when the document
-/// is not a JSON object; feed-rs then reports why.
-fn clean_json_feed(
-    document: &[u8],
-    warnings: &mut Warnings,
-) -> Option<(Vec<u8>, Vec<Vec<String>>)> {
+/// attachments without a `mime_type` get `application/octet-stream`. Also returns what
+/// feed-rs does not read ([`JsonFeedExtras`]). `None` when the document is not a JSON
+/// object; feed-rs then reports why.
+fn clean_json_feed(document: &[u8], warnings: &mut Warnings) -> Option<(Vec<u8>, JsonFeedExtras)> {
     use serde_json::Value;
     const FEED_STRINGS: [&str; 8] = [
         "version",
@@ -1841,8 +1878,27 @@ fn clean_json_feed(
         items.push(Value::Object(item));
     }
     feed.insert("items".into(), Value::Array(items));
+    let hubs = match feed.get("hubs") {
+        Some(Value::Array(hubs)) => hubs
+            .iter()
+            .filter_map(|hub| hub.get("url").and_then(Value::as_str))
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    };
+    let feed_url = feed
+        .get("feed_url")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     let cleaned = serde_json::to_vec(&Value::Object(feed)).ok()?;
-    Some((cleaned, images))
+    Some((
+        cleaned,
+        JsonFeedExtras {
+            images,
+            hubs,
+            feed_url,
+        },
+    ))
 }
 
 /// Removes fields that should be strings but are not, with a warning each.

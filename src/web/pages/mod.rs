@@ -15,3 +15,4 @@ pub mod search;
 pub mod settings;
 pub mod sources;
 pub mod stream;
+pub mod websub;

@@ -16,6 +16,7 @@ use crate::model::{Source, SourceId};
 use crate::sources::{AddSource, Candidate, Preview, SourcesError};
 use crate::store::history::{Status, Walk};
 use crate::store::sources::FetchLogRow;
+use crate::store::websub::{State as PushState, Subscription};
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::session::{CsrfForm, CurrentUser, PageCtx};
@@ -273,6 +274,11 @@ pub async fn source_get(
         .fetch_log(&user, id, FETCH_LOG_ROWS)
         .await
         .map_err(app_error)?;
+    let push = state
+        .sources
+        .push_subscription(&user, id)
+        .await
+        .map_err(app_error)?;
     let message = match query.done.as_deref() {
         Some("saved") => Some("Saved."),
         Some("polled") => Some("Polled: its health and fetch log below are this poll's."),
@@ -307,6 +313,7 @@ pub async fn source_get(
             walk: walk.as_ref(),
             next_page_at,
         },
+        push.as_ref(),
     ))
 }
 
@@ -330,6 +337,11 @@ pub async fn source_edit_post(
                 .fetch_log(&user, id, FETCH_LOG_ROWS)
                 .await
                 .map_err(app_error)?;
+            let push = state
+                .sources
+                .push_subscription(&user, id)
+                .await
+                .map_err(app_error)?;
             Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,
                 source_page(
@@ -341,6 +353,7 @@ pub async fn source_edit_post(
                     &errors,
                     None,
                     HistoryView::default(),
+                    push.as_ref(),
                 ),
             )
                 .into_response())
@@ -783,6 +796,7 @@ fn source_page(
     errors: &FieldErrors,
     message: Option<&str>,
     history: HistoryView<'_>,
+    push: Option<&Subscription>,
 ) -> Markup {
     let now = Utc::now();
     let walk = history.walk;
@@ -825,6 +839,9 @@ fn source_page(
                     }
                 }
                 dt { "Next attempt" } dd { (next_attempt(source, now)) }
+                @if let Some(push) = push {
+                    dt { "Push" } dd id="source-push" { (push_in_words(push, now)) }
+                }
                 dt { "Items" } dd { (source.n_items) }
                 dt { "History" } dd id="source-history" {
                     @match walk {
@@ -1004,6 +1021,25 @@ fn in_words(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
         3600..86_400 => plural(secs / 3600, "hour"),
         86_400..604_800 => plural(secs / 86_400, "day"),
         _ => at.format("%Y-%m-%d %H:%M UTC").to_string(),
+    }
+}
+
+/// The source's WebSub subscription in words: "push via HUB, lease until …, last push …",
+/// or where it stands, with its last error.
+fn push_in_words(push: &Subscription, now: DateTime<Utc>) -> Markup {
+    html! {
+        @match push.state {
+            PushState::Active if push.is_active(now) => {
+                "push via " (push.hub)
+                @if let Some(lease) = push.lease_expires_at { ", lease until " (time(lease, now)) }
+                ", last push "
+                @match push.last_push_at { Some(at) => (time(at, now)), None => "never" }
+            }
+            PushState::Active => { "push via " (push.hub) ": the lease ended; renewing" }
+            PushState::Pending => { "subscribing at " (push.hub) " (waiting for the hub)" }
+            PushState::Unsubscribing => { "unsubscribing from " (push.hub) }
+        }
+        @if let Some(error) = &push.last_error { " — last error: " (error) }
     }
 }
 

@@ -149,6 +149,9 @@ impl WebApp {
         let serve_state = state.clone();
         // Deliveries to followers elsewhere, as `tributary serve` runs them.
         state.federation.spawn_worker(shutdown.clone());
+        // WebSub in, as `tributary serve` runs it.
+        ingest.set_subscriber(state.websub.clone());
+        state.websub.spawn_worker(shutdown.clone());
         tokio::spawn(async move {
             web::serve(listener, serve_state, async move { stop.cancelled().await })
                 .await

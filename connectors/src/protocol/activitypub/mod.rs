@@ -366,6 +366,7 @@ fn meta(actor: &Actor) -> SourceMeta {
             .or_else(|| actor.preferred_username.clone()),
         site_url: actor.url.clone().or_else(|| Some(actor.id.clone())),
         icon: actor.icon.clone(),
+        ..SourceMeta::default()
     }
 }
 
