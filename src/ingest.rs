@@ -254,19 +254,8 @@ impl Ingest {
             base_url,
             ..Poll::default()
         };
-        let owner_id = source.user_id;
-        let report = self
-            .record_success(source, poll, Utc::now(), Instant::now(), Landing::Push)
-            .await?;
-        if let Some(events) = self.inner.events.get()
-            && report.n_new > 0
-        {
-            events.publish(Event::NewItems {
-                user_id: owner_id,
-                n_new: report.n_new,
-            });
-        }
-        Ok(report)
+        self.record_success(source, poll, Utc::now(), Instant::now(), Landing::Push)
+            .await
     }
 
     pub fn store(&self) -> &Store {
@@ -358,12 +347,6 @@ impl Ingest {
             );
         }
         if let Some(events) = self.inner.events.get() {
-            if report.n_new > 0 {
-                events.publish(Event::NewItems {
-                    user_id: owner_id,
-                    n_new: report.n_new,
-                });
-            }
             events.publish(Event::PollFinished {
                 source_id,
                 owner_id,
@@ -586,10 +569,16 @@ impl Ingest {
         if !upsert.new_ids.is_empty() || upsert.n_updated > 0 || retitled || n_deleted > 0 {
             self.inner.store.touch();
         }
-        if !upsert.new_ids.is_empty()
-            && let Some(publisher) = self.inner.publisher.get()
-        {
-            publisher.items_landed(user_id, &source.kind);
+        if !upsert.new_ids.is_empty() {
+            if let Some(publisher) = self.inner.publisher.get() {
+                publisher.items_landed(user_id, &source.kind);
+            }
+            if let Some(events) = self.inner.events.get() {
+                events.publish(Event::NewItems {
+                    user_id,
+                    n_new: upsert.new_ids.len(),
+                });
+            }
         }
         if let (Some(candidates), Some(media)) = (icon_candidates, self.inner.media.get()) {
             self.refresh_icon(&source, media, candidates).await?;

@@ -314,12 +314,7 @@ impl Subscriber {
         query: Verification,
     ) -> Result<Verified, WebSubError> {
         let now = Utc::now();
-        let Some(sub) = self
-            .inner
-            .store
-            .read(move |conn| rows::by_token(conn, &token))
-            .await?
-        else {
+        let Some(sub) = self.subscription(token).await? else {
             return Ok(Verified::NotFound);
         };
         if query.topic.as_deref() != Some(sub.topic.as_str()) {
@@ -393,12 +388,7 @@ impl Subscriber {
         signature: Option<String>,
         body: PushBody,
     ) -> Result<Pushed, WebSubError> {
-        let Some(sub) = self
-            .inner
-            .store
-            .read(move |conn| rows::by_token(conn, &token))
-            .await?
-        else {
+        let Some(sub) = self.subscription(token).await? else {
             return Ok(Pushed::Gone);
         };
         if sub.state == State::Unsubscribing {
@@ -424,8 +414,9 @@ impl Subscriber {
         let Ok(topic) = Url::parse(&sub.topic) else {
             return Ok(Pushed::Gone);
         };
+        let base = topic.clone();
         let parsed =
-            tokio::task::spawn_blocking(move || connectors::protocol::feed::parse(&body, &topic))
+            tokio::task::spawn_blocking(move || connectors::protocol::feed::parse(&body, &base))
                 .await;
         let parsed = match parsed {
             Ok(Ok(parsed)) => parsed,
@@ -443,8 +434,7 @@ impl Subscriber {
             tracing::warn!("websub: a push came before ingest was set up");
             return Ok(Pushed::Failed);
         };
-        let topic_url = Url::parse(&sub.topic).ok();
-        match ingest.ingest_push(source_id, parsed, topic_url).await {
+        match ingest.ingest_push(source_id, parsed, Some(topic)).await {
             Ok(report) => {
                 tracing::info!(source_id = %source_id, n_new = report.n_new,
                     n_updated = report.n_updated, "websub: push stored");
@@ -458,6 +448,15 @@ impl Subscriber {
                 Ok(Pushed::Failed)
             }
         }
+    }
+
+    /// The subscription whose callback carries `token`.
+    async fn subscription(&self, token: String) -> Result<Option<Subscription>, WebSubError> {
+        Ok(self
+            .inner
+            .store
+            .read(move |conn| rows::by_token(conn, &token))
+            .await?)
     }
 
     async fn refuse(&self, source_id: SourceId, why: &str) -> Result<(), WebSubError> {
