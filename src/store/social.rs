@@ -539,6 +539,41 @@ pub fn profile_counts(conn: &Connection, user: UserId) -> Result<ProfileCounts, 
     .map_err(StoreError::from)
 }
 
+/// What a profile page counts of a person's own doing: comments they wrote here and items
+/// they liked.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ActivityCounts {
+    pub n_comments: u64,
+    pub n_likes: u64,
+}
+
+pub fn activity_counts(conn: &Connection, user: UserId) -> Result<ActivityCounts, StoreError> {
+    conn.prepare_cached(
+        "SELECT
+            (SELECT count(*) FROM comments WHERE user_id = :user),
+            (SELECT count(*) FROM likes WHERE user_id = :user)",
+    )?
+    .query_row(named_params! { ":user": user.0 }, |row| {
+        Ok(ActivityCounts {
+            n_comments: row.get::<_, i64>(0)? as u64,
+            n_likes: row.get::<_, i64>(1)? as u64,
+        })
+    })
+    .map_err(StoreError::from)
+}
+
+/// The names of the users `follower` follows, by name.
+pub fn followee_names(conn: &Connection, follower: UserId) -> Result<Vec<String>, StoreError> {
+    let names = conn
+        .prepare_cached(
+            "SELECT users.name FROM follows JOIN users ON users.id = follows.followee_id
+             WHERE follows.follower_id = :follower ORDER BY users.name",
+        )?
+        .query_map(named_params! { ":follower": follower.0 }, |row| row.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    Ok(names)
+}
+
 fn comment_from_row(row: &Row<'_>) -> rusqlite::Result<Comment> {
     Ok(Comment {
         id: CommentId(row.get(0)?),

@@ -37,7 +37,7 @@ use error::AppError;
 use limit::{LoginLimiter, RateLimiter};
 use pages::{
     actor, auth, events, federation, fediverse, feeds, import, inbox, item, media, notifications,
-    search, settings, sources, stream, websub,
+    profile, search, settings, sources, stream, websub,
 };
 
 /// Items on one page of a stream.
@@ -317,6 +317,7 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .route("/{user}/friends", get(stream::friends_get))
         .route("/{user}/likes", get(stream::likes_get))
         .route("/{user}/discussions", get(stream::discussions_get))
+        .route("/{user}/profile", get(profile::profile_get))
         .route(
             "/{user}/inbox",
             post(inbox::user_inbox_post).layer(DefaultBodyLimit::max(MAX_INBOX_BYTES)),

@@ -355,17 +355,18 @@ struct Stream {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Tab {
+pub(super) enum Tab {
     Lifestream,
     Friends,
     Likes,
     Discussions,
+    Profile,
 }
 
 /// What the header of a user's pages shows.
-struct Header {
-    profile: Profile,
-    counts: ProfileCounts,
+pub(super) struct Header {
+    pub(super) profile: Profile,
+    pub(super) counts: ProfileCounts,
     /// The viewer follows this user (always false for anonymous viewers and the user).
     followed: bool,
 }
@@ -395,7 +396,9 @@ async fn related_stream(
             match tab {
                 Tab::Friends => query.followed_by = Some(user),
                 Tab::Likes => query.liked_by = Some(user),
-                Tab::Discussions | Tab::Lifestream => query.discussions_of = Some(user),
+                Tab::Discussions | Tab::Lifestream | Tab::Profile => {
+                    query.discussions_of = Some(user)
+                }
             }
             let stream = stream_in(conn, &query, viewer)?;
             Ok((header, stream))
@@ -417,7 +420,7 @@ async fn related_stream(
             (format!("/{}/friends", user.name), empty)
         }
         Tab::Likes => (format!("/{}/likes", user.name), "No liked items yet."),
-        Tab::Discussions | Tab::Lifestream => {
+        Tab::Discussions | Tab::Lifestream | Tab::Profile => {
             (format!("/{}/discussions", user.name), "No discussions yet.")
         }
     };
@@ -436,7 +439,11 @@ async fn related_stream(
 }
 
 /// The profile, counts and follow state of `name` as `viewer` sees them.
-fn header_in(conn: &Connection, name: &str, viewer: Option<UserId>) -> Result<Header, StoreError> {
+pub(super) fn header_in(
+    conn: &Connection,
+    name: &str,
+    viewer: Option<UserId>,
+) -> Result<Header, StoreError> {
     let profile = users::profile(conn, name)?;
     let counts = social::profile_counts(conn, profile.user.id)?;
     let followed = match viewer {
@@ -502,7 +509,7 @@ fn source(params: &StreamParams) -> Option<SourceId> {
 }
 
 /// The filter a stream page is under: one service, one source, or none.
-enum StreamFilter {
+pub(super) enum StreamFilter {
     All,
     Service(String),
     /// A source id, with its label when it is one of the user's sources.
@@ -657,7 +664,7 @@ fn stream_body(
 }
 
 /// A page of `{user}`'s under `filter` (`?service=` or `?source=`).
-fn user_page(
+pub(super) fn user_page(
     ctx: &PageCtx,
     header: &Header,
     tab: Tab,
@@ -671,6 +678,7 @@ fn user_page(
         Tab::Friends => format!("{name} · Friends"),
         Tab::Likes => format!("{name} · Likes"),
         Tab::Discussions => format!("{name} · Discussions"),
+        Tab::Profile => format!("{name} · Profile"),
     };
     // Autodiscovery names the feed of the stream on the page: the friends stream, one
     // service's or one source's items, or the user's own.
@@ -708,6 +716,7 @@ fn user_page(
                 (tab_link(&format!("/{}/friends", user.name), "Friends", tab == Tab::Friends))
                 (tab_link(&format!("/{}/likes", user.name), "Likes", tab == Tab::Likes))
                 (tab_link(&format!("/{}/discussions", user.name), "Discussions", tab == Tab::Discussions))
+                (tab_link(&format!("/{}/profile", user.name), "Profile", tab == Tab::Profile))
             }
             (body)
         },
