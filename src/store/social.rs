@@ -11,6 +11,7 @@ use super::also_on::GROUPS;
 use super::notifications::{self, Actor};
 use super::{StoreError, from_ms, to_ms};
 use crate::model::{CommentId, ItemId, SafeHtml, UserId};
+use crate::social::Visibility;
 
 /// A comment with its author's names, as pages show it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,10 +81,18 @@ pub struct ItemState {
     pub tombstoned: bool,
     /// Its source was removed.
     pub source_removed: bool,
+    /// Its effective visibility (its own and its source's, the more restrictive).
+    pub visibility: Visibility,
 }
 
 impl ItemState {
+    /// Shown to anyone: live and public.
     pub fn is_public(&self) -> bool {
+        self.is_live() && self.visibility == Visibility::Public
+    }
+
+    /// Not hidden, not deleted, its source not removed (its visibility aside).
+    pub fn is_live(&self) -> bool {
         !self.hidden && !self.tombstoned && !self.source_removed
     }
 }
@@ -312,7 +321,7 @@ pub fn item_state(conn: &Connection, item: ItemId) -> Result<ItemState, StoreErr
         "SELECT i.hidden,
             EXISTS (SELECT 1 FROM item_tombstones t
                     WHERE t.source_id = i.source_id AND t.external_id = i.external_id),
-            s.deleted_at IS NOT NULL
+            s.deleted_at IS NOT NULL, i.visibility
          FROM items i JOIN sources s ON s.id = i.source_id WHERE i.id = :id",
     )?
     .query_row(named_params! { ":id": item.0 }, |row| {
@@ -320,6 +329,7 @@ pub fn item_state(conn: &Connection, item: ItemId) -> Result<ItemState, StoreErr
             hidden: row.get(0)?,
             tombstoned: row.get(1)?,
             source_removed: row.get(2)?,
+            visibility: Visibility::from_i64(row.get(3)?),
         })
     })
     .optional()?
@@ -431,7 +441,8 @@ pub fn for_items(
     Ok(social)
 }
 
-/// Follows someone; following twice is the same as once.
+/// Follows someone; following twice is the same as once, and a block either way makes it
+/// nothing.
 pub fn follow(
     tx: &Transaction<'_>,
     follower: UserId,
@@ -441,7 +452,9 @@ pub fn follow(
     let n = tx
         .prepare_cached(
             "INSERT INTO follows (follower_id, followee_id, created_at)
-             VALUES (:follower, :followee, :now)
+             SELECT :follower, :followee, :now WHERE NOT EXISTS (SELECT 1 FROM user_blocks
+                 WHERE (blocker_id = :followee AND blocked_id = :follower)
+                    OR (blocker_id = :follower AND blocked_id = :followee))
              ON CONFLICT (follower_id, followee_id) DO NOTHING",
         )?
         .execute(named_params! {
