@@ -9,6 +9,7 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, named_params};
 
 use super::also_on::GROUPS;
 use super::notifications::{self, Actor};
+use super::visibility::COMMENT_CONDITION;
 use super::{StoreError, from_ms, to_ms};
 use crate::model::{CommentId, ItemId, SafeHtml, UserId};
 use crate::social::Visibility;
@@ -175,16 +176,21 @@ pub fn comment(conn: &Connection, id: CommentId) -> Result<Comment, StoreError> 
 }
 
 /// Every comment on an item and on the other items of its group (one card per post: see
-/// `also_on`), oldest first.
-pub fn comments_of(conn: &Connection, item: ItemId) -> Result<Vec<Comment>, StoreError> {
+/// `also_on`), oldest first, less those of users the viewer blocked or who blocked them.
+pub fn comments_of(
+    conn: &Connection,
+    item: ItemId,
+    viewer: Option<UserId>,
+) -> Result<Vec<Comment>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
         "WITH {GROUPS}
          SELECT {COMMENT_COLUMNS} FROM comments c {COMMENT_JOINS}
-         WHERE c.item_id IN (SELECT member FROM g) ORDER BY c.created_at, c.id"
+         WHERE c.item_id IN (SELECT member FROM g){COMMENT_CONDITION}
+         ORDER BY c.created_at, c.id"
     ))?;
     let comments = stmt
         .query_map(
-            named_params! { ":ids": format!("[{}]", item.0) },
+            named_params! { ":ids": format!("[{}]", item.0), ":viewer": viewer.map(|v| v.0) },
             comment_from_row,
         )?
         .collect::<Result<Vec<_>, _>>()?;
@@ -397,13 +403,14 @@ pub fn for_items(
                 row_number() OVER (PARTITION BY g.id ORDER BY c.created_at DESC, c.id DESC)
                     AS rank,
                 count(*) OVER (PARTITION BY g.id) AS n
-            FROM g JOIN comments c ON c.item_id = g.member) c
+            FROM g JOIN comments c ON c.item_id = g.member WHERE 1{COMMENT_CONDITION}) c
          {COMMENT_JOINS}
          WHERE c.rank <= :max_comments
          ORDER BY c.card_id, c.created_at, c.id"
     ))?;
     let mut rows = comments.query(named_params! {
         ":ids": ids,
+        ":viewer": viewer.map(|v| v.0),
         ":max_comments": max_comments.max(1) as i64,
     })?;
     while let Some(row) = rows.next()? {

@@ -79,18 +79,12 @@ pub fn condition(viewer: Option<UserId>) -> &'static str {
     }
 }
 
-/// The condition on a comment (alias `c`) a viewer adds: comments by users they blocked
-/// or who blocked them are not shown to them.
-pub fn comment_condition(viewer: Option<UserId>) -> &'static str {
-    match viewer {
-        None => "",
-        Some(_) => {
-            " AND (c.user_id IS NULL OR NOT EXISTS (SELECT 1 FROM user_blocks b
-                WHERE (b.blocker_id = c.user_id AND b.blocked_id = :viewer)
-                   OR (b.blocker_id = :viewer AND b.blocked_id = c.user_id)))"
-        }
-    }
-}
+/// The condition on a comment (alias `c`) with the viewer bound as `:viewer` (NULL when
+/// anonymous): comments by users they blocked or who blocked them are not shown to them.
+pub const COMMENT_CONDITION: &str = " AND (:viewer IS NULL OR c.user_id IS NULL
+    OR NOT EXISTS (SELECT 1 FROM user_blocks b
+        WHERE (b.blocker_id = c.user_id AND b.blocked_id = :viewer)
+           OR (b.blocker_id = :viewer AND b.blocked_id = c.user_id)))";
 
 /// A source's visibility.
 pub fn of_source(conn: &Connection, source: SourceId) -> Result<Visibility, StoreError> {
