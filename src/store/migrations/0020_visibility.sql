@@ -34,3 +34,11 @@ CREATE TABLE user_blocks (
     PRIMARY KEY (blocker_id, blocked_id)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX user_blocks_blocked ON user_blocks(blocked_id, blocker_id);
+
+-- Feeds and the outbox are public: their pages walk `items_user_visible` (0003) with the
+-- visibility as a column too, and their counts take the few items that are not public
+-- (`items_user_restricted`) from the sources' counters.
+DROP INDEX items_user_visible;
+CREATE INDEX items_user_visible ON items(user_id, id, source_id, visibility) WHERE hidden = 0;
+CREATE INDEX items_user_restricted ON items(user_id, source_id)
+    WHERE hidden = 0 AND visibility > 0;
