@@ -541,11 +541,16 @@ pub fn federating_followee_names(
 }
 
 /// Visible items, followers and people followed, for a profile header.
+/// A user's public items (what everyone may count), followers and followees.
 pub fn profile_counts(conn: &Connection, user: UserId) -> Result<ProfileCounts, StoreError> {
     conn.prepare_cached(
         "SELECT
             (SELECT coalesce(sum(n_visible), 0) FROM sources
-             WHERE user_id = :user AND deleted_at IS NULL),
+             WHERE user_id = :user AND deleted_at IS NULL)
+            - (SELECT count(*) FROM items i INDEXED BY items_user_restricted
+               WHERE i.user_id = :user AND i.hidden = 0 AND i.visibility > 0
+                 AND i.source_id IN (SELECT id FROM sources
+                     WHERE user_id = :user AND deleted_at IS NULL)),
             (SELECT count(*) FROM follows WHERE followee_id = :user),
             (SELECT count(*) FROM follows WHERE follower_id = :user)",
     )?
