@@ -56,8 +56,9 @@ pub fn page(conn: &Connection, scope: &Scope, page: Option<u64>) -> Result<Expor
     } else {
         "ORDER BY i.id LIMIT :limit OFFSET :offset"
     };
-    let sql =
-        format!("SELECT i.id FROM items i INDEXED BY items_user_visible WHERE {filter} AND i.visibility = 0 {order}");
+    let sql = format!(
+        "SELECT i.id FROM items i INDEXED BY items_user_visible WHERE {filter} AND i.visibility = 0 {order}"
+    );
     let limit = block.limit as i64;
     let offset = block.offset as i64;
     let mut all: Vec<(&str, &dyn rusqlite::ToSql)> = params.clone();

@@ -13,8 +13,8 @@ use sha2::{Digest, Sha256};
 use crate::export::opml::OpmlSource;
 use crate::export::{self, Format, Owner, Site, StreamKind};
 use crate::model::{ItemId, SourceId, User};
-use crate::store::export::{self as export_store, Scope};
 use crate::social::Relation;
+use crate::store::export::{self as export_store, Scope};
 use crate::store::{sources, users, visibility};
 use crate::web::cache;
 use crate::web::error::AppError;
@@ -41,7 +41,17 @@ pub async fn user_atom_get(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    stream_get(state, &ctx, user, None, Format::Atom, query.page, &uri, &headers).await
+    stream_get(
+        state,
+        &ctx,
+        user,
+        None,
+        Format::Atom,
+        query.page,
+        &uri,
+        &headers,
+    )
+    .await
 }
 
 pub async fn user_rss_get(
@@ -52,7 +62,17 @@ pub async fn user_rss_get(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    stream_get(state, &ctx, user, None, Format::Rss, query.page, &uri, &headers).await
+    stream_get(
+        state,
+        &ctx,
+        user,
+        None,
+        Format::Rss,
+        query.page,
+        &uri,
+        &headers,
+    )
+    .await
 }
 
 pub async fn user_json_get(
@@ -63,7 +83,17 @@ pub async fn user_json_get(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    stream_get(state, &ctx, user, None, Format::Json, query.page, &uri, &headers).await
+    stream_get(
+        state,
+        &ctx,
+        user,
+        None,
+        Format::Json,
+        query.page,
+        &uri,
+        &headers,
+    )
+    .await
 }
 
 /// `/{user}/friends/feed.{atom,rss,json}`.
