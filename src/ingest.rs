@@ -554,10 +554,14 @@ impl Ingest {
                         message: message.as_deref(),
                     },
                 )?;
-                Ok((upsert, queued, n_deleted, offered, next_poll_at))
+                // New items are as visible as their source: only public ones are pinged
+                // to hubs and announced to live pages.
+                let public = crate::store::visibility::of_source(tx, source_id)?
+                    == crate::social::Visibility::Public;
+                Ok((upsert, queued, n_deleted, offered, next_poll_at, public))
             })
             .await?;
-        let (upsert, queued, n_deleted, offered, next_poll_at) = upsert;
+        let (upsert, queued, n_deleted, offered, next_poll_at, public) = upsert;
         if offered && let Some(subscriber) = &subscriber {
             subscriber.wake();
         }
@@ -569,7 +573,7 @@ impl Ingest {
         if !upsert.new_ids.is_empty() || upsert.n_updated > 0 || retitled || n_deleted > 0 {
             self.inner.store.touch();
         }
-        if !upsert.new_ids.is_empty() {
+        if !upsert.new_ids.is_empty() && public {
             if let Some(publisher) = self.inner.publisher.get() {
                 publisher.items_landed(user_id, &source.kind);
             }

@@ -132,6 +132,10 @@ pub struct Item {
     pub updated_at: Option<DateTime<Utc>>,
     pub fetched_at: DateTime<Utc>,
     pub bumped_at: DateTime<Utc>,
+    /// Who may see it: the more restrictive of its own visibility and its source's.
+    pub visibility: crate::social::Visibility,
+    /// The visibility its owner set on the item itself.
+    pub own_visibility: crate::social::Visibility,
 }
 
 impl Item {

@@ -1,5 +1,6 @@
-//! Rules of the social layer: who may edit or delete a comment and hide an item, what a
-//! comment may be, whom it mentions, and when activity bumps an item. Pure: no IO, no SQL.
+//! Rules of the social layer: who may see an item (`Visibility`, `Relation`), who may
+//! edit or delete a comment and hide an item, what a comment may be, whom it mentions, and
+//! when activity bumps an item. Pure: no IO, no SQL.
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -90,6 +91,123 @@ pub fn comment_bumps() -> bool {
 /// A like bumps its item only while the item is fresh.
 pub fn like_bumps(published_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
     now - published_at <= LIKE_BUMP_WINDOW
+}
+
+/// Who may see an item or the items of a source. Ordered from the most open: the
+/// effective visibility of an item is the most restrictive (`max`) of its own and its
+/// source's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Visibility {
+    /// Everyone, signed in or not, feeds and the fediverse.
+    #[default]
+    Public,
+    /// The owner, and the local users who follow the owner and whom the owner follows
+    /// back.
+    Friends,
+    /// The owner only.
+    Private,
+}
+
+impl Visibility {
+    pub const ALL: [Visibility; 3] = [Visibility::Public, Visibility::Friends, Visibility::Private];
+
+    /// The stored number (`items.visibility`, `sources.visibility`).
+    pub fn as_i64(self) -> i64 {
+        match self {
+            Visibility::Public => 0,
+            Visibility::Friends => 1,
+            Visibility::Private => 2,
+        }
+    }
+
+    /// The stored number back; an unknown one is the most restrictive.
+    pub fn from_i64(n: i64) -> Visibility {
+        match n {
+            0 => Visibility::Public,
+            1 => Visibility::Friends,
+            _ => Visibility::Private,
+        }
+    }
+
+    /// The form value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Public => "public",
+            Visibility::Friends => "friends",
+            Visibility::Private => "private",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Visibility> {
+        Visibility::ALL.into_iter().find(|v| v.as_str() == text)
+    }
+
+    /// What the owner's forms call it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Visibility::Public => "Everyone",
+            Visibility::Friends => "Friends only",
+            Visibility::Private => "Only you",
+        }
+    }
+
+    /// The badge the owner sees on an item, none for a public one.
+    pub fn badge(self) -> Option<&'static str> {
+        match self {
+            Visibility::Public => None,
+            Visibility::Friends => Some("Friends only"),
+            Visibility::Private => Some("Only you"),
+        }
+    }
+}
+
+/// How a viewer stands to the owner of what they look at. Read from the store by
+/// `store::visibility::relation`; this is the one rule of who sees what.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Relation {
+    /// The owner themselves.
+    Owner,
+    /// A local user who follows the owner and whom the owner follows back.
+    Friend,
+    /// Anyone else: anonymous, a follower not followed back, a stranger, an admin.
+    /// Admins get no extra read right on items that are not public.
+    Other,
+    /// One of the two blocked the other: nothing of the owner is shown.
+    Blocked,
+}
+
+impl Relation {
+    /// The most restrictive visibility this viewer may see, or `None` for nothing.
+    pub fn max_visibility(self) -> Option<Visibility> {
+        match self {
+            Relation::Owner => Some(Visibility::Private),
+            Relation::Friend => Some(Visibility::Friends),
+            Relation::Other => Some(Visibility::Public),
+            Relation::Blocked => None,
+        }
+    }
+
+    /// Whether this viewer may see an item of effective visibility `visibility`.
+    pub fn may_see(self, visibility: Visibility) -> bool {
+        self.max_visibility().is_some_and(|max| visibility <= max)
+    }
+}
+
+/// The relation of the owner of something to a viewer, from the facts the store reads.
+pub fn relation(
+    owner: UserId,
+    viewer: Option<UserId>,
+    follows: bool,
+    followed_back: bool,
+    blocked: bool,
+) -> Relation {
+    match viewer {
+        None => Relation::Other,
+        Some(viewer) if viewer == owner => Relation::Owner,
+        Some(_) if blocked => Relation::Blocked,
+        Some(_) if follows && followed_back => Relation::Friend,
+        Some(_) => Relation::Other,
+    }
 }
 
 #[cfg(test)]
@@ -187,5 +305,30 @@ mod tests {
     fn at_most_max_mentions_notify() {
         let body: String = (0..20).map(|n| format!("@u{n} ")).collect();
         assert_eq!(mentioned_names(&body).len(), MAX_MENTIONS);
+    }
+
+    #[test]
+    fn visibility_is_the_one_rule_of_who_sees_what() {
+        let (owner, other) = (UserId(1), UserId(2));
+        let rel = |viewer, follows, back, blocked| relation(owner, viewer, follows, back, blocked);
+        assert_eq!(rel(None, false, false, false), Relation::Other);
+        assert_eq!(rel(Some(owner), false, false, true), Relation::Owner);
+        assert_eq!(rel(Some(other), true, true, false), Relation::Friend);
+        assert_eq!(rel(Some(other), true, false, false), Relation::Other);
+        assert_eq!(rel(Some(other), false, true, false), Relation::Other);
+        assert_eq!(rel(Some(other), true, true, true), Relation::Blocked);
+        let sees = |r: Relation| Visibility::ALL.map(|v| r.may_see(v));
+        assert_eq!(sees(Relation::Owner), [true, true, true]);
+        assert_eq!(sees(Relation::Friend), [true, true, false]);
+        assert_eq!(sees(Relation::Other), [true, false, false]);
+        assert_eq!(sees(Relation::Blocked), [false, false, false]);
+        for v in Visibility::ALL {
+            assert_eq!(Visibility::parse(v.as_str()), Some(v));
+            assert_eq!(Visibility::from_i64(v.as_i64()), v);
+        }
+        assert_eq!(
+            Visibility::Public.max(Visibility::Friends),
+            Visibility::Friends
+        );
     }
 }

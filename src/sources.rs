@@ -26,6 +26,7 @@ use crate::normalize::text::truncate_chars;
 use crate::normalize::{NormalizeCtx, normalize};
 use crate::schedule;
 use crate::scheduler::SchedulerHandle;
+use crate::social::Visibility;
 use crate::store::history as history_rows;
 use crate::store::sources::{self as source_rows, FetchLogRow, NewSource};
 use crate::store::{Store, StoreError};
@@ -620,6 +621,35 @@ impl Sources {
         self.owned(viewer, id).await?;
         self.store
             .write(move |tx| crate::store::deletions::set_keep_deleted(tx, id, keep))
+            .await?;
+        Ok(())
+    }
+
+    /// Who may see the source's items (each item's own setting may restrict it further).
+    pub async fn visibility(
+        &self,
+        viewer: &User,
+        id: SourceId,
+    ) -> Result<Visibility, SourcesError> {
+        self.owned(viewer, id).await?;
+        Ok(self
+            .store
+            .read(move |conn| crate::store::visibility::of_source(conn, id))
+            .await?)
+    }
+
+    /// Sets who may see the source's items; followers elsewhere are told of items that
+    /// stop or start being public.
+    pub async fn set_visibility(
+        &self,
+        viewer: &User,
+        id: SourceId,
+        visibility: Visibility,
+    ) -> Result<(), SourcesError> {
+        self.owned(viewer, id).await?;
+        let now = Utc::now();
+        self.store
+            .write(move |tx| crate::store::visibility::set_source(tx, id, visibility, now))
             .await?;
         Ok(())
     }

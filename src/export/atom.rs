@@ -305,6 +305,8 @@ mod tests {
                 updated_at: None,
                 fetched_at: Utc::now(),
                 bumped_at: Utc::now(),
+                visibility: Default::default(),
+                own_visibility: Default::default(),
             },
             n_comments: 2,
         }

@@ -620,6 +620,8 @@ mod tests {
             updated_at: None,
             fetched_at: at,
             bumped_at: at,
+            visibility: Default::default(),
+            own_visibility: Default::default(),
         }
     }
 

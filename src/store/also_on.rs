@@ -854,7 +854,7 @@ mod tests {
             .read_blocking(|conn| {
                 Ok((
                     social::for_items(conn, &[blog], Some(user), 3, 3)?,
-                    social::comments_of(conn, blog)?,
+                    social::comments_of(conn, blog, None)?,
                     social::likers_of(conn, blog)?,
                 ))
             })

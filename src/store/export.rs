@@ -56,8 +56,9 @@ pub fn page(conn: &Connection, scope: &Scope, page: Option<u64>) -> Result<Expor
     } else {
         "ORDER BY i.id LIMIT :limit OFFSET :offset"
     };
-    let sql =
-        format!("SELECT i.id FROM items i INDEXED BY items_user_visible WHERE {filter} {order}");
+    let sql = format!(
+        "SELECT i.id FROM items i INDEXED BY items_user_visible WHERE {filter} AND i.visibility = 0 {order}"
+    );
     let limit = block.limit as i64;
     let offset = block.offset as i64;
     let mut all: Vec<(&str, &dyn rusqlite::ToSql)> = params.clone();
@@ -103,7 +104,8 @@ pub fn has_service(conn: &Connection, user: UserId, kind: &str) -> Result<bool, 
         })?)
 }
 
-/// Visible items in the stream: the sum of its sources' counters.
+/// Public visible items in the stream: the sum of its sources' counters, less the items
+/// that are not public.
 pub fn count(conn: &Connection, scope: &Scope) -> Result<u64, StoreError> {
     let mut stmt = match scope {
         Scope::User(_) => conn.prepare_cached(
@@ -124,9 +126,15 @@ pub fn count(conn: &Connection, scope: &Scope) -> Result<u64, StoreError> {
              WHERE user_id = :user AND id = :source AND deleted_at IS NULL",
         )?,
     };
-    let (_, params) = scope_filter(scope);
+    let (filter, params) = scope_filter(scope);
     let n: i64 = stmt.query_row(params.as_slice(), |row| row.get(0))?;
-    Ok(n.max(0) as u64)
+    // Feeds are public: less the items that are not (few, read from their own index).
+    let restricted: i64 = conn
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM items i WHERE {filter} AND i.visibility > 0"
+        ))?
+        .query_row(params.as_slice(), |row| row.get(0))?;
+    Ok((n - restricted).max(0) as u64)
 }
 
 /// The condition on `items i` that selects a scope's visible items, written so that
@@ -184,10 +192,11 @@ pub fn has_source(conn: &Connection, user: UserId, source: SourceId) -> Result<b
         )?)
 }
 
-/// Whether an item is shown to everyone (not hidden, not deleted, source not removed).
+/// Whether an item is shown to everyone (not hidden, not deleted, source not removed,
+/// public).
 pub fn is_public(conn: &Connection, id: ItemId) -> Result<bool, StoreError> {
     conn.prepare_cached(
-        "SELECT i.hidden = 0 AND s.deleted_at IS NULL
+        "SELECT i.hidden = 0 AND s.deleted_at IS NULL AND i.visibility = 0
          FROM items i JOIN sources s ON s.id = i.source_id WHERE i.id = :id",
     )?
     .query_row(named_params! { ":id": id.0 }, |row| row.get(0))

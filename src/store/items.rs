@@ -5,6 +5,7 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, named_params};
 
 use super::{StoreError, from_ms, to_ms};
 use crate::model::{Cursor, Item, ItemId, ItemKind, NewItem, Page, SafeHtml, SourceId, UserId};
+use crate::social::Visibility;
 
 /// The most items one page of a stream may ask for.
 pub const MAX_PAGE_SIZE: usize = 200;
@@ -187,6 +188,9 @@ pub struct StreamQuery {
     /// FriendFeed's discussions of this user: the items they commented on, and their own
     /// items somebody else commented on (on the item or one of its copies).
     pub discussions_of: Option<UserId>,
+    /// Who looks: only what they may see is read (`store::visibility`). `None` is an
+    /// anonymous viewer, who sees public items only.
+    pub viewer: Option<UserId>,
     /// Also this user's hidden items (their own view of their stream). Tombstoned items
     /// stay out: they were deleted on purpose.
     pub include_hidden_of: Option<UserId>,
@@ -200,7 +204,7 @@ pub struct StreamQuery {
 const COLUMNS: &str = "i.id, i.user_id, u.name, i.source_id, s.kind, s.title, i.external_id,
     i.url, i.title, i.author_name, i.content_html, i.summary_text, i.kind, i.media, i.tags,
     i.published_at, i.updated_at, i.fetched_at, i.bumped_at, i.extra, i.deleted_upstream_at,
-    u.avatar_url, s.icon_hash";
+    u.avatar_url, s.icon_hash, i.visibility, i.own_visibility";
 
 /// Visible items, newest bump first, strictly older than `before` or strictly newer than
 /// `after` (keyset pagination on `(bumped_at, id)`, stable while new items arrive).
@@ -253,9 +257,23 @@ fn stream_rows<T>(
         sql.push_str(" AND i.hidden = 0");
     }
     let user = query.user.map(|u| u.0);
+    let level;
+    let viewer = query.viewer.map(|u| u.0);
     if let Some(user) = &user {
         sql.push_str(" AND i.user_id = :user");
         params.push((":user", user));
+        // One owner: the level this viewer may see, read once, compared in the index.
+        let Some(found) = super::visibility::level(conn, UserId(*user), query.viewer)? else {
+            return Ok(Vec::new());
+        };
+        level = found;
+        sql.push_str(" AND i.visibility <= :level");
+        params.push((":level", &level));
+    } else {
+        sql.push_str(super::visibility::condition(query.viewer));
+        if let Some(viewer) = &viewer {
+            params.push((":viewer", viewer));
+        }
     }
     if let Some(kind) = &query.source_kind {
         sql.push_str(" AND s.kind = :kind");
@@ -459,6 +477,8 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Item> {
         updated_at: row.get::<_, Option<i64>>(16)?.map(from_ms),
         fetched_at: from_ms(row.get(17)?),
         bumped_at: from_ms(row.get(18)?),
+        visibility: Visibility::from_i64(row.get(23)?),
+        own_visibility: Visibility::from_i64(row.get(24)?),
         extra: {
             let mut extra: serde_json::Map<String, serde_json::Value> = row
                 .get::<_, Option<String>>(19)?

@@ -21,6 +21,7 @@ pub mod sessions;
 pub mod social;
 pub mod sources;
 pub mod users;
+pub mod visibility;
 pub mod websub;
 
 use std::path::{Path, PathBuf};
@@ -90,6 +91,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0018_websub_subscriptions",
         include_str!("migrations/0018_websub_subscriptions.sql"),
+    ),
+    (
+        "0020_visibility",
+        include_str!("migrations/0020_visibility.sql"),
     ),
 ];
 

@@ -271,6 +271,13 @@ fn conditions(query: &SearchQuery, id_column: &str) -> Conditions {
     if !per_service {
         c.push(" AND i.main_id IS NULL", []);
     }
+    // Who may see what (`store::visibility`), its named viewer written positionally.
+    let seen = super::visibility::condition(query.viewer);
+    let n_viewer = seen.matches(":viewer").count();
+    c.push(
+        &seen.replace(":viewer", "?"),
+        (0..n_viewer).map(|_| boxed(query.viewer.map_or(0, |user| user.0))),
+    );
     let viewer = query.viewer.map_or(0, |user| user.0);
     for filter in &query.search.filters {
         c.push(

@@ -9,8 +9,10 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, named_params};
 
 use super::also_on::GROUPS;
 use super::notifications::{self, Actor};
+use super::visibility::COMMENT_CONDITION;
 use super::{StoreError, from_ms, to_ms};
 use crate::model::{CommentId, ItemId, SafeHtml, UserId};
+use crate::social::Visibility;
 
 /// A comment with its author's names, as pages show it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,10 +82,18 @@ pub struct ItemState {
     pub tombstoned: bool,
     /// Its source was removed.
     pub source_removed: bool,
+    /// Its effective visibility (its own and its source's, the more restrictive).
+    pub visibility: Visibility,
 }
 
 impl ItemState {
+    /// Shown to anyone: live and public.
     pub fn is_public(&self) -> bool {
+        self.is_live() && self.visibility == Visibility::Public
+    }
+
+    /// Not hidden, not deleted, its source not removed (its visibility aside).
+    pub fn is_live(&self) -> bool {
         !self.hidden && !self.tombstoned && !self.source_removed
     }
 }
@@ -166,16 +176,21 @@ pub fn comment(conn: &Connection, id: CommentId) -> Result<Comment, StoreError> 
 }
 
 /// Every comment on an item and on the other items of its group (one card per post: see
-/// `also_on`), oldest first.
-pub fn comments_of(conn: &Connection, item: ItemId) -> Result<Vec<Comment>, StoreError> {
+/// `also_on`), oldest first, less those of users the viewer blocked or who blocked them.
+pub fn comments_of(
+    conn: &Connection,
+    item: ItemId,
+    viewer: Option<UserId>,
+) -> Result<Vec<Comment>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
         "WITH {GROUPS}
          SELECT {COMMENT_COLUMNS} FROM comments c {COMMENT_JOINS}
-         WHERE c.item_id IN (SELECT member FROM g) ORDER BY c.created_at, c.id"
+         WHERE c.item_id IN (SELECT member FROM g){COMMENT_CONDITION}
+         ORDER BY c.created_at, c.id"
     ))?;
     let comments = stmt
         .query_map(
-            named_params! { ":ids": format!("[{}]", item.0) },
+            named_params! { ":ids": format!("[{}]", item.0), ":viewer": viewer.map(|v| v.0) },
             comment_from_row,
         )?
         .collect::<Result<Vec<_>, _>>()?;
@@ -312,7 +327,7 @@ pub fn item_state(conn: &Connection, item: ItemId) -> Result<ItemState, StoreErr
         "SELECT i.hidden,
             EXISTS (SELECT 1 FROM item_tombstones t
                     WHERE t.source_id = i.source_id AND t.external_id = i.external_id),
-            s.deleted_at IS NOT NULL
+            s.deleted_at IS NOT NULL, i.visibility
          FROM items i JOIN sources s ON s.id = i.source_id WHERE i.id = :id",
     )?
     .query_row(named_params! { ":id": item.0 }, |row| {
@@ -320,6 +335,7 @@ pub fn item_state(conn: &Connection, item: ItemId) -> Result<ItemState, StoreErr
             hidden: row.get(0)?,
             tombstoned: row.get(1)?,
             source_removed: row.get(2)?,
+            visibility: Visibility::from_i64(row.get(3)?),
         })
     })
     .optional()?
@@ -387,13 +403,14 @@ pub fn for_items(
                 row_number() OVER (PARTITION BY g.id ORDER BY c.created_at DESC, c.id DESC)
                     AS rank,
                 count(*) OVER (PARTITION BY g.id) AS n
-            FROM g JOIN comments c ON c.item_id = g.member) c
+            FROM g JOIN comments c ON c.item_id = g.member WHERE 1{COMMENT_CONDITION}) c
          {COMMENT_JOINS}
          WHERE c.rank <= :max_comments
          ORDER BY c.card_id, c.created_at, c.id"
     ))?;
     let mut rows = comments.query(named_params! {
         ":ids": ids,
+        ":viewer": viewer.map(|v| v.0),
         ":max_comments": max_comments.max(1) as i64,
     })?;
     while let Some(row) = rows.next()? {
@@ -431,7 +448,8 @@ pub fn for_items(
     Ok(social)
 }
 
-/// Follows someone; following twice is the same as once.
+/// Follows someone; following twice is the same as once, and a block either way makes it
+/// nothing.
 pub fn follow(
     tx: &Transaction<'_>,
     follower: UserId,
@@ -441,7 +459,9 @@ pub fn follow(
     let n = tx
         .prepare_cached(
             "INSERT INTO follows (follower_id, followee_id, created_at)
-             VALUES (:follower, :followee, :now)
+             SELECT :follower, :followee, :now WHERE NOT EXISTS (SELECT 1 FROM user_blocks
+                 WHERE (blocker_id = :followee AND blocked_id = :follower)
+                    OR (blocker_id = :follower AND blocked_id = :followee))
              ON CONFLICT (follower_id, followee_id) DO NOTHING",
         )?
         .execute(named_params! {
@@ -521,11 +541,16 @@ pub fn federating_followee_names(
 }
 
 /// Visible items, followers and people followed, for a profile header.
+/// A user's public items (what everyone may count), followers and followees.
 pub fn profile_counts(conn: &Connection, user: UserId) -> Result<ProfileCounts, StoreError> {
     conn.prepare_cached(
         "SELECT
             (SELECT coalesce(sum(n_visible), 0) FROM sources
-             WHERE user_id = :user AND deleted_at IS NULL),
+             WHERE user_id = :user AND deleted_at IS NULL)
+            - (SELECT count(*) FROM items i INDEXED BY items_user_restricted
+               WHERE i.user_id = :user AND i.hidden = 0 AND i.visibility > 0
+                 AND i.source_id IN (SELECT id FROM sources
+                     WHERE user_id = :user AND deleted_at IS NULL)),
             (SELECT count(*) FROM follows WHERE followee_id = :user),
             (SELECT count(*) FROM follows WHERE follower_id = :user)",
     )?

@@ -74,7 +74,7 @@ pub fn item_card(
     let body_shows_html = shows_content_html(item, mode);
     html! {
         article.item.is-hidden[social.hidden] id={ "item-" (item.id) } {
-            (item_meta(item, social.hidden && is_owner, now))
+            (item_meta(item, social.hidden && is_owner, is_owner, now))
             @if !item.title.is_empty() {
                 @if mode == CardMode::Full { h1.item-title { (title_link(item)) } }
                 @else { h2.item-title { (title_link(item)) } }
@@ -138,7 +138,7 @@ pub fn item_card(
 
 /// The card's first line: the service icon (linking to the user's items of that
 /// service), the user with their avatar, the source (linking to its own filter), the time.
-fn item_meta(item: &Item, hidden_for_owner: bool, now: DateTime<Utc>) -> Markup {
+fn item_meta(item: &Item, hidden_for_owner: bool, is_owner: bool, now: DateTime<Utc>) -> Markup {
     let service = services::service_of(&item.source_kind);
     let user_path = format!("/{}", item.user_name);
     html! {
@@ -161,6 +161,11 @@ fn item_meta(item: &Item, hidden_for_owner: bool, now: DateTime<Utc>) -> Markup 
             a href={ "/e/" (item.id) } { (time(item.published_at, now)) }
             @if hidden_for_owner {
                 " " span.badge.hidden-badge { "hidden" }
+            }
+            // Who may see it, for its owner (nobody else sees an item that is not public
+            // without being allowed to).
+            @if let Some(badge) = item.visibility.badge().filter(|_| is_owner) {
+                " " span.badge.visibility-badge { (badge) }
             }
             @if item.extra.contains_key(crate::store::items::DELETED_UPSTREAM) {
                 " " span.badge.deleted-badge title="Deleted where it was posted; kept here because its source keeps deleted items" {
@@ -1090,6 +1095,8 @@ mod tests {
             updated_at: None,
             fetched_at: at,
             bumped_at: at,
+            visibility: Default::default(),
+            own_visibility: Default::default(),
         }
     }
 

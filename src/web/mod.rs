@@ -198,6 +198,7 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
             get(notifications::notifications_feed_get),
         )
         .route("/settings", get(settings::settings_get))
+        .route("/settings/blocked", get(stream::blocked_get))
         .route("/settings/profile", post(settings::profile_post))
         .route("/settings/password", post(settings::password_post))
         .route(
@@ -288,6 +289,10 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
             post(sources::source_keep_deleted_post),
         )
         .route(
+            "/settings/sources/{id}/visibility",
+            post(sources::source_visibility_post),
+        )
+        .route(
             "/settings/sources/{id}/remove",
             post(sources::source_remove_post),
         )
@@ -308,6 +313,7 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .route("/e/{id}/unlike", post(item::unlike_post))
         .route("/e/{id}/hide", post(item::hide_post))
         .route("/e/{id}/unhide", post(item::unhide_post))
+        .route("/e/{id}/visibility", post(item::visibility_post))
         .route(
             "/c/{id}/edit",
             get(item::comment_edit_get).post(item::comment_edit_post),
@@ -335,6 +341,8 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .route("/{user}/following", get(federation::following_get))
         .route("/{user}/follow", post(stream::follow_post))
         .route("/{user}/unfollow", post(stream::unfollow_post))
+        .route("/{user}/block", post(stream::block_post))
+        .route("/{user}/unblock", post(stream::unblock_post))
         .route("/{user}/feed.atom", get(feeds::user_atom_get))
         .route("/{user}/feed.rss", get(feeds::user_rss_get))
         .route("/{user}/feed.json", get(feeds::user_json_get))

@@ -13,11 +13,12 @@ use sha2::{Digest, Sha256};
 use crate::export::opml::OpmlSource;
 use crate::export::{self, Format, Owner, Site, StreamKind};
 use crate::model::{ItemId, SourceId, User};
+use crate::social::Relation;
 use crate::store::export::{self as export_store, Scope};
-use crate::store::{sources, users};
+use crate::store::{sources, users, visibility};
 use crate::web::cache;
 use crate::web::error::AppError;
-use crate::web::session::CurrentUser;
+use crate::web::session::{CurrentUser, PageCtx};
 use crate::web::{AppState, assets};
 
 /// Cache lifetime of documents that change when new items arrive.
@@ -34,37 +35,71 @@ pub struct PageQuery {
 
 pub async fn user_atom_get(
     State(state): State<AppState>,
+    ctx: PageCtx,
     Path(user): Path<String>,
     Query(query): Query<PageQuery>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    stream_get(state, user, None, Format::Atom, query.page, &uri, &headers).await
+    stream_get(
+        state,
+        &ctx,
+        user,
+        None,
+        Format::Atom,
+        query.page,
+        &uri,
+        &headers,
+    )
+    .await
 }
 
 pub async fn user_rss_get(
     State(state): State<AppState>,
+    ctx: PageCtx,
     Path(user): Path<String>,
     Query(query): Query<PageQuery>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    stream_get(state, user, None, Format::Rss, query.page, &uri, &headers).await
+    stream_get(
+        state,
+        &ctx,
+        user,
+        None,
+        Format::Rss,
+        query.page,
+        &uri,
+        &headers,
+    )
+    .await
 }
 
 pub async fn user_json_get(
     State(state): State<AppState>,
+    ctx: PageCtx,
     Path(user): Path<String>,
     Query(query): Query<PageQuery>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    stream_get(state, user, None, Format::Json, query.page, &uri, &headers).await
+    stream_get(
+        state,
+        &ctx,
+        user,
+        None,
+        Format::Json,
+        query.page,
+        &uri,
+        &headers,
+    )
+    .await
 }
 
 /// `/{user}/friends/feed.{atom,rss,json}`.
 pub async fn friends_feed_get(
     State(state): State<AppState>,
+    ctx: PageCtx,
     Path((user, file)): Path<(String, String)>,
     Query(query): Query<PageQuery>,
     uri: Uri,
@@ -73,6 +108,7 @@ pub async fn friends_feed_get(
     let format = Format::from_file_name(&file).ok_or(AppError::NotFound)?;
     stream_get(
         state,
+        &ctx,
         user,
         Some(Stream::Friends),
         format,
@@ -86,6 +122,7 @@ pub async fn friends_feed_get(
 /// `/{user}/{service}/feed.{atom,rss,json}`: the items from one kind of source.
 pub async fn service_feed_get(
     State(state): State<AppState>,
+    ctx: PageCtx,
     Path((user, service, file)): Path<(String, String, String)>,
     Query(query): Query<PageQuery>,
     uri: Uri,
@@ -97,6 +134,7 @@ pub async fn service_feed_get(
     }
     stream_get(
         state,
+        &ctx,
         user,
         Some(Stream::Service(service)),
         format,
@@ -110,6 +148,7 @@ pub async fn service_feed_get(
 /// `/{user}/source/{id}/feed.{atom,rss,json}`: the items from one source.
 pub async fn source_feed_get(
     State(state): State<AppState>,
+    ctx: PageCtx,
     Path((user, source, file)): Path<(String, i64, String)>,
     Query(query): Query<PageQuery>,
     uri: Uri,
@@ -118,6 +157,7 @@ pub async fn source_feed_get(
     let format = Format::from_file_name(&file).ok_or(AppError::NotFound)?;
     stream_get(
         state,
+        &ctx,
         user,
         Some(Stream::Source(SourceId(source))),
         format,
@@ -277,6 +317,7 @@ enum Stream {
 /// rendered.
 async fn stream_get(
     state: AppState,
+    ctx: &PageCtx,
     user_name: String,
     stream: Option<Stream>,
     format: Format,
@@ -284,6 +325,21 @@ async fn stream_get(
     uri: &Uri,
     headers: &HeaderMap,
 ) -> Result<Response, AppError> {
+    // Feeds are public, the same for everyone, but not there for a signed-in viewer the
+    // owner blocked or who blocked the owner.
+    if let Some(viewer) = ctx.user.as_ref().map(|me| me.id) {
+        let name = user_name.clone();
+        let relation = state
+            .store
+            .read(move |conn| {
+                let owner = users::by_name(conn, &name)?;
+                visibility::relation(conn, owner.id, Some(viewer))
+            })
+            .await?;
+        if relation == Relation::Blocked {
+            return Err(AppError::NotFound);
+        }
+    }
     let version = state.store.version();
     let key = uri.path_and_query().map_or("", |pq| pq.as_str()).to_owned();
     let pages = state.pages.clone();

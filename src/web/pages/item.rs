@@ -11,11 +11,11 @@ use serde::Deserialize;
 use crate::events::Event;
 use crate::model::{CommentId, Item, ItemId, User};
 use crate::social::{
-    MAX_COMMENT_CHARS, comment_bumps, like_bumps, may_delete_comment, may_edit_comment,
-    may_hide_item, validate_comment,
+    MAX_COMMENT_CHARS, Relation, Visibility, comment_bumps, like_bumps, may_delete_comment,
+    may_edit_comment, may_hide_item, validate_comment,
 };
 use crate::store::social::{self, Comment, ItemSocial, ItemState};
-use crate::store::{Store, items};
+use crate::store::{Store, items, visibility};
 use crate::users::capitalized;
 use crate::web::AppState;
 use crate::web::cards::{CardMode, CommentDraft, comment_view, item_card};
@@ -402,11 +402,14 @@ async fn load_full(store: &Store, id: ItemId, ctx: &PageCtx) -> Result<FullItem,
                 }
                 _ => Ok(false),
             };
-            if !state.is_public() && viewer != Some(item.user_id) && !took_part()? {
+            let relation = visibility::relation(conn, item.user_id, viewer)?;
+            let sees = relation == Relation::Owner
+                || (relation.may_see(state.visibility) && (state.is_live() || took_part()?));
+            if !sees {
                 return Err(crate::store::StoreError::NotFound);
             }
             let likers = social::likers_of(conn, id)?;
-            let comments = social::comments_of(conn, id)?;
+            let comments = social::comments_of(conn, id, viewer)?;
             let social = ItemSocial {
                 n_likes: likers.len(),
                 liked_by_viewer: viewer
@@ -430,15 +433,24 @@ async fn load_full(store: &Store, id: ItemId, ctx: &PageCtx) -> Result<FullItem,
     Ok(full)
 }
 
-/// The item, when `me` may see it: public, or theirs.
+/// The item, when `me` may see it: theirs, or live and of a visibility their relation to
+/// the owner allows (`social::Relation`). A block either way is a refusal (403).
 async fn load_visible(store: &Store, id: ItemId, me: &User) -> Result<(Item, ItemState), AppError> {
-    let (item, state) = store
-        .read(move |conn| Ok((items::get(conn, id)?, social::item_state(conn, id)?)))
+    let viewer = me.id;
+    let (item, state, relation) = store
+        .read(move |conn| {
+            let item = items::get(conn, id)?;
+            let state = social::item_state(conn, id)?;
+            let relation = visibility::relation(conn, item.user_id, Some(viewer))?;
+            Ok((item, state, relation))
+        })
         .await?;
-    if !state.is_public() && item.user_id != me.id {
-        return Err(AppError::NotFound);
+    match relation {
+        Relation::Owner => Ok((item, state)),
+        Relation::Blocked => Err(AppError::Forbidden),
+        _ if state.is_live() && relation.may_see(state.visibility) => Ok((item, state)),
+        _ => Err(AppError::NotFound),
     }
-    Ok((item, state))
 }
 
 /// An item `me` may see and hide (its owner's, or any for an admin).
@@ -526,8 +538,62 @@ fn item_page(ctx: &PageCtx, full: &FullItem, draft: &CommentDraft<'_>) -> Markup
         html! {
             (notice(status, false))
             (item_card(ctx, item, &full.social, CardMode::Full, draft, Utc::now()))
+            @if is_owner {
+                (visibility_form(ctx, item))
+            }
         },
     )
+}
+
+/// The owner's control of who sees the item (its source's visibility still applies).
+fn visibility_form(ctx: &PageCtx, item: &Item) -> Markup {
+    html! {
+        form.visibility-form method="post" action={ "/e/" (item.id) "/visibility" } {
+            (csrf_field(ctx))
+            input type="hidden" name="next" value={ "/e/" (item.id) };
+            label for="f-visibility" { "Who can see this item" }
+            " "
+            select id="f-visibility" name="visibility" {
+                @for v in Visibility::ALL {
+                    option value=(v.as_str()) selected[v == item.own_visibility] { (v.label()) }
+                }
+            }
+            " "
+            button type="submit" { "Save" }
+            @if item.visibility > item.own_visibility {
+                p.hint { "Its source is seen by fewer people: " (item.visibility.label().to_lowercase()) "." }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct VisibilityForm {
+    #[serde(default)]
+    visibility: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// The owner sets who may see an item.
+pub async fn visibility_post(
+    State(state): State<AppState>,
+    CurrentUser(me, _ctx): CurrentUser,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<VisibilityForm>,
+) -> Result<Redirect, AppError> {
+    let id = parse_id(&id).map(ItemId)?;
+    let item = load_hideable(&state.store, id, &me).await?;
+    let visibility = Visibility::parse(&form.visibility).ok_or_else(|| {
+        AppError::BadRequest("Choose who can see the item: everyone, friends or only you.".into())
+    })?;
+    let now = Utc::now();
+    state
+        .store
+        .write(move |tx| visibility::set_item(tx, item.id, visibility, now))
+        .await?;
+    state.federation.wake();
+    Ok(back_to_item(&form.next, id))
 }
 
 fn edit_page(ctx: &PageCtx, comment: &Comment, body: &str, error: Option<&str>) -> Markup {

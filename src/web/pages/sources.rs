@@ -13,6 +13,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::events::Event;
 use crate::model::{Source, SourceId};
+use crate::social::Visibility;
 use crate::sources::{AddSource, Candidate, Preview, SourcesError};
 use crate::store::history::{Status, Walk};
 use crate::store::sources::FetchLogRow;
@@ -301,6 +302,11 @@ pub async fn source_get(
         schedule: display_schedule(&source.schedule),
     };
     let next_page_at = state.sources.next_page_at(id);
+    let visibility = state
+        .sources
+        .visibility(&user, id)
+        .await
+        .map_err(app_error)?;
     Ok(source_page(
         &ctx,
         &state,
@@ -314,6 +320,7 @@ pub async fn source_get(
             next_page_at,
         },
         push.as_ref(),
+        visibility,
     ))
 }
 
@@ -342,6 +349,11 @@ pub async fn source_edit_post(
                 .push_subscription(&user, id)
                 .await
                 .map_err(app_error)?;
+            let visibility = state
+                .sources
+                .visibility(&user, id)
+                .await
+                .map_err(app_error)?;
             Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,
                 source_page(
@@ -354,6 +366,7 @@ pub async fn source_edit_post(
                     None,
                     HistoryView::default(),
                     push.as_ref(),
+                    visibility,
                 ),
             )
                 .into_response())
@@ -469,6 +482,32 @@ pub async fn source_keep_deleted_post(
         .set_keep_deleted(&user, id, form.keep == "1")
         .await
         .map_err(app_error)?;
+    Ok(Redirect::to(&format!("/settings/sources/{id}?done=saved")).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct VisibilityForm {
+    #[serde(default)]
+    pub visibility: String,
+}
+
+/// POST `/settings/sources/{id}/visibility`: who may see the source's items.
+pub async fn source_visibility_post(
+    State(state): State<AppState>,
+    CurrentUser(user, _ctx): CurrentUser,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<VisibilityForm>,
+) -> Result<Response, AppError> {
+    let id = SourceId(id);
+    let visibility = Visibility::parse(&form.visibility).ok_or_else(|| {
+        AppError::BadRequest("Choose who can see its items: everyone, friends or only you.".into())
+    })?;
+    state
+        .sources
+        .set_visibility(&user, id, visibility)
+        .await
+        .map_err(app_error)?;
+    state.federation.wake();
     Ok(Redirect::to(&format!("/settings/sources/{id}?done=saved")).into_response())
 }
 
@@ -797,6 +836,7 @@ fn source_page(
     message: Option<&str>,
     history: HistoryView<'_>,
     push: Option<&Subscription>,
+    visibility: Visibility,
 ) -> Markup {
     let now = Utc::now();
     let walk = history.walk;
@@ -876,6 +916,19 @@ fn source_page(
                         (field("Schedule", "schedule", "text", &form.schedule, err("schedule"),
                             Some(&schedule_help)))
                         button type="submit" { "Save" }
+                    }
+                    form id="source-visibility" method="post" action={ (base) "/visibility" } {
+                        (csrf_field(ctx))
+                        label for="f-source-visibility" { "Who can see its items" }
+                        " "
+                        select id="f-source-visibility" name="visibility" {
+                            @for v in Visibility::ALL {
+                                option value=(v.as_str()) selected[v == visibility] { (v.label()) }
+                            }
+                        }
+                        " "
+                        button type="submit" { "Save" }
+                        p.help { "Friends are the people who follow you and whom you follow back. Each item can be restricted further on its own page." }
                     }
                     form id="source-keep-deleted" method="post" action={ (base) "/keep-deleted" } {
                         (csrf_field(ctx))

@@ -11,10 +11,12 @@ use rusqlite::Connection;
 use serde::Deserialize;
 
 use crate::model::{Cursor, Item, ItemId, Page, SourceId, UserId};
+use crate::social::Relation;
 use crate::store::items::{StreamQuery, stream_page};
 use crate::store::social::{self, ItemSocial, ProfileCounts};
 use crate::store::sources::{self, SourceLabel};
 use crate::store::users::{self, Profile};
+use crate::store::visibility;
 use crate::store::{Store, StoreError};
 use crate::web::cards::{
     CardMode, CommentDraft, INLINE_COMMENTS, NAMED_LIKERS, StreamEntry, burst_card, group_bursts,
@@ -291,6 +293,15 @@ pub async fn follow_post(
     if target.id == me.id {
         return Err(AppError::BadRequest("You cannot follow yourself.".into()));
     }
+    let (me_id, target_id) = (me.id, target.id);
+    let blocked = state
+        .store
+        .read(move |conn| visibility::relation(conn, target_id, Some(me_id)))
+        .await?
+        == Relation::Blocked;
+    if blocked {
+        return Err(AppError::NotFound);
+    }
     let now = Utc::now();
     state
         .store
@@ -321,6 +332,96 @@ pub async fn unfollow_post(
         &form.next,
         &format!("/{}", target.name),
     )))
+}
+
+/// `me` blocks `name`: neither sees the other's items or comments, and `name`'s follow of
+/// `me` goes. `name` is not told. The list and "Unblock" are under Settings → Blocked.
+pub async fn block_post(
+    State(state): State<AppState>,
+    CurrentUser(me, _ctx): CurrentUser,
+    Path(name): Path<String>,
+    CsrfForm(_form): CsrfForm<NextForm>,
+) -> Result<Redirect, AppError> {
+    let lookup = name.clone();
+    let target = state
+        .store
+        .read(move |conn| users::by_name(conn, &lookup))
+        .await?;
+    if target.id == me.id {
+        return Err(AppError::BadRequest("You cannot block yourself.".into()));
+    }
+    let now = Utc::now();
+    state
+        .store
+        .write(move |tx| visibility::block(tx, me.id, target.id, now))
+        .await?;
+    // Their page is no longer there for `me`: back to the list, where "Unblock" is.
+    Ok(Redirect::to("/settings/blocked?done=blocked"))
+}
+
+pub async fn unblock_post(
+    State(state): State<AppState>,
+    CurrentUser(me, _ctx): CurrentUser,
+    Path(name): Path<String>,
+    CsrfForm(_form): CsrfForm<NextForm>,
+) -> Result<Redirect, AppError> {
+    let lookup = name.clone();
+    let target = state
+        .store
+        .read(move |conn| users::by_name(conn, &lookup))
+        .await?;
+    state
+        .store
+        .write(move |tx| visibility::unblock(tx, me.id, target.id))
+        .await?;
+    Ok(Redirect::to("/settings/blocked?done=unblocked"))
+}
+
+/// The users `me` blocked, each with "Unblock".
+pub async fn blocked_get(
+    State(state): State<AppState>,
+    CurrentUser(me, ctx): CurrentUser,
+    Query(query): Query<DoneQuery>,
+) -> Result<Markup, AppError> {
+    let blocked = state
+        .store
+        .read(move |conn| visibility::blocked_by(conn, me.id))
+        .await?;
+    let message = match query.done.as_deref() {
+        Some("blocked") => Some("Blocked. They are not told."),
+        Some("unblocked") => Some("Unblocked."),
+        _ => None,
+    };
+    Ok(layout(
+        &ctx,
+        "Blocked users",
+        html! {
+            h1 { "Blocked users" }
+            (crate::web::views::notice(message, false))
+            p.help { "You and the people you block do not see each other's items or comments, they cannot comment on or like yours, and they do not follow you." }
+            @if blocked.is_empty() {
+                p.empty { "You have blocked nobody." }
+            } @else {
+                ul.blocked {
+                    @for (_, name) in &blocked {
+                        li {
+                            (name) " "
+                            form.inline method="post" action={ "/" (name) "/unblock" } {
+                                (csrf_field(&ctx))
+                                button.secondary type="submit" { "Unblock" }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct DoneQuery {
+    #[serde(default)]
+    done: Option<String>,
 }
 
 /// Where to go after a form: its `next` field when that is a local path, else `fallback`.
@@ -445,6 +546,10 @@ pub(super) fn header_in(
     viewer: Option<UserId>,
 ) -> Result<Header, StoreError> {
     let profile = users::profile(conn, name)?;
+    // A block either way: the one who blocked and the one blocked do not see each other.
+    if visibility::relation(conn, profile.user.id, viewer)? == Relation::Blocked {
+        return Err(StoreError::NotFound);
+    }
     let counts = social::profile_counts(conn, profile.user.id)?;
     let followed = match viewer {
         Some(me) if me != profile.user.id => social::is_following(conn, me, profile.user.id)?,
@@ -464,7 +569,11 @@ fn stream_in(
     query: &StreamQuery,
     viewer: Option<UserId>,
 ) -> Result<Stream, StoreError> {
-    let page = stream_page(conn, query)?;
+    let query = StreamQuery {
+        viewer,
+        ..query.clone()
+    };
+    let page = stream_page(conn, &query)?;
     let ids: Vec<ItemId> = page.items.iter().map(|item| item.id).collect();
     let social = social::for_items(conn, &ids, viewer, NAMED_LIKERS, INLINE_COMMENTS)?;
     Ok(Stream { page, social })
@@ -754,6 +863,11 @@ fn profile_header(ctx: &PageCtx, header: &Header) -> Markup {
                     (csrf_field(ctx))
                     input type="hidden" name="next" value=(ctx.path);
                     button.secondary[header.followed] type="submit" { (label) }
+                }
+                form.block method="post" action={ "/" (user.name) "/block" } {
+                    (csrf_field(ctx))
+                    input type="hidden" name="next" value=(ctx.path);
+                    button.secondary type="submit" { "Block" }
                 }
             }
         }
