@@ -15,7 +15,9 @@ pub mod federation;
 pub mod history;
 pub mod items;
 pub mod media;
+pub mod moderation;
 pub mod notifications;
+pub mod rules;
 pub mod search;
 pub mod sessions;
 pub mod social;
@@ -90,6 +92,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0018_websub_subscriptions",
         include_str!("migrations/0018_websub_subscriptions.sql"),
+    ),
+    (
+        "0021_rules_moderation",
+        include_str!("migrations/0021_rules_moderation.sql"),
     ),
 ];
 

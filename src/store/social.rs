@@ -171,7 +171,8 @@ pub fn comments_of(conn: &Connection, item: ItemId) -> Result<Vec<Comment>, Stor
     let mut stmt = conn.prepare_cached(&format!(
         "WITH {GROUPS}
          SELECT {COMMENT_COLUMNS} FROM comments c {COMMENT_JOINS}
-         WHERE c.item_id IN (SELECT member FROM g) ORDER BY c.created_at, c.id"
+         WHERE c.item_id IN (SELECT member FROM g) AND u.suspended_at IS NULL
+         ORDER BY c.created_at, c.id"
     ))?;
     let comments = stmt
         .query_map(
@@ -387,7 +388,9 @@ pub fn for_items(
                 row_number() OVER (PARTITION BY g.id ORDER BY c.created_at DESC, c.id DESC)
                     AS rank,
                 count(*) OVER (PARTITION BY g.id) AS n
-            FROM g JOIN comments c ON c.item_id = g.member) c
+            FROM g JOIN comments c ON c.item_id = g.member
+            WHERE NOT EXISTS (SELECT 1 FROM users s
+                              WHERE s.id = c.user_id AND s.suspended_at IS NOT NULL)) c
          {COMMENT_JOINS}
          WHERE c.rank <= :max_comments
          ORDER BY c.card_id, c.created_at, c.id"
