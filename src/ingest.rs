@@ -489,6 +489,15 @@ impl Ingest {
             .inner
             .store
             .write_quiet(move |tx| {
+                // The owner's rules keep matching items out of the store; the fetch log
+                // counts them.
+                let matchers = crate::store::rules::source_matchers(tx, source_id)?;
+                let (items, n_skipped) = crate::rules::skip_matching(items, &matchers);
+                let message = match (message, n_skipped) {
+                    (message, 0) => message,
+                    (None, n) => Some(format!("{n} skipped by rules")),
+                    (Some(message), n) => Some(format!("{n} skipped by rules; {message}")),
+                };
                 let upsert = items::upsert(tx, source_id, user_id, &items, fetched_at)?;
                 // What the origin reports deleted leaves the stream (its `Delete` for
                 // followers queued by the tombstone), in the same transaction.

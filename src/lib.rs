@@ -22,6 +22,7 @@ pub mod media;
 pub mod model;
 pub mod normalize;
 pub mod registry;
+pub mod rules;
 pub mod schedule;
 pub mod scheduler;
 pub mod search;

@@ -8,8 +8,10 @@
 //! for the command line, whose user owns the database.
 
 mod import;
+mod rules;
 
 pub use import::ImportError;
+pub use rules::{NewRule, RuleAdded};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::model::{NewItem, SourceId};
 use crate::normalize::text::truncate_chars;
 use crate::normalize::{NormalizeCtx, normalize};
-use crate::sources::{self, AddInput, SourcesError};
+use crate::sources::{self, AddInput, NewRule, SourcesError};
 use crate::users::Users;
 
 #[derive(Debug, Subcommand)]
@@ -49,6 +49,9 @@ pub enum SourceCommand {
     List { user: Option<String> },
     /// Remove a source: its items leave the stream; comments and likes are kept.
     Remove { id: i64 },
+    /// A source's ingest rules: items that match one are not stored.
+    #[command(subcommand)]
+    Rule(RuleCommand),
     /// Fetch (or read from a file), parse and normalize, print the items; store nothing.
     Test {
         input: String,
@@ -62,6 +65,27 @@ pub enum SourceCommand {
         #[arg(long, value_name = "KEY=VALUE", value_parser = param_pair)]
         param: Vec<(String, String)>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RuleCommand {
+    /// Add a rule: items whose FIELD (title, text, url, kind, author) contains the text,
+    /// or matches the regex with --regex, are skipped at ingest.
+    Add {
+        source: i64,
+        field: String,
+        pattern: String,
+        /// PATTERN is a regular expression (the `regex` crate's syntax).
+        #[arg(long)]
+        regex: bool,
+        /// Also hide the stored items the rule matches.
+        #[arg(long)]
+        apply_to_existing: bool,
+    },
+    /// List a source's rules.
+    List { source: i64 },
+    /// Delete a rule of a source.
+    Rm { source: i64, rule: i64 },
 }
 
 pub async fn run(config: Config, command: SourceCommand) -> anyhow::Result<()> {
@@ -152,12 +176,76 @@ pub async fn run(config: Config, command: SourceCommand) -> anyhow::Result<()> {
                 })?;
             println!("removed source {id}; its items are hidden, comments and likes are kept");
         }
+        SourceCommand::Rule(command) => rule(&config, command).await?,
         SourceCommand::Test {
             input,
             json,
             kind,
             param,
         } => source_test(&config, &input, json, kind.as_deref(), &param).await?,
+    }
+    Ok(())
+}
+
+async fn rule(config: &Config, command: RuleCommand) -> anyhow::Result<()> {
+    let services = app::services(config)?;
+    let no_source = |id: i64| {
+        move |err| match err {
+            SourcesError::NotFound => anyhow!("no source with id {id} (or no such rule)"),
+            other => in_words(other),
+        }
+    };
+    match command {
+        RuleCommand::Add {
+            source,
+            field,
+            pattern,
+            regex,
+            apply_to_existing,
+        } => {
+            let rule = NewRule {
+                field,
+                op: if regex { "regex" } else { "contains" }.to_owned(),
+                pattern,
+                apply_to_existing,
+            };
+            let added = services
+                .sources
+                .add_rule(None, SourceId(source), &rule)
+                .await
+                .map_err(no_source(source))?;
+            println!(
+                "added rule {} to source {source}; {} stored items hidden",
+                added.id, added.n_hidden
+            );
+        }
+        RuleCommand::List { source } => {
+            let rules = services
+                .sources
+                .rules(None, SourceId(source))
+                .await
+                .map_err(no_source(source))?;
+            if rules.is_empty() {
+                println!("no rules; add one with `tributary source rule add {source} FIELD TEXT`");
+            }
+            for rule in rules {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    rule.id,
+                    rule.field.as_str(),
+                    rule.op.as_str(),
+                    rule.pattern
+                );
+            }
+        }
+        RuleCommand::Rm { source, rule } => {
+            services
+                .sources
+                .remove_rule(None, SourceId(source), rule)
+                .await
+                .map_err(no_source(source))?;
+            println!("deleted rule {rule} of source {source}");
+        }
     }
     Ok(())
 }

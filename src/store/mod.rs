@@ -15,7 +15,9 @@ pub mod federation;
 pub mod history;
 pub mod items;
 pub mod media;
+pub mod moderation;
 pub mod notifications;
+pub mod rules;
 pub mod search;
 pub mod sessions;
 pub mod social;
@@ -95,6 +97,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0020_visibility",
         include_str!("migrations/0020_visibility.sql"),
+    ),
+    (
+        "0021_rules_moderation",
+        include_str!("migrations/0021_rules_moderation.sql"),
     ),
 ];
 

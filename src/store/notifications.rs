@@ -31,6 +31,8 @@ pub enum Kind {
     SourceFailing,
     /// New items match one of the user's saved searches.
     SavedSearch,
+    /// Somebody reported a comment to the admins (migration 0021); the user is an admin.
+    Report,
 }
 
 impl Kind {
@@ -44,6 +46,7 @@ impl Kind {
             Kind::FollowRequest => "follow_request",
             Kind::SourceFailing => "source_failing",
             Kind::SavedSearch => "saved_search",
+            Kind::Report => "report",
         }
     }
 
@@ -57,6 +60,7 @@ impl Kind {
             "follow_request" => Kind::FollowRequest,
             "source_failing" => Kind::SourceFailing,
             "saved_search" => Kind::SavedSearch,
+            "report" => Kind::Report,
             _ => return None,
         })
     }
@@ -350,6 +354,35 @@ pub fn saved_search_matched(
         ..Target::default()
     };
     notify(tx, user, Kind::SavedSearch, None, target, now)?;
+    Ok(())
+}
+
+/// `reporter` reported `comment` on `item`: each admin but the reporter hears of it, once
+/// while unread. The notification leads to the moderation page.
+pub fn comment_reported(
+    tx: &Transaction<'_>,
+    admins: &[UserId],
+    reporter: UserId,
+    item: ItemId,
+    comment: CommentId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for admin in admins {
+        let target = Target {
+            item: Some(item),
+            comment: Some(comment),
+            url: Some("/admin/moderation"),
+            ..Target::default()
+        };
+        notify(
+            tx,
+            *admin,
+            Kind::Report,
+            Some(Actor::User(reporter)),
+            target,
+            now,
+        )?;
+    }
     Ok(())
 }
 

@@ -40,7 +40,7 @@ pub fn lookup(
     conn.prepare_cached(
         "SELECT u.id, u.name, u.display_name, u.is_admin, u.created_at, s.csrf_token
          FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.token_hash = :hash AND s.expires_at > :now",
+         WHERE s.token_hash = :hash AND s.expires_at > :now AND u.suspended_at IS NULL",
     )?
     .query_row(
         named_params! { ":hash": token_hash, ":now": to_ms(now) },

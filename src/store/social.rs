@@ -186,6 +186,7 @@ pub fn comments_of(
         "WITH {GROUPS}
          SELECT {COMMENT_COLUMNS} FROM comments c {COMMENT_JOINS}
          WHERE c.item_id IN (SELECT member FROM g){COMMENT_CONDITION}
+               AND u.suspended_at IS NULL
          ORDER BY c.created_at, c.id"
     ))?;
     let comments = stmt
@@ -403,7 +404,9 @@ pub fn for_items(
                 row_number() OVER (PARTITION BY g.id ORDER BY c.created_at DESC, c.id DESC)
                     AS rank,
                 count(*) OVER (PARTITION BY g.id) AS n
-            FROM g JOIN comments c ON c.item_id = g.member WHERE 1{COMMENT_CONDITION}) c
+            FROM g JOIN comments c ON c.item_id = g.member WHERE 1{COMMENT_CONDITION}
+                AND NOT EXISTS (SELECT 1 FROM users s
+                                WHERE s.id = c.user_id AND s.suspended_at IS NOT NULL)) c
          {COMMENT_JOINS}
          WHERE c.rank <= :max_comments
          ORDER BY c.card_id, c.created_at, c.id"

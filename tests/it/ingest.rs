@@ -636,3 +636,59 @@ async fn issue16_5_scheduler_gives_a_slow_host_only_its_share() {
         .expect("stops")
         .unwrap();
 }
+
+#[tokio::test]
+async fn source_rules_skip_matching_items_and_the_fetch_log_counts_them() {
+    use tributary::rules::{SourceField, SourceOp};
+    use tributary::store::{rules, sources};
+
+    let server = FixtureServer::start().await;
+    server.set(
+        "/feed.xml",
+        Reply::ok(rss(&[
+            ("a", "ana starred tributary", "http://example.invalid/a"),
+            ("b", "ana pushed 3 commits", "http://example.invalid/b"),
+            ("c", "ana Starred ammonia", "http://example.invalid/c"),
+            (
+                "d",
+                "ana opened issue 12",
+                "http://example.invalid/issues/12",
+            ),
+        ]))
+        .content_type(RSS),
+    );
+    let app = TestApp::new(&server.origin());
+    let id = app.add_feed(&server.url("/feed.xml"));
+    app.store
+        .write_blocking(move |tx| {
+            let now = Utc::now();
+            rules::add_source_rule(
+                tx,
+                id,
+                SourceField::Title,
+                SourceOp::Contains,
+                "starred",
+                now,
+            )?;
+            rules::add_source_rule(
+                tx,
+                id,
+                SourceField::Url,
+                SourceOp::Regex,
+                r"/issues/\d+$",
+                now,
+            )
+        })
+        .unwrap();
+
+    let report = app.poll(id).await;
+    assert_eq!(report.error, None);
+    assert_eq!(report.n_new, 1, "{report:?}");
+    let titles: Vec<String> = app.items(id).into_iter().map(|item| item.title).collect();
+    assert_eq!(titles, ["ana pushed 3 commits"]);
+    let log = app
+        .store
+        .read_blocking(move |conn| sources::fetch_log(conn, id, 1))
+        .unwrap();
+    assert_eq!(log[0].message.as_deref(), Some("3 skipped by rules"));
+}

@@ -331,6 +331,10 @@ fn line(group: &Group<'_>) -> Markup {
                     a href={ "/search/saved/" (saved.id) } { "“" (bdi(&saved.name)) "”" }
                 } @else { "New items match one of your saved searches" }
             }
+            Kind::Report => {
+                (who) " reported " a href=(comment_href) { "a comment" } " on " (item) ": "
+                a href="/admin/moderation" { "moderate" }
+            }
         }
     }
 }
@@ -370,6 +374,7 @@ fn sentence(n: &Notification) -> String {
             Some(saved) => format!("New items match your saved search “{}”", saved.name),
             None => "New items match one of your saved searches".to_owned(),
         },
+        Kind::Report => format!("{who} reported a comment on {item}"),
     }
 }
 
@@ -386,6 +391,7 @@ fn excerpt_of(n: &Notification) -> Option<String> {
 /// outside it: the feed links the notifications page then).
 fn target_path(n: &Notification) -> String {
     match (n.kind, &n.item, &n.comment, &n.source, &n.actor) {
+        (Kind::Report, ..) => "/admin/moderation".to_owned(),
         (_, Some(item), Some(comment), _, _) => format!("/e/{}#c-{}", item.id, comment.id),
         (_, Some(item), None, _, _) => format!("/e/{}", item.id),
         (Kind::SourceFailing, _, _, Some(source), _) => format!("/settings/sources/{}", source.id),
