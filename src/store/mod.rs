@@ -16,6 +16,7 @@ pub mod history;
 pub mod items;
 pub mod media;
 pub mod notifications;
+pub mod posts;
 pub mod search;
 pub mod sessions;
 pub mod social;
@@ -91,6 +92,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0018_websub_subscriptions",
         include_str!("migrations/0018_websub_subscriptions.sql"),
     ),
+    ("0019_posts", include_str!("migrations/0019_posts.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -31,6 +31,8 @@ pub enum Kind {
     SourceFailing,
     /// New items match one of the user's saved searches.
     SavedSearch,
+    /// A local user shared the user's item into their own stream.
+    Share,
 }
 
 impl Kind {
@@ -44,6 +46,7 @@ impl Kind {
             Kind::FollowRequest => "follow_request",
             Kind::SourceFailing => "source_failing",
             Kind::SavedSearch => "saved_search",
+            Kind::Share => "share",
         }
     }
 
@@ -57,6 +60,7 @@ impl Kind {
             "follow_request" => Kind::FollowRequest,
             "source_failing" => Kind::SourceFailing,
             "saved_search" => Kind::SavedSearch,
+            "share" => Kind::Share,
             _ => return None,
         })
     }
@@ -264,6 +268,37 @@ pub fn liked(
             ..Target::default()
         };
         notify(tx, owner, Kind::Like, Some(liker), target, now)?;
+    }
+    Ok(())
+}
+
+/// A new share of `item` by a local user: its owner hears of it (taken back by the
+/// migration's trigger when the share goes while this is unread).
+pub fn shared(
+    tx: &Transaction<'_>,
+    item: ItemId,
+    sharer: UserId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let owner: Option<UserId> = tx
+        .prepare_cached("SELECT user_id FROM items WHERE id = :item")?
+        .query_row(named_params! { ":item": item.0 }, |row| {
+            row.get(0).map(UserId)
+        })
+        .optional()?;
+    if let Some(owner) = owner {
+        let target = Target {
+            item: Some(item),
+            ..Target::default()
+        };
+        notify(
+            tx,
+            owner,
+            Kind::Share,
+            Some(Actor::User(sharer)),
+            target,
+            now,
+        )?;
     }
     Ok(())
 }
