@@ -95,6 +95,7 @@ pub struct Services {
     pub sources: Sources,
     pub users: Users,
     pub archives: ArchiveImporter,
+    pub posts: crate::posts::Posts,
 }
 
 /// The archive importer over `store`, with the config's caps and media store.
@@ -112,8 +113,15 @@ pub fn services(config: &Config) -> Result<Services, StartError> {
     let store = open_store(config)?;
     let http: Arc<dyn connectors::Http> = Arc::new(http_client(config)?);
     let registry = Arc::new(build_registry(config)?);
+    let posts = crate::posts::Posts::new(
+        store.clone(),
+        crate::media::MediaStore::new(store.clone(), &config.media),
+        http.clone(),
+        config,
+    );
     let sources = Sources::new(store.clone(), registry, http, SchedulerHandle::default());
     Ok(Services {
+        posts,
         users: Users::new(store.clone()),
         archives: archive_importer(config, &store),
         sources,

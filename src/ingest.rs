@@ -284,6 +284,15 @@ impl Ingest {
     /// [`Ingest::poll_source`] for a source already read from the store.
     #[tracing::instrument(skip_all, fields(source_id = %source.id))]
     pub async fn poll_loaded(&self, source: Source) -> Result<PollReport, IngestError> {
+        if crate::store::posts::is_native_params(&source.params) {
+            // Posts written here: there is nothing to fetch.
+            return Ok(PollReport {
+                error: Some(
+                    "this source holds posts written in Tributary; there is nothing to poll".into(),
+                ),
+                ..PollReport::nothing_stored(source.id, source.next_poll_at)
+            });
+        }
         if crate::store::archives::is_archive_params(&source.params) {
             // An imported archive's source has nothing to fetch (and may share its kind
             // with a connector, as Bluesky does): nothing is sent or stored.

@@ -2,7 +2,7 @@
 //!
 //! Modules in reading order: `config` and `model` (plain data), `fetch` (the only outbound
 //! network), `normalize` (pure), `store` (the only SQL), `schedule` (pure timing),
-//! `ingest` (poll → normalize → store), `scheduler` (the loop), the `sources` and `users` services (the one path for every
+//! `ingest` (poll → normalize → store), `scheduler` (the loop), the `sources`, `users` and `posts` services (the one path for every
 //! change a person asks for), `events` (the live-update hub), `web` (pages), `websub` (hub pings), `app` (the composition
 //! root) and `cli`.
 
@@ -21,6 +21,7 @@ pub mod instance_key;
 pub mod media;
 pub mod model;
 pub mod normalize;
+pub mod posts;
 pub mod registry;
 pub mod rules;
 pub mod schedule;

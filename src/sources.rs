@@ -225,6 +225,11 @@ impl Sources {
                 "this source holds an imported archive; it has no older pages".into(),
             ));
         }
+        if crate::store::posts::is_native_params(&source.params) {
+            return Err(SourcesError::Input(
+                "this source holds your posts written here; it has no older pages".into(),
+            ));
+        }
         let ingest = self.ingest.get().cloned().ok_or_else(|| {
             SourcesError::Input("history import runs only in the server".to_owned())
         })?;
@@ -668,6 +673,11 @@ impl Sources {
                 "this source holds an imported archive; there is nothing to poll".into(),
             ));
         }
+        if enabled && crate::store::posts::is_native_params(&source.params) {
+            return Err(SourcesError::Input(
+                "this source holds your posts written here; there is nothing to poll".into(),
+            ));
+        }
         self.store
             .write(move |tx| source_rows::set_enabled(tx, id, enabled, Utc::now()))
             .await?;
@@ -681,6 +691,11 @@ impl Sources {
     /// Tributary to wait ([`SourcesError::Waiting`]).
     pub async fn poll_now(&self, viewer: &User, id: SourceId) -> Result<(), SourcesError> {
         let source = self.owned(viewer, id).await?;
+        if crate::store::posts::is_native_params(&source.params) {
+            return Err(SourcesError::Input(
+                "this source holds your posts written here; there is nothing to poll".into(),
+            ));
+        }
         if crate::store::archives::is_archive_params(&source.params) {
             return Err(SourcesError::Input(
                 "this source holds an imported archive; there is nothing to poll".into(),

@@ -7,6 +7,7 @@ mod connectors;
 mod export;
 mod import;
 mod poll;
+mod post;
 mod source;
 mod user;
 
@@ -57,6 +58,8 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Post a message, a link or photos into a user's stream (as the compose box does).
+    Post(post::PostArgs),
     /// List the connectors, their parameters and an example input.
     Connectors,
     /// Load the configuration, report problems, print the effective values.
@@ -97,6 +100,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::User(command) => user::run(config, command).await,
             Command::Source(command) => source::run(config, command).await,
             Command::Poll { source, force } => poll::run(config, source.map(SourceId), force).await,
+            Command::Post(args) => post::run(config, args).await,
             Command::Connectors => connectors::list(&config),
             Command::Export(command) => export::run(config, command).await,
             Command::Import(command) => import::run(config, command).await,

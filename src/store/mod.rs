@@ -18,6 +18,7 @@ pub mod media;
 pub mod moderation;
 pub mod notifications;
 pub mod rules;
+pub mod posts;
 pub mod search;
 pub mod sessions;
 pub mod social;
@@ -94,6 +95,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0018_websub_subscriptions",
         include_str!("migrations/0018_websub_subscriptions.sql"),
     ),
+    ("0019_posts", include_str!("migrations/0019_posts.sql")),
     (
         "0020_visibility",
         include_str!("migrations/0020_visibility.sql"),

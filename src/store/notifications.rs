@@ -33,6 +33,8 @@ pub enum Kind {
     SavedSearch,
     /// Somebody reported a comment to the admins (migration 0021); the user is an admin.
     Report,
+    /// A local user shared the user's item into their own stream.
+    Share,
 }
 
 impl Kind {
@@ -47,6 +49,7 @@ impl Kind {
             Kind::SourceFailing => "source_failing",
             Kind::SavedSearch => "saved_search",
             Kind::Report => "report",
+            Kind::Share => "share",
         }
     }
 
@@ -61,6 +64,7 @@ impl Kind {
             "source_failing" => Kind::SourceFailing,
             "saved_search" => Kind::SavedSearch,
             "report" => Kind::Report,
+            "share" => Kind::Share,
             _ => return None,
         })
     }
@@ -268,6 +272,37 @@ pub fn liked(
             ..Target::default()
         };
         notify(tx, owner, Kind::Like, Some(liker), target, now)?;
+    }
+    Ok(())
+}
+
+/// A new share of `item` by a local user: its owner hears of it (taken back by the
+/// migration's trigger when the share goes while this is unread).
+pub fn shared(
+    tx: &Transaction<'_>,
+    item: ItemId,
+    sharer: UserId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let owner: Option<UserId> = tx
+        .prepare_cached("SELECT user_id FROM items WHERE id = :item")?
+        .query_row(named_params! { ":item": item.0 }, |row| {
+            row.get(0).map(UserId)
+        })
+        .optional()?;
+    if let Some(owner) = owner {
+        let target = Target {
+            item: Some(item),
+            ..Target::default()
+        };
+        notify(
+            tx,
+            owner,
+            Kind::Share,
+            Some(Actor::User(sharer)),
+            target,
+            now,
+        )?;
     }
     Ok(())
 }

@@ -69,6 +69,8 @@ pub struct ItemSocial {
     pub n_comments: usize,
     /// Shares (boosts) from the fediverse.
     pub n_shares: usize,
+    /// The viewer shared this item into their own stream (`store::posts`).
+    pub shared_by_viewer: bool,
     pub hidden: bool,
     /// The same post on other services (one card per post), oldest first.
     pub also_on: Vec<super::also_on::AlsoOn>,
@@ -444,6 +446,12 @@ pub fn for_items(
         social.entry(ItemId(row.get(0)?)).or_default().hidden = true;
     }
     drop(rows);
+
+    if let Some(viewer) = viewer {
+        for id in super::posts::shared_by(conn, viewer, items)? {
+            social.entry(id).or_default().shared_by_viewer = true;
+        }
+    }
 
     for (id, also_on) in super::also_on::for_items(conn, items)? {
         social.entry(id).or_default().also_on = also_on;

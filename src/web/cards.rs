@@ -10,7 +10,7 @@ use super::{assets, services};
 use crate::model::{Item, ItemKind, Media};
 use crate::social::{MAX_COMMENT_CHARS, may_delete_comment, may_edit_comment, may_hide_item};
 use crate::store::also_on::AlsoOn;
-use crate::store::social::{Comment, ItemSocial, Liker};
+use crate::store::social::{Comment, ItemSocial, ItemState, Liker};
 
 /// Plain text longer than this is shown in a stream as an excerpt with a "more" link: a
 /// note or a post without a title (a toot is at most 500 characters on most servers) shows
@@ -83,6 +83,10 @@ pub fn item_card(
                 h1.visually-hidden { (untitled_heading(item)) }
             }
             (shared_from(item))
+            (native_share(item))
+            @if is_owner && let Some(reason) = item.extra.get("preview_error").and_then(|r| r.as_str()) {
+                p.preview-note.muted { "No preview: " (reason) "." }
+            }
             @if let Some(warning) = content_warning(item) {
                 details.content-warning {
                     summary { (bdi(&warning)) }
@@ -515,10 +519,22 @@ fn actions(
             @if social.n_comments > 0 {
                 span.tally { "Comments " span.n-comments { (social.n_comments) } }
             }
+            @if let Some(me) = ctx.user.as_ref().filter(|_| !is_owner) {
+                @if social.shared_by_viewer {
+                    button.unshare form=(ACTION_FORM)
+                        formaction={ "/e/" (item.id) "/unshare" } { "Unshare" }
+                } @else if crate::posts::may_share(me, item, ItemState { hidden: social.hidden, tombstoned: false, source_removed: false }) {
+                    a.share href={ "/e/" (item.id) "/share" } { "Share" }
+                }
+            }
             @if is_owner {
                 @let (action, label) = if social.hidden { ("unhide", "Unhide") } else { ("hide", "Hide") };
                 button form=(ACTION_FORM)
                     formaction={ "/e/" (item.id) "/" (action) } { (label) }
+                @if crate::posts::is_native(item) {
+                    a.edit href={ "/e/" (item.id) "/edit" } { "Edit" }
+                    a.delete href={ "/e/" (item.id) "/delete" } { "Delete" }
+                }
             }
         }
     }
@@ -572,6 +588,47 @@ fn shared_from(item: &Item) -> Markup {
             @match url {
                 Some(url) => a href=(url.as_str()) rel="nofollow" { (bdi(&name)) },
                 None => (bdi(&name)),
+            }
+        }
+    }
+}
+
+/// "shared Bo's item “title”", for a share made here: the original's page, and "via" its
+/// own address.
+fn native_share(item: &Item) -> Markup {
+    if !crate::posts::is_share(item) {
+        return html! {};
+    }
+    let Some(original) = item.extra.get("share_of") else {
+        return html! {};
+    };
+    let text = |key: &str| -> String {
+        original
+            .get(key)
+            .and_then(|v| v.as_str())
+            .map(|v| v.trim().chars().take(MAX_EXTRA_LABEL_CHARS).collect())
+            .unwrap_or_default()
+    };
+    let id = original
+        .get("id")
+        .and_then(|v| v.as_i64())
+        .unwrap_or_default();
+    let (user, title) = (text("user"), text("title"));
+    let url = original
+        .get("url")
+        .and_then(|u| u.as_str())
+        .and_then(|u| url::Url::parse(u).ok())
+        .filter(is_web);
+    html! {
+        p.shared-from.native-share {
+            "shared "
+            a href={ "/" (user) } { (bdi(&user)) } "'s "
+            a.shared-item href={ "/e/" (id) } {
+                @if title.is_empty() { "item" } @else { "item “" (bdi(&title)) "”" }
+            }
+            @if let Some(url) = url {
+                " via "
+                a.shared-origin href=(url.as_str()) rel="nofollow" { (url.host_str().unwrap_or("the original")) }
             }
         }
     }

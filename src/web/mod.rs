@@ -37,7 +37,7 @@ use error::AppError;
 use limit::{LoginLimiter, RateLimiter};
 use pages::{
     actor, auth, events, federation, fediverse, feeds, import, inbox, item, media, notifications,
-    profile, search, settings, sources, stream, websub,
+    posts, profile, search, settings, sources, stream, websub,
 };
 
 /// Items on one page of a stream.
@@ -95,8 +95,10 @@ pub struct AppState {
     pub instance_key: crate::instance_key::InstanceKeyCell,
     /// ActivityPub: actors, keys, inbox and deliveries.
     pub federation: crate::federation::Federation,
-    /// Files from archives, served at `/media/{hash}`.
+    /// Files from archives and posts, served at `/media/{hash}`.
     pub media: crate::media::MediaStore,
+    /// Posts written here and shares (the compose box, edit, delete, share).
+    pub posts: crate::posts::Posts,
     /// Live updates: handlers and ingest publish, `/events` streams subscribe.
     pub events: crate::events::Events,
     /// WebSub in: push subscriptions, their worker and the `/websub/{token}` callback.
@@ -129,6 +131,8 @@ impl AppState {
         )
         .map_err(|err| std::io::Error::other(err.to_string()))?;
         let media = crate::media::MediaStore::new(store.clone(), &config.media);
+        let posts =
+            crate::posts::Posts::new(store.clone(), media.clone(), sources.http.clone(), &config);
         let websub =
             crate::websub_in::Subscriber::new(store.clone(), &config, sources.ingest.clone())
                 .map_err(|err| std::io::Error::other(err.to_string()))?;
@@ -136,6 +140,7 @@ impl AppState {
             websub,
             users: Users::new(store.clone()),
             media,
+            posts,
             store,
             config,
             sources,
@@ -312,6 +317,16 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .route("/e/{id}/like", post(item::like_post))
         .route("/e/{id}/unlike", post(item::unlike_post))
         .route("/e/{id}/hide", post(item::hide_post))
+        .route("/e/{id}/edit", get(posts::edit_get).post(posts::edit_post))
+        .route(
+            "/e/{id}/delete",
+            get(posts::delete_get).post(posts::delete_post),
+        )
+        .route(
+            "/e/{id}/share",
+            get(posts::share_get).post(posts::share_post),
+        )
+        .route("/e/{id}/unshare", post(posts::unshare_post))
         .route("/e/{id}/unhide", post(item::unhide_post))
         .route("/e/{id}/visibility", post(item::visibility_post))
         .route(
@@ -321,6 +336,13 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .route("/c/{id}/delete", post(item::comment_delete_post))
         .route("/{user}", get(stream::user_get))
         .route("/{user}/friends", get(stream::friends_get))
+        .route("/{user}/tributary", get(posts::service_get))
+        .route(
+            "/{user}/post",
+            get(posts::compose_get)
+                .post(posts::compose_post)
+                .layer(DefaultBodyLimit::max(posts::MAX_COMPOSE_BYTES)),
+        )
         .route("/{user}/likes", get(stream::likes_get))
         .route("/{user}/discussions", get(stream::discussions_get))
         .route("/{user}/profile", get(profile::profile_get))

@@ -68,6 +68,10 @@ pub const ICONS: &[(&str, &[u8])] = &[
         include_bytes!("static/service-stackexchange.svg"),
     ),
     (
+        "service-tributary.svg",
+        include_bytes!("static/service-tributary.svg"),
+    ),
+    (
         "service-video.svg",
         include_bytes!("static/service-video.svg"),
     ),
@@ -82,6 +86,7 @@ pub const ICONS: &[(&str, &[u8])] = &[
 pub fn service_of(kind: &str) -> Service<'_> {
     let (name, icon) = match kind {
         "github" => ("GitHub", "service-github.svg"),
+        "tributary" => ("Tributary", "service-tributary.svg"),
         "activitypub" | "mastodon_rss" => ("Mastodon", "service-mastodon.svg"),
         "bluesky" => ("Bluesky", "service-bluesky.svg"),
         "youtube" => ("YouTube", "service-youtube.svg"),

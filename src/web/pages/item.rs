@@ -418,6 +418,10 @@ async fn load_full(store: &Store, id: ItemId, ctx: &PageCtx) -> Result<FullItem,
                 n_comments: comments.len(),
                 comments,
                 n_shares: crate::store::federation::n_shares(conn, id)? as usize,
+                shared_by_viewer: match viewer {
+                    Some(me) => crate::store::posts::share_of(conn, me, id)?.is_some(),
+                    None => false,
+                },
                 hidden: state.hidden,
                 also_on: crate::store::also_on::for_items(conn, &[id])?
                     .remove(&id)

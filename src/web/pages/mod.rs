@@ -11,6 +11,7 @@ pub mod inbox;
 pub mod item;
 pub mod media;
 pub mod notifications;
+pub mod posts;
 pub mod profile;
 pub mod search;
 pub mod settings;

@@ -313,6 +313,7 @@ fn line(group: &Group<'_>) -> Markup {
                 }
             }
             Kind::Like => { (who) " liked " (item) }
+            Kind::Share => { (who) " shared " (item) }
             Kind::Follow => { (who) " started following you" }
             Kind::FollowRequest => {
                 (who) " asks to follow you: "
@@ -364,6 +365,7 @@ fn sentence(n: &Notification) -> String {
         Kind::Mention if n.url.is_some() => format!("{who} mentioned you in a post"),
         Kind::Mention => format!("{who} mentioned you on {item}"),
         Kind::Like => format!("{who} liked {item}"),
+        Kind::Share => format!("{who} shared {item}"),
         Kind::Follow => format!("{who} started following you"),
         Kind::FollowRequest => format!("{who} asks to follow you"),
         Kind::SourceFailing => match &n.source {

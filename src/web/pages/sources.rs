@@ -947,6 +947,8 @@ fn source_page(
                     h2 { "Actions" }
                     @if crate::store::archives::is_archive_params(&source.params) {
                         p.help { "This source holds an imported archive (Settings → Import): it is never polled." }
+                    } @else if crate::store::posts::is_native_params(&source.params) {
+                        p.help { "This source holds the posts you write here (the box at the top of your lifestream): it is never polled." }
                     } @else {
                     form.inline id="source-poll" method="post" action={ (base) "/poll" } {
                         (csrf_field(ctx))

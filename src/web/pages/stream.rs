@@ -227,6 +227,9 @@ pub fn render_lifestream(ctx: &PageCtx, page: &Lifestream, params: &StreamParams
         Tab::Lifestream,
         &filter,
         html! {
+            @if ctx.is(user) && is_first_page(params) {
+                (super::posts::compose_box(ctx, user, &super::posts::Compose::default()))
+            }
             (filter_chips(&path, &page.filters, &filter))
             (stream_body(ctx, &page.stream, &path, params, empty))
         },
