@@ -118,7 +118,7 @@ async fn an_outbox_delete_removes_the_post_for_good_and_its_comments_and_likes_s
         .store
         .read_blocking(move |conn| {
             Ok((
-                social::comments_of(conn, doomed)?,
+                social::comments_of(conn, doomed, None)?,
                 deletions::took_part(conn, doomed, bo)?,
             ))
         })

@@ -165,7 +165,7 @@ async fn unliking_and_deleting_a_comment_take_unread_notifications_back() {
     let comment_id = s
         .app
         .store
-        .read_blocking(move |conn| tributary::store::social::comments_of(conn, item))
+        .read_blocking(move |conn| tributary::store::social::comments_of(conn, item, None))
         .unwrap()[0]
         .id;
     post(&bo, &format!("/c/{comment_id}/delete")).await;

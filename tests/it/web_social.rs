@@ -12,7 +12,7 @@ use crate::web_stream::{NO_FIXTURES, add_item, add_source, card, comment, item_i
 
 fn comments_on(app: &WebApp, item: ItemId) -> Vec<social::Comment> {
     app.store
-        .read_blocking(|conn| social::comments_of(conn, item))
+        .read_blocking(|conn| social::comments_of(conn, item, None))
         .unwrap()
 }
 

@@ -315,6 +315,8 @@ enum Stream {
 
 /// A stream export, from the page cache when the content did not change since it was
 /// rendered.
+// One argument per part of the request the document depends on.
+#[allow(clippy::too_many_arguments)]
 async fn stream_get(
     state: AppState,
     ctx: &PageCtx,
