@@ -133,9 +133,9 @@ pub struct Item {
     pub fetched_at: DateTime<Utc>,
     pub bumped_at: DateTime<Utc>,
     /// Who may see it: the more restrictive of its own visibility and its source's.
-    pub visibility: crate::social::Visibility,
+    pub visibility: Visibility,
     /// The visibility its owner set on the item itself.
-    pub own_visibility: crate::social::Visibility,
+    pub own_visibility: Visibility,
 }
 
 impl Item {
@@ -232,5 +232,73 @@ mod tests {
         assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
         assert_eq!(Cursor::decode("x-1"), None);
         assert_eq!(Cursor::decode(""), None);
+    }
+}
+
+/// Who may see an item or the items of a source. Ordered from the most open: the
+/// effective visibility of an item is the most restrictive (`max`) of its own and its
+/// source's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Visibility {
+    /// Everyone, signed in or not, feeds and the fediverse.
+    #[default]
+    Public,
+    /// The owner, and the local users who follow the owner and whom the owner follows
+    /// back.
+    Friends,
+    /// The owner only.
+    Private,
+}
+
+impl Visibility {
+    pub const ALL: [Visibility; 3] = [Visibility::Public, Visibility::Friends, Visibility::Private];
+
+    /// The stored number (`items.visibility`, `sources.visibility`).
+    pub fn as_i64(self) -> i64 {
+        match self {
+            Visibility::Public => 0,
+            Visibility::Friends => 1,
+            Visibility::Private => 2,
+        }
+    }
+
+    /// The stored number back; an unknown one is the most restrictive.
+    pub fn from_i64(n: i64) -> Visibility {
+        match n {
+            0 => Visibility::Public,
+            1 => Visibility::Friends,
+            _ => Visibility::Private,
+        }
+    }
+
+    /// The form value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Public => "public",
+            Visibility::Friends => "friends",
+            Visibility::Private => "private",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Visibility> {
+        Visibility::ALL.into_iter().find(|v| v.as_str() == text)
+    }
+
+    /// What the owner's forms call it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Visibility::Public => "Everyone",
+            Visibility::Friends => "Friends only",
+            Visibility::Private => "Only you",
+        }
+    }
+
+    /// The badge the owner sees on an item, none for a public one.
+    pub fn badge(self) -> Option<&'static str> {
+        match self {
+            Visibility::Public => None,
+            Visibility::Friends => Some("Friends only"),
+            Visibility::Private => Some("Only you"),
+        }
     }
 }

@@ -93,73 +93,7 @@ pub fn like_bumps(published_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
     now - published_at <= LIKE_BUMP_WINDOW
 }
 
-/// Who may see an item or the items of a source. Ordered from the most open: the
-/// effective visibility of an item is the most restrictive (`max`) of its own and its
-/// source's.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Visibility {
-    /// Everyone, signed in or not, feeds and the fediverse.
-    #[default]
-    Public,
-    /// The owner, and the local users who follow the owner and whom the owner follows
-    /// back.
-    Friends,
-    /// The owner only.
-    Private,
-}
-
-impl Visibility {
-    pub const ALL: [Visibility; 3] = [Visibility::Public, Visibility::Friends, Visibility::Private];
-
-    /// The stored number (`items.visibility`, `sources.visibility`).
-    pub fn as_i64(self) -> i64 {
-        match self {
-            Visibility::Public => 0,
-            Visibility::Friends => 1,
-            Visibility::Private => 2,
-        }
-    }
-
-    /// The stored number back; an unknown one is the most restrictive.
-    pub fn from_i64(n: i64) -> Visibility {
-        match n {
-            0 => Visibility::Public,
-            1 => Visibility::Friends,
-            _ => Visibility::Private,
-        }
-    }
-
-    /// The form value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Visibility::Public => "public",
-            Visibility::Friends => "friends",
-            Visibility::Private => "private",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Visibility> {
-        Visibility::ALL.into_iter().find(|v| v.as_str() == text)
-    }
-
-    /// What the owner's forms call it.
-    pub fn label(self) -> &'static str {
-        match self {
-            Visibility::Public => "Everyone",
-            Visibility::Friends => "Friends only",
-            Visibility::Private => "Only you",
-        }
-    }
-
-    /// The badge the owner sees on an item, none for a public one.
-    pub fn badge(self) -> Option<&'static str> {
-        match self {
-            Visibility::Public => None,
-            Visibility::Friends => Some("Friends only"),
-            Visibility::Private => Some("Only you"),
-        }
-    }
-}
+pub use crate::model::Visibility;
 
 /// How a viewer stands to the owner of what they look at. Read from the store by
 /// `store::visibility::relation`; this is the one rule of who sees what.

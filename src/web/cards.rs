@@ -523,7 +523,7 @@ fn actions(
                 @if social.shared_by_viewer {
                     button.unshare form=(ACTION_FORM)
                         formaction={ "/e/" (item.id) "/unshare" } { "Unshare" }
-                } @else if crate::posts::may_share(me, item, ItemState { hidden: social.hidden, tombstoned: false, source_removed: false }) {
+                } @else if crate::posts::may_share(me, item, ItemState { hidden: social.hidden, tombstoned: false, source_removed: false, visibility: item.visibility }) {
                     a.share href={ "/e/" (item.id) "/share" } { "Share" }
                 }
             }

@@ -129,3 +129,40 @@ async fn profile_lists_services_with_links_elsewhere_counts_and_people() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn a_private_source_is_not_listed_to_others() {
+    let app = WebApp::start(NO_FIXTURES).await;
+    let ana = app.create_user("ana", false);
+    app.create_user("bo", false);
+    let hidden = add(
+        &app,
+        ana,
+        "github",
+        serde_json::json!({ "user": "ana-secret" }),
+        "",
+    );
+    app.store
+        .write_blocking(move |tx| {
+            tributary::store::visibility::set_source(
+                tx,
+                hidden,
+                tributary::social::Visibility::Private,
+                Utc::now(),
+            )
+        })
+        .unwrap();
+    let owner = app.logged_in("ana").await.get("/ana/profile").await;
+    assert!(
+        owner.body.contains("github.com/ana-secret"),
+        "{}",
+        owner.body
+    );
+    for page in [
+        app.client().get("/ana/profile").await,
+        app.logged_in("bo").await.get("/ana/profile").await,
+    ] {
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(!page.body.contains("ana-secret"), "{}", page.body);
+    }
+}

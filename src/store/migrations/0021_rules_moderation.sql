@@ -62,11 +62,13 @@ DROP TRIGGER notifications_like_gone;
 DROP TRIGGER notifications_remote_like_gone;
 DROP TRIGGER notifications_follow_gone;
 DROP TRIGGER notifications_remote_follow_gone;
+DROP TRIGGER notifications_share_gone;
 CREATE TABLE notifications_new (
     id              INTEGER PRIMARY KEY,
     user_id         INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     kind            TEXT NOT NULL CHECK (kind IN ('comment', 'reply', 'mention', 'like',
-                        'follow', 'follow_request', 'source_failing', 'saved_search', 'report')),
+                        'follow', 'follow_request', 'source_failing', 'saved_search', 'share',
+                        'report')),
     actor_user_id   INTEGER REFERENCES users(id) ON DELETE CASCADE,
     actor_id        INTEGER REFERENCES actors(id) ON DELETE CASCADE,
     actor_name      TEXT,
@@ -109,4 +111,8 @@ END;
 CREATE TRIGGER notifications_remote_follow_gone AFTER DELETE ON remote_followers BEGIN
     DELETE FROM notifications WHERE kind IN ('follow', 'follow_request')
         AND user_id = old.user_id AND actor_id = old.actor_id AND read_at IS NULL;
+END;
+CREATE TRIGGER notifications_share_gone AFTER DELETE ON shares BEGIN
+    DELETE FROM notifications WHERE kind = 'share' AND item_id = old.original_id
+        AND actor_user_id = old.user_id AND read_at IS NULL;
 END;

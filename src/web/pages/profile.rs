@@ -10,7 +10,7 @@ use maud::{Markup, html};
 use crate::model::{Source, SourceId};
 use crate::store::StoreError;
 use crate::store::social::{self, ActivityCounts};
-use crate::store::sources;
+use crate::store::{sources, visibility};
 use crate::web::error::AppError;
 use crate::web::session::PageCtx;
 use crate::web::views::{bdi, shown_name};
@@ -55,7 +55,7 @@ pub async fn profile_get(
                     Ok((
                         header,
                         social::activity_counts(conn, user)?,
-                        sources::list(conn, Some(user))?,
+                        visible_sources(conn, user, viewer)?,
                         social::followee_names(conn, user)?,
                         social::follower_names(conn, user)?,
                     ))
@@ -78,6 +78,23 @@ pub async fn profile_get(
         }
     };
     stream::cached_for_anonymous(&state, &ctx, &headers, render).await
+}
+
+/// The owner's live sources that `viewer` may see (a friends-only or private source is
+/// listed only to those who may see its items).
+fn visible_sources(
+    conn: &rusqlite::Connection,
+    owner: crate::model::UserId,
+    viewer: Option<crate::model::UserId>,
+) -> Result<Vec<Source>, StoreError> {
+    let relation = visibility::relation(conn, owner, viewer)?;
+    let mut shown = Vec::new();
+    for source in sources::list(conn, Some(owner))? {
+        if relation.may_see(visibility::of_source(conn, source.id)?) {
+            shown.push(source);
+        }
+    }
+    Ok(shown)
 }
 
 /// The live sources, by service and then title, each with the page its connector names.
