@@ -254,7 +254,7 @@ impl Posts {
         })
         .await
         .map_err(|err| PostError::Store(StoreError::Task(err.to_string())))?
-        .map_err(|err| PostError::Input(format!("{}.", capitalized(&err.to_string()))))?;
+        .map_err(|err| PostError::Input(format!("{err}. Nothing was posted.")))?;
 
         let mut media = Vec::with_capacity(processed.len());
         let mut sizes = Vec::with_capacity(processed.len());
@@ -628,10 +628,6 @@ impl Parts {
         put("share_of", self.share_of.clone());
         raw
     }
-}
-
-fn capitalized(text: &str) -> String {
-    crate::users::capitalized(text)
 }
 
 #[cfg(test)]

@@ -37,6 +37,7 @@ mod web_fediverse_settings;
 mod web_media;
 mod web_notifications;
 mod web_pages;
+mod web_posts;
 mod web_profile;
 mod web_search;
 mod web_settings;
