@@ -638,7 +638,8 @@ impl Sources {
         viewer: &User,
         id: SourceId,
     ) -> Result<Visibility, SourcesError> {
-        self.owned(viewer, id).await?;
+        // The owner or an admin, as for the source's page.
+        self.get(viewer, id).await?;
         Ok(self
             .store
             .read(move |conn| crate::store::visibility::of_source(conn, id))
