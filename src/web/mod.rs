@@ -37,7 +37,7 @@ use error::AppError;
 use limit::{LoginLimiter, RateLimiter};
 use pages::{
     actor, auth, events, federation, fediverse, feeds, import, inbox, item, media, notifications,
-    posts, profile, search, settings, sources, stream, websub,
+    posts, profile, rules, search, settings, sources, stream, websub,
 };
 
 /// Items on one page of a stream.
@@ -204,6 +204,11 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         )
         .route("/settings", get(settings::settings_get))
         .route("/settings/blocked", get(stream::blocked_get))
+        .route(
+            "/settings/rules",
+            get(rules::rules_get).post(rules::rules_post),
+        )
+        .route("/settings/rules/{id}/delete", post(rules::rule_delete_post))
         .route("/settings/profile", post(settings::profile_post))
         .route("/settings/password", post(settings::password_post))
         .route(

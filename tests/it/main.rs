@@ -39,6 +39,7 @@ mod web_notifications;
 mod web_pages;
 mod web_posts;
 mod web_profile;
+mod web_rules;
 mod web_search;
 mod web_settings;
 mod web_sites;

@@ -13,6 +13,7 @@ pub mod media;
 pub mod notifications;
 pub mod posts;
 pub mod profile;
+pub mod rules;
 pub mod search;
 pub mod settings;
 pub mod sources;

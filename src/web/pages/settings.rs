@@ -340,7 +340,7 @@ fn settings_page(
                 }
                 p { a href="/settings/sources" { "Your sources" } " · " a href="/settings/import" { "Import sources (OPML)" } }
                 p { a href="/settings/fediverse" { "Fediverse: followers and blocks" } }
-                p { a href="/settings/blocked" { "Blocked users" } }
+                p { a href="/settings/blocked" { "Blocked users" } " · " a href="/settings/rules" { "Hide rules" } }
             }
         },
     )

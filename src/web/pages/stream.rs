@@ -1,6 +1,6 @@
 //! Streams: everyone's (`/`), a user's lifestream, friends, likes, discussions; follow.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -13,6 +13,7 @@ use serde::Deserialize;
 use crate::model::{Cursor, Item, ItemId, Page, SourceId, UserId};
 use crate::social::Relation;
 use crate::store::items::{StreamQuery, stream_page};
+use crate::store::rules;
 use crate::store::social::{self, ItemSocial, ProfileCounts};
 use crate::store::sources::{self, SourceLabel};
 use crate::store::users::{self, Profile};
@@ -42,6 +43,8 @@ pub struct StreamParams {
     pub service: Option<String>,
     /// A source id: only items from this source.
     pub source: Option<i64>,
+    /// `1`: show the items the viewer's rules hide, marked, instead of leaving them out.
+    pub peek: Option<String>,
 }
 
 /// A form whose only field is where to go afterwards.
@@ -85,7 +88,7 @@ async fn everyone_page(
         limit: PAGE_SIZE,
         ..StreamQuery::default()
     };
-    let stream = load(&state.store, query, ctx).await?;
+    let stream = load(&state.store, query, ctx, peeking(params)).await?;
     Ok(layout(
         ctx,
         "Everyone",
@@ -171,6 +174,7 @@ pub async fn load_lifestream(
         cursor(params.after.as_deref())?,
     );
     let viewer = ctx.user.as_ref().map(|me| me.id);
+    let peek = peeking(params);
     let name = name.to_owned();
     // One read for the whole page: each read waits for a reader connection, and a cold
     // start has every request waiting on them.
@@ -188,7 +192,7 @@ pub async fn load_lifestream(
                 limit: PAGE_SIZE,
                 ..StreamQuery::default()
             };
-            let stream = stream_in(conn, &query, viewer)?;
+            let stream = stream_in(conn, &query, viewer, peek)?;
             let filters = sources::labels(conn, user.id)?;
             Ok((header, stream, filters))
         })
@@ -456,6 +460,9 @@ pub fn not_found_in_layout(ctx: &PageCtx) -> Response {
 struct Stream {
     page: Page<Item>,
     social: HashMap<ItemId, ItemSocial>,
+    /// The page's items the viewer's rules hide: left out of `page`, or, when peeking,
+    /// kept in it and marked.
+    hidden: HashSet<ItemId>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -491,6 +498,7 @@ async fn related_stream(
         ..StreamQuery::default()
     };
     let viewer = ctx.user.as_ref().map(|me| me.id);
+    let peek = peeking(&params);
     // One read for the whole page (see `load_lifestream`).
     let found = state
         .store
@@ -504,7 +512,7 @@ async fn related_stream(
                     query.discussions_of = Some(user)
                 }
             }
-            let stream = stream_in(conn, &query, viewer)?;
+            let stream = stream_in(conn, &query, viewer, peek)?;
             Ok((header, stream))
         })
         .await;
@@ -566,27 +574,59 @@ pub(super) fn header_in(
 }
 
 /// One page of the stream and, in a fixed number of queries, the likers and newest
-/// comments of all its items.
+/// comments of all its items. The viewer's rules hide others' items from the page (the
+/// page's cursors stay those of the whole page, so paging goes on past hidden items);
+/// `peek` keeps them, marked.
 fn stream_in(
     conn: &Connection,
     query: &StreamQuery,
     viewer: Option<UserId>,
+    peek: bool,
 ) -> Result<Stream, StoreError> {
     let query = StreamQuery {
         viewer,
         ..query.clone()
     };
-    let page = stream_page(conn, &query)?;
+    let mut page = stream_page(conn, &query)?;
+    let mut hidden = HashSet::new();
+    if let Some(me) = viewer {
+        let rules = rules::viewer_matchers(conn, me)?;
+        if !rules.is_empty() {
+            hidden = page
+                .items
+                .iter()
+                .filter(|item| item.user_id != me && crate::rules::hidden_by(&rules, item))
+                .map(|item| item.id)
+                .collect();
+            if !peek {
+                page.items.retain(|item| !hidden.contains(&item.id));
+            }
+        }
+    }
     let ids: Vec<ItemId> = page.items.iter().map(|item| item.id).collect();
     let social = social::for_items(conn, &ids, viewer, NAMED_LIKERS, INLINE_COMMENTS)?;
-    Ok(Stream { page, social })
+    Ok(Stream {
+        page,
+        social,
+        hidden,
+    })
+}
+
+/// Whether the page asks to show what the viewer's rules hide.
+fn peeking(params: &StreamParams) -> bool {
+    params.peek.as_deref() == Some("1")
 }
 
 /// `stream_in` on a reader connection.
-async fn load(store: &Store, query: StreamQuery, ctx: &PageCtx) -> Result<Stream, AppError> {
+async fn load(
+    store: &Store,
+    query: StreamQuery,
+    ctx: &PageCtx,
+    peek: bool,
+) -> Result<Stream, AppError> {
     let viewer: Option<UserId> = ctx.user.as_ref().map(|me| me.id);
     Ok(store
-        .read(move |conn| stream_in(conn, &query, viewer))
+        .read(move |conn| stream_in(conn, &query, viewer, peek))
         .await?)
 }
 
@@ -744,13 +784,53 @@ fn stream_body(
     } else {
         group_bursts(&stream.page.items)
     };
+    let peek = peeking(params);
+    let n_hidden = stream.hidden.len();
+    // This very page with and without `peek=1`: its cursor and filter kept.
+    let cursor_param = match (&params.before, &params.after) {
+        (Some(before), _) if !before.is_empty() => format!("&before={}", urlencode(before)),
+        (_, Some(after)) if !after.is_empty() => format!("&after={}", urlencode(after)),
+        _ => String::new(),
+    };
+    let with_query = |query: String| match query.strip_prefix('&') {
+        Some(query) => format!("{path}?{query}"),
+        None => path.to_owned(),
+    };
+    let peek_link = with_query(format!("{cursor_param}{filter_param}&peek=1"));
+    let unpeek_link = with_query(format!("{cursor_param}{filter_param}"));
+    // Paging keeps the peek.
+    let page_param = if peek {
+        format!("{filter_param}&peek=1")
+    } else {
+        filter_param.clone()
+    };
     html! {
-        @if stream.page.items.is_empty() {
+        @if n_hidden > 0 {
+            p.rules-notice.muted role="status" {
+                @if peek {
+                    "Showing " (n_hidden) " " (if n_hidden == 1 { "item" } else { "items" })
+                    " your rules hide, marked. "
+                    a href=(unpeek_link) { "Hide them again" }
+                } @else {
+                    (n_hidden) " " (if n_hidden == 1 { "item" } else { "items" }) " hidden by your rules. "
+                    a href=(peek_link) { "Show them" }
+                }
+                " · " a href="/settings/rules" { "Your rules" }
+            }
+        }
+        @if stream.page.items.is_empty() && n_hidden == 0 {
             (empty)
         }
         div.stream {
             @for entry in &entries {
                 @match entry {
+                    StreamEntry::One(item) if stream.hidden.contains(&item.id) => {
+                        div.rule-hidden {
+                            p.rule-hidden-note.muted { "Hidden by your rules" }
+                            (item_card(ctx, item, stream.social.get(&item.id).unwrap_or(&no_social),
+                                CardMode::Stream, &CommentDraft::default(), now))
+                        }
+                    }
                     StreamEntry::One(item) => {
                         (item_card(ctx, item, stream.social.get(&item.id).unwrap_or(&no_social),
                             CardMode::Stream, &CommentDraft::default(), now))
@@ -765,10 +845,10 @@ fn stream_body(
                     a.newest href=(newest) { "Newest" }
                 }
                 @if let Some(prev) = page.prev {
-                    a rel="prev" href={ (path) "?after=" (prev.encode()) (filter_param) } { "Newer items" }
+                    a rel="prev" href={ (path) "?after=" (prev.encode()) (page_param) } { "Newer items" }
                 }
                 @if let Some(next) = page.next {
-                    a rel="next" href={ (path) "?before=" (next.encode()) (filter_param) } { "Older items" }
+                    a rel="next" href={ (path) "?before=" (next.encode()) (page_param) } { "Older items" }
                 }
             }
         }
